@@ -1,0 +1,103 @@
+//! `fairmark audit`: run every check, write the report and the sanitized segmentation, print
+//! the summary table, exit 1 when a finding reaches `--fail-on`.
+
+use std::fmt::Write;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use fairmark::config::Config;
+use fairmark::findings::Severity;
+use fairmark::output::{Staging, write_parquet};
+use fairmark::policy::EffectivePolicy;
+use fairmark::pseudonym::Key;
+use fairmark::report::{self, PackReference, Report, Tool};
+use fairmark::segment::SegmentSummary;
+
+use super::progress::Progress;
+use super::EXIT_FINDINGS;
+
+pub async fn run(config_path: &Path, out: &Path, fail_on: Severity) -> anyhow::Result<ExitCode> {
+    let report = execute(config_path, out, fail_on).await?;
+    print!("{}", report::table::render(&report));
+    println!("Report written to {}", out.join("report.md").display());
+    Ok(exit_code(&report))
+}
+
+pub fn exit_code_number(report: &Report) -> u8 {
+    if report.failed() { EXIT_FINDINGS } else { 0 }
+}
+
+fn exit_code(report: &Report) -> ExitCode {
+    ExitCode::from(exit_code_number(report))
+}
+
+/// Everything an audit needs before it touches data: config, policy packs, key.
+pub struct Prepared {
+    pub config: Config,
+    pub policy: EffectivePolicy,
+    pub key: Arc<Key>,
+}
+
+impl Prepared {
+    pub fn load(config_path: &Path) -> anyhow::Result<Prepared> {
+        let config = Config::load(config_path)?;
+        let policy = EffectivePolicy::load(&config.policies, &config.base_dir)?;
+        let key = Arc::new(Key::load(&config.key, &config.base_dir)?);
+        Ok(Prepared { config, policy, key })
+    }
+}
+
+/// Runs the audit and writes its outputs into `out`, all or nothing.
+pub async fn execute(config_path: &Path, out: &Path, fail_on: Severity) -> anyhow::Result<Report> {
+    let prepared = Prepared::load(config_path)?;
+    let progress = Progress::start();
+    let audit = fairmark::audit::run(&prepared.config, prepared.key.clone(), &prepared.policy, &|phase| progress.phase(phase)).await?;
+    progress.phase("writing outputs");
+    let mut staging = Staging::new(out)?;
+    let mut outputs = Vec::new();
+    if let Some(segmentation) = &audit.segmentation {
+        let sorted = segmentation.rows.clone().sort_by(vec![datafusion::prelude::col("customer_token")])?;
+        write_parquet(sorted, &staging.path("segments.parquet")).await.context("writing segments.parquet")?;
+        staging.write("segment_summary.csv", segment_summary_csv(&segmentation.summary.segments).as_bytes())?;
+        outputs.extend(["segments.parquet".to_string(), "segment_summary.csv".to_string()]);
+    }
+    outputs.extend(["report.json", "report.md", "report.html"].map(String::from));
+    let report = Report {
+        schema_version: report::SCHEMA_VERSION,
+        tool: Tool { name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") },
+        config: config_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        key_id: prepared.key.id().to_string(),
+        policies: prepared.policy.packs.iter().map(PackReference::from).collect(),
+        inputs: audit.engine.datasets.clone(),
+        outcome: Report::outcome(&audit.findings, fail_on),
+        checks: audit.checks,
+        findings: audit.findings,
+        segmentation: audit.segmentation.map(|s| s.summary),
+        outputs,
+    };
+    staging.write("report.json", report::json::render(&report).as_bytes())?;
+    staging.write("report.md", report::markdown::render(&report).as_bytes())?;
+    staging.write("report.html", report::html::render(&report).as_bytes())?;
+    staging.commit()?;
+    Ok(report)
+}
+
+fn segment_summary_csv(segments: &[SegmentSummary]) -> String {
+    let mut csv = String::from("segment,customers,share,median_recency_days,median_frequency,median_monetary\n");
+    let number = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v:.2}"));
+    for s in segments {
+        let _ = writeln!(
+            csv,
+            "{},{},{:.4},{},{},{}",
+            s.segment,
+            s.customers,
+            s.share,
+            number(s.median_recency_days),
+            number(s.median_frequency),
+            number(s.median_monetary)
+        );
+    }
+    csv
+}

@@ -1,0 +1,45 @@
+//! `fairmark checks` and `fairmark explain ID`.
+
+use std::process::ExitCode;
+
+use anyhow::bail;
+use fairmark::checks;
+use fairmark::policy::PolicyPack;
+use tabled::settings::Style;
+use tabled::{Table, Tabled};
+
+#[derive(Tabled)]
+struct Row {
+    id: &'static str,
+    title: &'static str,
+    #[tabled(rename = "default severity")]
+    severity: String,
+    #[tabled(rename = "enabled by")]
+    packs: String,
+}
+
+pub fn list() -> anyhow::Result<ExitCode> {
+    let packs = PolicyPack::built_in();
+    let rows: Vec<Row> = checks::ALL
+        .iter()
+        .map(|check| {
+            let enabling: Vec<String> = packs
+                .iter()
+                .filter_map(|p| p.checks.get(check.id).filter(|c| c.enabled).map(|c| format!("{} ({})", p.name, c.severity)))
+                .collect();
+            Row { id: check.id, title: check.title, severity: check.default_severity.to_string(), packs: enabling.join(", ") }
+        })
+        .collect();
+    println!("{}", Table::new(rows).with(Style::rounded()));
+    println!("`fairmark explain ID` prints a check's documentation.");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn explain(id: &str) -> anyhow::Result<ExitCode> {
+    let Some(check) = checks::find(id) else {
+        let ids: Vec<&str> = checks::ALL.iter().map(|c| c.id).collect();
+        bail!("no check `{id}`; checks are: {}", ids.join(", "));
+    };
+    print!("{}", check.doc);
+    Ok(ExitCode::SUCCESS)
+}

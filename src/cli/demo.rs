@@ -1,0 +1,32 @@
+//! `fairmark demo`: generate the demo data set, audit it, say where everything is.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use fairmark::findings::Severity;
+use fairmark::report;
+
+pub async fn run(out: &Path, customers: u32, seed: u64) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let input = out.join("input");
+    let data = fairmark::demo::generate(&input, customers as usize, seed)?;
+    println!(
+        "Generated {} customers and {} order lines in {} (seed {seed}).",
+        data.customers,
+        data.order_lines,
+        input.display()
+    );
+    println!("The demo uses a throw-away key derived from the seed ({}); it protects nothing. Use your own key for real data.", data.key_file.display());
+    let report_dir = out.join("report");
+    let report = super::audit::execute(&data.config, &report_dir, Severity::High).await?;
+    print!("{}", report::table::render(&report));
+    println!("Report: {} (also report.json, report.html; segments.parquet and segment_summary.csv beside it).", report_dir.join("report.md").display());
+    println!(
+        "In CI, `fairmark audit --config {} --out DIR` would exit {} on these findings.",
+        data.config.display(),
+        super::audit::exit_code_number(&report)
+    );
+    println!("Done in {:.1} s.", started.elapsed().as_secs_f64());
+    Ok(ExitCode::SUCCESS)
+}

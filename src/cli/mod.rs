@@ -1,0 +1,113 @@
+//! Command-line interface: one file per subcommand. Each turns validated arguments into
+//! library calls, writes files and prints; the library itself never prints.
+
+mod audit;
+mod checks;
+mod demo;
+mod policy;
+mod progress;
+mod pseudonymize;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use fairmark::findings::Severity;
+
+pub const EXIT_FINDINGS: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+/// Audits precision-marketing data against privacy, fair-pricing and anti-spam law, and
+/// writes k-anonymous, pseudonymized customer segments.
+///
+/// Exit codes: 0 no finding at or above --fail-on; 1 there are; 2 usage, config or input error.
+#[derive(Debug, Parser)]
+#[command(name = "fairmark", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate a realistic demo data set, audit it and print where the report is.
+    Demo {
+        /// Directory for the demo's input data and report.
+        #[arg(long, default_value = "fairmark-demo")]
+        out: PathBuf,
+        /// Number of customers to generate.
+        #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u32).range(1..=5_000_000))]
+        customers: u32,
+        /// Seed of the generator; the same seed gives the same data.
+        #[arg(long, default_value_t = 20261123)]
+        seed: u64,
+    },
+    /// Audit the datasets of a config against its policy packs.
+    Audit {
+        /// The fairmark.toml to use.
+        #[arg(long)]
+        config: PathBuf,
+        /// Directory for report.json, report.md, report.html, segments.parquet, segment_summary.csv.
+        #[arg(long)]
+        out: PathBuf,
+        /// Exit 1 when any finding is at or above this severity.
+        #[arg(long, default_value = "high", value_parser = parse_severity)]
+        fail_on: Severity,
+    },
+    /// Write a copy of a dataset with identifiers tokenized, quasi-identifiers generalized to
+    /// k-anonymity and unmapped columns (free text) dropped.
+    Pseudonymize {
+        #[arg(long)]
+        config: PathBuf,
+        /// The dataset role to copy: customers or orders.
+        #[arg(long)]
+        dataset: String,
+        /// The Parquet file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// List or show policy packs.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// List every check with its default severity and the packs that enable it.
+    Checks,
+    /// Print a check's documentation: what it detects, why it matters, an example, legal basis.
+    Explain {
+        /// A check id, e.g. privacy.undeclared-pii.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// List the built-in packs.
+    List,
+    /// Show a pack's legal bases and check settings.
+    Show {
+        /// A built-in pack name or a path to a pack file.
+        name: String,
+    },
+}
+
+fn parse_severity(text: &str) -> Result<Severity, String> {
+    text.parse()
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Demo { out, customers, seed } => with_runtime(demo::run(&out, customers, seed)),
+        Command::Audit { config, out, fail_on } => with_runtime(audit::run(&config, &out, fail_on)),
+        Command::Pseudonymize { config, dataset, out } => with_runtime(pseudonymize::run(&config, &dataset, &out)),
+        Command::Policy { command: PolicyCommand::List } => policy::list(),
+        Command::Policy { command: PolicyCommand::Show { name } } => policy::show(&name),
+        Command::Checks => checks::list(),
+        Command::Explain { id } => checks::explain(&id),
+    }
+}
+
+fn with_runtime(work: impl Future<Output = anyhow::Result<ExitCode>>) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(work)
+}

@@ -1,0 +1,410 @@
+//! `fairmark.toml`: which datasets play which role, how their columns map onto fairmark's
+//! concepts, which policy packs apply and where the key comes from.
+//!
+//! Parsing is strict (unknown keys are errors with line and column) because a misspelled
+//! key that is silently ignored is a check that silently does not run.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::pseudonym::{IdentifierClass, KeySource};
+use crate::segment::generalize::QuasiKind;
+
+/// The file formats fairmark reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Parquet,
+    Csv,
+    Ndjson,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Parquet => "parquet",
+            Format::Csv => "csv",
+            Format::Ndjson => "ndjson",
+        }
+    }
+
+    fn from_extension(path: &Path) -> Option<Format> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "parquet" | "pq" => Some(Format::Parquet),
+            "csv" | "tsv" | "txt" => Some(Format::Csv),
+            "ndjson" | "jsonl" | "json" => Some(Format::Ndjson),
+            _ => None,
+        }
+    }
+}
+
+/// The whole configuration, as parsed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Built-in pack names (`cn`, `eu`, `us`) or paths to policy files.
+    #[serde(default)]
+    pub policies: Vec<String>,
+    pub key: KeySource,
+    /// Recency is measured to this date (`"YYYY-MM-DD"`); default: the date of the last order.
+    #[serde(default, deserialize_with = "iso_date")]
+    pub reference_date: Option<NaiveDate>,
+    #[serde(default)]
+    pub segmentation: SegmentationConfig,
+    #[serde(default)]
+    pub datasets: Datasets,
+    /// The directory the config file is in; relative paths are resolved against it.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+    /// The config file's path as the user gave it, for messages.
+    #[serde(skip)]
+    pub file: String,
+}
+
+/// The datasets by role. Every role is optional; checks that need a missing role are skipped
+/// and the report says so.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Datasets {
+    pub customers: Option<CustomersDataset>,
+    pub orders: Option<OrdersDataset>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomersDataset {
+    pub path: String,
+    pub format: Option<Format>,
+    /// The customer key orders refer to.
+    pub id: String,
+    pub signup_at: Option<String>,
+    /// Column → what identifier it holds (`name`, `phone`, `email`, `national_id`, …).
+    #[serde(default)]
+    pub identifiers: BTreeMap<String, IdentifierClass>,
+    /// Column → what quasi-identifier it holds (`birth_year`, `age`, `gender`, `city`, …).
+    #[serde(default)]
+    pub quasi_identifiers: BTreeMap<String, QuasiKind>,
+    /// Other columns usable in cohorts and pricing conditions.
+    #[serde(default)]
+    pub attributes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrdersDataset {
+    pub path: String,
+    pub format: Option<Format>,
+    /// Order id; lines sharing it are one purchase. Without it, lines at the same timestamp are.
+    pub id: Option<String>,
+    pub customer: String,
+    pub sku: Option<String>,
+    pub ordered_at: String,
+    pub quantity: Option<String>,
+    pub list_price: Option<String>,
+    pub offered_price: Option<String>,
+    pub paid_price: Option<String>,
+    pub amount: Option<String>,
+    /// Columns that make up "the same trading conditions".
+    #[serde(default)]
+    pub conditions: Vec<String>,
+}
+
+/// Marketing-segment thresholds. Business choices, not law, so they live in the config.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SegmentationConfig {
+    pub at_risk_after_days: u32,
+    pub dormant_after_days: u32,
+    pub new_within_days: u32,
+    pub periodic_min_orders: u32,
+    pub periodic_max_cv: f64,
+}
+
+impl Default for SegmentationConfig {
+    fn default() -> Self {
+        SegmentationConfig {
+            at_risk_after_days: 90,
+            dormant_after_days: 180,
+            new_within_days: 60,
+            periodic_min_orders: 4,
+            periodic_max_cv: 0.35,
+        }
+    }
+}
+
+/// What kind of value a mapped column must hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    /// Any scalar that can be read as text (keys, categories).
+    Key,
+    Text,
+    Number,
+    Timestamp,
+}
+
+impl ColumnKind {
+    pub fn expected(self) -> &'static str {
+        match self {
+            ColumnKind::Key => "a key (text or integer)",
+            ColumnKind::Text => "text or a scalar",
+            ColumnKind::Number => "a number",
+            ColumnKind::Timestamp => "a timestamp or date (ISO 8601 text is parsed)",
+        }
+    }
+}
+
+/// A mapped column: the config key that names it, the column, and what it must hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappedColumn {
+    pub key: String,
+    pub column: String,
+    pub kind: ColumnKind,
+}
+
+/// What every dataset role shares: where its files are and which columns it maps.
+pub trait DatasetConfig {
+    fn role(&self) -> &'static str;
+    fn path(&self) -> &str;
+    fn format(&self) -> Option<Format>;
+    fn mapped_columns(&self) -> Vec<MappedColumn>;
+}
+
+fn mapped(key: impl Into<String>, column: &str, kind: ColumnKind) -> MappedColumn {
+    MappedColumn {
+        key: key.into(),
+        column: column.to_string(),
+        kind,
+    }
+}
+
+impl DatasetConfig for CustomersDataset {
+    fn role(&self) -> &'static str {
+        "customers"
+    }
+    fn path(&self) -> &str {
+        &self.path
+    }
+    fn format(&self) -> Option<Format> {
+        self.format
+    }
+    fn mapped_columns(&self) -> Vec<MappedColumn> {
+        let mut columns = vec![mapped("id", &self.id, ColumnKind::Key)];
+        columns.extend(self.signup_at.iter().map(|c| mapped("signup_at", c, ColumnKind::Timestamp)));
+        columns.extend(self.identifiers.keys().map(|c| mapped("identifiers", c, ColumnKind::Key)));
+        columns.extend(self.quasi_identifiers.keys().map(|c| mapped("quasi_identifiers", c, ColumnKind::Key)));
+        columns.extend(self.attributes.iter().map(|c| mapped("attributes", c, ColumnKind::Text)));
+        columns
+    }
+}
+
+impl DatasetConfig for OrdersDataset {
+    fn role(&self) -> &'static str {
+        "orders"
+    }
+    fn path(&self) -> &str {
+        &self.path
+    }
+    fn format(&self) -> Option<Format> {
+        self.format
+    }
+    fn mapped_columns(&self) -> Vec<MappedColumn> {
+        let optional = [
+            ("id", &self.id, ColumnKind::Key),
+            ("sku", &self.sku, ColumnKind::Key),
+            ("quantity", &self.quantity, ColumnKind::Number),
+            ("list_price", &self.list_price, ColumnKind::Number),
+            ("offered_price", &self.offered_price, ColumnKind::Number),
+            ("paid_price", &self.paid_price, ColumnKind::Number),
+            ("amount", &self.amount, ColumnKind::Number),
+        ];
+        let mut columns = vec![
+            mapped("customer", &self.customer, ColumnKind::Key),
+            mapped("ordered_at", &self.ordered_at, ColumnKind::Timestamp),
+        ];
+        for (key, column, kind) in optional {
+            columns.extend(column.iter().map(|c| mapped(key, c, kind)));
+        }
+        columns.extend(self.conditions.iter().map(|c| mapped("conditions", c, ColumnKind::Text)));
+        columns
+    }
+}
+
+impl Config {
+    /// Reads and validates `path`.
+    pub fn load(path: &Path) -> Result<Config> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::config(&file, format!("cannot read: {e}")))?;
+        let mut config = Config::parse(&text, &file)?;
+        config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(config)
+    }
+
+    /// Parses config text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Config> {
+        let mut config: Config = toml::from_str(text).map_err(|e| toml_error(file, text, &e))?;
+        config.file = file.to_string();
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.policies.is_empty() {
+            return Err(Error::config(&self.file, "`policies` is empty; name at least one pack, e.g. policies = [\"cn\"]"));
+        }
+        if self.datasets.customers.is_none() && self.datasets.orders.is_none() {
+            return Err(Error::config(&self.file, "[datasets] declares no dataset; add [datasets.customers] or [datasets.orders]"));
+        }
+        for dataset in self.dataset_configs() {
+            let mut seen = BTreeMap::new();
+            // Conditions and attributes may reuse a column mapped elsewhere (quantity is both a
+            // measure and a trading condition); the other roles are one column each.
+            let exclusive = dataset.mapped_columns().into_iter().filter(|c| c.key != "conditions" && c.key != "attributes");
+            for column in exclusive {
+                if let Some(previous) = seen.insert(column.column.clone(), column.key.clone()) {
+                    return Err(Error::config(&self.file, format!(
+                        "[datasets.{}]: column `{}` is mapped twice (as `{previous}` and as `{}`); a column plays one part",
+                        dataset.role(), column.column, column.key
+                    )));
+                }
+            }
+        }
+        let s = &self.segmentation;
+        if s.at_risk_after_days >= s.dormant_after_days {
+            return Err(Error::config(&self.file, "[segmentation]: at_risk_after_days must be less than dormant_after_days"));
+        }
+        Ok(())
+    }
+
+    /// The configured datasets, customers first.
+    pub fn dataset_configs(&self) -> Vec<&dyn DatasetConfig> {
+        let mut all: Vec<&dyn DatasetConfig> = Vec::new();
+        if let Some(c) = &self.datasets.customers {
+            all.push(c);
+        }
+        if let Some(o) = &self.datasets.orders {
+            all.push(o);
+        }
+        all
+    }
+
+    /// Expands a dataset's `path` (file, directory or glob, relative to the config file) into
+    /// its files, sorted, with their format.
+    pub fn resolve_files(&self, dataset: &dyn DatasetConfig) -> Result<(Vec<PathBuf>, Format)> {
+        let role = dataset.role();
+        let pattern = self.base_dir.join(dataset.path());
+        let location = dataset.path();
+        let mut files: Vec<PathBuf> = if pattern.is_dir() {
+            std::fs::read_dir(&pattern)
+                .map_err(|e| Error::input(role, location, format!("cannot list directory: {e}")))?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && !is_hidden(p))
+                .collect()
+        } else if dataset.path().contains(['*', '?', '[']) {
+            let pattern_text = pattern.to_string_lossy();
+            glob::glob(&pattern_text)
+                .map_err(|e| Error::input(role, location, format!("bad glob pattern: {e}")))?
+                .filter_map(|p| p.ok())
+                .filter(|p| p.is_file())
+                .collect()
+        } else if pattern.is_file() {
+            vec![pattern.clone()]
+        } else {
+            return Err(Error::input(role, location, "no such file or directory"));
+        };
+        files.sort();
+        if files.is_empty() {
+            return Err(Error::input(role, location, "matches no file"));
+        }
+        let format = match dataset.format() {
+            Some(format) => format,
+            None => Format::from_extension(&files[0]).ok_or_else(|| {
+                Error::input(role, location, "cannot tell the format from the file extension; set format = \"parquet\" | \"csv\" | \"ndjson\"")
+            })?,
+        };
+        if let Some(other) = files.iter().find(|f| dataset.format().is_none() && Format::from_extension(f) != Some(format)) {
+            return Err(Error::input(role, location, format!(
+                "mixes formats ({} is not {}); point `path` at files of one format",
+                other.file_name().unwrap_or_default().to_string_lossy(), format.name()
+            )));
+        }
+        Ok((files, format))
+    }
+}
+
+fn iso_date<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Option<NaiveDate>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| serde::de::Error::custom(format!("`{text}` is not a date; write reference_date = \"YYYY-MM-DD\"")))
+}
+
+fn is_hidden(path: &Path) -> bool {
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.') || n.starts_with('_'))
+}
+
+/// One line: `file:line:column: message`.
+fn toml_error(file: &str, text: &str, error: &toml::de::Error) -> Error {
+    let message = error.message().replace('\n', " ");
+    match error.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            Error::config(format!("{file}:{line}:{column}"), message)
+        }
+        None => Error::config(file, message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+policies = ["cn"]
+key = { env = "FAIRMARK_KEY" }
+[datasets.orders]
+path = "orders.csv"
+customer = "uid"
+ordered_at = "ts"
+amount = "total"
+"#;
+
+    #[test]
+    fn minimal_orders_only_config_parses() {
+        let config = Config::parse(MINIMAL, "fairmark.toml").unwrap();
+        let orders = config.datasets.orders.unwrap();
+        assert_eq!(orders.amount.as_deref(), Some("total"));
+        assert!(config.datasets.customers.is_none());
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_key() {
+        let text = MINIMAL.replace("amount = \"total\"", "amount = \"total\"\nammount = \"x\"");
+        let message = Config::parse(&text, "fairmark.toml").unwrap_err().to_string();
+        assert!(message.starts_with("fairmark.toml:9:1:"), "{message}");
+        assert!(message.contains("ammount"), "{message}");
+        assert_eq!(message.lines().count(), 1);
+    }
+
+    #[test]
+    fn a_column_mapped_twice_is_refused() {
+        let text = MINIMAL.replace("amount = \"total\"", "amount = \"ts\"");
+        let message = Config::parse(&text, "f.toml").unwrap_err().to_string();
+        assert!(message.contains("`ts` is mapped twice"), "{message}");
+    }
+
+    #[test]
+    fn reference_dates_are_iso_dates() {
+        let text = MINIMAL.replace("key = {", "reference_date = \"2026-10-31\"\nkey = {");
+        let config = Config::parse(&text, "f.toml").unwrap();
+        assert_eq!(config.reference_date, NaiveDate::from_ymd_opt(2026, 10, 31));
+        let bad = MINIMAL.replace("key = {", "reference_date = \"31/10/2026\"\nkey = {");
+        let message = Config::parse(&bad, "f.toml").unwrap_err().to_string();
+        assert!(message.contains("YYYY-MM-DD"), "{message}");
+    }
+}

@@ -1,0 +1,385 @@
+//! The built-in demo data set: synthetic but realistic customers (Chinese and English names,
+//! mainland mobile numbers in several spellings, emails, resident ID numbers with valid
+//! checksums, a skewed city distribution, free-text notes that sometimes carry a phone number)
+//! and a year of orders with a realistic price structure (seasonal drift, promotions, channel,
+//! quantity and member discounts, coupons). Seeded: the same seed gives the same bytes.
+//!
+//! Tests build their fixtures with the same generator, at a smaller size.
+
+mod rng;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
+use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray, TimestampMillisecondArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::Compression;
+use datafusion::parquet::file::properties::WriterProperties;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::pii::resident_id_check_char;
+use crate::pseudonym::hex;
+pub use rng::Rng;
+
+/// The first and last day of the demo's order history.
+pub const FIRST_DAY: (i32, u32, u32) = (2025, 11, 1);
+pub const DAYS: i64 = 365;
+
+/// What `generate` wrote.
+#[derive(Debug, Clone)]
+pub struct DemoData {
+    pub config: PathBuf,
+    pub customers_csv: PathBuf,
+    pub orders_parquet: PathBuf,
+    pub key_file: PathBuf,
+    pub customers: usize,
+    pub order_lines: usize,
+}
+
+/// One generated customer, raw identifiers included (they go to `customers.csv` only).
+#[derive(Debug, Clone)]
+pub struct Customer {
+    pub uid: String,
+    pub name: String,
+    pub phone: String,
+    pub email: String,
+    pub national_id: String,
+    pub birth_year: i32,
+    pub gender: &'static str,
+    pub city: &'static str,
+    pub os: &'static str,
+    pub vip: bool,
+    pub registered_at: NaiveDateTime,
+    pub notes: String,
+}
+
+const SURNAMES: &[(&str, &str)] = &[
+    ("王", "wang"), ("李", "li"), ("张", "zhang"), ("刘", "liu"), ("陈", "chen"), ("杨", "yang"), ("黄", "huang"),
+    ("赵", "zhao"), ("吴", "wu"), ("周", "zhou"), ("徐", "xu"), ("孙", "sun"), ("马", "ma"), ("朱", "zhu"),
+    ("胡", "hu"), ("郭", "guo"), ("何", "he"), ("林", "lin"), ("高", "gao"), ("罗", "luo"),
+];
+const GIVEN: &[(&str, &str)] = &[
+    ("伟", "wei"), ("芳", "fang"), ("娜", "na"), ("敏", "min"), ("静", "jing"), ("丽", "li"), ("强", "qiang"),
+    ("磊", "lei"), ("军", "jun"), ("洋", "yang"), ("勇", "yong"), ("艳", "yan"), ("杰", "jie"), ("娟", "juan"),
+    ("涛", "tao"), ("明", "ming"), ("超", "chao"), ("秀英", "xiuying"), ("霞", "xia"), ("平", "ping"),
+    ("子涵", "zihan"), ("欣怡", "xinyi"), ("浩然", "haoran"), ("宇轩", "yuxuan"),
+];
+const FIRST_NAMES: &[&str] = &["James", "Emma", "Oliver", "Sophia", "Lucas", "Mia", "Daniel", "Grace", "Ethan", "Chloe", "Ryan", "Hannah"];
+const LAST_NAMES: &[&str] = &["Smith", "Johnson", "Brown", "Taylor", "Miller", "Wilson", "Moore", "Clark", "Walker", "Young"];
+const MAIL_DOMAINS: &[&str] = &["example.cn", "example.com", "example.net", "mail.example.org"];
+
+/// (city, weight, resident-ID region code). Big cities dominate; a long tail of small ones
+/// is what generalization to regions is for.
+const CITIES: &[(&str, f64, &str)] = &[
+    ("上海", 18.0, "310101"), ("北京", 15.0, "110105"), ("广州", 10.0, "440106"), ("深圳", 10.0, "440305"),
+    ("杭州", 7.0, "330106"), ("成都", 6.0, "510104"), ("武汉", 5.0, "420102"), ("南京", 4.0, "320102"),
+    ("西安", 3.0, "610113"), ("重庆", 3.0, "500103"), ("苏州", 3.0, "320505"), ("天津", 2.5, "120101"),
+    ("长沙", 2.0, "430102"), ("郑州", 2.0, "410102"), ("青岛", 1.5, "370202"), ("沈阳", 1.2, "210102"),
+    ("昆明", 1.0, "530102"), ("哈尔滨", 0.8, "230102"), ("嘉兴", 0.6, "330402"), ("绍兴", 0.5, "330602"),
+    ("桂林", 0.4, "450302"), ("大理", 0.3, "532901"), ("喀什", 0.2, "653101"), ("三亚", 0.3, "460202"),
+    ("拉萨", 0.2, "540102"), ("延边", 0.2, "222401"),
+];
+const BENIGN_NOTES: &[&str] = &[
+    "prefers weekend delivery", "送货前请电话联系", "gift wrap requested", "老客户，注意包装", "address changed in March",
+    "asked about invoice", "VIP 专属客服跟进", "returned one item, size issue",
+];
+
+#[derive(Debug, Clone, Copy)]
+enum Habit {
+    Frequent,
+    Periodic(i64),
+    Occasional,
+    OneOff,
+    Churned,
+    New,
+    Prospect,
+}
+
+const CATEGORIES: &[(&str, f64, f64)] = &[
+    // (category, median list price, spread)
+    ("electronics", 899.0, 0.8),
+    ("apparel", 199.0, 0.5),
+    ("grocery", 39.0, 0.6),
+    ("beauty", 159.0, 0.5),
+    ("home", 129.0, 0.7),
+];
+
+struct Sku {
+    code: String,
+    base_price: f64,
+    phase: f64,
+}
+
+/// Writes the demo data set and its `fairmark.toml` into `dir`.
+pub fn generate(dir: &Path, customers: usize, seed: u64) -> Result<DemoData> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut rng = Rng::new(seed);
+    let first_day = NaiveDate::from_ymd_opt(FIRST_DAY.0, FIRST_DAY.1, FIRST_DAY.2).expect("valid date");
+    let people: Vec<Customer> = (0..customers).map(|i| customer(&mut rng, i, first_day)).collect();
+    let skus: Vec<Sku> = (0..240)
+        .map(|i| {
+            let (_, median, spread) = CATEGORIES[i % CATEGORIES.len()];
+            Sku { code: format!("SKU{:05}", 10_000 + i), base_price: round2(median * (spread * rng.normal()).exp()).max(1.0), phase: rng.unit() * std::f64::consts::TAU }
+        })
+        .collect();
+
+    let customers_csv = dir.join("customers.csv");
+    write_customers_csv(&customers_csv, &people)?;
+    let orders_parquet = dir.join("orders.parquet");
+    let order_lines = write_orders(&orders_parquet, &people, &skus, &mut rng, first_day)?;
+    let key_file = dir.join("demo.key");
+    let key_material = hex(&Sha256::digest(format!("fairmark demo key {seed}").as_bytes()));
+    std::fs::write(&key_file, format!("{key_material}\n")).map_err(|e| Error::io(&key_file, e))?;
+    let config = dir.join("fairmark.toml");
+    std::fs::write(&config, DEMO_CONFIG).map_err(|e| Error::io(&config, e))?;
+    Ok(DemoData { config, customers_csv, orders_parquet, key_file, customers, order_lines })
+}
+
+/// The demo's config: also the README's worked example.
+pub const DEMO_CONFIG: &str = r#"# Generated by `fairmark demo`: synthetic customers and a year of orders.
+policies = ["cn"]
+key = { file = "demo.key" }    # a throw-away key for synthetic data; use { env = "FAIRMARK_KEY" } for real data
+
+[datasets.customers]
+path = "customers.csv"
+id = "uid"
+signup_at = "registered_at"
+# table column = what kind of identifier it holds
+identifiers = { name = "name", phone = "phone", email = "email", national_id = "national_id" }
+quasi_identifiers = { birth_year = "birth_year", gender = "gender", city = "city" }
+attributes = ["os", "vip"]
+
+[datasets.orders]
+path = "orders.parquet"
+id = "txn_id"
+customer = "uid"
+sku = "item_code"
+ordered_at = "ordered_at"
+quantity = "qty"
+list_price = "list_unit_price"
+offered_price = "offered_unit_price"
+paid_price = "paid_unit_price"
+conditions = ["channel", "pay_method", "qty"]
+"#;
+
+fn round2(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
+fn customer(rng: &mut Rng, index: usize, first_day: NaiveDate) -> Customer {
+    let chinese = rng.chance(0.8);
+    let (name, mailbox) = if chinese {
+        let (surname, surname_pinyin) = rng.pick(SURNAMES);
+        let (given, given_pinyin) = rng.pick(GIVEN);
+        (format!("{surname}{given}"), format!("{given_pinyin}.{surname_pinyin}"))
+    } else {
+        let first = rng.pick(FIRST_NAMES);
+        let last = rng.pick(LAST_NAMES);
+        (format!("{first} {last}"), format!("{}.{}", first.to_lowercase(), last.to_lowercase()))
+    };
+    let email = format!("{mailbox}{}@{}", rng.between(1, 9999), rng.pick(MAIL_DOMAINS));
+    let mobile = other_mobile(rng);
+    let phone = match rng.below(10) {
+        0..=2 => format!("{}-{}-{}", &mobile[..3], &mobile[3..7], &mobile[7..]),
+        3 => format!("+86 {mobile}"),
+        _ => mobile.clone(),
+    };
+    let (city, _, region_code) = *rng.weighted(&CITIES.iter().map(|c| (*c, c.1)).collect::<Vec<_>>());
+    let birth_year = (1990.0 + 11.0 * rng.normal()).round().clamp(1950.0, 2007.0) as i32;
+    let female = rng.chance(0.55);
+    let birth_day = NaiveDate::from_ymd_opt(birth_year, 1, 1).expect("valid year") + Duration::days(rng.below(365) as i64);
+    let sequence = rng.below(500) * 2 + u64::from(!female);
+    let first17 = format!("{region_code}{}{sequence:03}", birth_day.format("%Y%m%d"));
+    let national_id = format!("{first17}{}", resident_id_check_char(&first17) as char);
+    let notes = match rng.below(100) {
+        0..=69 => String::new(),
+        70..=89 => rng.pick(BENIGN_NOTES).to_string(),
+        90..=93 => format!("客户要求改用 {} 联系", other_mobile(rng)),
+        94..=97 => format!("call back on {}", other_mobile(rng)),
+        _ => format!("second mailbox {}{}@example.com", mailbox, rng.between(1, 99)),
+    };
+    let registered_at = first_day.and_hms_opt(0, 0, 0).expect("valid time") - Duration::days(rng.between(1, 1500)) + Duration::seconds(rng.between(0, 86_399));
+    Customer {
+        uid: format!("U{:07}", 1_000_000 + index * 7 + rng.below(7) as usize),
+        name,
+        phone,
+        email,
+        national_id,
+        birth_year,
+        gender: if female { "F" } else { "M" },
+        city,
+        os: *rng.weighted(&[("iOS", 45.0), ("Android", 52.0), ("HarmonyOS", 3.0)]),
+        vip: rng.chance(0.2),
+        registered_at,
+        notes,
+    }
+}
+
+/// A mainland mobile number: 1, a second digit from 3 to 9, nine more digits.
+fn other_mobile(rng: &mut Rng) -> String {
+    format!("1{}{}", rng.between(3, 9), rng.digits(9))
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+fn write_customers_csv(path: &Path, people: &[Customer]) -> Result<()> {
+    let mut csv = String::from("uid,name,phone,email,national_id,birth_year,gender,city,os,vip,registered_at,notes\n");
+    for c in people {
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{},{},{},{},{},{},{},{}",
+            c.uid,
+            csv_field(&c.name),
+            csv_field(&c.phone),
+            c.email,
+            c.national_id,
+            c.birth_year,
+            c.gender,
+            c.city,
+            c.os,
+            c.vip,
+            c.registered_at.format("%Y-%m-%dT%H:%M:%S"),
+            csv_field(&c.notes)
+        );
+    }
+    std::fs::write(path, csv).map_err(|e| Error::io(path, e))
+}
+
+/// When a customer of each habit buys, as day offsets into the year.
+fn purchase_days(rng: &mut Rng, habit: Habit) -> Vec<i64> {
+    let mut days: Vec<i64> = match habit {
+        Habit::Frequent => (0..rng.between(8, 30)).map(|_| rng.below(DAYS as u64) as i64).collect(),
+        Habit::Periodic(interval) => {
+            let mut day = rng.below(interval as u64) as i64;
+            let mut days = Vec::new();
+            while day < DAYS - 1 {
+                days.push(day);
+                day += interval + rng.between(-1, 1);
+            }
+            days
+        }
+        Habit::Occasional => (0..rng.between(2, 5)).map(|_| rng.below(DAYS as u64) as i64).collect(),
+        Habit::OneOff => vec![rng.below(DAYS as u64) as i64],
+        Habit::Churned => (0..rng.between(1, 6)).map(|_| rng.below(120) as i64).collect(),
+        Habit::New => (0..rng.between(1, 2)).map(|_| DAYS - 1 - rng.below(45) as i64).collect(),
+        Habit::Prospect => Vec::new(),
+    };
+    days.sort_unstable();
+    days.dedup();
+    days
+}
+
+/// The catalogue price of a SKU on a day: a seasonal drift of ±4% and the 618 and
+/// Double-11 promotions (−10%).
+fn list_price(sku: &Sku, day: NaiveDate, day_index: i64) -> f64 {
+    let seasonal = 1.0 + 0.04 * (std::f64::consts::TAU * day_index as f64 / 365.0 + sku.phase).sin();
+    let promotion = matches!((day.month(), day.day()), (6, 1..=18) | (11, 1..=11));
+    round2(sku.base_price * seasonal * if promotion { 0.9 } else { 1.0 })
+}
+
+fn write_orders(path: &Path, people: &[Customer], skus: &[Sku], rng: &mut Rng, first_day: NaiveDate) -> Result<usize> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("txn_id", DataType::Utf8, false),
+        Field::new("uid", DataType::Utf8, false),
+        Field::new("item_code", DataType::Utf8, false),
+        Field::new("ordered_at", DataType::Timestamp(TimeUnit::Millisecond, None), false),
+        Field::new("qty", DataType::Int64, false),
+        Field::new("list_unit_price", DataType::Float64, false),
+        Field::new("offered_unit_price", DataType::Float64, false),
+        Field::new("paid_unit_price", DataType::Float64, false),
+        Field::new("channel", DataType::Utf8, false),
+        Field::new("pay_method", DataType::Utf8, false),
+    ]));
+    let mut columns: (Vec<String>, Vec<String>, Vec<String>, Vec<i64>, Vec<i64>, Vec<f64>, Vec<f64>, Vec<f64>, Vec<&str>, Vec<&str>) = Default::default();
+    let mut order_number = 0u64;
+    for person in people {
+        let interval = *rng.pick(&[14, 30, 45]);
+        let habit = *rng.weighted(&[
+            (Habit::Frequent, 15.0),
+            (Habit::Periodic(interval), 10.0),
+            (Habit::Occasional, 28.0),
+            (Habit::OneOff, 22.0),
+            (Habit::Churned, 10.0),
+            (Habit::New, 8.0),
+            (Habit::Prospect, 7.0),
+        ]);
+        let favourite = rng.below(skus.len() as u64) as usize;
+        for day_index in purchase_days(rng, habit) {
+            order_number += 1;
+            let day = first_day + Duration::days(day_index);
+            let at = day.and_hms_opt(0, 0, 0).expect("valid time") + Duration::seconds(rng.between(8 * 3600, 23 * 3600));
+            let channel = *rng.weighted(&[("app", 60.0), ("web", 30.0), ("mini_program", 10.0)]);
+            let pay_method = *rng.weighted(&[("alipay", 50.0), ("wechat_pay", 40.0), ("card", 10.0)]);
+            for _ in 0..rng.between(1, 3) {
+                let sku = if rng.chance(0.3) { &skus[favourite] } else { rng.pick(skus) };
+                let quantity = *rng.weighted(&[(1, 70.0), (2, 20.0), (3, 7.0), (5, 3.0)]);
+                let list = list_price(sku, day, day_index);
+                // Legitimate, cohort-blind structure: app discount, quantity tier, member price.
+                let channel_factor = if channel == "app" { 0.98 } else { 1.0 };
+                let tier_factor = if quantity >= 3 { 0.95 } else { 1.0 };
+                let member_factor = if person.vip { 0.97 } else { 1.0 };
+                let offered = round2(list * channel_factor * tier_factor * member_factor);
+                let coupon = if rng.chance(0.15) { round2((offered * 0.1).min(20.0)) } else { 0.0 };
+                columns.0.push(format!("T{:010}", 3_000_000_000u64 + order_number));
+                columns.1.push(person.uid.clone());
+                columns.2.push(sku.code.clone());
+                columns.3.push(at.and_utc().timestamp_millis());
+                columns.4.push(quantity);
+                columns.5.push(list);
+                columns.6.push(offered);
+                columns.7.push(round2(offered - coupon));
+                columns.8.push(channel);
+                columns.9.push(pay_method);
+            }
+        }
+    }
+    let lines = columns.0.len();
+    let arrays: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(columns.0)),
+        Arc::new(StringArray::from(columns.1)),
+        Arc::new(StringArray::from(columns.2)),
+        Arc::new(TimestampMillisecondArray::from(columns.3)),
+        Arc::new(Int64Array::from(columns.4)),
+        Arc::new(Float64Array::from(columns.5)),
+        Arc::new(Float64Array::from(columns.6)),
+        Arc::new(Float64Array::from(columns.7)),
+        Arc::new(StringArray::from(columns.8)),
+        Arc::new(StringArray::from(columns.9)),
+    ];
+    let batch = RecordBatch::try_new(schema.clone(), arrays)?;
+    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    let properties = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+    let mut writer = ArrowWriter::try_new(file, schema, Some(properties))?;
+    writer.write(&batch)?;
+    writer.close()?;
+    Ok(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pii::{PiiKind, find_spans};
+
+    #[test]
+    fn generated_identifiers_are_recognized_for_what_they_are() {
+        let mut rng = Rng::new(1);
+        let first_day = NaiveDate::from_ymd_opt(2025, 11, 1).unwrap();
+        for i in 0..200 {
+            let c = customer(&mut rng, i, first_day);
+            assert_eq!(find_spans(&c.national_id).first().map(|s| s.kind), Some(PiiKind::CnResidentId), "{i}");
+            assert_eq!(find_spans(&c.phone).first().map(|s| s.kind), Some(PiiKind::CnMobile), "{i}");
+            assert_eq!(find_spans(&c.email).first().map(|s| s.kind), Some(PiiKind::Email), "{i}");
+        }
+    }
+}

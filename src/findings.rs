@@ -1,0 +1,197 @@
+//! What checks produce: findings with severity, subject, evidence and legal basis. Evidence
+//! holds numbers, column names and tokens — never a raw value.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::pseudonym::hex;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [Severity::Info, Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Severity::ALL
+            .into_iter()
+            .find(|sev| sev.name() == s)
+            .ok_or_else(|| format!("unknown severity `{s}`; expected info, low, medium, high or critical"))
+    }
+}
+
+/// A legal provision as a pack cites it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Citation {
+    pub pack: String,
+    pub id: String,
+    pub citation: String,
+    pub gist: String,
+}
+
+/// What a finding is about. Only the fields that fit are set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Subject {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+}
+
+impl Subject {
+    pub fn dataset(name: &str) -> Subject {
+        Subject {
+            dataset: Some(name.to_string()),
+            ..Subject::default()
+        }
+    }
+
+    pub fn column(dataset: &str, column: &str) -> Subject {
+        Subject {
+            column: Some(column.to_string()),
+            ..Subject::dataset(dataset)
+        }
+    }
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = [
+            self.dataset.as_deref().map(str::to_string),
+            self.column.as_deref().map(|c| format!("column {c}")),
+            self.sku.as_deref().map(|s| format!("sku {s}")),
+            self.campaign.as_deref().map(|c| format!("campaign {c}")),
+            self.rule.as_deref().map(|r| format!("rule {r}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        f.write_str(&parts.join(", "))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub check: String,
+    pub severity: Severity,
+    pub title: String,
+    pub message: String,
+    pub subject: Subject,
+    /// Numbers, shares, column names and tokens that back the finding.
+    pub evidence: BTreeMap<String, serde_json::Value>,
+    pub legal_bases: Vec<Citation>,
+    /// Same issue in the next run → same fingerprint: hashed from the check, the subject and
+    /// a discriminator the check chooses, never from the numbers, which move run to run.
+    pub fingerprint: String,
+}
+
+impl Finding {
+    pub fn new(check: &str, severity: Severity, subject: Subject, discriminator: &str, title: String, message: String) -> Finding {
+        let subject_key = serde_json::to_string(&subject).expect("subjects serialize");
+        let digest = Sha256::new()
+            .chain_update(check)
+            .chain_update([0])
+            .chain_update(subject_key)
+            .chain_update([0])
+            .chain_update(discriminator)
+            .finalize();
+        Finding {
+            check: check.to_string(),
+            severity,
+            title,
+            message,
+            subject,
+            evidence: BTreeMap::new(),
+            legal_bases: Vec::new(),
+            fingerprint: hex(&digest[..8]),
+        }
+    }
+
+    pub fn with_evidence(mut self, name: &str, value: impl Into<serde_json::Value>) -> Finding {
+        self.evidence.insert(name.to_string(), value.into());
+        self
+    }
+
+    pub fn with_legal_bases(mut self, bases: &[Citation]) -> Finding {
+        self.legal_bases = bases.to_vec();
+        self
+    }
+}
+
+/// Sorts findings for output: most severe first, then by check and subject, so reports are
+/// byte-identical run to run.
+pub fn sort(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.check.cmp(&b.check))
+            .then_with(|| a.subject.cmp(&b.subject))
+            .then_with(|| a.fingerprint.cmp(&b.fingerprint))
+    });
+}
+
+/// Rounds a share for evidence: four decimals are honest for match rates over sampled data.
+pub fn share(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        return 0.0;
+    }
+    (part as f64 / whole as f64 * 10_000.0).round() / 10_000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_ignore_numbers_and_follow_subjects() {
+        let make = |column: &str, rate: f64| {
+            Finding::new("privacy.undeclared-pii", Severity::High, Subject::column("customers", column), "cn-mobile", "t".into(), "m".into())
+                .with_evidence("match_rate", rate)
+        };
+        assert_eq!(make("notes", 0.1).fingerprint, make("notes", 0.2).fingerprint);
+        assert_ne!(make("notes", 0.1).fingerprint, make("memo", 0.1).fingerprint);
+    }
+
+    #[test]
+    fn severities_order_and_parse() {
+        assert!(Severity::Critical > Severity::High && Severity::Low > Severity::Info);
+        assert_eq!("medium".parse::<Severity>(), Ok(Severity::Medium));
+        assert!("urgent".parse::<Severity>().is_err());
+    }
+}

@@ -1,0 +1,22 @@
+//! fairmark: audits precision-marketing data against privacy, fair-pricing and anti-spam law.
+//!
+//! Data flows one way: [`config`] and [`policy`] → [`engine`] (datasets registered, mapped,
+//! pseudonymized inside DataFusion plans) → [`checks`] and [`segment`] → [`findings`] →
+//! [`report`] renderers → files and an exit code. Nothing below the CLI prints.
+
+pub mod audit;
+pub mod checks;
+pub mod config;
+pub mod demo;
+pub mod engine;
+pub mod error;
+pub mod findings;
+pub mod output;
+pub mod pii;
+pub mod policy;
+pub mod pseudonym;
+pub mod pseudonymize;
+pub mod report;
+pub mod segment;
+
+pub use error::{Error, Result};

@@ -1,0 +1,98 @@
+//! Bad input: exit 2, one line on stderr naming the culprit, and no output left behind.
+
+use crate::support::{Fixture, fairmark};
+
+/// Runs the audit expecting failure; returns stderr.
+fn fails_cleanly(fixture: &Fixture) -> String {
+    let out = fixture.out("report");
+    let assert = fairmark().args(["audit", "--config"]).arg(&fixture.data.config).arg("--out").arg(&out).assert().code(2);
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.starts_with("fairmark: error: "), "{stderr}");
+    assert!(!out.exists(), "no output directory is left behind");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+#[test]
+fn a_corrupt_parquet_file_is_named() {
+    let fixture = Fixture::small();
+    std::fs::write(&fixture.data.orders_parquet, b"PAR1 this is not really parquet PAR1").unwrap();
+    let stderr = fails_cleanly(&fixture);
+    assert!(stderr.contains("orders") && stderr.contains("orders.parquet"), "{stderr}");
+}
+
+#[test]
+fn invalid_utf8_in_a_csv_is_named() {
+    let fixture = Fixture::small();
+    let mut bytes = std::fs::read(&fixture.data.customers_csv).unwrap();
+    let at = bytes.len() - 3;
+    bytes.splice(at..at, [0xff, 0xfe, 0xfd]);
+    std::fs::write(&fixture.data.customers_csv, bytes).unwrap();
+    let stderr = fails_cleanly(&fixture);
+    assert!(stderr.contains("customers.csv"), "{stderr}");
+}
+
+#[test]
+fn a_missing_column_is_named_with_its_key() {
+    let fixture = Fixture::small();
+    fixture.edit_config("customer = \"uid\"", "customer = \"user_id\"");
+    let stderr = fails_cleanly(&fixture);
+    assert!(stderr.contains("`user_id`") && stderr.contains("customer") && stderr.contains("orders.parquet"), "{stderr}");
+}
+
+#[test]
+fn a_price_column_of_strings_is_refused() {
+    let fixture = Fixture::small();
+    let orders = fixture.input("orders.csv");
+    std::fs::write(&orders, "txn,uid,at,price\nT1,U1000000,2026-01-02T10:00:00,¥12.50\nT2,U1000000,2026-02-02T10:00:00,¥13.00\n").unwrap();
+    fixture.edit_config(
+        "[datasets.orders]\npath = \"orders.parquet\"\nid = \"txn_id\"\ncustomer = \"uid\"\nsku = \"item_code\"\nordered_at = \"ordered_at\"\nquantity = \"qty\"\nlist_price = \"list_unit_price\"\noffered_price = \"offered_unit_price\"\npaid_price = \"paid_unit_price\"\nconditions = [\"channel\", \"pay_method\", \"qty\"]\n",
+        "[datasets.orders]\npath = \"orders.csv\"\nid = \"txn\"\ncustomer = \"uid\"\nordered_at = \"at\"\noffered_price = \"price\"\n",
+    );
+    let stderr = fails_cleanly(&fixture);
+    assert!(stderr.contains("`price`") && stderr.contains("offered_price") && stderr.contains("expected a number"), "{stderr}");
+    assert!(!stderr.contains("12.50"), "no cell value in the message: {stderr}");
+}
+
+#[test]
+fn an_empty_dataset_is_refused() {
+    let fixture = Fixture::small();
+    let text = std::fs::read_to_string(&fixture.data.customers_csv).unwrap();
+    std::fs::write(&fixture.data.customers_csv, text.lines().next().unwrap().to_string() + "\n").unwrap();
+    let stderr = fails_cleanly(&fixture);
+    assert!(stderr.contains("customers") && stderr.contains("no rows"), "{stderr}");
+}
+
+#[test]
+fn a_short_key_is_refused() {
+    let fixture = Fixture::small();
+    std::fs::write(&fixture.data.key_file, "short-key").unwrap();
+    let stderr = fails_cleanly(&fixture);
+    assert!(stderr.contains("demo.key") && stderr.contains("at least 32"), "{stderr}");
+    assert!(!stderr.contains("short-key"), "the key itself is never printed");
+}
+
+#[test]
+fn a_missing_key_variable_is_named() {
+    let fixture = Fixture::small();
+    fixture.edit_config("key = { file = \"demo.key\" }", "key = { env = \"FAIRMARK_TEST_UNSET_KEY\" }");
+    let stderr = fails_cleanly(&fixture);
+    assert!(stderr.contains("FAIRMARK_TEST_UNSET_KEY"), "{stderr}");
+}
+
+#[test]
+fn a_malformed_config_names_file_line_and_column() {
+    let fixture = Fixture::small();
+    fixture.edit_config("policies = [\"cn\"]", "policies = [\"cn\"\n");
+    let stderr = fails_cleanly(&fixture);
+    assert!(stderr.contains("fairmark.toml:"), "{stderr}");
+}
+
+#[test]
+fn an_unknown_config_key_is_named() {
+    let fixture = Fixture::small();
+    fixture.edit_config("sku = \"item_code\"", "skuu = \"item_code\"");
+    let stderr = fails_cleanly(&fixture);
+    assert!(stderr.contains("skuu"), "{stderr}");
+}
