@@ -84,6 +84,7 @@ const CITIES: &[(&str, f64, &str)] = &[
     ("桂林", 0.4, "450302"), ("大理", 0.3, "532901"), ("喀什", 0.2, "653101"), ("三亚", 0.3, "460202"),
     ("拉萨", 0.2, "540102"), ("延边", 0.2, "222401"),
 ];
+const OPERATING_SYSTEMS: &[(&str, f64)] = &[("iOS", 45.0), ("Android", 52.0), ("HarmonyOS", 3.0)];
 const BENIGN_NOTES: &[&str] = &[
     "prefers weekend delivery", "送货前请电话联系", "gift wrap requested", "老客户，注意包装", "address changed in March",
     "asked about invoice", "VIP 专属客服跟进", "returned one item, size issue",
@@ -213,7 +214,7 @@ fn customer(rng: &mut Rng, index: usize, first_day: NaiveDate) -> Customer {
         birth_year,
         gender: if female { "F" } else { "M" },
         city,
-        os: *rng.weighted(&[("iOS", 45.0), ("Android", 52.0), ("HarmonyOS", 3.0)]),
+        os: *rng.weighted::<&str>(OPERATING_SYSTEMS),
         vip: rng.chance(0.2),
         registered_at,
         notes,
@@ -288,6 +289,21 @@ fn list_price(sku: &Sku, day: NaiveDate, day_index: i64) -> f64 {
     round2(sku.base_price * seasonal * if promotion { 0.9 } else { 1.0 })
 }
 
+/// The order lines being generated, column by column.
+#[derive(Default)]
+struct OrderColumns {
+    txn_id: Vec<String>,
+    uid: Vec<String>,
+    item_code: Vec<String>,
+    ordered_at: Vec<i64>,
+    qty: Vec<i64>,
+    list: Vec<f64>,
+    offered: Vec<f64>,
+    paid: Vec<f64>,
+    channel: Vec<&'static str>,
+    pay_method: Vec<&'static str>,
+}
+
 fn write_orders(path: &Path, people: &[Customer], skus: &[Sku], rng: &mut Rng, first_day: NaiveDate) -> Result<usize> {
     let schema = Arc::new(Schema::new(vec![
         Field::new("txn_id", DataType::Utf8, false),
@@ -301,7 +317,7 @@ fn write_orders(path: &Path, people: &[Customer], skus: &[Sku], rng: &mut Rng, f
         Field::new("channel", DataType::Utf8, false),
         Field::new("pay_method", DataType::Utf8, false),
     ]));
-    let mut columns: (Vec<String>, Vec<String>, Vec<String>, Vec<i64>, Vec<i64>, Vec<f64>, Vec<f64>, Vec<f64>, Vec<&str>, Vec<&str>) = Default::default();
+    let mut columns = OrderColumns::default();
     let mut order_number = 0u64;
     for person in people {
         let interval = *rng.pick(&[14, 30, 45]);
@@ -331,31 +347,31 @@ fn write_orders(path: &Path, people: &[Customer], skus: &[Sku], rng: &mut Rng, f
                 let member_factor = if person.vip { 0.97 } else { 1.0 };
                 let offered = round2(list * channel_factor * tier_factor * member_factor);
                 let coupon = if rng.chance(0.15) { round2((offered * 0.1).min(20.0)) } else { 0.0 };
-                columns.0.push(format!("T{:010}", 3_000_000_000u64 + order_number));
-                columns.1.push(person.uid.clone());
-                columns.2.push(sku.code.clone());
-                columns.3.push(at.and_utc().timestamp_millis());
-                columns.4.push(quantity);
-                columns.5.push(list);
-                columns.6.push(offered);
-                columns.7.push(round2(offered - coupon));
-                columns.8.push(channel);
-                columns.9.push(pay_method);
+                columns.txn_id.push(format!("T{:010}", 3_000_000_000u64 + order_number));
+                columns.uid.push(person.uid.clone());
+                columns.item_code.push(sku.code.clone());
+                columns.ordered_at.push(at.and_utc().timestamp_millis());
+                columns.qty.push(quantity);
+                columns.list.push(list);
+                columns.offered.push(offered);
+                columns.paid.push(round2(offered - coupon));
+                columns.channel.push(channel);
+                columns.pay_method.push(pay_method);
             }
         }
     }
-    let lines = columns.0.len();
+    let lines = columns.txn_id.len();
     let arrays: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from(columns.0)),
-        Arc::new(StringArray::from(columns.1)),
-        Arc::new(StringArray::from(columns.2)),
-        Arc::new(TimestampMillisecondArray::from(columns.3)),
-        Arc::new(Int64Array::from(columns.4)),
-        Arc::new(Float64Array::from(columns.5)),
-        Arc::new(Float64Array::from(columns.6)),
-        Arc::new(Float64Array::from(columns.7)),
-        Arc::new(StringArray::from(columns.8)),
-        Arc::new(StringArray::from(columns.9)),
+        Arc::new(StringArray::from(columns.txn_id)),
+        Arc::new(StringArray::from(columns.uid)),
+        Arc::new(StringArray::from(columns.item_code)),
+        Arc::new(TimestampMillisecondArray::from(columns.ordered_at)),
+        Arc::new(Int64Array::from(columns.qty)),
+        Arc::new(Float64Array::from(columns.list)),
+        Arc::new(Float64Array::from(columns.offered)),
+        Arc::new(Float64Array::from(columns.paid)),
+        Arc::new(StringArray::from(columns.channel)),
+        Arc::new(StringArray::from(columns.pay_method)),
     ];
     let batch = RecordBatch::try_new(schema.clone(), arrays)?;
     let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;

@@ -115,6 +115,11 @@ impl Engine {
         let location = dataset.path().to_string();
         let (files, format) = config.resolve_files(dataset)?;
         let in_dataset = |e: datafusion::error::DataFusionError| Error::from(e).in_dataset(role, &location);
+        if format == Format::Parquet {
+            for file in &files {
+                check_parquet_envelope(file).map_err(|message| Error::input(role, &location, message))?;
+            }
+        }
         let paths: Vec<String> = files.iter().map(|p| p.to_string_lossy().into_owned()).collect();
         let frame = read(&self.ctx, paths, format, &files[0]).await.map_err(in_dataset)?;
         let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
@@ -163,6 +168,31 @@ async fn read(ctx: &SessionContext, paths: Vec<String>, format: Format, first: &
             ctx.read_json(paths, options).await
         }
     }
+}
+
+/// Checks a Parquet file's magic bytes and footer length before the reader sees it: some
+/// malformed footers make the reader panic instead of returning an error.
+fn check_parquet_envelope(path: &Path) -> std::result::Result<(), String> {
+    use std::io::{Seek, SeekFrom};
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let corrupt = |what: &str| format!("{name} is not a readable Parquet file ({what})");
+    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot open {name}: {e}"))?;
+    let size = file.metadata().map_err(|e| format!("cannot stat {name}: {e}"))?.len();
+    if size < 12 {
+        return Err(corrupt("too short"));
+    }
+    let mut head = [0u8; 4];
+    let mut tail = [0u8; 8];
+    file.read_exact(&mut head).map_err(|e| format!("cannot read {name}: {e}"))?;
+    file.seek(SeekFrom::End(-8)).and_then(|_| file.read_exact(&mut tail)).map_err(|e| format!("cannot read {name}: {e}"))?;
+    if &head != b"PAR1" || &tail[4..] != b"PAR1" {
+        return Err(corrupt("no PAR1 magic bytes; encrypted footers are not supported"));
+    }
+    let footer = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
+    if footer + 12 > size {
+        return Err(corrupt("corrupt footer length"));
+    }
+    Ok(())
 }
 
 fn is_text(data_type: &DataType) -> bool {

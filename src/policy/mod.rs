@@ -33,8 +33,9 @@ pub struct LegalBasis {
     pub gist: String,
 }
 
+/// Unknown keys are caught by the check's own settings type: `flatten` collects them, and
+/// serde cannot combine it with `deny_unknown_fields`.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawCheckPolicy {
     #[serde(default = "enabled_by_default")]
     enabled: bool,

@@ -180,7 +180,7 @@ fn base_sql(config: &Config, reference_date: NaiveDate, has_monetary: bool) -> S
         measured AS (
             SELECT customer_id, frequency, CAST(monetary_cents AS DOUBLE) / 100.0 AS monetary,
                 {reference_day} - {last_day} AS recency_days, {reference_day} - {first_day} AS tenure_days, {last_day} AS last_day,
-                CAST(gap_sum AS DOUBLE) / gap_count / 1440.0 AS mean_gap_days,
+                gap_count, CAST(gap_sum AS DOUBLE) / gap_count / 1440.0 AS mean_gap_days,
                 (CAST(gap_square_sum AS DOUBLE) - CAST(gap_sum AS DOUBLE) * CAST(gap_sum AS DOUBLE) / gap_count) / (gap_count - 1) / (1440.0 * 1440.0) AS gap_variance
             FROM per_customer),
         scored AS (
