@@ -22,12 +22,19 @@ pub struct Audit {
 }
 
 /// Runs the audit; `progress` hears the name of each phase as it starts.
-pub async fn run(config: &Config, key: Arc<Key>, policy: &EffectivePolicy, progress: &dyn Fn(&str)) -> Result<Audit> {
+pub async fn run(
+    config: &Config,
+    key: Arc<Key>,
+    policy: &EffectivePolicy,
+    progress: &dyn Fn(&str),
+) -> Result<Audit> {
     progress("reading datasets");
     let engine = Engine::open(config, key).await?;
     let mut all_findings = Vec::new();
     let mut runs = Vec::new();
-    let mut record = |id: &'static str, outcome: std::result::Result<Vec<Finding>, String>, findings: &mut Vec<Finding>| {
+    let mut record = |id: &'static str,
+                      outcome: std::result::Result<Vec<Finding>, String>,
+                      findings: &mut Vec<Finding>| {
         let status = match outcome {
             Ok(found) => {
                 let count = found.len();
@@ -64,10 +71,18 @@ pub async fn run(config: &Config, key: Arc<Key>, policy: &EffectivePolicy, progr
     for info in checks::ALL {
         if !runs.iter().any(|r| r.id == info.id) {
             let reason = "no policy pack in force enables it".to_string();
-            runs.push(CheckRun { id: info.id, status: CheckStatus::Disabled { reason } });
+            runs.push(CheckRun {
+                id: info.id,
+                status: CheckStatus::Disabled { reason },
+            });
         }
     }
     runs.sort_by_key(|r| r.id);
     findings::sort(&mut all_findings);
-    Ok(Audit { engine, findings: all_findings, checks: runs, segmentation })
+    Ok(Audit {
+        engine,
+        findings: all_findings,
+        checks: runs,
+        segmentation,
+    })
 }

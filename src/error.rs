@@ -132,6 +132,9 @@ mod tests {
         assert!(!clean.contains("13800138000"), "{clean}");
         assert!(clean.contains("line 7"));
         let bare = redact("bad value 13912345678 and mail zhang.wei@example.cn here");
-        assert!(!bare.contains("13912345678") && !bare.contains("zhang.wei"), "{bare}");
+        assert!(
+            !bare.contains("13912345678") && !bare.contains("zhang.wei"),
+            "{bare}"
+        );
     }
 }

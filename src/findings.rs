@@ -21,7 +21,13 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub const ALL: [Severity; 5] = [Severity::Info, Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -46,7 +52,9 @@ impl FromStr for Severity {
         Severity::ALL
             .into_iter()
             .find(|sev| sev.name() == s)
-            .ok_or_else(|| format!("unknown severity `{s}`; expected info, low, medium, high or critical"))
+            .ok_or_else(|| {
+                format!("unknown severity `{s}`; expected info, low, medium, high or critical")
+            })
     }
 }
 
@@ -122,7 +130,14 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(check: &str, severity: Severity, subject: Subject, discriminator: &str, title: String, message: String) -> Finding {
+    pub fn new(
+        check: &str,
+        severity: Severity,
+        subject: Subject,
+        discriminator: &str,
+        title: String,
+        message: String,
+    ) -> Finding {
         let subject_key = serde_json::to_string(&subject).expect("subjects serialize");
         let digest = Sha256::new()
             .chain_update(check)
@@ -181,11 +196,24 @@ mod tests {
     #[test]
     fn fingerprints_ignore_numbers_and_follow_subjects() {
         let make = |column: &str, rate: f64| {
-            Finding::new("privacy.undeclared-pii", Severity::High, Subject::column("customers", column), "cn-mobile", "t".into(), "m".into())
-                .with_evidence("match_rate", rate)
+            Finding::new(
+                "privacy.undeclared-pii",
+                Severity::High,
+                Subject::column("customers", column),
+                "cn-mobile",
+                "t".into(),
+                "m".into(),
+            )
+            .with_evidence("match_rate", rate)
         };
-        assert_eq!(make("notes", 0.1).fingerprint, make("notes", 0.2).fingerprint);
-        assert_ne!(make("notes", 0.1).fingerprint, make("memo", 0.1).fingerprint);
+        assert_eq!(
+            make("notes", 0.1).fingerprint,
+            make("notes", 0.2).fingerprint
+        );
+        assert_ne!(
+            make("notes", 0.1).fingerprint,
+            make("memo", 0.1).fingerprint
+        );
     }
 
     #[test]

@@ -12,8 +12,13 @@ fn main() -> ExitCode {
     // A panic is a bug, but it must still end as one line and exit 2, and its default report
     // (which may quote whatever the failing code held) must not reach the terminal.
     std::panic::set_hook(Box::new(|info| {
-        let location = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-        eprintln!("fairmark: error: internal failure{location}; the input may be malformed (please report this)");
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "fairmark: error: internal failure{location}; the input may be malformed (please report this)"
+        );
     }));
     match std::panic::catch_unwind(|| cli::run(args)) {
         Ok(Ok(code)) => code,

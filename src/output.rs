@@ -38,7 +38,13 @@ impl Staging {
             std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
         }
         std::fs::create_dir(&staging).map_err(|e| Error::io(&staging, e))?;
-        Ok(Staging { destination: destination.to_path_buf(), staging, created_destination, files: Vec::new(), committed: false })
+        Ok(Staging {
+            destination: destination.to_path_buf(),
+            staging,
+            created_destination,
+            files: Vec::new(),
+            committed: false,
+        })
     }
 
     /// Where to write `name` for now; it reaches the destination on [`Staging::commit`].
@@ -50,7 +56,9 @@ impl Staging {
     pub fn write(&mut self, name: &str, contents: &[u8]) -> Result<()> {
         let path = self.path(name);
         let mut file = File::create(&path).map_err(|e| Error::io(&path, e))?;
-        file.write_all(contents).and_then(|_| file.sync_all()).map_err(|e| Error::io(&path, e))
+        file.write_all(contents)
+            .and_then(|_| file.sync_all())
+            .map_err(|e| Error::io(&path, e))
     }
 
     /// Moves every staged file into place; returns their final paths.
@@ -94,10 +102,16 @@ fn portable(data_type: &DataType) -> DataType {
 pub async fn write_parquet(frame: DataFrame, path: &Path) -> Result<u64> {
     let source_schema = frame.schema().as_arrow().clone();
     let schema: SchemaRef = Arc::new(Schema::new(
-        source_schema.fields().iter().map(|f| Field::new(f.name(), portable(f.data_type()), f.is_nullable())).collect::<Vec<_>>(),
+        source_schema
+            .fields()
+            .iter()
+            .map(|f| Field::new(f.name(), portable(f.data_type()), f.is_nullable()))
+            .collect::<Vec<_>>(),
     ));
     let file = File::create(path).map_err(|e| Error::io(path, e))?;
-    let properties = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
     let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(properties))?;
     let mut stream = frame.execute_stream().await?;
     let mut rows = 0u64;
@@ -139,7 +153,10 @@ mod tests {
         staging.write("b.txt", b"b").unwrap();
         let placed = staging.commit().unwrap();
         assert_eq!(placed.len(), 2);
-        let names: Vec<_> = std::fs::read_dir(root.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = std::fs::read_dir(root.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names.len(), 2, "no staging directory left: {names:?}");
     }
 }

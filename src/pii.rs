@@ -11,7 +11,9 @@ use datafusion::arrow::array::{Array, Int32Array, StringArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result as DfResult;
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
 use regex::Regex;
 
 /// One kind of identifier the scanner recognizes. The discriminant is its bit in a mask.
@@ -91,7 +93,9 @@ pub fn find_spans(text: &str) -> Vec<PiiSpan> {
 
 /// The kinds found anywhere in `text`, as a bit mask of [`PiiKind`] bits.
 pub fn kind_mask(text: &str) -> u8 {
-    find_spans(text).iter().fold(0, |mask, s| mask | s.kind.bit())
+    find_spans(text)
+        .iter()
+        .fold(0, |mask, s| mask | s.kind.bit())
 }
 
 /// `text` with every recognized identifier replaced by `replacement`.
@@ -205,7 +209,10 @@ pub fn classify_digits(digits: &str) -> Option<PiiKind> {
 
 fn is_cn_mobile(digits: &str) -> bool {
     let b = digits.as_bytes();
-    b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]) && b.iter().all(u8::is_ascii_digit)
+    b.len() == 11
+        && b[0] == b'1'
+        && (b'3'..=b'9').contains(&b[1])
+        && b.iter().all(u8::is_ascii_digit)
 }
 
 /// GB 11643-1999: 6-digit region (first digit 1–8), birth date, sequence, ISO 7064 MOD 11-2
@@ -218,7 +225,9 @@ pub fn is_cn_resident_id(id: &str) -> bool {
     let year: u32 = id[6..10].parse().unwrap_or(0);
     let month: u32 = id[10..12].parse().unwrap_or(0);
     let day: u32 = id[12..14].parse().unwrap_or(0);
-    if !(1900..=2099).contains(&year) || chrono::NaiveDate::from_ymd_opt(year as i32, month, day).is_none() {
+    if !(1900..=2099).contains(&year)
+        || chrono::NaiveDate::from_ymd_opt(year as i32, month, day).is_none()
+    {
         return false;
     }
     let expected = resident_id_check_char(&id[..17]);
@@ -241,7 +250,10 @@ pub fn resident_id_check_char(first17: &str) -> u8 {
 /// `privacy.undeclared-pii` holds bank cards to a higher match rate than other kinds.
 fn is_bank_card(digits: &str) -> bool {
     let b = digits.as_bytes();
-    if !(16..=19).contains(&b.len()) || !b.iter().all(u8::is_ascii_digit) || b.iter().all(|d| *d == b[0]) {
+    if !(16..=19).contains(&b.len())
+        || !b.iter().all(u8::is_ascii_digit)
+        || b.iter().all(|d| *d == b[0])
+    {
         return false;
     }
     let sum: u32 = b
@@ -278,18 +290,30 @@ mod tests {
         assert_eq!(kinds("请联系 13912345678 谢谢"), [PiiKind::CnMobile]);
         assert_eq!(kinds("mail me: li.na@example.cn"), [PiiKind::Email]);
         assert_eq!(kinds("11010519491231002X"), [PiiKind::CnResidentId]);
-        assert_eq!(kinds("card 4111 1111 1111 1111 on file"), [PiiKind::BankCard]);
+        assert_eq!(
+            kinds("card 4111 1111 1111 1111 on file"),
+            [PiiKind::BankCard]
+        );
         assert_eq!(kinds("login from 192.168.10.1"), [PiiKind::IpAddress]);
-        assert_eq!(kinds("13800138000 13900139000"), [PiiKind::CnMobile, PiiKind::CnMobile]);
+        assert_eq!(
+            kinds("13800138000 13900139000"),
+            [PiiKind::CnMobile, PiiKind::CnMobile]
+        );
     }
 
     #[test]
     fn near_misses_are_not_identifiers() {
-        assert!(kinds("12800138000").is_empty(), "second digit 2 is no mobile prefix");
+        assert!(
+            kinds("12800138000").is_empty(),
+            "second digit 2 is no mobile prefix"
+        );
         assert!(kinds("11010519491231002Y").is_empty());
         assert!(kinds("110105194912310021").is_empty(), "wrong check digit");
         assert!(kinds("4111111111111112").is_empty(), "Luhn fails");
-        assert!(kinds("order SKU13800138000").is_empty(), "digits glued to a word");
+        assert!(
+            kinds("order SKU13800138000").is_empty(),
+            "digits glued to a word"
+        );
         assert!(kinds("2025-03-04 10:22:33").is_empty());
         assert!(kinds("version 1.2.3").is_empty());
     }
@@ -338,8 +362,14 @@ impl ScalarUDFImpl for PiiMaskUdf {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
         let input = args.args[0].to_array(args.number_rows)?;
         let text = cast(&input, &DataType::Utf8)?;
-        let text = text.as_any().downcast_ref::<StringArray>().expect("cast to Utf8 yields a StringArray");
-        let masks: Int32Array = text.iter().map(|v| v.map(|v| i32::from(kind_mask(v)))).collect();
+        let text = text
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .expect("cast to Utf8 yields a StringArray");
+        let masks: Int32Array = text
+            .iter()
+            .map(|v| v.map(|v| i32::from(kind_mask(v))))
+            .collect();
         Ok(ColumnarValue::Array(Arc::new(masks)))
     }
 }

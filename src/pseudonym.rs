@@ -77,7 +77,10 @@ impl Key {
                 let value = std::env::var_os(var).ok_or_else(|| {
                     Error::Key(format!("environment variable {var} is not set; export a key of at least {MIN_KEY_BYTES} bytes (e.g. `export {var}=$(openssl rand -hex 32)`)"))
                 })?;
-                Key::from_material(value.as_encoded_bytes(), &format!("environment variable {var}"))
+                Key::from_material(
+                    value.as_encoded_bytes(),
+                    &format!("environment variable {var}"),
+                )
             }
             (None, Some(file)) => {
                 let path = base_dir.join(file);
@@ -87,7 +90,8 @@ impl Key {
                 Key::from_material(&material, &format!("key file {}", path.display()))
             }
             _ => Err(Error::Key(
-                "write exactly one of `key = { env = \"VAR\" }` or `key = { file = \"path\" }`".into(),
+                "write exactly one of `key = { env = \"VAR\" }` or `key = { file = \"path\" }`"
+                    .into(),
             )),
         }
     }
@@ -101,7 +105,8 @@ impl Key {
     /// after normalization (blank cells stay null rather than all sharing one token).
     pub fn token(&self, class: IdentifierClass, raw: &str) -> Option<String> {
         let normalized = class.normalize(raw)?;
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
         mac.update(class.domain().as_bytes());
         mac.update(&[0]);
         mac.update(normalized.as_bytes());
@@ -173,9 +178,11 @@ impl IdentifierClass {
             IdentifierClass::Phone => normalize_phone(trimmed),
             IdentifierClass::NationalId => trimmed.to_uppercase(),
             IdentifierClass::BankCard => trimmed.chars().filter(char::is_ascii_digit).collect(),
-            IdentifierClass::Name | IdentifierClass::Address => {
-                trimmed.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
-            }
+            IdentifierClass::Name | IdentifierClass::Address => trimmed
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase(),
             IdentifierClass::CustomerId | IdentifierClass::Ip | IdentifierClass::Other => {
                 trimmed.to_string()
             }
@@ -207,17 +214,28 @@ fn normalize_phone(raw: &str) -> String {
 }
 
 fn trim_ascii(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
-    let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
     &bytes[start..end]
 }
 
 fn decode_hex(text: &[u8]) -> Option<Vec<u8>> {
-    if text.len() < 2 * MIN_KEY_BYTES || !text.len().is_multiple_of(2) || !text.iter().all(u8::is_ascii_hexdigit) {
+    if text.len() < 2 * MIN_KEY_BYTES
+        || !text.len().is_multiple_of(2)
+        || !text.iter().all(u8::is_ascii_hexdigit)
+    {
         return None;
     }
     let digit = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    text.chunks(2).map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?)).collect()
+    text.chunks(2)
+        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
+        .collect()
 }
 
 pub fn hex(bytes: &[u8]) -> String {

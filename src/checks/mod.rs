@@ -58,8 +58,17 @@ mod tests {
         ids.dedup();
         assert_eq!(ids.len(), ALL.len());
         for check in ALL {
-            assert!(check.id.starts_with(&format!("{}.", check.family)), "{}", check.id);
-            for section in ["## What it does", "## Why is this bad?", "## Example", "## Legal basis"] {
+            assert!(
+                check.id.starts_with(&format!("{}.", check.family)),
+                "{}",
+                check.id
+            );
+            for section in [
+                "## What it does",
+                "## Why is this bad?",
+                "## Example",
+                "## Legal basis",
+            ] {
                 assert!(check.doc.contains(section), "{} lacks {section}", check.id);
             }
         }

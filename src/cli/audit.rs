@@ -15,8 +15,8 @@ use fairmark::pseudonym::Key;
 use fairmark::report::{self, PackReference, Report, Tool};
 use fairmark::segment::SegmentSummary;
 
-use super::progress::Progress;
 use super::EXIT_FINDINGS;
+use super::progress::Progress;
 
 pub async fn run(config_path: &Path, out: &Path, fail_on: Severity) -> anyhow::Result<ExitCode> {
     let report = execute(config_path, out, fail_on).await?;
@@ -45,7 +45,11 @@ impl Prepared {
         let config = Config::load(config_path)?;
         let policy = EffectivePolicy::load(&config.policies, &config.base_dir)?;
         let key = Arc::new(Key::load(&config.key, &config.base_dir)?);
-        Ok(Prepared { config, policy, key })
+        Ok(Prepared {
+            config,
+            policy,
+            key,
+        })
     }
 }
 
@@ -53,23 +57,51 @@ impl Prepared {
 pub async fn execute(config_path: &Path, out: &Path, fail_on: Severity) -> anyhow::Result<Report> {
     let prepared = Prepared::load(config_path)?;
     let progress = Progress::start();
-    let audit = fairmark::audit::run(&prepared.config, prepared.key.clone(), &prepared.policy, &|phase| progress.phase(phase)).await?;
+    let audit = fairmark::audit::run(
+        &prepared.config,
+        prepared.key.clone(),
+        &prepared.policy,
+        &|phase| progress.phase(phase),
+    )
+    .await?;
     progress.phase("writing outputs");
     let mut staging = Staging::new(out)?;
     let mut outputs = Vec::new();
     if let Some(segmentation) = &audit.segmentation {
-        let sorted = segmentation.rows.clone().sort_by(vec![datafusion::prelude::col("customer_token")])?;
-        write_parquet(sorted, &staging.path("segments.parquet")).await.context("writing segments.parquet")?;
-        staging.write("segment_summary.csv", segment_summary_csv(&segmentation.summary.segments).as_bytes())?;
-        outputs.extend(["segments.parquet".to_string(), "segment_summary.csv".to_string()]);
+        let sorted = segmentation
+            .rows
+            .clone()
+            .sort_by(vec![datafusion::prelude::col("customer_token")])?;
+        write_parquet(sorted, &staging.path("segments.parquet"))
+            .await
+            .context("writing segments.parquet")?;
+        staging.write(
+            "segment_summary.csv",
+            segment_summary_csv(&segmentation.summary.segments).as_bytes(),
+        )?;
+        outputs.extend([
+            "segments.parquet".to_string(),
+            "segment_summary.csv".to_string(),
+        ]);
     }
     outputs.extend(["report.json", "report.md", "report.html"].map(String::from));
     let report = Report {
         schema_version: report::SCHEMA_VERSION,
-        tool: Tool { name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") },
-        config: config_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        tool: Tool {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        config: config_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         key_id: prepared.key.id().to_string(),
-        policies: prepared.policy.packs.iter().map(PackReference::from).collect(),
+        policies: prepared
+            .policy
+            .packs
+            .iter()
+            .map(PackReference::from)
+            .collect(),
         inputs: audit.engine.datasets.clone(),
         outcome: Report::outcome(&audit.findings, fail_on),
         checks: audit.checks,
@@ -85,7 +117,9 @@ pub async fn execute(config_path: &Path, out: &Path, fail_on: Severity) -> anyho
 }
 
 fn segment_summary_csv(segments: &[SegmentSummary]) -> String {
-    let mut csv = String::from("segment,customers,share,median_recency_days,median_frequency,median_monetary\n");
+    let mut csv = String::from(
+        "segment,customers,share,median_recency_days,median_frequency,median_monetary\n",
+    );
     let number = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v:.2}"));
     for s in segments {
         let _ = writeln!(

@@ -25,9 +25,19 @@ pub fn list() -> anyhow::Result<ExitCode> {
         .map(|check| {
             let enabling: Vec<String> = packs
                 .iter()
-                .filter_map(|p| p.checks.get(check.id).filter(|c| c.enabled).map(|c| format!("{} ({})", p.name, c.severity)))
+                .filter_map(|p| {
+                    p.checks
+                        .get(check.id)
+                        .filter(|c| c.enabled)
+                        .map(|c| format!("{} ({})", p.name, c.severity))
+                })
                 .collect();
-            Row { id: check.id, title: check.title, severity: check.default_severity.to_string(), packs: enabling.join(", ") }
+            Row {
+                id: check.id,
+                title: check.title,
+                severity: check.default_severity.to_string(),
+                packs: enabling.join(", "),
+            }
         })
         .collect();
     println!("{}", Table::new(rows).with(Style::rounded()));

@@ -17,11 +17,17 @@ pub async fn run(out: &Path, customers: u32, seed: u64) -> anyhow::Result<ExitCo
         data.order_lines,
         input.display()
     );
-    println!("The demo uses a throw-away key derived from the seed ({}); it protects nothing. Use your own key for real data.", data.key_file.display());
+    println!(
+        "The demo uses a throw-away key derived from the seed ({}); it protects nothing. Use your own key for real data.",
+        data.key_file.display()
+    );
     let report_dir = out.join("report");
     let report = super::audit::execute(&data.config, &report_dir, Severity::High).await?;
     print!("{}", report::table::render(&report));
-    println!("Report: {} (also report.json, report.html; segments.parquet and segment_summary.csv beside it).", report_dir.join("report.md").display());
+    println!(
+        "Report: {} (also report.json, report.html; segments.parquet and segment_summary.csv beside it).",
+        report_dir.join("report.md").display()
+    );
     println!(
         "In CI, `fairmark audit --config {} --out DIR` would exit {} on these findings.",
         data.config.display(),

@@ -97,17 +97,35 @@ fn parse_severity(text: &str) -> Result<Severity, String> {
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Demo { out, customers, seed } => with_runtime(demo::run(&out, customers, seed)),
-        Command::Audit { config, out, fail_on } => with_runtime(audit::run(&config, &out, fail_on)),
-        Command::Pseudonymize { config, dataset, out } => with_runtime(pseudonymize::run(&config, &dataset, &out)),
-        Command::Policy { command: PolicyCommand::List } => policy::list(),
-        Command::Policy { command: PolicyCommand::Show { name } } => policy::show(&name),
+        Command::Demo {
+            out,
+            customers,
+            seed,
+        } => with_runtime(demo::run(&out, customers, seed)),
+        Command::Audit {
+            config,
+            out,
+            fail_on,
+        } => with_runtime(audit::run(&config, &out, fail_on)),
+        Command::Pseudonymize {
+            config,
+            dataset,
+            out,
+        } => with_runtime(pseudonymize::run(&config, &dataset, &out)),
+        Command::Policy {
+            command: PolicyCommand::List,
+        } => policy::list(),
+        Command::Policy {
+            command: PolicyCommand::Show { name },
+        } => policy::show(&name),
         Command::Checks => checks::list(),
         Command::Explain { id } => checks::explain(&id),
     }
 }
 
 fn with_runtime(work: impl Future<Output = anyhow::Result<ExitCode>>) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(work)
 }

@@ -8,9 +8,16 @@ use fairmark::policy::PolicyPack;
 pub fn list() -> anyhow::Result<ExitCode> {
     for pack in PolicyPack::built_in() {
         let enabled = pack.checks.values().filter(|c| c.enabled).count();
-        println!("{:<4} {} — {} legal bases, {enabled} checks enabled", pack.name, pack.title, pack.legal_bases.len());
+        println!(
+            "{:<4} {} — {} legal bases, {enabled} checks enabled",
+            pack.name,
+            pack.title,
+            pack.legal_bases.len()
+        );
     }
-    println!("`fairmark policy show NAME` prints a pack; a pack file is used by giving its path in `policies`.");
+    println!(
+        "`fairmark policy show NAME` prints a pack; a pack file is used by giving its path in `policies`."
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -20,13 +27,23 @@ pub fn show(name: &str) -> anyhow::Result<ExitCode> {
     if !pack.description.is_empty() {
         println!("{}", pack.description);
     }
-    println!("source: {}  sha256: {}\n\nLegal bases:", pack.source, pack.sha256);
+    println!(
+        "source: {}  sha256: {}\n\nLegal bases:",
+        pack.source, pack.sha256
+    );
     for basis in &pack.legal_bases {
-        println!("  {:<14} {}\n  {:<14} {}", basis.id, basis.citation, "", basis.gist);
+        println!(
+            "  {:<14} {}\n  {:<14} {}",
+            basis.id, basis.citation, "", basis.gist
+        );
     }
     println!("\nChecks:");
     for (id, check) in &pack.checks {
-        let state = if check.enabled { check.severity.to_string() } else { "disabled".to_string() };
+        let state = if check.enabled {
+            check.severity.to_string()
+        } else {
+            "disabled".to_string()
+        };
         let cites: Vec<&str> = check.legal_bases.iter().map(|c| c.id.as_str()).collect();
         println!("  {id:<26} {state:<9} cites {}", cites.join(", "));
         for (key, value) in &check.settings {

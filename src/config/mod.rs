@@ -193,10 +193,26 @@ impl DatasetConfig for CustomersDataset {
     }
     fn mapped_columns(&self) -> Vec<MappedColumn> {
         let mut columns = vec![mapped("id", &self.id, ColumnKind::Key)];
-        columns.extend(self.signup_at.iter().map(|c| mapped("signup_at", c, ColumnKind::Timestamp)));
-        columns.extend(self.identifiers.keys().map(|c| mapped("identifiers", c, ColumnKind::Key)));
-        columns.extend(self.quasi_identifiers.keys().map(|c| mapped("quasi_identifiers", c, ColumnKind::Key)));
-        columns.extend(self.attributes.iter().map(|c| mapped("attributes", c, ColumnKind::Text)));
+        columns.extend(
+            self.signup_at
+                .iter()
+                .map(|c| mapped("signup_at", c, ColumnKind::Timestamp)),
+        );
+        columns.extend(
+            self.identifiers
+                .keys()
+                .map(|c| mapped("identifiers", c, ColumnKind::Key)),
+        );
+        columns.extend(
+            self.quasi_identifiers
+                .keys()
+                .map(|c| mapped("quasi_identifiers", c, ColumnKind::Key)),
+        );
+        columns.extend(
+            self.attributes
+                .iter()
+                .map(|c| mapped("attributes", c, ColumnKind::Text)),
+        );
         columns
     }
 }
@@ -228,7 +244,11 @@ impl DatasetConfig for OrdersDataset {
         for (key, column, kind) in optional {
             columns.extend(column.iter().map(|c| mapped(key, c, kind)));
         }
-        columns.extend(self.conditions.iter().map(|c| mapped("conditions", c, ColumnKind::Text)));
+        columns.extend(
+            self.conditions
+                .iter()
+                .map(|c| mapped("conditions", c, ColumnKind::Text)),
+        );
         columns
     }
 }
@@ -237,7 +257,8 @@ impl Config {
     /// Reads and validates `path`.
     pub fn load(path: &Path) -> Result<Config> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| Error::config(&file, format!("cannot read: {e}")))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::config(&file, format!("cannot read: {e}")))?;
         let mut config = Config::parse(&text, &file)?;
         config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Ok(config)
@@ -253,28 +274,45 @@ impl Config {
 
     fn validate(&self) -> Result<()> {
         if self.policies.is_empty() {
-            return Err(Error::config(&self.file, "`policies` is empty; name at least one pack, e.g. policies = [\"cn\"]"));
+            return Err(Error::config(
+                &self.file,
+                "`policies` is empty; name at least one pack, e.g. policies = [\"cn\"]",
+            ));
         }
         if self.datasets.customers.is_none() && self.datasets.orders.is_none() {
-            return Err(Error::config(&self.file, "[datasets] declares no dataset; add [datasets.customers] or [datasets.orders]"));
+            return Err(Error::config(
+                &self.file,
+                "[datasets] declares no dataset; add [datasets.customers] or [datasets.orders]",
+            ));
         }
         for dataset in self.dataset_configs() {
             let mut seen = BTreeMap::new();
             // Conditions and attributes may reuse a column mapped elsewhere (quantity is both a
             // measure and a trading condition); the other roles are one column each.
-            let exclusive = dataset.mapped_columns().into_iter().filter(|c| c.key != "conditions" && c.key != "attributes");
+            let exclusive = dataset
+                .mapped_columns()
+                .into_iter()
+                .filter(|c| c.key != "conditions" && c.key != "attributes");
             for column in exclusive {
                 if let Some(previous) = seen.insert(column.column.clone(), column.key.clone()) {
-                    return Err(Error::config(&self.file, format!(
-                        "[datasets.{}]: column `{}` is mapped twice (as `{previous}` and as `{}`); a column plays one part",
-                        dataset.role(), column.column, column.key
-                    )));
+                    return Err(Error::config(
+                        &self.file,
+                        format!(
+                            "[datasets.{}]: column `{}` is mapped twice (as `{previous}` and as `{}`); a column plays one part",
+                            dataset.role(),
+                            column.column,
+                            column.key
+                        ),
+                    ));
                 }
             }
         }
         let s = &self.segmentation;
         if s.at_risk_after_days >= s.dormant_after_days {
-            return Err(Error::config(&self.file, "[segmentation]: at_risk_after_days must be less than dormant_after_days"));
+            return Err(Error::config(
+                &self.file,
+                "[segmentation]: at_risk_after_days must be less than dormant_after_days",
+            ));
         }
         Ok(())
     }
@@ -325,25 +363,41 @@ impl Config {
                 Error::input(role, location, "cannot tell the format from the file extension; set format = \"parquet\" | \"csv\" | \"ndjson\"")
             })?,
         };
-        if let Some(other) = files.iter().find(|f| dataset.format().is_none() && Format::from_extension(f) != Some(format)) {
-            return Err(Error::input(role, location, format!(
-                "mixes formats ({} is not {}); point `path` at files of one format",
-                other.file_name().unwrap_or_default().to_string_lossy(), format.name()
-            )));
+        if let Some(other) = files
+            .iter()
+            .find(|f| dataset.format().is_none() && Format::from_extension(f) != Some(format))
+        {
+            return Err(Error::input(
+                role,
+                location,
+                format!(
+                    "mixes formats ({} is not {}); point `path` at files of one format",
+                    other.file_name().unwrap_or_default().to_string_lossy(),
+                    format.name()
+                ),
+            ));
         }
         Ok((files, format))
     }
 }
 
-fn iso_date<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Option<NaiveDate>, D::Error> {
+fn iso_date<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Option<NaiveDate>, D::Error> {
     let text = String::deserialize(deserializer)?;
     NaiveDate::parse_from_str(&text, "%Y-%m-%d")
         .map(Some)
-        .map_err(|_| serde::de::Error::custom(format!("`{text}` is not a date; write reference_date = \"YYYY-MM-DD\"")))
+        .map_err(|_| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a date; write reference_date = \"YYYY-MM-DD\""
+            ))
+        })
 }
 
 fn is_hidden(path: &Path) -> bool {
-    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.') || n.starts_with('_'))
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with('.') || n.starts_with('_'))
 }
 
 /// One line: `file:line:column: message`.
@@ -385,7 +439,9 @@ amount = "total"
     #[test]
     fn unknown_key_names_line_and_key() {
         let text = MINIMAL.replace("amount = \"total\"", "amount = \"total\"\nammount = \"x\"");
-        let message = Config::parse(&text, "fairmark.toml").unwrap_err().to_string();
+        let message = Config::parse(&text, "fairmark.toml")
+            .unwrap_err()
+            .to_string();
         assert!(message.starts_with("fairmark.toml:9:1:"), "{message}");
         assert!(message.contains("ammount"), "{message}");
         assert_eq!(message.lines().count(), 1);

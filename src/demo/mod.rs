@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
-use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray, TimestampMillisecondArray};
+use datafusion::arrow::array::{
+    ArrayRef, Float64Array, Int64Array, StringArray, TimestampMillisecondArray,
+};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::ArrowWriter;
@@ -59,35 +61,107 @@ pub struct Customer {
 }
 
 const SURNAMES: &[(&str, &str)] = &[
-    ("王", "wang"), ("李", "li"), ("张", "zhang"), ("刘", "liu"), ("陈", "chen"), ("杨", "yang"), ("黄", "huang"),
-    ("赵", "zhao"), ("吴", "wu"), ("周", "zhou"), ("徐", "xu"), ("孙", "sun"), ("马", "ma"), ("朱", "zhu"),
-    ("胡", "hu"), ("郭", "guo"), ("何", "he"), ("林", "lin"), ("高", "gao"), ("罗", "luo"),
+    ("王", "wang"),
+    ("李", "li"),
+    ("张", "zhang"),
+    ("刘", "liu"),
+    ("陈", "chen"),
+    ("杨", "yang"),
+    ("黄", "huang"),
+    ("赵", "zhao"),
+    ("吴", "wu"),
+    ("周", "zhou"),
+    ("徐", "xu"),
+    ("孙", "sun"),
+    ("马", "ma"),
+    ("朱", "zhu"),
+    ("胡", "hu"),
+    ("郭", "guo"),
+    ("何", "he"),
+    ("林", "lin"),
+    ("高", "gao"),
+    ("罗", "luo"),
 ];
 const GIVEN: &[(&str, &str)] = &[
-    ("伟", "wei"), ("芳", "fang"), ("娜", "na"), ("敏", "min"), ("静", "jing"), ("丽", "li"), ("强", "qiang"),
-    ("磊", "lei"), ("军", "jun"), ("洋", "yang"), ("勇", "yong"), ("艳", "yan"), ("杰", "jie"), ("娟", "juan"),
-    ("涛", "tao"), ("明", "ming"), ("超", "chao"), ("秀英", "xiuying"), ("霞", "xia"), ("平", "ping"),
-    ("子涵", "zihan"), ("欣怡", "xinyi"), ("浩然", "haoran"), ("宇轩", "yuxuan"),
+    ("伟", "wei"),
+    ("芳", "fang"),
+    ("娜", "na"),
+    ("敏", "min"),
+    ("静", "jing"),
+    ("丽", "li"),
+    ("强", "qiang"),
+    ("磊", "lei"),
+    ("军", "jun"),
+    ("洋", "yang"),
+    ("勇", "yong"),
+    ("艳", "yan"),
+    ("杰", "jie"),
+    ("娟", "juan"),
+    ("涛", "tao"),
+    ("明", "ming"),
+    ("超", "chao"),
+    ("秀英", "xiuying"),
+    ("霞", "xia"),
+    ("平", "ping"),
+    ("子涵", "zihan"),
+    ("欣怡", "xinyi"),
+    ("浩然", "haoran"),
+    ("宇轩", "yuxuan"),
 ];
-const FIRST_NAMES: &[&str] = &["James", "Emma", "Oliver", "Sophia", "Lucas", "Mia", "Daniel", "Grace", "Ethan", "Chloe", "Ryan", "Hannah"];
-const LAST_NAMES: &[&str] = &["Smith", "Johnson", "Brown", "Taylor", "Miller", "Wilson", "Moore", "Clark", "Walker", "Young"];
-const MAIL_DOMAINS: &[&str] = &["example.cn", "example.com", "example.net", "mail.example.org"];
+const FIRST_NAMES: &[&str] = &[
+    "James", "Emma", "Oliver", "Sophia", "Lucas", "Mia", "Daniel", "Grace", "Ethan", "Chloe",
+    "Ryan", "Hannah",
+];
+const LAST_NAMES: &[&str] = &[
+    "Smith", "Johnson", "Brown", "Taylor", "Miller", "Wilson", "Moore", "Clark", "Walker", "Young",
+];
+const MAIL_DOMAINS: &[&str] = &[
+    "example.cn",
+    "example.com",
+    "example.net",
+    "mail.example.org",
+];
 
 /// (city, weight, resident-ID region code). Big cities dominate; a long tail of small ones
 /// is what generalization to regions is for.
 const CITIES: &[(&str, f64, &str)] = &[
-    ("上海", 18.0, "310101"), ("北京", 15.0, "110105"), ("广州", 10.0, "440106"), ("深圳", 10.0, "440305"),
-    ("杭州", 7.0, "330106"), ("成都", 6.0, "510104"), ("武汉", 5.0, "420102"), ("南京", 4.0, "320102"),
-    ("西安", 3.0, "610113"), ("重庆", 3.0, "500103"), ("苏州", 3.0, "320505"), ("天津", 2.5, "120101"),
-    ("长沙", 2.0, "430102"), ("郑州", 2.0, "410102"), ("青岛", 1.5, "370202"), ("沈阳", 1.2, "210102"),
-    ("昆明", 1.0, "530102"), ("哈尔滨", 0.8, "230102"), ("嘉兴", 0.6, "330402"), ("绍兴", 0.5, "330602"),
-    ("桂林", 0.4, "450302"), ("大理", 0.3, "532901"), ("喀什", 0.2, "653101"), ("三亚", 0.3, "460202"),
-    ("拉萨", 0.2, "540102"), ("延边", 0.2, "222401"),
+    ("上海", 18.0, "310101"),
+    ("北京", 15.0, "110105"),
+    ("广州", 10.0, "440106"),
+    ("深圳", 10.0, "440305"),
+    ("杭州", 7.0, "330106"),
+    ("成都", 6.0, "510104"),
+    ("武汉", 5.0, "420102"),
+    ("南京", 4.0, "320102"),
+    ("西安", 3.0, "610113"),
+    ("重庆", 3.0, "500103"),
+    ("苏州", 3.0, "320505"),
+    ("天津", 2.5, "120101"),
+    ("长沙", 2.0, "430102"),
+    ("郑州", 2.0, "410102"),
+    ("青岛", 1.5, "370202"),
+    ("沈阳", 1.2, "210102"),
+    ("昆明", 1.0, "530102"),
+    ("哈尔滨", 0.8, "230102"),
+    ("嘉兴", 0.6, "330402"),
+    ("绍兴", 0.5, "330602"),
+    ("桂林", 0.4, "450302"),
+    ("大理", 0.3, "532901"),
+    ("喀什", 0.2, "653101"),
+    ("三亚", 0.3, "460202"),
+    ("拉萨", 0.2, "540102"),
+    ("延边", 0.2, "222401"),
 ];
 const OPERATING_SYSTEMS: &[(&str, f64)] = &[("iOS", 45.0), ("Android", 52.0), ("HarmonyOS", 3.0)];
 const BENIGN_NOTES: &[&str] = &[
-    "prefers weekend delivery", "送货前请电话联系", "gift wrap requested", "老客户，注意包装", "address changed in March",
-    "asked about invoice", "VIP 专属客服跟进", "returned one item, size issue",
+    "prefers weekend delivery",
+    "送货前请电话联系",
+    "gift wrap requested",
+    "老客户，注意包装",
+    "address changed in March",
+    "asked about invoice",
+    "VIP 专属客服跟进",
+    "returned one item, size issue",
 ];
 
 #[derive(Debug, Clone, Copy)]
@@ -120,12 +194,19 @@ struct Sku {
 pub fn generate(dir: &Path, customers: usize, seed: u64) -> Result<DemoData> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut rng = Rng::new(seed);
-    let first_day = NaiveDate::from_ymd_opt(FIRST_DAY.0, FIRST_DAY.1, FIRST_DAY.2).expect("valid date");
-    let people: Vec<Customer> = (0..customers).map(|i| customer(&mut rng, i, first_day)).collect();
+    let first_day =
+        NaiveDate::from_ymd_opt(FIRST_DAY.0, FIRST_DAY.1, FIRST_DAY.2).expect("valid date");
+    let people: Vec<Customer> = (0..customers)
+        .map(|i| customer(&mut rng, i, first_day))
+        .collect();
     let skus: Vec<Sku> = (0..240)
         .map(|i| {
             let (_, median, spread) = CATEGORIES[i % CATEGORIES.len()];
-            Sku { code: format!("SKU{:05}", 10_000 + i), base_price: round2(median * (spread * rng.normal()).exp()).max(1.0), phase: rng.unit() * std::f64::consts::TAU }
+            Sku {
+                code: format!("SKU{:05}", 10_000 + i),
+                base_price: round2(median * (spread * rng.normal()).exp()).max(1.0),
+                phase: rng.unit() * std::f64::consts::TAU,
+            }
         })
         .collect();
 
@@ -134,11 +215,20 @@ pub fn generate(dir: &Path, customers: usize, seed: u64) -> Result<DemoData> {
     let orders_parquet = dir.join("orders.parquet");
     let order_lines = write_orders(&orders_parquet, &people, &skus, &mut rng, first_day)?;
     let key_file = dir.join("demo.key");
-    let key_material = hex(&Sha256::digest(format!("fairmark demo key {seed}").as_bytes()));
+    let key_material = hex(&Sha256::digest(
+        format!("fairmark demo key {seed}").as_bytes(),
+    ));
     std::fs::write(&key_file, format!("{key_material}\n")).map_err(|e| Error::io(&key_file, e))?;
     let config = dir.join("fairmark.toml");
     std::fs::write(&config, DEMO_CONFIG).map_err(|e| Error::io(&config, e))?;
-    Ok(DemoData { config, customers_csv, orders_parquet, key_file, customers, order_lines })
+    Ok(DemoData {
+        config,
+        customers_csv,
+        orders_parquet,
+        key_file,
+        customers,
+        order_lines,
+    })
 }
 
 /// The demo's config: also the README's worked example.
@@ -177,23 +267,35 @@ fn customer(rng: &mut Rng, index: usize, first_day: NaiveDate) -> Customer {
     let (name, mailbox) = if chinese {
         let (surname, surname_pinyin) = rng.pick(SURNAMES);
         let (given, given_pinyin) = rng.pick(GIVEN);
-        (format!("{surname}{given}"), format!("{given_pinyin}.{surname_pinyin}"))
+        (
+            format!("{surname}{given}"),
+            format!("{given_pinyin}.{surname_pinyin}"),
+        )
     } else {
         let first = rng.pick(FIRST_NAMES);
         let last = rng.pick(LAST_NAMES);
-        (format!("{first} {last}"), format!("{}.{}", first.to_lowercase(), last.to_lowercase()))
+        (
+            format!("{first} {last}"),
+            format!("{}.{}", first.to_lowercase(), last.to_lowercase()),
+        )
     };
-    let email = format!("{mailbox}{}@{}", rng.between(1, 9999), rng.pick(MAIL_DOMAINS));
+    let email = format!(
+        "{mailbox}{}@{}",
+        rng.between(1, 9999),
+        rng.pick(MAIL_DOMAINS)
+    );
     let mobile = other_mobile(rng);
     let phone = match rng.below(10) {
         0..=2 => format!("{}-{}-{}", &mobile[..3], &mobile[3..7], &mobile[7..]),
         3 => format!("+86 {mobile}"),
         _ => mobile.clone(),
     };
-    let (city, _, region_code) = *rng.weighted(&CITIES.iter().map(|c| (*c, c.1)).collect::<Vec<_>>());
+    let (city, _, region_code) =
+        *rng.weighted(&CITIES.iter().map(|c| (*c, c.1)).collect::<Vec<_>>());
     let birth_year = (1990.0 + 11.0 * rng.normal()).round().clamp(1950.0, 2007.0) as i32;
     let female = rng.chance(0.55);
-    let birth_day = NaiveDate::from_ymd_opt(birth_year, 1, 1).expect("valid year") + Duration::days(rng.below(365) as i64);
+    let birth_day = NaiveDate::from_ymd_opt(birth_year, 1, 1).expect("valid year")
+        + Duration::days(rng.below(365) as i64);
     let sequence = rng.below(500) * 2 + u64::from(!female);
     let first17 = format!("{region_code}{}{sequence:03}", birth_day.format("%Y%m%d"));
     let national_id = format!("{first17}{}", resident_id_check_char(&first17) as char);
@@ -202,9 +304,15 @@ fn customer(rng: &mut Rng, index: usize, first_day: NaiveDate) -> Customer {
         70..=89 => rng.pick(BENIGN_NOTES).to_string(),
         90..=93 => format!("客户要求改用 {} 联系", other_mobile(rng)),
         94..=97 => format!("call back on {}", other_mobile(rng)),
-        _ => format!("second mailbox {}{}@example.com", mailbox, rng.between(1, 99)),
+        _ => format!(
+            "second mailbox {}{}@example.com",
+            mailbox,
+            rng.between(1, 99)
+        ),
     };
-    let registered_at = first_day.and_hms_opt(0, 0, 0).expect("valid time") - Duration::days(rng.between(1, 1500)) + Duration::seconds(rng.between(0, 86_399));
+    let registered_at = first_day.and_hms_opt(0, 0, 0).expect("valid time")
+        - Duration::days(rng.between(1, 1500))
+        + Duration::seconds(rng.between(0, 86_399));
     Customer {
         uid: format!("U{:07}", 1_000_000 + index * 7 + rng.below(7) as usize),
         name,
@@ -214,7 +322,7 @@ fn customer(rng: &mut Rng, index: usize, first_day: NaiveDate) -> Customer {
         birth_year,
         gender: if female { "F" } else { "M" },
         city,
-        os: *rng.weighted::<&str>(OPERATING_SYSTEMS),
+        os: rng.weighted::<&str>(OPERATING_SYSTEMS),
         vip: rng.chance(0.2),
         registered_at,
         notes,
@@ -235,7 +343,9 @@ fn csv_field(text: &str) -> String {
 }
 
 fn write_customers_csv(path: &Path, people: &[Customer]) -> Result<()> {
-    let mut csv = String::from("uid,name,phone,email,national_id,birth_year,gender,city,os,vip,registered_at,notes\n");
+    let mut csv = String::from(
+        "uid,name,phone,email,national_id,birth_year,gender,city,os,vip,registered_at,notes\n",
+    );
     for c in people {
         let _ = writeln!(
             csv,
@@ -260,7 +370,9 @@ fn write_customers_csv(path: &Path, people: &[Customer]) -> Result<()> {
 /// When a customer of each habit buys, as day offsets into the year.
 fn purchase_days(rng: &mut Rng, habit: Habit) -> Vec<i64> {
     let mut days: Vec<i64> = match habit {
-        Habit::Frequent => (0..rng.between(8, 30)).map(|_| rng.below(DAYS as u64) as i64).collect(),
+        Habit::Frequent => (0..rng.between(8, 30))
+            .map(|_| rng.below(DAYS as u64) as i64)
+            .collect(),
         Habit::Periodic(interval) => {
             let mut day = rng.below(interval as u64) as i64;
             let mut days = Vec::new();
@@ -270,10 +382,16 @@ fn purchase_days(rng: &mut Rng, habit: Habit) -> Vec<i64> {
             }
             days
         }
-        Habit::Occasional => (0..rng.between(2, 5)).map(|_| rng.below(DAYS as u64) as i64).collect(),
+        Habit::Occasional => (0..rng.between(2, 5))
+            .map(|_| rng.below(DAYS as u64) as i64)
+            .collect(),
         Habit::OneOff => vec![rng.below(DAYS as u64) as i64],
-        Habit::Churned => (0..rng.between(1, 6)).map(|_| rng.below(120) as i64).collect(),
-        Habit::New => (0..rng.between(1, 2)).map(|_| DAYS - 1 - rng.below(45) as i64).collect(),
+        Habit::Churned => (0..rng.between(1, 6))
+            .map(|_| rng.below(120) as i64)
+            .collect(),
+        Habit::New => (0..rng.between(1, 2))
+            .map(|_| DAYS - 1 - rng.below(45) as i64)
+            .collect(),
         Habit::Prospect => Vec::new(),
     };
     days.sort_unstable();
@@ -284,7 +402,8 @@ fn purchase_days(rng: &mut Rng, habit: Habit) -> Vec<i64> {
 /// The catalogue price of a SKU on a day: a seasonal drift of ±4% and the 618 and
 /// Double-11 promotions (−10%).
 fn list_price(sku: &Sku, day: NaiveDate, day_index: i64) -> f64 {
-    let seasonal = 1.0 + 0.04 * (std::f64::consts::TAU * day_index as f64 / 365.0 + sku.phase).sin();
+    let seasonal =
+        1.0 + 0.04 * (std::f64::consts::TAU * day_index as f64 / 365.0 + sku.phase).sin();
     let promotion = matches!((day.month(), day.day()), (6, 1..=18) | (11, 1..=11));
     round2(sku.base_price * seasonal * if promotion { 0.9 } else { 1.0 })
 }
@@ -304,12 +423,22 @@ struct OrderColumns {
     pay_method: Vec<&'static str>,
 }
 
-fn write_orders(path: &Path, people: &[Customer], skus: &[Sku], rng: &mut Rng, first_day: NaiveDate) -> Result<usize> {
+fn write_orders(
+    path: &Path,
+    people: &[Customer],
+    skus: &[Sku],
+    rng: &mut Rng,
+    first_day: NaiveDate,
+) -> Result<usize> {
     let schema = Arc::new(Schema::new(vec![
         Field::new("txn_id", DataType::Utf8, false),
         Field::new("uid", DataType::Utf8, false),
         Field::new("item_code", DataType::Utf8, false),
-        Field::new("ordered_at", DataType::Timestamp(TimeUnit::Millisecond, None), false),
+        Field::new(
+            "ordered_at",
+            DataType::Timestamp(TimeUnit::Millisecond, None),
+            false,
+        ),
         Field::new("qty", DataType::Int64, false),
         Field::new("list_unit_price", DataType::Float64, false),
         Field::new("offered_unit_price", DataType::Float64, false),
@@ -334,11 +463,17 @@ fn write_orders(path: &Path, people: &[Customer], skus: &[Sku], rng: &mut Rng, f
         for day_index in purchase_days(rng, habit) {
             order_number += 1;
             let day = first_day + Duration::days(day_index);
-            let at = day.and_hms_opt(0, 0, 0).expect("valid time") + Duration::seconds(rng.between(8 * 3600, 23 * 3600));
+            let at = day.and_hms_opt(0, 0, 0).expect("valid time")
+                + Duration::seconds(rng.between(8 * 3600, 23 * 3600));
             let channel = *rng.weighted(&[("app", 60.0), ("web", 30.0), ("mini_program", 10.0)]);
-            let pay_method = *rng.weighted(&[("alipay", 50.0), ("wechat_pay", 40.0), ("card", 10.0)]);
+            let pay_method =
+                *rng.weighted(&[("alipay", 50.0), ("wechat_pay", 40.0), ("card", 10.0)]);
             for _ in 0..rng.between(1, 3) {
-                let sku = if rng.chance(0.3) { &skus[favourite] } else { rng.pick(skus) };
+                let sku = if rng.chance(0.3) {
+                    &skus[favourite]
+                } else {
+                    rng.pick(skus)
+                };
                 let quantity = *rng.weighted(&[(1, 70.0), (2, 20.0), (3, 7.0), (5, 3.0)]);
                 let list = list_price(sku, day, day_index);
                 // Legitimate, cohort-blind structure: app discount, quantity tier, member price.
@@ -346,8 +481,14 @@ fn write_orders(path: &Path, people: &[Customer], skus: &[Sku], rng: &mut Rng, f
                 let tier_factor = if quantity >= 3 { 0.95 } else { 1.0 };
                 let member_factor = if person.vip { 0.97 } else { 1.0 };
                 let offered = round2(list * channel_factor * tier_factor * member_factor);
-                let coupon = if rng.chance(0.15) { round2((offered * 0.1).min(20.0)) } else { 0.0 };
-                columns.txn_id.push(format!("T{:010}", 3_000_000_000u64 + order_number));
+                let coupon = if rng.chance(0.15) {
+                    round2((offered * 0.1).min(20.0))
+                } else {
+                    0.0
+                };
+                columns
+                    .txn_id
+                    .push(format!("T{:010}", 3_000_000_000u64 + order_number));
                 columns.uid.push(person.uid.clone());
                 columns.item_code.push(sku.code.clone());
                 columns.ordered_at.push(at.and_utc().timestamp_millis());
@@ -375,7 +516,9 @@ fn write_orders(path: &Path, people: &[Customer], skus: &[Sku], rng: &mut Rng, f
     ];
     let batch = RecordBatch::try_new(schema.clone(), arrays)?;
     let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    let properties = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
     let mut writer = ArrowWriter::try_new(file, schema, Some(properties))?;
     writer.write(&batch)?;
     writer.close()?;
@@ -393,9 +536,21 @@ mod tests {
         let first_day = NaiveDate::from_ymd_opt(2025, 11, 1).unwrap();
         for i in 0..200 {
             let c = customer(&mut rng, i, first_day);
-            assert_eq!(find_spans(&c.national_id).first().map(|s| s.kind), Some(PiiKind::CnResidentId), "{i}");
-            assert_eq!(find_spans(&c.phone).first().map(|s| s.kind), Some(PiiKind::CnMobile), "{i}");
-            assert_eq!(find_spans(&c.email).first().map(|s| s.kind), Some(PiiKind::Email), "{i}");
+            assert_eq!(
+                find_spans(&c.national_id).first().map(|s| s.kind),
+                Some(PiiKind::CnResidentId),
+                "{i}"
+            );
+            assert_eq!(
+                find_spans(&c.phone).first().map(|s| s.kind),
+                Some(PiiKind::CnMobile),
+                "{i}"
+            );
+            assert_eq!(
+                find_spans(&c.email).first().map(|s| s.kind),
+                Some(PiiKind::Email),
+                "{i}"
+            );
         }
     }
 }

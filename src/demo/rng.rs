@@ -61,7 +61,9 @@ impl Rng {
     }
 
     pub fn digits(&mut self, count: usize) -> String {
-        (0..count).map(|_| char::from(b'0' + self.below(10) as u8)).collect()
+        (0..count)
+            .map(|_| char::from(b'0' + self.below(10) as u8))
+            .collect()
     }
 }
 

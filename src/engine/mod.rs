@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
-use datafusion::prelude::{CsvReadOptions, DataFrame, JsonReadOptions, ParquetReadOptions, SessionConfig, SessionContext};
+use datafusion::prelude::{
+    CsvReadOptions, DataFrame, JsonReadOptions, ParquetReadOptions, SessionConfig, SessionContext,
+};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -49,7 +51,10 @@ impl RegisteredDataset {
         self.schema
             .fields()
             .iter()
-            .filter(|f| is_text(f.data_type()) || matches!(f.data_type(), DataType::Int64 | DataType::UInt64))
+            .filter(|f| {
+                is_text(f.data_type())
+                    || matches!(f.data_type(), DataType::Int64 | DataType::UInt64)
+            })
             .map(|f| f.name().clone())
             .collect()
     }
@@ -71,14 +76,23 @@ impl Engine {
         }
         ctx.register_udf(GeneralizeUdf::udf());
         ctx.register_udf(PiiMaskUdf::udf());
-        let mut engine = Engine { ctx, key, datasets: Vec::new() };
+        let mut engine = Engine {
+            ctx,
+            key,
+            datasets: Vec::new(),
+        };
         for dataset in config.dataset_configs() {
             let registered = engine.register(config, dataset).await?;
             engine.datasets.push(registered);
         }
         if let Some(customers) = &config.datasets.customers {
-            let view = customers_view_sql(customers, engine.dataset("customers").expect("registered above"));
-            engine.create_view("fm_customers", &view, "customers").await?;
+            let view = customers_view_sql(
+                customers,
+                engine.dataset("customers").expect("registered above"),
+            );
+            engine
+                .create_view("fm_customers", &view, "customers")
+                .await?;
         }
         if let Some(orders) = &config.datasets.orders {
             let view = orders_view_sql(orders, engine.dataset("orders").expect("registered above"));
@@ -93,15 +107,29 @@ impl Engine {
 
     /// Runs SQL; engine errors are attributed to `role`'s dataset.
     pub async fn sql(&self, sql: &str, role: &str) -> Result<DataFrame> {
-        let location = self.dataset(role).map_or_else(|| role.to_string(), |d| d.location.clone());
-        self.ctx.sql(sql).await.map_err(|e| Error::from(e).in_dataset(role, &location))
+        let location = self
+            .dataset(role)
+            .map_or_else(|| role.to_string(), |d| d.location.clone());
+        self.ctx
+            .sql(sql)
+            .await
+            .map_err(|e| Error::from(e).in_dataset(role, &location))
     }
 
     /// Collects a small result (aggregates, class counts), attributing errors to `role`.
-    pub async fn collect(&self, sql: &str, role: &str) -> Result<Vec<datafusion::arrow::record_batch::RecordBatch>> {
-        let location = self.dataset(role).map_or_else(|| role.to_string(), |d| d.location.clone());
+    pub async fn collect(
+        &self,
+        sql: &str,
+        role: &str,
+    ) -> Result<Vec<datafusion::arrow::record_batch::RecordBatch>> {
+        let location = self
+            .dataset(role)
+            .map_or_else(|| role.to_string(), |d| d.location.clone());
         let frame = self.sql(sql, role).await?;
-        frame.collect().await.map_err(|e| Error::from(e).in_dataset(role, &location))
+        frame
+            .collect()
+            .await
+            .map_err(|e| Error::from(e).in_dataset(role, &location))
     }
 
     async fn create_view(&self, name: &str, select: &str, role: &str) -> Result<()> {
@@ -110,21 +138,34 @@ impl Engine {
         Ok(())
     }
 
-    async fn register(&self, config: &Config, dataset: &dyn DatasetConfig) -> Result<RegisteredDataset> {
+    async fn register(
+        &self,
+        config: &Config,
+        dataset: &dyn DatasetConfig,
+    ) -> Result<RegisteredDataset> {
         let role = dataset.role();
         let location = dataset.path().to_string();
         let (files, format) = config.resolve_files(dataset)?;
-        let in_dataset = |e: datafusion::error::DataFusionError| Error::from(e).in_dataset(role, &location);
+        let in_dataset =
+            |e: datafusion::error::DataFusionError| Error::from(e).in_dataset(role, &location);
         if format == Format::Parquet {
             for file in &files {
-                check_parquet_envelope(file).map_err(|message| Error::input(role, &location, message))?;
+                check_parquet_envelope(file)
+                    .map_err(|message| Error::input(role, &location, message))?;
             }
         }
-        let paths: Vec<String> = files.iter().map(|p| p.to_string_lossy().into_owned()).collect();
-        let frame = read(&self.ctx, paths, format, &files[0]).await.map_err(in_dataset)?;
+        let paths: Vec<String> = files
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        let frame = read(&self.ctx, paths, format, &files[0])
+            .await
+            .map_err(in_dataset)?;
         let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
         let raw_table = format!("raw_{role}");
-        self.ctx.register_table(raw_table.as_str(), frame.into_view()).map_err(in_dataset)?;
+        self.ctx
+            .register_table(raw_table.as_str(), frame.into_view())
+            .map_err(in_dataset)?;
         let rows = self
             .ctx
             .table(raw_table.as_str())
@@ -134,28 +175,51 @@ impl Engine {
             .await
             .map_err(in_dataset)? as u64;
         if rows == 0 {
-            return Err(Error::input(role, &location, "has no rows; point `path` at the data, or remove the dataset from the config"));
+            return Err(Error::input(
+                role,
+                &location,
+                "has no rows; point `path` at the data, or remove the dataset from the config",
+            ));
         }
         // Checked after counting: the columns of an empty CSV have no type to check.
         for column in dataset.mapped_columns() {
-            check_column(&schema, &column).map_err(|message| Error::input(role, &location, message))?;
+            check_column(&schema, &column)
+                .map_err(|message| Error::input(role, &location, message))?;
         }
         let files = files
             .iter()
             .map(|file| describe_file(file, &config.base_dir))
             .collect::<Result<Vec<_>>>()?;
-        Ok(RegisteredDataset { role, location, format: format.name(), rows, files, raw_table, schema })
+        Ok(RegisteredDataset {
+            role,
+            location,
+            format: format.name(),
+            rows,
+            files,
+            raw_table,
+            schema,
+        })
     }
 }
 
-async fn read(ctx: &SessionContext, paths: Vec<String>, format: Format, first: &Path) -> datafusion::error::Result<DataFrame> {
+async fn read(
+    ctx: &SessionContext,
+    paths: Vec<String>,
+    format: Format,
+    first: &Path,
+) -> datafusion::error::Result<DataFrame> {
     match format {
         Format::Parquet => {
-            let options = ParquetReadOptions { file_extension: "", ..Default::default() };
+            let options = ParquetReadOptions {
+                file_extension: "",
+                ..Default::default()
+            };
             ctx.read_parquet(paths, options).await
         }
         Format::Csv => {
-            let tab_separated = first.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
+            let tab_separated = first
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
             let options = CsvReadOptions::new()
                 .has_header(true)
                 .delimiter(if tab_separated { b'\t' } else { b',' })
@@ -164,7 +228,11 @@ async fn read(ctx: &SessionContext, paths: Vec<String>, format: Format, first: &
             ctx.read_csv(paths, options).await
         }
         Format::Ndjson => {
-            let options = JsonReadOptions { file_extension: "", schema_infer_max_records: 10_000, ..Default::default() };
+            let options = JsonReadOptions {
+                file_extension: "",
+                schema_infer_max_records: 10_000,
+                ..Default::default()
+            };
             ctx.read_json(paths, options).await
         }
     }
@@ -177,16 +245,24 @@ fn check_parquet_envelope(path: &Path) -> std::result::Result<(), String> {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let corrupt = |what: &str| format!("{name} is not a readable Parquet file ({what})");
     let mut file = std::fs::File::open(path).map_err(|e| format!("cannot open {name}: {e}"))?;
-    let size = file.metadata().map_err(|e| format!("cannot stat {name}: {e}"))?.len();
+    let size = file
+        .metadata()
+        .map_err(|e| format!("cannot stat {name}: {e}"))?
+        .len();
     if size < 12 {
         return Err(corrupt("too short"));
     }
     let mut head = [0u8; 4];
     let mut tail = [0u8; 8];
-    file.read_exact(&mut head).map_err(|e| format!("cannot read {name}: {e}"))?;
-    file.seek(SeekFrom::End(-8)).and_then(|_| file.read_exact(&mut tail)).map_err(|e| format!("cannot read {name}: {e}"))?;
+    file.read_exact(&mut head)
+        .map_err(|e| format!("cannot read {name}: {e}"))?;
+    file.seek(SeekFrom::End(-8))
+        .and_then(|_| file.read_exact(&mut tail))
+        .map_err(|e| format!("cannot read {name}: {e}"))?;
     if &head != b"PAR1" || &tail[4..] != b"PAR1" {
-        return Err(corrupt("no PAR1 magic bytes; encrypted footers are not supported"));
+        return Err(corrupt(
+            "no PAR1 magic bytes; encrypted footers are not supported",
+        ));
     }
     let footer = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
     if footer + 12 > size {
@@ -196,11 +272,22 @@ fn check_parquet_envelope(path: &Path) -> std::result::Result<(), String> {
 }
 
 fn is_text(data_type: &DataType) -> bool {
-    matches!(data_type, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+    matches!(
+        data_type,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    )
 }
 
 fn is_scalar(data_type: &DataType) -> bool {
-    !data_type.is_nested() && !matches!(data_type, DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) | DataType::Null)
+    !data_type.is_nested()
+        && !matches!(
+            data_type,
+            DataType::Binary
+                | DataType::LargeBinary
+                | DataType::BinaryView
+                | DataType::FixedSizeBinary(_)
+                | DataType::Null
+        )
 }
 
 /// Checks that `column` exists and can hold what its mapping says.
@@ -218,12 +305,22 @@ fn check_column(schema: &SchemaRef, column: &MappedColumn) -> std::result::Resul
     let fits = match column.kind {
         ColumnKind::Key | ColumnKind::Text => is_scalar(data_type),
         ColumnKind::Number => data_type.is_numeric(),
-        ColumnKind::Timestamp => is_text(data_type) || matches!(data_type, DataType::Timestamp(..) | DataType::Date32 | DataType::Date64),
+        ColumnKind::Timestamp => {
+            is_text(data_type)
+                || matches!(
+                    data_type,
+                    DataType::Timestamp(..) | DataType::Date32 | DataType::Date64
+                )
+        }
     };
     if fits {
         return Ok(());
     }
-    let found = if is_text(data_type) { "text".to_string() } else { data_type.to_string() };
+    let found = if is_text(data_type) {
+        "text".to_string()
+    } else {
+        data_type.to_string()
+    };
     Err(format!(
         "column `{}` (mapped as `{}`) holds {found}; expected {}",
         column.column,
@@ -245,7 +342,10 @@ fn describe_file(path: &Path, base_dir: &Path) -> Result<InputFile> {
         bytes += read as u64;
         hasher.update(&buffer[..read]);
     }
-    let shown: PathBuf = path.strip_prefix(base_dir).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf());
+    let shown: PathBuf = path
+        .strip_prefix(base_dir)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf());
     Ok(InputFile {
         path: shown.to_string_lossy().into_owned(),
         bytes,
@@ -266,7 +366,10 @@ pub fn literal(text: &str) -> String {
 /// The expression turning a mapped time column into a timestamp.
 pub fn timestamp_expr(column: &str, schema: &SchemaRef) -> String {
     let quoted = ident(column);
-    match schema.field_with_name(column).map(|f| f.data_type().clone()) {
+    match schema
+        .field_with_name(column)
+        .map(|f| f.data_type().clone())
+    {
         Ok(data_type) if is_text(&data_type) => format!("to_timestamp({quoted})"),
         _ => format!("CAST({quoted} AS TIMESTAMP)"),
     }
@@ -277,25 +380,51 @@ pub fn quasi_column(column: &str) -> String {
     format!("qi_{column}")
 }
 
-fn customers_view_sql(customers: &crate::config::CustomersDataset, dataset: &RegisteredDataset) -> String {
-    let mut select = vec![format!("CAST({} AS VARCHAR) AS customer_id", ident(&customers.id))];
+fn customers_view_sql(
+    customers: &crate::config::CustomersDataset,
+    dataset: &RegisteredDataset,
+) -> String {
+    let mut select = vec![format!(
+        "CAST({} AS VARCHAR) AS customer_id",
+        ident(&customers.id)
+    )];
     if let Some(signup) = &customers.signup_at {
-        select.push(format!("{} AS signup_at", timestamp_expr(signup, &dataset.schema)));
+        select.push(format!(
+            "{} AS signup_at",
+            timestamp_expr(signup, &dataset.schema)
+        ));
     }
     for column in customers.quasi_identifiers.keys() {
-        select.push(format!("CAST({} AS VARCHAR) AS {}", ident(column), ident(&quasi_column(column))));
+        select.push(format!(
+            "CAST({} AS VARCHAR) AS {}",
+            ident(column),
+            ident(&quasi_column(column))
+        ));
     }
     format!("SELECT {} FROM {}", select.join(", "), dataset.raw_table)
 }
 
 fn orders_view_sql(orders: &crate::config::OrdersDataset, dataset: &RegisteredDataset) -> String {
-    let number = |column: &Option<String>| column.as_ref().map(|c| format!("CAST({} AS DOUBLE)", ident(c)));
+    let number = |column: &Option<String>| {
+        column
+            .as_ref()
+            .map(|c| format!("CAST({} AS DOUBLE)", ident(c)))
+    };
     let quantity = number(&orders.quantity).unwrap_or_else(|| "1.0".to_string());
     // What the line cost the customer: the stated total, else a unit price times quantity,
     // preferring what was paid over what was offered over the list price.
-    let unit_prices = [&orders.paid_price, &orders.offered_price, &orders.list_price];
+    let unit_prices = [
+        &orders.paid_price,
+        &orders.offered_price,
+        &orders.list_price,
+    ];
     let mut line_amount: Vec<String> = number(&orders.amount).into_iter().collect();
-    line_amount.extend(unit_prices.iter().filter_map(|p| number(p)).map(|p| format!("{p} * {quantity}")));
+    line_amount.extend(
+        unit_prices
+            .iter()
+            .filter_map(|p| number(p))
+            .map(|p| format!("{p} * {quantity}")),
+    );
     let line_amount = match line_amount.len() {
         0 => "CAST(NULL AS DOUBLE)".to_string(),
         1 => line_amount.remove(0),
@@ -307,7 +436,10 @@ fn orders_view_sql(orders: &crate::config::OrdersDataset, dataset: &RegisteredDa
         None => format!("CAST({ordered_at} AS VARCHAR)"),
     };
     let mut select = vec![
-        format!("CAST({} AS VARCHAR) AS customer_id", ident(&orders.customer)),
+        format!(
+            "CAST({} AS VARCHAR) AS customer_id",
+            ident(&orders.customer)
+        ),
         format!("{order_key} AS order_key"),
         format!("{ordered_at} AS ordered_at"),
         format!("{quantity} AS quantity"),
@@ -333,16 +465,32 @@ mod tests {
 
     #[test]
     fn a_text_price_column_is_refused_by_name() {
-        let column = MappedColumn { key: "offered_price".into(), column: "price".into(), kind: ColumnKind::Number };
+        let column = MappedColumn {
+            key: "offered_price".into(),
+            column: "price".into(),
+            kind: ColumnKind::Number,
+        };
         let message = check_column(&schema(), &column).unwrap_err();
-        assert!(message.contains("`price`") && message.contains("offered_price") && message.contains("expected a number"), "{message}");
+        assert!(
+            message.contains("`price`")
+                && message.contains("offered_price")
+                && message.contains("expected a number"),
+            "{message}"
+        );
     }
 
     #[test]
     fn a_missing_column_lists_what_is_there() {
-        let column = MappedColumn { key: "customer".into(), column: "uid".into(), kind: ColumnKind::Key };
+        let column = MappedColumn {
+            key: "customer".into(),
+            column: "uid".into(),
+            kind: ColumnKind::Key,
+        };
         let message = check_column(&schema(), &column).unwrap_err();
-        assert!(message.contains("`uid`") && message.contains("price, qty"), "{message}");
+        assert!(
+            message.contains("`uid`") && message.contains("price, qty"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -96,7 +96,10 @@ impl PolicyPack {
             let known: Vec<&str> = BUILT_IN.iter().map(|(n, _)| *n).collect();
             return Err(Error::Policy {
                 pack: reference.to_string(),
-                message: format!("no built-in pack of that name (built-in: {}); give a path to load a pack file", known.join(", ")),
+                message: format!(
+                    "no built-in pack of that name (built-in: {}); give a path to load a pack file",
+                    known.join(", ")
+                ),
             });
         }
         let path = base_dir.join(reference);
@@ -113,10 +116,15 @@ impl PolicyPack {
             pack: label.to_string(),
             message,
         };
-        let raw: RawPack = toml::from_str(text).map_err(|e| fail(e.message().replace('\n', " ")))?;
+        let raw: RawPack =
+            toml::from_str(text).map_err(|e| fail(e.message().replace('\n', " ")))?;
         let mut checks = BTreeMap::new();
         for (id, raw_check) in raw.checks {
-            let info = checks::find(&id).ok_or_else(|| fail(format!("[checks.\"{id}\"]: no such check (see `fairmark checks`)")))?;
+            let info = checks::find(&id).ok_or_else(|| {
+                fail(format!(
+                    "[checks.\"{id}\"]: no such check (see `fairmark checks`)"
+                ))
+            })?;
             let legal_bases = raw_check
                 .legal_bases
                 .iter()
@@ -132,7 +140,8 @@ impl PolicyPack {
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
-            (info.validate_settings)(&raw_check.settings).map_err(|message| fail(format!("[checks.\"{id}\"]: {message}")))?;
+            (info.validate_settings)(&raw_check.settings)
+                .map_err(|message| fail(format!("[checks.\"{id}\"]: {message}")))?;
             checks.insert(
                 id,
                 CheckPolicy {
@@ -157,7 +166,10 @@ impl PolicyPack {
     pub fn built_in() -> Vec<PolicyPack> {
         BUILT_IN
             .iter()
-            .map(|(name, text)| PolicyPack::parse(text, "built-in", name).expect("built-in packs are valid (tested)"))
+            .map(|(name, text)| {
+                PolicyPack::parse(text, "built-in", name)
+                    .expect("built-in packs are valid (tested)")
+            })
             .collect()
     }
 }
@@ -187,7 +199,10 @@ pub trait Strictest: Sized {
 
 impl EffectivePolicy {
     pub fn load(references: &[String], base_dir: &Path) -> Result<EffectivePolicy> {
-        let packs = references.iter().map(|r| PolicyPack::load(r, base_dir)).collect::<Result<Vec<_>>>()?;
+        let packs = references
+            .iter()
+            .map(|r| PolicyPack::load(r, base_dir))
+            .collect::<Result<Vec<_>>>()?;
         Ok(EffectivePolicy::combine(packs))
     }
 
@@ -203,7 +218,9 @@ impl EffectivePolicy {
                 });
                 entry.severity = entry.severity.max(policy.severity);
                 entry.legal_bases.extend(policy.legal_bases.iter().cloned());
-                entry.settings.push((pack.name.clone(), policy.settings.clone()));
+                entry
+                    .settings
+                    .push((pack.name.clone(), policy.settings.clone()));
             }
         }
         EffectivePolicy { packs, checks }
@@ -224,10 +241,11 @@ impl EffectivePolicy {
         };
         let mut merged: Option<T> = None;
         for (pack, table) in &check.settings {
-            let parsed = T::deserialize(toml::Value::Table(table.clone())).map_err(|e| Error::Policy {
-                pack: pack.clone(),
-                message: format!("[checks.\"{id}\"]: {}", e.message().replace('\n', " ")),
-            })?;
+            let parsed =
+                T::deserialize(toml::Value::Table(table.clone())).map_err(|e| Error::Policy {
+                    pack: pack.clone(),
+                    message: format!("[checks.\"{id}\"]: {}", e.message().replace('\n', " ")),
+                })?;
             merged = Some(match merged {
                 Some(previous) => previous.strictest(parsed),
                 None => parsed,
@@ -239,7 +257,9 @@ impl EffectivePolicy {
 
 /// Validates a settings table against `T` without keeping it, for [`checks::CheckInfo`].
 pub fn validate_as<T: DeserializeOwned>(table: &toml::Table) -> std::result::Result<(), String> {
-    T::deserialize(toml::Value::Table(table.clone())).map(drop).map_err(|e| e.message().replace('\n', " "))
+    T::deserialize(toml::Value::Table(table.clone()))
+        .map(drop)
+        .map_err(|e| e.message().replace('\n', " "))
 }
 
 #[cfg(test)]
@@ -251,24 +271,38 @@ mod tests {
         for pack in PolicyPack::built_in() {
             assert!(!pack.legal_bases.is_empty(), "{}", pack.name);
             for (id, check) in pack.checks.iter().filter(|(_, c)| c.enabled) {
-                assert!(!check.legal_bases.is_empty(), "{}: {id} cites nothing", pack.name);
+                assert!(
+                    !check.legal_bases.is_empty(),
+                    "{}: {id} cites nothing",
+                    pack.name
+                );
             }
         }
     }
 
     #[test]
     fn unknown_pack_names_and_checks_are_clear_errors() {
-        let message = PolicyPack::load("mars", Path::new(".")).unwrap_err().to_string();
-        assert!(message.contains("mars") && message.contains("cn, eu, us"), "{message}");
+        let message = PolicyPack::load("mars", Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("mars") && message.contains("cn, eu, us"),
+            "{message}"
+        );
         let text = "name = \"x\"\ntitle = \"x\"\n[checks.\"privacy.nope\"]\nseverity = \"high\"\n";
-        let message = PolicyPack::parse(text, "x.toml", "x.toml").unwrap_err().to_string();
+        let message = PolicyPack::parse(text, "x.toml", "x.toml")
+            .unwrap_err()
+            .to_string();
         assert!(message.contains("privacy.nope"), "{message}");
     }
 
     #[test]
     fn combining_packs_takes_the_highest_severity_and_all_citations() {
         let a = "name = \"a\"\ntitle = \"a\"\n[[legal_basis]]\nid = \"x\"\ncitation = \"X\"\ngist = \"x\"\n[checks.\"privacy.k-anonymity\"]\nseverity = \"low\"\nlegal_bases = [\"x\"]\nk = 5\n";
-        let b = a.replace("name = \"a\"", "name = \"b\"").replace("\"low\"", "\"high\"").replace("k = 5", "k = 20");
+        let b = a
+            .replace("name = \"a\"", "name = \"b\"")
+            .replace("\"low\"", "\"high\"")
+            .replace("k = 5", "k = 20");
         let policy = EffectivePolicy::combine(vec![
             PolicyPack::parse(a, "a", "a").unwrap(),
             PolicyPack::parse(&b, "b", "b").unwrap(),
@@ -276,7 +310,8 @@ mod tests {
         let check = policy.check("privacy.k-anonymity").unwrap();
         assert_eq!(check.severity, Severity::High);
         assert_eq!(check.legal_bases.len(), 2);
-        let settings: crate::checks::privacy::k_anonymity::Settings = policy.settings("privacy.k-anonymity").unwrap();
+        let settings: crate::checks::privacy::k_anonymity::Settings =
+            policy.settings("privacy.k-anonymity").unwrap();
         assert_eq!(settings.k, 20);
     }
 }

@@ -5,7 +5,10 @@ use std::fmt::Write;
 use super::{Report, evidence_text};
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 pub fn render(report: &Report) -> String {
@@ -43,20 +46,42 @@ code{background:#f4f4f4;padding:0 .2rem}</style></head><body>\n",
         if !finding.evidence.is_empty() {
             let _ = write!(html, "<table><tr><th>evidence</th><th>value</th></tr>");
             for (name, value) in &finding.evidence {
-                let _ = write!(html, "<tr><td>{}</td><td>{}</td></tr>", escape(name), escape(&evidence_text(value)));
+                let _ = write!(
+                    html,
+                    "<tr><td>{}</td><td>{}</td></tr>",
+                    escape(name),
+                    escape(&evidence_text(value))
+                );
             }
             let _ = writeln!(html, "</table>");
         }
         let _ = write!(html, "<ul>");
         for basis in &finding.legal_bases {
-            let _ = write!(html, "<li><strong>{}</strong> ({}:{}): {}</li>", escape(&basis.citation), escape(&basis.pack), escape(&basis.id), escape(&basis.gist));
+            let _ = write!(
+                html,
+                "<li><strong>{}</strong> ({}:{}): {}</li>",
+                escape(&basis.citation),
+                escape(&basis.pack),
+                escape(&basis.id),
+                escape(&basis.gist)
+            );
         }
         let _ = writeln!(html, "</ul></section>");
     }
     if let Some(segmentation) = &report.segmentation {
-        let _ = writeln!(html, "<h2>Segmentation</h2><p>As of {}: {} customers.</p><table><tr><th>segment</th><th>customers</th><th>share</th></tr>", segmentation.reference_date, segmentation.customers);
+        let _ = writeln!(
+            html,
+            "<h2>Segmentation</h2><p>As of {}: {} customers.</p><table><tr><th>segment</th><th>customers</th><th>share</th></tr>",
+            segmentation.reference_date, segmentation.customers
+        );
         for s in &segmentation.segments {
-            let _ = writeln!(html, "<tr><td>{}</td><td>{}</td><td>{:.1}%</td></tr>", escape(&s.segment), s.customers, 100.0 * s.share);
+            let _ = writeln!(
+                html,
+                "<tr><td>{}</td><td>{}</td><td>{:.1}%</td></tr>",
+                escape(&s.segment),
+                s.customers,
+                100.0 * s.share
+            );
         }
         let _ = writeln!(html, "</table>");
     }

@@ -20,9 +20,18 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(
         md,
         "**{verdict}**: {} finding(s) at or above `{}`. Tool {} {}, report schema {}, key id `{}`.\n",
-        report.outcome.failing_findings, report.outcome.fail_on, report.tool.name, report.tool.version, report.schema_version, report.key_id
+        report.outcome.failing_findings,
+        report.outcome.fail_on,
+        report.tool.name,
+        report.tool.version,
+        report.schema_version,
+        report.key_id
     );
-    let packs: Vec<String> = report.policies.iter().map(|p| format!("`{}` ({})", p.name, p.title)).collect();
+    let packs: Vec<String> = report
+        .policies
+        .iter()
+        .map(|p| format!("`{}` ({})", p.name, p.title))
+        .collect();
     let _ = writeln!(md, "Policy packs: {}.\n", packs.join(", "));
 
     let _ = writeln!(md, "| severity | findings |\n|---|---|");
@@ -35,8 +44,18 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(md, "No findings.");
     }
     for (i, finding) in report.findings.iter().enumerate() {
-        let _ = writeln!(md, "### {}. [{}] {}\n", i + 1, finding.severity.name().to_uppercase(), finding.title);
-        let _ = writeln!(md, "`{}` · {} · fingerprint `{}`\n", finding.check, finding.subject, finding.fingerprint);
+        let _ = writeln!(
+            md,
+            "### {}. [{}] {}\n",
+            i + 1,
+            finding.severity.name().to_uppercase(),
+            finding.title
+        );
+        let _ = writeln!(
+            md,
+            "`{}` · {} · fingerprint `{}`\n",
+            finding.check, finding.subject, finding.fingerprint
+        );
         let _ = writeln!(md, "{}\n", finding.message);
         if !finding.evidence.is_empty() {
             let _ = writeln!(md, "| evidence | value |\n|---|---|");
@@ -48,7 +67,11 @@ pub fn render(report: &Report) -> String {
         if !finding.legal_bases.is_empty() {
             let _ = writeln!(md, "Legal basis:\n");
             for basis in &finding.legal_bases {
-                let _ = writeln!(md, "- **{}** ({}:{}): {}", basis.citation, basis.pack, basis.id, basis.gist);
+                let _ = writeln!(
+                    md,
+                    "- **{}** ({}:{}): {}",
+                    basis.citation, basis.pack, basis.id, basis.gist
+                );
             }
             md.push('\n');
         }
@@ -71,9 +94,15 @@ pub fn render(report: &Report) -> String {
             segmentation.reference_date,
             segmentation.customers,
             segmentation.customers_with_orders,
-            segmentation.monetary_from.as_deref().unwrap_or("(none: no price or amount column)")
+            segmentation
+                .monetary_from
+                .as_deref()
+                .unwrap_or("(none: no price or amount column)")
         );
-        let _ = writeln!(md, "| segment | customers | share | median recency (days) | median frequency | median monetary |\n|---|---|---|---|---|---|");
+        let _ = writeln!(
+            md,
+            "| segment | customers | share | median recency (days) | median frequency | median monetary |\n|---|---|---|---|---|---|"
+        );
         for s in &segmentation.segments {
             let _ = writeln!(
                 md,
@@ -96,17 +125,42 @@ pub fn render(report: &Report) -> String {
                 a.suppressed_rows,
                 100.0 * a.suppressed_cell_share
             );
-            let _ = writeln!(md, "| column | kind | level | published as | distinct values |\n|---|---|---|---|---|");
+            let _ = writeln!(
+                md,
+                "| column | kind | level | published as | distinct values |\n|---|---|---|---|---|"
+            );
             for c in &a.columns {
-                let _ = writeln!(md, "| {} | {} | {} | {} | {} |", cell(&c.column), c.kind.name(), c.level, c.published_as, c.distinct_values);
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {} | {} |",
+                    cell(&c.column),
+                    c.kind.name(),
+                    c.level,
+                    c.published_as,
+                    c.distinct_values
+                );
             }
         }
     }
 
-    let _ = writeln!(md, "\n## Inputs\n\n| role | path | format | rows | files | sha256 (first file) |\n|---|---|---|---|---|---|");
+    let _ = writeln!(
+        md,
+        "\n## Inputs\n\n| role | path | format | rows | files | sha256 (first file) |\n|---|---|---|---|---|---|"
+    );
     for input in &report.inputs {
-        let first = input.files.first().map_or(String::new(), |f| f.sha256[..16].to_string());
-        let _ = writeln!(md, "| {} | {} | {} | {} | {} | `{first}…` |", input.role, cell(&input.location), input.format, input.rows, input.files.len());
+        let first = input
+            .files
+            .first()
+            .map_or(String::new(), |f| f.sha256[..16].to_string());
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | `{first}…` |",
+            input.role,
+            cell(&input.location),
+            input.format,
+            input.rows,
+            input.files.len()
+        );
     }
     md
 }

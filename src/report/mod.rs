@@ -36,7 +36,12 @@ pub struct PackReference {
 
 impl From<&PolicyPack> for PackReference {
     fn from(pack: &PolicyPack) -> Self {
-        PackReference { name: pack.name.clone(), title: pack.title.clone(), source: pack.source.clone(), sha256: pack.sha256.clone() }
+        PackReference {
+            name: pack.name.clone(),
+            title: pack.title.clone(),
+            source: pack.source.clone(),
+            sha256: pack.sha256.clone(),
+        }
     }
 }
 
@@ -66,11 +71,16 @@ pub struct Report {
 
 impl Report {
     pub fn outcome(findings: &[Finding], fail_on: Severity) -> Outcome {
-        let mut by_severity: BTreeMap<Severity, usize> = Severity::ALL.iter().map(|s| (*s, 0)).collect();
+        let mut by_severity: BTreeMap<Severity, usize> =
+            Severity::ALL.iter().map(|s| (*s, 0)).collect();
         for finding in findings {
             *by_severity.entry(finding.severity).or_default() += 1;
         }
-        Outcome { fail_on, failing_findings: findings.iter().filter(|f| f.severity >= fail_on).count(), findings_by_severity: by_severity }
+        Outcome {
+            fail_on,
+            failing_findings: findings.iter().filter(|f| f.severity >= fail_on).count(),
+            findings_by_severity: by_severity,
+        }
     }
 
     pub fn failed(&self) -> bool {

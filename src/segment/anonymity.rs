@@ -82,17 +82,35 @@ pub struct Anonymization {
 type Classes = Vec<(Vec<String>, u64)>;
 
 /// Decides levels and suppression for `columns` of `table`.
-pub async fn enforce(engine: &Engine, table: &str, role: &str, columns: &[QuasiColumn], requirement: &Requirement) -> Result<Anonymization> {
-    let (raw_unique_rows, raw_rows_below_k) = raw_risk(engine, table, role, columns, requirement.k).await?;
+pub async fn enforce(
+    engine: &Engine,
+    table: &str,
+    role: &str,
+    columns: &[QuasiColumn],
+    requirement: &Requirement,
+) -> Result<Anonymization> {
+    let (raw_unique_rows, raw_rows_below_k) =
+        raw_risk(engine, table, role, columns, requirement.k).await?;
     let mut levels: Vec<u8> = columns
         .iter()
-        .map(|c| requirement.initial_levels.get(&c.kind).copied().unwrap_or(0).min(c.kind.top_level()))
+        .map(|c| {
+            requirement
+                .initial_levels
+                .get(&c.kind)
+                .copied()
+                .unwrap_or(0)
+                .min(c.kind.top_level())
+        })
         .collect();
     let mut classes = count_classes(engine, table, role, columns, &levels).await?;
     let rows: u64 = classes.iter().map(|(_, n)| n).sum();
     let budget = (requirement.max_suppression * rows as f64).floor() as u64;
     loop {
-        let below_k: u64 = classes.iter().filter(|(_, n)| *n < requirement.k).map(|(_, n)| n).sum();
+        let below_k: u64 = classes
+            .iter()
+            .filter(|(_, n)| *n < requirement.k)
+            .map(|(_, n)| n)
+            .sum();
         if below_k <= budget {
             break;
         }
@@ -103,16 +121,34 @@ pub async fn enforce(engine: &Engine, table: &str, role: &str, columns: &[QuasiC
         classes = count_classes(engine, table, role, columns, &levels).await?;
     }
     let suppressed = choose_suppression(&mut classes, requirement.k);
-    let report = summarize(columns, &levels, &classes, &suppressed, requirement, raw_unique_rows, raw_rows_below_k);
-    Ok(Anonymization { columns: columns.to_vec(), levels, suppressed, report })
+    let report = summarize(
+        columns,
+        &levels,
+        &classes,
+        &suppressed,
+        requirement,
+        raw_unique_rows,
+        raw_rows_below_k,
+    );
+    Ok(Anonymization {
+        columns: columns.to_vec(),
+        levels,
+        suppressed,
+        report,
+    })
 }
 
 /// The column with the most distinct published values that can still be generalized.
-fn widest_generalizable(columns: &[QuasiColumn], levels: &[u8], classes: &Classes) -> Option<usize> {
+fn widest_generalizable(
+    columns: &[QuasiColumn],
+    levels: &[u8],
+    classes: &Classes,
+) -> Option<usize> {
     (0..columns.len())
         .filter(|&i| levels[i] < columns[i].kind.top_level())
         .max_by_key(|&i| {
-            let distinct: std::collections::BTreeSet<&String> = classes.iter().map(|(key, _)| &key[i]).collect();
+            let distinct: std::collections::BTreeSet<&String> =
+                classes.iter().map(|(key, _)| &key[i]).collect();
             (distinct.len(), std::cmp::Reverse(i))
         })
 }
@@ -125,7 +161,10 @@ fn choose_suppression(classes: &mut Classes, k: u64) -> Vec<Vec<String>> {
     let mut suppressed_rows = 0;
     for (key, n) in classes.iter() {
         let all_star = key.iter().all(|v| v == SUPPRESSED);
-        if *n < k || (suppressed_rows > 0 && suppressed_rows < k) || (all_star && suppressed_rows > 0) {
+        if *n < k
+            || (suppressed_rows > 0 && suppressed_rows < k)
+            || (all_star && suppressed_rows > 0)
+        {
             suppressed.push(key.clone());
             suppressed_rows += n;
         }
@@ -146,11 +185,22 @@ fn summarize(
     let rows: u64 = classes.iter().map(|(_, n)| n).sum();
     let mut published: BTreeMap<Vec<String>, u64> = BTreeMap::new();
     for (key, n) in classes {
-        let published_key = if suppressed.binary_search(key).is_ok() { vec![SUPPRESSED.to_string(); key.len()] } else { key.clone() };
+        let published_key = if suppressed.binary_search(key).is_ok() {
+            vec![SUPPRESSED.to_string(); key.len()]
+        } else {
+            key.clone()
+        };
         *published.entry(published_key).or_default() += n;
     }
-    let star_cells: u64 = published.iter().map(|(key, n)| key.iter().filter(|v| *v == SUPPRESSED).count() as u64 * n).sum();
-    let suppressed_rows: u64 = classes.iter().filter(|(key, _)| suppressed.binary_search(key).is_ok()).map(|(_, n)| n).sum();
+    let star_cells: u64 = published
+        .iter()
+        .map(|(key, n)| key.iter().filter(|v| *v == SUPPRESSED).count() as u64 * n)
+        .sum();
+    let suppressed_rows: u64 = classes
+        .iter()
+        .filter(|(key, _)| suppressed.binary_search(key).is_ok())
+        .map(|(_, n)| n)
+        .sum();
     let total_cells = rows * columns.len() as u64;
     let published_columns = columns
         .iter()
@@ -160,7 +210,11 @@ fn summarize(
             kind: column.kind,
             level: levels[i],
             published_as: column.kind.describe_level(levels[i]),
-            distinct_values: published.keys().map(|key| &key[i]).collect::<std::collections::BTreeSet<_>>().len(),
+            distinct_values: published
+                .keys()
+                .map(|key| &key[i])
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
         })
         .collect();
     AnonymityReport {
@@ -177,12 +231,28 @@ fn summarize(
 }
 
 fn generalized(column: &QuasiColumn, level: u8) -> String {
-    format!("{}({}, {}, {level})", GeneralizeUdf::NAME, ident(&column.source), literal(column.kind.name()))
+    format!(
+        "{}({}, {}, {level})",
+        GeneralizeUdf::NAME,
+        ident(&column.source),
+        literal(column.kind.name())
+    )
 }
 
-async fn count_classes(engine: &Engine, table: &str, role: &str, columns: &[QuasiColumn], levels: &[u8]) -> Result<Classes> {
+async fn count_classes(
+    engine: &Engine,
+    table: &str,
+    role: &str,
+    columns: &[QuasiColumn],
+    levels: &[u8],
+) -> Result<Classes> {
     let keys: Vec<String> = (0..columns.len()).map(|i| format!("g{i}")).collect();
-    let projected: Vec<String> = columns.iter().zip(levels).enumerate().map(|(i, (c, l))| format!("{} AS g{i}", generalized(c, *l))).collect();
+    let projected: Vec<String> = columns
+        .iter()
+        .zip(levels)
+        .enumerate()
+        .map(|(i, (c, l))| format!("{} AS g{i}", generalized(c, *l)))
+        .collect();
     let sql = format!(
         "SELECT {keys}, CAST(count(*) AS BIGINT) AS n FROM (SELECT {projected} FROM {table}) GROUP BY {keys}",
         keys = keys.join(", "),
@@ -196,14 +266,23 @@ async fn count_classes(engine: &Engine, table: &str, role: &str, columns: &[Quas
             .collect::<std::result::Result<_, _>>()?;
         let counts = batch.column(columns.len()).as_primitive::<Int64Type>();
         for row in 0..batch.num_rows() {
-            let key = key_columns.iter().map(|c| c.value(row).to_string()).collect();
+            let key = key_columns
+                .iter()
+                .map(|c| c.value(row).to_string())
+                .collect();
             classes.push((key, counts.value(row) as u64));
         }
     }
     Ok(classes)
 }
 
-async fn raw_risk(engine: &Engine, table: &str, role: &str, columns: &[QuasiColumn], k: u64) -> Result<(u64, u64)> {
+async fn raw_risk(
+    engine: &Engine,
+    table: &str,
+    role: &str,
+    columns: &[QuasiColumn],
+    k: u64,
+) -> Result<(u64, u64)> {
     let keys: Vec<String> = columns.iter().map(|c| ident(&c.source)).collect();
     let sql = format!(
         "SELECT CAST(COALESCE(sum(CASE WHEN n = 1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS unique_rows, \
@@ -212,7 +291,10 @@ async fn raw_risk(engine: &Engine, table: &str, role: &str, columns: &[QuasiColu
         keys.join(", ")
     );
     let batches = engine.collect(&sql, role).await?;
-    let batch = batches.iter().find(|b| b.num_rows() > 0).expect("a global aggregate returns one row");
+    let batch = batches
+        .iter()
+        .find(|b| b.num_rows() > 0)
+        .expect("a global aggregate returns one row");
     let value = |i: usize| batch.column(i).as_primitive::<Int64Type>().value(0).max(0) as u64;
     Ok((value(0), value(1)))
 }
@@ -222,26 +304,51 @@ impl Anonymization {
     /// quasi-identifier as published. Registers the suppression list it joins against.
     pub fn select_sql(&self, engine: &Engine, table: &str, keep: &[String]) -> Result<String> {
         let suppressed_table = format!("fm_suppressed_{table}");
-        let mut fields: Vec<Field> = (0..self.columns.len()).map(|i| Field::new(format!("g{i}"), DataType::Utf8, false)).collect();
+        let mut fields: Vec<Field> = (0..self.columns.len())
+            .map(|i| Field::new(format!("g{i}"), DataType::Utf8, false))
+            .collect();
         fields.push(Field::new("hit", DataType::Boolean, false));
         let schema = Arc::new(Schema::new(fields));
         let mut arrays: Vec<Arc<dyn Array>> = (0..self.columns.len())
-            .map(|i| Arc::new(StringArray::from_iter_values(self.suppressed.iter().map(|key| key[i].as_str()))) as Arc<dyn Array>)
+            .map(|i| {
+                Arc::new(StringArray::from_iter_values(
+                    self.suppressed.iter().map(|key| key[i].as_str()),
+                )) as Arc<dyn Array>
+            })
             .collect();
-        arrays.push(Arc::new(BooleanArray::from(vec![true; self.suppressed.len()])));
+        arrays.push(Arc::new(BooleanArray::from(vec![
+            true;
+            self.suppressed.len()
+        ])));
         let batch = RecordBatch::try_new(schema.clone(), arrays)?;
         engine.ctx.deregister_table(suppressed_table.as_str())?;
-        engine.ctx.register_table(suppressed_table.as_str(), Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))?;
+        engine.ctx.register_table(
+            suppressed_table.as_str(),
+            Arc::new(MemTable::try_new(schema, vec![vec![batch]])?),
+        )?;
 
-        let generalized_columns: Vec<String> =
-            self.columns.iter().zip(&self.levels).enumerate().map(|(i, (c, l))| format!("{} AS g{i}", generalized(c, *l))).collect();
+        let generalized_columns: Vec<String> = self
+            .columns
+            .iter()
+            .zip(&self.levels)
+            .enumerate()
+            .map(|(i, (c, l))| format!("{} AS g{i}", generalized(c, *l)))
+            .collect();
         let published: Vec<String> = self
             .columns
             .iter()
             .enumerate()
-            .map(|(i, c)| format!("CASE WHEN s.hit IS NULL THEN b.g{i} ELSE {} END AS {}", literal(SUPPRESSED), ident(&c.name)))
+            .map(|(i, c)| {
+                format!(
+                    "CASE WHEN s.hit IS NULL THEN b.g{i} ELSE {} END AS {}",
+                    literal(SUPPRESSED),
+                    ident(&c.name)
+                )
+            })
             .collect();
-        let join: Vec<String> = (0..self.columns.len()).map(|i| format!("b.g{i} = s.g{i}")).collect();
+        let join: Vec<String> = (0..self.columns.len())
+            .map(|i| format!("b.g{i} = s.g{i}"))
+            .collect();
         let mut select = keep.to_vec();
         select.extend(published);
         Ok(format!(
@@ -258,7 +365,10 @@ mod tests {
     use super::*;
 
     fn classes(sizes: &[(&str, u64)]) -> Classes {
-        sizes.iter().map(|(k, n)| (vec![k.to_string()], *n)).collect()
+        sizes
+            .iter()
+            .map(|(k, n)| (vec![k.to_string()], *n))
+            .collect()
     }
 
     #[test]
@@ -266,7 +376,14 @@ mod tests {
         let mut c = classes(&[("a", 2), ("b", 30), ("c", 12), ("d", 1)]);
         let suppressed = choose_suppression(&mut c, 10);
         // a and d hold 3 rows, fewer than k, so the smallest compliant class (c) joins them.
-        assert_eq!(suppressed, vec![vec!["a".to_string()], vec!["c".to_string()], vec!["d".to_string()]]);
+        assert_eq!(
+            suppressed,
+            vec![
+                vec!["a".to_string()],
+                vec!["c".to_string()],
+                vec!["d".to_string()]
+            ]
+        );
     }
 
     #[test]
@@ -277,10 +394,18 @@ mod tests {
 
     #[test]
     fn the_published_minimum_class_is_reported_as_achieved_k() {
-        let columns = [QuasiColumn { name: "city".into(), source: "qi_city".into(), kind: QuasiKind::City }];
+        let columns = [QuasiColumn {
+            name: "city".into(),
+            source: "qi_city".into(),
+            kind: QuasiKind::City,
+        }];
         let mut c = classes(&[("east", 2), ("north", 30), ("south", 12), ("west", 1)]);
         let suppressed = choose_suppression(&mut c, 10);
-        let requirement = Requirement { k: 10, max_suppression: 0.05, initial_levels: BTreeMap::new() };
+        let requirement = Requirement {
+            k: 10,
+            max_suppression: 0.05,
+            initial_levels: BTreeMap::new(),
+        };
         let report = summarize(&columns, &[1], &c, &suppressed, &requirement, 0, 0);
         assert_eq!(report.k_achieved, 15);
         assert_eq!(report.suppressed_rows, 15);

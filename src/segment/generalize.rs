@@ -9,7 +9,9 @@ use datafusion::arrow::array::{Array, ArrayRef, StringArray, StringBuilder};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result as DfResult, ScalarValue, exec_err};
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
 use serde::{Deserialize, Serialize};
 
 /// The published value of a suppressed cell.
@@ -91,8 +93,12 @@ impl QuasiKind {
             return UNKNOWN.to_string();
         };
         match self {
-            QuasiKind::BirthYear => leading_number(value, 4).map_or_else(|| UNKNOWN.into(), |year| band(year, level)),
-            QuasiKind::Age => leading_number(value, 3).map_or_else(|| UNKNOWN.into(), |age| band(age, level)),
+            QuasiKind::BirthYear => {
+                leading_number(value, 4).map_or_else(|| UNKNOWN.into(), |year| band(year, level))
+            }
+            QuasiKind::Age => {
+                leading_number(value, 3).map_or_else(|| UNKNOWN.into(), |age| band(age, level))
+            }
             QuasiKind::Gender => gender(value).to_string(),
             QuasiKind::City => match level {
                 0 => value.to_lowercase(),
@@ -101,7 +107,10 @@ impl QuasiKind {
             QuasiKind::Postcode => {
                 let keep = 3 - usize::from(level);
                 let prefix: String = value.chars().take(keep).collect();
-                format!("{prefix}{}", "*".repeat(value.chars().count().saturating_sub(keep).max(1)))
+                format!(
+                    "{prefix}{}",
+                    "*".repeat(value.chars().count().saturating_sub(keep).max(1))
+                )
             }
             QuasiKind::Other => value.to_string(),
         }
@@ -109,7 +118,11 @@ impl QuasiKind {
 }
 
 fn leading_number(value: &str, max_digits: usize) -> Option<u32> {
-    let digits: String = value.chars().take_while(char::is_ascii_digit).take(max_digits).collect();
+    let digits: String = value
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .take(max_digits)
+        .collect();
     digits.parse().ok()
 }
 
@@ -131,19 +144,118 @@ fn gender(value: &str) -> &'static str {
 /// Mainland China's seven geographic regions (华北, 东北, 华东, 华中, 华南, 西南, 西北), by
 /// the cities most customer tables name, in Chinese and in pinyin.
 const REGIONS: &[(&str, &[&str])] = &[
-    ("north", &["北京", "beijing", "天津", "tianjin", "石家庄", "shijiazhuang", "太原", "taiyuan", "呼和浩特", "hohhot", "唐山", "tangshan", "保定", "baoding"]),
-    ("northeast", &["沈阳", "shenyang", "大连", "dalian", "长春", "changchun", "哈尔滨", "harbin"]),
-    ("east", &["上海", "shanghai", "南京", "nanjing", "杭州", "hangzhou", "苏州", "suzhou", "宁波", "ningbo", "无锡", "wuxi", "合肥", "hefei", "福州", "fuzhou", "厦门", "xiamen", "济南", "jinan", "青岛", "qingdao", "南昌", "nanchang", "温州", "wenzhou"]),
-    ("central", &["武汉", "wuhan", "长沙", "changsha", "郑州", "zhengzhou", "洛阳", "luoyang"]),
-    ("south", &["广州", "guangzhou", "深圳", "shenzhen", "东莞", "dongguan", "佛山", "foshan", "南宁", "nanning", "海口", "haikou", "珠海", "zhuhai"]),
-    ("southwest", &["成都", "chengdu", "重庆", "chongqing", "昆明", "kunming", "贵阳", "guiyang", "拉萨", "lhasa"]),
-    ("northwest", &["西安", "xi'an", "xian", "兰州", "lanzhou", "西宁", "xining", "银川", "yinchuan", "乌鲁木齐", "urumqi"]),
+    (
+        "north",
+        &[
+            "北京",
+            "beijing",
+            "天津",
+            "tianjin",
+            "石家庄",
+            "shijiazhuang",
+            "太原",
+            "taiyuan",
+            "呼和浩特",
+            "hohhot",
+            "唐山",
+            "tangshan",
+            "保定",
+            "baoding",
+        ],
+    ),
+    (
+        "northeast",
+        &[
+            "沈阳",
+            "shenyang",
+            "大连",
+            "dalian",
+            "长春",
+            "changchun",
+            "哈尔滨",
+            "harbin",
+        ],
+    ),
+    (
+        "east",
+        &[
+            "上海", "shanghai", "南京", "nanjing", "杭州", "hangzhou", "苏州", "suzhou", "宁波",
+            "ningbo", "无锡", "wuxi", "合肥", "hefei", "福州", "fuzhou", "厦门", "xiamen", "济南",
+            "jinan", "青岛", "qingdao", "南昌", "nanchang", "温州", "wenzhou",
+        ],
+    ),
+    (
+        "central",
+        &[
+            "武汉",
+            "wuhan",
+            "长沙",
+            "changsha",
+            "郑州",
+            "zhengzhou",
+            "洛阳",
+            "luoyang",
+        ],
+    ),
+    (
+        "south",
+        &[
+            "广州",
+            "guangzhou",
+            "深圳",
+            "shenzhen",
+            "东莞",
+            "dongguan",
+            "佛山",
+            "foshan",
+            "南宁",
+            "nanning",
+            "海口",
+            "haikou",
+            "珠海",
+            "zhuhai",
+        ],
+    ),
+    (
+        "southwest",
+        &[
+            "成都",
+            "chengdu",
+            "重庆",
+            "chongqing",
+            "昆明",
+            "kunming",
+            "贵阳",
+            "guiyang",
+            "拉萨",
+            "lhasa",
+        ],
+    ),
+    (
+        "northwest",
+        &[
+            "西安",
+            "xi'an",
+            "xian",
+            "兰州",
+            "lanzhou",
+            "西宁",
+            "xining",
+            "银川",
+            "yinchuan",
+            "乌鲁木齐",
+            "urumqi",
+        ],
+    ),
 ];
 
 fn region_of(city: &str) -> Option<&'static str> {
     let lowered = city.to_lowercase();
     let name = lowered.trim_end_matches('市').trim_end_matches(" city");
-    REGIONS.iter().find(|(_, cities)| cities.contains(&name)).map(|(region, _)| *region)
+    REGIONS
+        .iter()
+        .find(|(_, cities)| cities.contains(&name))
+        .map(|(region, _)| *region)
 }
 
 /// `fm_generalize(value, kind, level)`: [`QuasiKind::generalize`] as a UDF, so generalization
@@ -185,12 +297,17 @@ impl ScalarUDFImpl for GeneralizeUdf {
             return exec_err!("fm_generalize: unknown quasi-identifier kind {kind}");
         };
         let level = match &args.args[2] {
-            ColumnarValue::Scalar(ScalarValue::Int64(Some(l))) => u8::try_from(*l).unwrap_or(u8::MAX),
+            ColumnarValue::Scalar(ScalarValue::Int64(Some(l))) => {
+                u8::try_from(*l).unwrap_or(u8::MAX)
+            }
             _ => return exec_err!("fm_generalize: level must be an integer literal"),
         };
         let input = args.args[0].to_array(args.number_rows)?;
         let text = cast(&input, &DataType::Utf8)?;
-        let text = text.as_any().downcast_ref::<StringArray>().expect("cast to Utf8 yields a StringArray");
+        let text = text
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .expect("cast to Utf8 yields a StringArray");
         let mut out = StringBuilder::with_capacity(text.len(), text.len() * 8);
         for value in text.iter() {
             out.append_value(kind.generalize(value, level));

@@ -26,14 +26,38 @@ use anonymity::{AnonymityReport, QuasiColumn, Requirement};
 
 /// The named segments, in the order they are assigned (the first that fits wins).
 pub const SEGMENTS: &[(&str, &str)] = &[
-    ("dormant", "no purchase for more than `dormant_after_days` (the \"zombie\" customers)"),
-    ("at_risk", "no purchase for more than `at_risk_after_days`, but frequent or valuable before (F or M score ≥ 3)"),
-    ("hibernating", "no purchase for more than `at_risk_after_days`, and neither frequent nor valuable"),
-    ("core", "recently active and in the top 20% by spend (M score 5)"),
-    ("periodic", "at least `periodic_min_orders` purchases at a regular interval (coefficient of variation of the gaps ≤ `periodic_max_cv`); `next_purchase_expected` is set"),
-    ("loyal", "recently active, F score ≥ 4 and at least 3 purchases"),
-    ("promising", "first purchase within `new_within_days` of the reference date"),
-    ("needs_attention", "recently active, but not frequent, valuable, regular or new"),
+    (
+        "dormant",
+        "no purchase for more than `dormant_after_days` (the \"zombie\" customers)",
+    ),
+    (
+        "at_risk",
+        "no purchase for more than `at_risk_after_days`, but frequent or valuable before (F or M score ≥ 3)",
+    ),
+    (
+        "hibernating",
+        "no purchase for more than `at_risk_after_days`, and neither frequent nor valuable",
+    ),
+    (
+        "core",
+        "recently active and in the top 20% by spend (M score 5)",
+    ),
+    (
+        "periodic",
+        "at least `periodic_min_orders` purchases at a regular interval (coefficient of variation of the gaps ≤ `periodic_max_cv`); `next_purchase_expected` is set",
+    ),
+    (
+        "loyal",
+        "recently active, F score ≥ 4 and at least 3 purchases",
+    ),
+    (
+        "promising",
+        "first purchase within `new_within_days` of the reference date",
+    ),
+    (
+        "needs_attention",
+        "recently active, but not frequent, valuable, regular or new",
+    ),
     ("prospect", "in the customers table without any order"),
 ];
 
@@ -70,50 +94,103 @@ pub struct Segmentation {
 }
 
 /// Builds the segmentation. `requirement` is the k-anonymity the policy asks for.
-pub async fn build(engine: &Engine, config: &Config, requirement: &Requirement) -> Result<Segmentation> {
-    let orders = config.datasets.orders.as_ref().ok_or_else(|| Error::Usage("segmentation needs an orders dataset".into()))?;
+pub async fn build(
+    engine: &Engine,
+    config: &Config,
+    requirement: &Requirement,
+) -> Result<Segmentation> {
+    let orders = config
+        .datasets
+        .orders
+        .as_ref()
+        .ok_or_else(|| Error::Usage("segmentation needs an orders dataset".into()))?;
     let reference_date = match config.reference_date {
         Some(date) => date,
         None => last_order_date(engine).await?,
     };
-    let monetary_from = [("amount", &orders.amount), ("paid_price", &orders.paid_price), ("offered_price", &orders.offered_price), ("list_price", &orders.list_price)]
-        .into_iter()
-        .find(|(_, column)| column.is_some())
-        .map(|(key, _)| key.to_string());
+    let monetary_from = [
+        ("amount", &orders.amount),
+        ("paid_price", &orders.paid_price),
+        ("offered_price", &orders.offered_price),
+        ("list_price", &orders.list_price),
+    ]
+    .into_iter()
+    .find(|(_, column)| column.is_some())
+    .map(|(key, _)| key.to_string());
     let base_sql = base_sql(config, reference_date, monetary_from.is_some());
-    let base = engine.sql(&base_sql, "orders").await?.cache().await.map_err(|e| Error::from(e).in_dataset("orders", &orders.path))?;
-    engine.ctx.register_table("fm_segment_base", base.into_view())?;
+    let base = engine
+        .sql(&base_sql, "orders")
+        .await?
+        .cache()
+        .await
+        .map_err(|e| Error::from(e).in_dataset("orders", &orders.path))?;
+    engine
+        .ctx
+        .register_table("fm_segment_base", base.into_view())?;
 
     let quasi: Vec<QuasiColumn> = config
         .datasets
         .customers
         .iter()
         .flat_map(|c| c.quasi_identifiers.iter())
-        .map(|(column, kind)| QuasiColumn { name: column.clone(), source: quasi_column(column), kind: *kind })
+        .map(|(column, kind)| QuasiColumn {
+            name: column.clone(),
+            source: quasi_column(column),
+            kind: *kind,
+        })
         .collect();
-    let mut keep: Vec<String> = ["customer_token", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "segment", "next_purchase_expected"]
-        .iter()
-        .map(|c| format!("b.{c}"))
-        .collect();
+    let mut keep: Vec<String> = [
+        "customer_token",
+        "recency_days",
+        "frequency",
+        "monetary",
+        "r_score",
+        "f_score",
+        "m_score",
+        "segment",
+        "next_purchase_expected",
+    ]
+    .iter()
+    .map(|c| format!("b.{c}"))
+    .collect();
     let (rows_sql, anonymity) = if quasi.is_empty() {
-        keep.iter_mut().for_each(|c| *c = c.trim_start_matches("b.").to_string());
-        (format!("SELECT {} FROM fm_segment_base", keep.join(", ")), None)
+        keep.iter_mut()
+            .for_each(|c| *c = c.trim_start_matches("b.").to_string());
+        (
+            format!("SELECT {} FROM fm_segment_base", keep.join(", ")),
+            None,
+        )
     } else {
-        let anonymization = anonymity::enforce(engine, "fm_segment_base", "customers", &quasi, requirement).await?;
+        let anonymization =
+            anonymity::enforce(engine, "fm_segment_base", "customers", &quasi, requirement).await?;
         let sql = anonymization.select_sql(engine, "fm_segment_base", &keep)?;
         (sql, Some(anonymization.report))
     };
     let rows = engine
-        .sql(&format!("SELECT * FROM ({rows_sql}) ORDER BY customer_token"), "orders")
+        .sql(
+            &format!("SELECT * FROM ({rows_sql}) ORDER BY customer_token"),
+            "orders",
+        )
         .await?
         .cache()
         .await
         .map_err(|e| Error::from(e).in_dataset("orders", &orders.path))?;
-    let columns = rows.schema().fields().iter().map(|f| f.name().clone()).collect();
-    engine.ctx.register_table("fm_segments", rows.clone().into_view())?;
+    let columns = rows
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    engine
+        .ctx
+        .register_table("fm_segments", rows.clone().into_view())?;
     let segments = summarize_segments(engine).await?;
     let customers = segments.iter().map(|s| s.customers).sum();
-    let customers_with_orders = segments.iter().filter(|s| s.segment != "prospect").map(|s| s.customers).sum();
+    let customers_with_orders = segments
+        .iter()
+        .filter(|s| s.segment != "prospect")
+        .map(|s| s.customers)
+        .sum();
     Ok(Segmentation {
         summary: SegmentationSummary {
             reference_date: reference_date.to_string(),
@@ -129,7 +206,12 @@ pub async fn build(engine: &Engine, config: &Config, requirement: &Requirement) 
 }
 
 async fn last_order_date(engine: &Engine) -> Result<NaiveDate> {
-    let batches = engine.collect("SELECT CAST(date_part('epoch', max(ordered_at)) AS DOUBLE) AS last FROM fm_orders", "orders").await?;
+    let batches = engine
+        .collect(
+            "SELECT CAST(date_part('epoch', max(ordered_at)) AS DOUBLE) AS last FROM fm_orders",
+            "orders",
+        )
+        .await?;
     let last = batches
         .iter()
         .find(|b| b.num_rows() > 0)
@@ -139,7 +221,13 @@ async fn last_order_date(engine: &Engine) -> Result<NaiveDate> {
     let seconds = last.ok_or_else(|| Error::input("orders", "ordered_at", "no order has a timestamp; cannot pick a reference date (set reference_date in the config)"))?;
     DateTime::from_timestamp(seconds.floor() as i64, 0)
         .map(|t| t.date_naive())
-        .ok_or_else(|| Error::input("orders", "ordered_at", "the last order timestamp is out of range"))
+        .ok_or_else(|| {
+            Error::input(
+                "orders",
+                "ordered_at",
+                "the last order timestamp is out of range",
+            )
+        })
 }
 
 fn days_since_epoch(date: NaiveDate) -> i64 {
@@ -218,7 +306,11 @@ fn base_sql(config: &Config, reference_date: NaiveDate, has_monetary: bool) -> S
     let Some(customers) = &config.datasets.customers else {
         return format!("SELECT {token}(customer_id) AS customer_token, r.* FROM ({rfm}) r");
     };
-    let quasi: Vec<String> = customers.quasi_identifiers.keys().map(|c| crate::engine::ident(&quasi_column(c))).collect();
+    let quasi: Vec<String> = customers
+        .quasi_identifiers
+        .keys()
+        .map(|c| crate::engine::ident(&quasi_column(c)))
+        .collect();
     let quasi_min: Vec<String> = quasi.iter().map(|q| format!("min({q}) AS {q}")).collect();
     let quasi_select: Vec<String> = quasi.iter().map(|q| format!("c.{q}")).collect();
     let customers_sql = format!(
@@ -262,7 +354,11 @@ async fn summarize_segments(engine: &Engine) -> Result<Vec<SegmentSummary>> {
         }
     }
     let total: u64 = summaries.iter().map(|s| s.customers).sum();
-    let order: BTreeMap<&str, usize> = SEGMENTS.iter().enumerate().map(|(i, (name, _))| (*name, i)).collect();
+    let order: BTreeMap<&str, usize> = SEGMENTS
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| (*name, i))
+        .collect();
     for summary in &mut summaries {
         summary.share = crate::findings::share(summary.customers, total);
     }

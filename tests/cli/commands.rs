@@ -6,11 +6,21 @@ use crate::support::{Fixture, fairmark, parquet_rows, report_json};
 fn demo_runs_end_to_end_and_says_where_the_report_is() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("demo");
-    let assert = fairmark().args(["demo", "--customers", "300", "--out"]).arg(&out).assert().success();
+    let assert = fairmark()
+        .args(["demo", "--customers", "300", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
     let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
     assert!(stdout.contains("throw-away key"), "{stdout}");
     assert!(stdout.contains("report.md"), "{stdout}");
-    for file in ["report.json", "report.md", "report.html", "segments.parquet", "segment_summary.csv"] {
+    for file in [
+        "report.json",
+        "report.md",
+        "report.html",
+        "segments.parquet",
+        "segment_summary.csv",
+    ] {
         assert!(out.join("report").join(file).exists(), "{file}");
     }
 }
@@ -39,7 +49,12 @@ fn orders_with_only_customer_date_and_amount_still_give_segments() {
     let mut csv = String::from("buyer,day,total\n");
     for customer in 0..40 {
         for order in 0..(customer % 5 + 1) {
-            csv.push_str(&format!("C{customer:03},2026-0{}-1{}T12:00:00,{}.50\n", order % 9 + 1, customer % 10, 10 + customer * order));
+            csv.push_str(&format!(
+                "C{customer:03},2026-0{}-1{}T12:00:00,{}.50\n",
+                order % 9 + 1,
+                customer % 10,
+                10 + customer * order
+            ));
         }
     }
     std::fs::write(&orders, csv).unwrap();
@@ -52,29 +67,53 @@ fn orders_with_only_customer_date_and_amount_still_give_segments() {
     let report = report_json(&fixture.out("report"));
     assert_eq!(report["segmentation"]["customers"], 40);
     let checks = report["checks"].as_array().unwrap();
-    let k_anonymity = checks.iter().find(|c| c["id"] == "privacy.k-anonymity").unwrap();
+    let k_anonymity = checks
+        .iter()
+        .find(|c| c["id"] == "privacy.k-anonymity")
+        .unwrap();
     assert_eq!(k_anonymity["status"], "skipped");
     let rows = parquet_rows(&fixture.out("report").join("segments.parquet"));
     assert_eq!(rows.len(), 40);
-    assert!(rows.iter().all(|r| r["segment"].is_some() && r["monetary"].is_some()));
+    assert!(
+        rows.iter()
+            .all(|r| r["segment"].is_some() && r["monetary"].is_some())
+    );
 }
 
 #[test]
 fn checks_explain_and_policies_print_their_documentation() {
     let checks = fairmark().arg("checks").assert().success();
     let text = String::from_utf8(checks.get_output().stdout.clone()).unwrap();
-    assert!(text.contains("privacy.undeclared-pii") && text.contains("cn (high)"), "{text}");
+    assert!(
+        text.contains("privacy.undeclared-pii") && text.contains("cn (high)"),
+        "{text}"
+    );
 
-    let explain = fairmark().args(["explain", "privacy.k-anonymity"]).assert().success();
+    let explain = fairmark()
+        .args(["explain", "privacy.k-anonymity"])
+        .assert()
+        .success();
     let text = String::from_utf8(explain.get_output().stdout.clone()).unwrap();
-    assert_eq!(text, fairmark::checks::find("privacy.k-anonymity").unwrap().doc);
+    assert_eq!(
+        text,
+        fairmark::checks::find("privacy.k-anonymity").unwrap().doc
+    );
 
-    fairmark().args(["explain", "privacy.nope"]).assert().code(2);
+    fairmark()
+        .args(["explain", "privacy.nope"])
+        .assert()
+        .code(2);
 
     let list = fairmark().args(["policy", "list"]).assert().success();
     let text = String::from_utf8(list.get_output().stdout.clone()).unwrap();
-    assert!(text.contains("cn") && text.contains("eu") && text.contains("us"), "{text}");
+    assert!(
+        text.contains("cn") && text.contains("eu") && text.contains("us"),
+        "{text}"
+    );
     let show = fairmark().args(["policy", "show", "cn"]).assert().success();
     let text = String::from_utf8(show.get_output().stdout.clone()).unwrap();
-    assert!(text.contains("pipl-51") && text.contains("k = 10"), "{text}");
+    assert!(
+        text.contains("pipl-51") && text.contains("k = 10"),
+        "{text}"
+    );
 }

@@ -5,7 +5,13 @@ use crate::support::{Fixture, fairmark};
 /// Runs the audit expecting failure; returns stderr.
 fn fails_cleanly(fixture: &Fixture) -> String {
     let out = fixture.out("report");
-    let assert = fairmark().args(["audit", "--config"]).arg(&fixture.data.config).arg("--out").arg(&out).assert().code(2);
+    let assert = fairmark()
+        .args(["audit", "--config"])
+        .arg(&fixture.data.config)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2);
     let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
     assert!(stderr.starts_with("fairmark: error: "), "{stderr}");
@@ -17,9 +23,16 @@ fn fails_cleanly(fixture: &Fixture) -> String {
 #[test]
 fn a_corrupt_parquet_file_is_named() {
     let fixture = Fixture::small();
-    std::fs::write(&fixture.data.orders_parquet, b"PAR1 this is not really parquet PAR1").unwrap();
+    std::fs::write(
+        &fixture.data.orders_parquet,
+        b"PAR1 this is not really parquet PAR1",
+    )
+    .unwrap();
     let stderr = fails_cleanly(&fixture);
-    assert!(stderr.contains("orders") && stderr.contains("orders.parquet"), "{stderr}");
+    assert!(
+        stderr.contains("orders") && stderr.contains("orders.parquet"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -38,7 +51,12 @@ fn a_missing_column_is_named_with_its_key() {
     let fixture = Fixture::small();
     fixture.edit_config("customer = \"uid\"", "customer = \"user_id\"");
     let stderr = fails_cleanly(&fixture);
-    assert!(stderr.contains("`user_id`") && stderr.contains("customer") && stderr.contains("orders.parquet"), "{stderr}");
+    assert!(
+        stderr.contains("`user_id`")
+            && stderr.contains("customer")
+            && stderr.contains("orders.parquet"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -51,17 +69,32 @@ fn a_price_column_of_strings_is_refused() {
         "[datasets.orders]\npath = \"orders.csv\"\nid = \"txn\"\ncustomer = \"uid\"\nordered_at = \"at\"\noffered_price = \"price\"\n",
     );
     let stderr = fails_cleanly(&fixture);
-    assert!(stderr.contains("`price`") && stderr.contains("offered_price") && stderr.contains("expected a number"), "{stderr}");
-    assert!(!stderr.contains("12.50"), "no cell value in the message: {stderr}");
+    assert!(
+        stderr.contains("`price`")
+            && stderr.contains("offered_price")
+            && stderr.contains("expected a number"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("12.50"),
+        "no cell value in the message: {stderr}"
+    );
 }
 
 #[test]
 fn an_empty_dataset_is_refused() {
     let fixture = Fixture::small();
     let text = std::fs::read_to_string(&fixture.data.customers_csv).unwrap();
-    std::fs::write(&fixture.data.customers_csv, text.lines().next().unwrap().to_string() + "\n").unwrap();
+    std::fs::write(
+        &fixture.data.customers_csv,
+        text.lines().next().unwrap().to_string() + "\n",
+    )
+    .unwrap();
     let stderr = fails_cleanly(&fixture);
-    assert!(stderr.contains("customers") && stderr.contains("no rows"), "{stderr}");
+    assert!(
+        stderr.contains("customers") && stderr.contains("no rows"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -69,14 +102,23 @@ fn a_short_key_is_refused() {
     let fixture = Fixture::small();
     std::fs::write(&fixture.data.key_file, "short-key").unwrap();
     let stderr = fails_cleanly(&fixture);
-    assert!(stderr.contains("demo.key") && stderr.contains("at least 32"), "{stderr}");
-    assert!(!stderr.contains("short-key"), "the key itself is never printed");
+    assert!(
+        stderr.contains("demo.key") && stderr.contains("at least 32"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("short-key"),
+        "the key itself is never printed"
+    );
 }
 
 #[test]
 fn a_missing_key_variable_is_named() {
     let fixture = Fixture::small();
-    fixture.edit_config("key = { file = \"demo.key\" }", "key = { env = \"FAIRMARK_TEST_UNSET_KEY\" }");
+    fixture.edit_config(
+        "key = { file = \"demo.key\" }",
+        "key = { env = \"FAIRMARK_TEST_UNSET_KEY\" }",
+    );
     let stderr = fails_cleanly(&fixture);
     assert!(stderr.contains("FAIRMARK_TEST_UNSET_KEY"), "{stderr}");
 }

@@ -3,7 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::support::{Fixture, assert_no_raw_values, fairmark, files_below, outputs_to_scan, parquet_rows, raw_identifiers, report_json};
+use crate::support::{
+    Fixture, assert_no_raw_values, fairmark, files_below, outputs_to_scan, parquet_rows,
+    raw_identifiers, report_json,
+};
 
 #[test]
 fn no_output_or_message_holds_a_raw_identifier() {
@@ -11,7 +14,10 @@ fn no_output_or_message_holds_a_raw_identifier() {
     let raw = raw_identifiers(&fixture.data.customers_csv);
     let audit = fixture.audit("report").code(1);
     let output = audit.get_output();
-    assert_no_raw_values(&raw, &outputs_to_scan(&fixture.out("report"), &output.stdout, &output.stderr));
+    assert_no_raw_values(
+        &raw,
+        &outputs_to_scan(&fixture.out("report"), &output.stdout, &output.stderr),
+    );
 
     for dataset in ["customers", "orders"] {
         let out = fixture.out(&format!("copy-{dataset}"));
@@ -34,14 +40,24 @@ fn the_same_input_and_key_give_byte_identical_outputs() {
     fixture.audit("second").code(1);
     let first = files_below(&fixture.out("first"));
     let second = files_below(&fixture.out("second"));
-    assert_eq!(first.keys().collect::<Vec<_>>(), second.keys().collect::<Vec<_>>());
+    assert_eq!(
+        first.keys().collect::<Vec<_>>(),
+        second.keys().collect::<Vec<_>>()
+    );
     for (name, bytes) in &first {
-        assert!(bytes == &second[name], "{} differs between runs", name.display());
+        assert!(
+            bytes == &second[name],
+            "{} differs between runs",
+            name.display()
+        );
     }
 }
 
 fn tokens(path: &std::path::Path) -> BTreeSet<String> {
-    parquet_rows(path).into_iter().map(|row| row["customer_token"].clone().unwrap()).collect()
+    parquet_rows(path)
+        .into_iter()
+        .map(|row| row["customer_token"].clone().unwrap())
+        .collect()
 }
 
 #[test]
@@ -64,28 +80,60 @@ fn published_segments_are_k_anonymous_when_read_back() {
     fixture.audit("report").code(1);
     let rows = parquet_rows(&fixture.out("report").join("segments.parquet"));
     let report = report_json(&fixture.out("report"));
-    let k = report["segmentation"]["anonymity"]["k_required"].as_u64().unwrap();
+    let k = report["segmentation"]["anonymity"]["k_required"]
+        .as_u64()
+        .unwrap();
     assert_eq!(k, 10, "the cn pack asks for k = 10");
     let quasi = ["birth_year", "gender", "city"];
     let mut classes: BTreeMap<Vec<String>, u64> = BTreeMap::new();
     for row in &rows {
-        let key = quasi.iter().map(|q| row[*q].clone().expect("published quasi-identifiers are never null")).collect();
+        let key = quasi
+            .iter()
+            .map(|q| {
+                row[*q]
+                    .clone()
+                    .expect("published quasi-identifiers are never null")
+            })
+            .collect();
         *classes.entry(key).or_default() += 1;
     }
     let smallest = classes.values().min().copied().unwrap();
-    assert!(smallest >= k, "a class of {smallest} customers is published");
-    assert_eq!(report["segmentation"]["anonymity"]["k_achieved"].as_u64(), Some(smallest));
-    assert_eq!(rows.len() as u64, report["segmentation"]["customers"].as_u64().unwrap());
+    assert!(
+        smallest >= k,
+        "a class of {smallest} customers is published"
+    );
+    assert_eq!(
+        report["segmentation"]["anonymity"]["k_achieved"].as_u64(),
+        Some(smallest)
+    );
+    assert_eq!(
+        rows.len() as u64,
+        report["segmentation"]["customers"].as_u64().unwrap()
+    );
 
     let columns: BTreeSet<&String> = rows[0].keys().collect();
     let expected: BTreeSet<String> = [
-        "customer_token", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "segment",
-        "next_purchase_expected", "birth_year", "gender", "city",
+        "customer_token",
+        "recency_days",
+        "frequency",
+        "monetary",
+        "r_score",
+        "f_score",
+        "m_score",
+        "segment",
+        "next_purchase_expected",
+        "birth_year",
+        "gender",
+        "city",
     ]
     .map(String::from)
     .into_iter()
     .collect();
-    assert_eq!(columns, expected.iter().collect(), "segments.parquet holds these columns and nothing else");
+    assert_eq!(
+        columns,
+        expected.iter().collect(),
+        "segments.parquet holds these columns and nothing else"
+    );
 }
 
 #[test]
@@ -99,7 +147,12 @@ fn phone_numbers_in_free_text_are_reported() {
         .find(|f| f["check"] == "privacy.undeclared-pii" && f["subject"]["column"] == "notes")
         .expect("the notes column is reported");
     assert_eq!(notes["severity"], "high");
-    assert!(notes["evidence"]["detected_kinds"].as_str().unwrap().contains("cn-mobile"));
+    assert!(
+        notes["evidence"]["detected_kinds"]
+            .as_str()
+            .unwrap()
+            .contains("cn-mobile")
+    );
     assert!(notes["evidence"]["cn-mobile_cells"].as_u64().unwrap() >= 10);
     assert!(!notes["legal_bases"].as_array().unwrap().is_empty());
     let flagged: Vec<&str> = findings
@@ -107,5 +160,9 @@ fn phone_numbers_in_free_text_are_reported() {
         .filter(|f| f["check"] == "privacy.undeclared-pii")
         .filter_map(|f| f["subject"]["column"].as_str())
         .collect();
-    assert_eq!(flagged, ["notes"], "declared identifier columns and ordinary columns are not flagged");
+    assert_eq!(
+        flagged,
+        ["notes"],
+        "declared identifier columns and ordinary columns are not flagged"
+    );
 }

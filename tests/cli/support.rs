@@ -25,7 +25,8 @@ pub struct Fixture {
 impl Fixture {
     pub fn new(customers: usize, seed: u64) -> Fixture {
         let dir = tempfile::tempdir().expect("temp dir");
-        let data = fairmark::demo::generate(&dir.path().join("input"), customers, seed).expect("demo data generates");
+        let data = fairmark::demo::generate(&dir.path().join("input"), customers, seed)
+            .expect("demo data generates");
         Fixture { dir, data }
     }
 
@@ -49,7 +50,12 @@ impl Fixture {
     }
 
     pub fn audit(&self, out: &str) -> assert_cmd::assert::Assert {
-        fairmark().args(["audit", "--config"]).arg(&self.data.config).arg("--out").arg(self.out(out)).assert()
+        fairmark()
+            .args(["audit", "--config"])
+            .arg(&self.data.config)
+            .arg("--out")
+            .arg(self.out(out))
+            .assert()
     }
 }
 
@@ -82,11 +88,24 @@ pub fn raw_identifiers(customers_csv: &Path) -> Vec<String> {
     let mut lines = text.lines();
     let header = csv_fields(lines.next().unwrap());
     let at = |name: &str| header.iter().position(|h| h == name).unwrap();
-    let (uid, name, phone, email, national_id, notes) = (at("uid"), at("name"), at("phone"), at("email"), at("national_id"), at("notes"));
+    let (uid, name, phone, email, national_id, notes) = (
+        at("uid"),
+        at("name"),
+        at("phone"),
+        at("email"),
+        at("national_id"),
+        at("notes"),
+    );
     let mut values = Vec::new();
     for line in lines {
         let row = csv_fields(line);
-        values.extend([row[uid].clone(), row[name].clone(), row[phone].clone(), row[email].clone(), row[national_id].clone()]);
+        values.extend([
+            row[uid].clone(),
+            row[name].clone(),
+            row[phone].clone(),
+            row[email].clone(),
+            row[national_id].clone(),
+        ]);
         let digits: String = row[phone].chars().filter(char::is_ascii_digit).collect();
         values.push(digits.trim_start_matches("86").to_string());
         values.push(row[email].to_lowercase());
@@ -103,14 +122,21 @@ pub fn raw_identifiers(customers_csv: &Path) -> Vec<String> {
 /// Every cell of a Parquet file as text.
 pub fn parquet_cells(path: &Path) -> Vec<String> {
     let file = std::fs::File::open(path).unwrap();
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
     let mut cells = Vec::new();
     for batch in reader {
         let batch = batch.unwrap();
         for column in batch.columns() {
             let text = cast(column, &DataType::Utf8).unwrap();
             let text = text.as_string::<i32>();
-            cells.extend((0..text.len()).filter(|i| !text.is_null(*i)).map(|i| text.value(i).to_string()));
+            cells.extend(
+                (0..text.len())
+                    .filter(|i| !text.is_null(*i))
+                    .map(|i| text.value(i).to_string()),
+            );
         }
     }
     cells
@@ -119,7 +145,10 @@ pub fn parquet_cells(path: &Path) -> Vec<String> {
 /// Rows of a Parquet file as column name → text value maps.
 pub fn parquet_rows(path: &Path) -> Vec<BTreeMap<String, Option<String>>> {
     let file = std::fs::File::open(path).unwrap();
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
     let mut rows = Vec::new();
     for batch in reader {
         let batch = batch.unwrap();
@@ -129,7 +158,10 @@ pub fn parquet_rows(path: &Path) -> Vec<BTreeMap<String, Option<String>>> {
             for (field, column) in schema.fields().iter().zip(batch.columns()) {
                 let text = cast(column, &DataType::Utf8).unwrap();
                 let text = text.as_string::<i32>();
-                map.insert(field.name().clone(), (!text.is_null(row)).then(|| text.value(row).to_string()));
+                map.insert(
+                    field.name().clone(),
+                    (!text.is_null(row)).then(|| text.value(row).to_string()),
+                );
             }
             rows.push(map);
         }
@@ -159,7 +191,11 @@ pub fn assert_no_raw_values(raw: &[String], outputs: &BTreeMap<String, Vec<u8>>)
     for (name, bytes) in outputs {
         for value in raw {
             let needle = value.as_bytes();
-            assert!(!bytes.windows(needle.len()).any(|w| w == needle), "{name} contains a raw identifier ({} bytes long)", needle.len());
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "{name} contains a raw identifier ({} bytes long)",
+                needle.len()
+            );
         }
     }
 }
@@ -170,7 +206,10 @@ pub fn outputs_to_scan(dir: &Path, stdout: &[u8], stderr: &[u8]) -> BTreeMap<Str
     for (path, bytes) in files_below(dir) {
         let name = path.display().to_string();
         if name.ends_with(".parquet") {
-            outputs.insert(format!("{name} (decoded)"), parquet_cells(&dir.join(&path)).join("\n").into_bytes());
+            outputs.insert(
+                format!("{name} (decoded)"),
+                parquet_cells(&dir.join(&path)).join("\n").into_bytes(),
+            );
         }
         outputs.insert(name, bytes);
     }

@@ -35,7 +35,13 @@ impl Default for Settings {
         Settings {
             k: 10,
             max_suppression: 0.05,
-            generalization: [(QuasiKind::BirthYear, 1), (QuasiKind::Age, 1), (QuasiKind::City, 1)].into_iter().collect(),
+            generalization: [
+                (QuasiKind::BirthYear, 1),
+                (QuasiKind::Age, 1),
+                (QuasiKind::City, 1),
+            ]
+            .into_iter()
+            .collect(),
         }
     }
 }
@@ -47,13 +53,21 @@ impl Strictest for Settings {
             let entry = generalization.entry(kind).or_insert(level);
             *entry = (*entry).max(level);
         }
-        Settings { k: self.k.max(other.k), max_suppression: self.max_suppression.min(other.max_suppression), generalization }
+        Settings {
+            k: self.k.max(other.k),
+            max_suppression: self.max_suppression.min(other.max_suppression),
+            generalization,
+        }
     }
 }
 
 impl Settings {
     pub fn requirement(&self) -> Requirement {
-        Requirement { k: self.k.max(1), max_suppression: self.max_suppression, initial_levels: self.generalization.clone() }
+        Requirement {
+            k: self.k.max(1),
+            max_suppression: self.max_suppression,
+            initial_levels: self.generalization.clone(),
+        }
     }
 }
 
@@ -119,7 +133,10 @@ pub fn run(report: &AnonymityReport, check: &EffectiveCheck, settings: &Settings
             .with_evidence("suppressed_customers", report.suppressed_rows),
         );
     }
-    findings.into_iter().map(|f| f.with_legal_bases(&check.legal_bases)).collect()
+    findings
+        .into_iter()
+        .map(|f| f.with_legal_bases(&check.legal_bases))
+        .collect()
 }
 
 #[cfg(test)]
@@ -127,7 +144,12 @@ mod tests {
     use super::*;
     use crate::findings::Citation;
 
-    fn report(rows: u64, k_achieved: u64, suppressed_cell_share: f64, raw_rows_below_k: u64) -> AnonymityReport {
+    fn report(
+        rows: u64,
+        k_achieved: u64,
+        suppressed_cell_share: f64,
+        raw_rows_below_k: u64,
+    ) -> AnonymityReport {
         AnonymityReport {
             k_required: 10,
             k_achieved,
@@ -145,7 +167,12 @@ mod tests {
         EffectiveCheck {
             enabled: true,
             severity: Severity::Medium,
-            legal_bases: vec![Citation { pack: "cn".into(), id: "gbt-37964".into(), citation: "GB/T 37964".into(), gist: "g".into() }],
+            legal_bases: vec![Citation {
+                pack: "cn".into(),
+                id: "gbt-37964".into(),
+                citation: "GB/T 37964".into(),
+                gist: "g".into(),
+            }],
             settings: vec![],
         }
     }
@@ -162,13 +189,24 @@ mod tests {
     fn too_few_customers_and_heavy_suppression_are_reported() {
         let findings = run(&report(7, 7, 1.0, 7), &check(), &Settings::default());
         let severities: Vec<Severity> = findings.iter().map(|f| f.severity).collect();
-        assert_eq!(severities, [Severity::Info, Severity::Medium, Severity::Low]);
+        assert_eq!(
+            severities,
+            [Severity::Info, Severity::Medium, Severity::Low]
+        );
     }
 
     #[test]
     fn stricter_pack_settings_win() {
-        let a = Settings { k: 5, max_suppression: 0.1, generalization: BTreeMap::new() };
-        let b = Settings { k: 10, max_suppression: 0.02, generalization: [(QuasiKind::City, 1)].into_iter().collect() };
+        let a = Settings {
+            k: 5,
+            max_suppression: 0.1,
+            generalization: BTreeMap::new(),
+        };
+        let b = Settings {
+            k: 10,
+            max_suppression: 0.02,
+            generalization: [(QuasiKind::City, 1)].into_iter().collect(),
+        };
         let merged = a.strictest(b);
         assert_eq!((merged.k, merged.max_suppression), (10, 0.02));
         assert_eq!(merged.generalization[&QuasiKind::City], 1);

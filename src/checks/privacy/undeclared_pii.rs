@@ -45,7 +45,11 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { min_match_rate: 0.005, min_matches: 3, sample_rows: 50_000 }
+        Settings {
+            min_match_rate: 0.005,
+            min_matches: 3,
+            sample_rows: 50_000,
+        }
     }
 }
 
@@ -66,7 +70,11 @@ struct ColumnScan {
     matches: BTreeMap<PiiKind, u64>,
 }
 
-pub async fn run(engine: &Engine, config: &Config, policy: &EffectivePolicy) -> Result<Vec<Finding>> {
+pub async fn run(
+    engine: &Engine,
+    config: &Config,
+    policy: &EffectivePolicy,
+) -> Result<Vec<Finding>> {
     let check = policy.check(ID).expect("run only when enabled");
     let settings: Settings = policy.settings(ID)?;
     let mut findings = Vec::new();
@@ -76,7 +84,13 @@ pub async fn run(engine: &Engine, config: &Config, policy: &EffectivePolicy) -> 
         for (column, scan) in scans {
             // A mis-mapped column is a config error, not an exposure: at most medium.
             let finding = match declared.get(&column) {
-                Some(class) => mismatch_finding(dataset, &column, *class, &scan, Severity::Medium.min(check.severity)),
+                Some(class) => mismatch_finding(
+                    dataset,
+                    &column,
+                    *class,
+                    &scan,
+                    Severity::Medium.min(check.severity),
+                ),
                 None => undeclared_finding(dataset, &column, &scan, &settings, check.severity),
             };
             findings.extend(finding.map(|f| f.with_legal_bases(&check.legal_bases)));
@@ -92,7 +106,11 @@ fn declared_identifiers(config: &Config, role: &str) -> BTreeMap<String, Identif
         "customers" => {
             if let Some(c) = &config.datasets.customers {
                 declared.insert(c.id.clone(), IdentifierClass::CustomerId);
-                declared.extend(c.identifiers.iter().map(|(col, class)| (col.clone(), *class)));
+                declared.extend(
+                    c.identifiers
+                        .iter()
+                        .map(|(col, class)| (col.clone(), *class)),
+                );
             }
         }
         "orders" => {
@@ -110,7 +128,11 @@ fn declared_identifiers(config: &Config, role: &str) -> BTreeMap<String, Identif
 
 /// Counts matches per column and kind: first over a sample, then, for the columns with a hit,
 /// over every row.
-async fn scan_dataset(engine: &Engine, dataset: &RegisteredDataset, sample_rows: u64) -> Result<BTreeMap<String, ColumnScan>> {
+async fn scan_dataset(
+    engine: &Engine,
+    dataset: &RegisteredDataset,
+    sample_rows: u64,
+) -> Result<BTreeMap<String, ColumnScan>> {
     let columns = dataset.scannable_columns();
     if columns.is_empty() {
         return Ok(BTreeMap::new());
@@ -120,32 +142,58 @@ async fn scan_dataset(engine: &Engine, dataset: &RegisteredDataset, sample_rows:
     if dataset.rows <= sample_rows {
         return Ok(sampled);
     }
-    let hit: Vec<String> = sampled.into_iter().filter(|(_, s)| !s.matches.is_empty()).map(|(c, _)| c).collect();
+    let hit: Vec<String> = sampled
+        .into_iter()
+        .filter(|(_, s)| !s.matches.is_empty())
+        .map(|(c, _)| c)
+        .collect();
     if hit.is_empty() {
         return Ok(BTreeMap::new());
     }
     count_matches(engine, dataset, &hit, &dataset.raw_table).await
 }
 
-async fn count_matches(engine: &Engine, dataset: &RegisteredDataset, columns: &[String], from: &str) -> Result<BTreeMap<String, ColumnScan>> {
+async fn count_matches(
+    engine: &Engine,
+    dataset: &RegisteredDataset,
+    columns: &[String],
+    from: &str,
+) -> Result<BTreeMap<String, ColumnScan>> {
     let mut select = Vec::new();
     for (i, column) in columns.iter().enumerate() {
         let mask = format!("{}({})", PiiMaskUdf::NAME, ident(column));
         select.push(format!("CAST(count({}) AS BIGINT) AS n{i}", ident(column)));
         for kind in PiiKind::ALL {
-            select.push(format!("CAST(sum(CASE WHEN ({mask} & {}) <> 0 THEN 1 ELSE 0 END) AS BIGINT) AS m{i}_{}", kind.bit(), kind.bit()));
+            select.push(format!(
+                "CAST(sum(CASE WHEN ({mask} & {}) <> 0 THEN 1 ELSE 0 END) AS BIGINT) AS m{i}_{}",
+                kind.bit(),
+                kind.bit()
+            ));
         }
     }
     let sql = format!("SELECT {} FROM {from}", select.join(", "));
     let batches = engine.collect(&sql, dataset.role).await?;
-    let batch = batches.iter().find(|b| b.num_rows() > 0).expect("a global aggregate returns one row");
+    let batch = batches
+        .iter()
+        .find(|b| b.num_rows() > 0)
+        .expect("a global aggregate returns one row");
     let value = |name: &str| -> u64 {
-        let array = batch.column_by_name(name).expect("selected above").as_primitive::<Int64Type>();
-        if array.is_null(0) { 0 } else { array.value(0).max(0) as u64 }
+        let array = batch
+            .column_by_name(name)
+            .expect("selected above")
+            .as_primitive::<Int64Type>();
+        if array.is_null(0) {
+            0
+        } else {
+            array.value(0).max(0) as u64
+        }
     };
     let mut scans = BTreeMap::new();
     for (i, column) in columns.iter().enumerate() {
-        let mut scan = ColumnScan { non_empty: value(&format!("n{i}")), matches: BTreeMap::new() };
+        let mut scan = ColumnScan {
+            non_empty: value(&format!("n{i}")),
+            matches: BTreeMap::new(),
+        };
         for kind in PiiKind::ALL {
             let count = value(&format!("m{i}_{}", kind.bit()));
             if count > 0 {
@@ -157,13 +205,23 @@ async fn count_matches(engine: &Engine, dataset: &RegisteredDataset, columns: &[
     Ok(scans)
 }
 
-fn undeclared_finding(dataset: &RegisteredDataset, column: &str, scan: &ColumnScan, settings: &Settings, severity: Severity) -> Option<Finding> {
+fn undeclared_finding(
+    dataset: &RegisteredDataset,
+    column: &str,
+    scan: &ColumnScan,
+    settings: &Settings,
+    severity: Severity,
+) -> Option<Finding> {
     let significant: BTreeMap<PiiKind, u64> = scan
         .matches
         .iter()
         .filter(|(kind, count)| {
             let rate = **count as f64 / scan.non_empty.max(1) as f64;
-            let min_rate = if **kind == PiiKind::BankCard { settings.min_match_rate.max(BANK_CARD_MIN_RATE) } else { settings.min_match_rate };
+            let min_rate = if **kind == PiiKind::BankCard {
+                settings.min_match_rate.max(BANK_CARD_MIN_RATE)
+            } else {
+                settings.min_match_rate
+            };
             **count >= settings.min_matches && rate >= min_rate
         })
         .map(|(k, c)| (*k, *c))
@@ -175,7 +233,13 @@ fn undeclared_finding(dataset: &RegisteredDataset, column: &str, scan: &ColumnSc
     let kinds_text = kinds.iter().copied().collect::<Vec<_>>().join(", ");
     let summary: Vec<String> = significant
         .iter()
-        .map(|(kind, count)| format!("{} in {count} cells ({:.2}%)", kind.name(), 100.0 * share(*count, scan.non_empty)))
+        .map(|(kind, count)| {
+            format!(
+                "{} in {count} cells ({:.2}%)",
+                kind.name(),
+                100.0 * share(*count, scan.non_empty)
+            )
+        })
         .collect();
     let mut finding = Finding::new(
         ID,
@@ -196,7 +260,10 @@ fn undeclared_finding(dataset: &RegisteredDataset, column: &str, scan: &ColumnSc
     for (kind, count) in &significant {
         finding = finding
             .with_evidence(&format!("{}_cells", kind.name()), *count)
-            .with_evidence(&format!("{}_rate", kind.name()), share(*count, scan.non_empty));
+            .with_evidence(
+                &format!("{}_rate", kind.name()),
+                share(*count, scan.non_empty),
+            );
     }
     Some(finding)
 }
@@ -213,7 +280,13 @@ fn expected_kind(class: IdentifierClass) -> Option<PiiKind> {
 }
 
 /// A declared `phone`/`email`/… column in which most cells are not of that kind.
-fn mismatch_finding(dataset: &RegisteredDataset, column: &str, class: IdentifierClass, scan: &ColumnScan, severity: Severity) -> Option<Finding> {
+fn mismatch_finding(
+    dataset: &RegisteredDataset,
+    column: &str,
+    class: IdentifierClass,
+    scan: &ColumnScan,
+    severity: Severity,
+) -> Option<Finding> {
     let kind = expected_kind(class)?;
     // Phone numbers outside mainland China are valid phones the recognizer does not know.
     if kind == PiiKind::CnMobile || scan.non_empty == 0 {
@@ -263,27 +336,82 @@ mod tests {
     }
 
     fn scan(non_empty: u64, matches: &[(PiiKind, u64)]) -> ColumnScan {
-        ColumnScan { non_empty, matches: matches.iter().copied().collect() }
+        ColumnScan {
+            non_empty,
+            matches: matches.iter().copied().collect(),
+        }
     }
 
     #[test]
     fn phones_in_notes_fire_and_a_stray_match_does_not() {
         let settings = Settings::default();
-        let fired = undeclared_finding(&dataset(), "notes", &scan(1000, &[(PiiKind::CnMobile, 40)]), &settings, Severity::High).unwrap();
+        let fired = undeclared_finding(
+            &dataset(),
+            "notes",
+            &scan(1000, &[(PiiKind::CnMobile, 40)]),
+            &settings,
+            Severity::High,
+        )
+        .unwrap();
         assert_eq!(fired.evidence["cn-mobile_cells"], 40);
-        assert!(undeclared_finding(&dataset(), "notes", &scan(1000, &[(PiiKind::CnMobile, 2)]), &settings, Severity::High).is_none());
+        assert!(
+            undeclared_finding(
+                &dataset(),
+                "notes",
+                &scan(1000, &[(PiiKind::CnMobile, 2)]),
+                &settings,
+                Severity::High
+            )
+            .is_none()
+        );
     }
 
     #[test]
     fn luhn_noise_in_an_id_column_is_not_a_bank_card_column() {
         let settings = Settings::default();
-        assert!(undeclared_finding(&dataset(), "order_no", &scan(1000, &[(PiiKind::BankCard, 100)]), &settings, Severity::High).is_none());
-        assert!(undeclared_finding(&dataset(), "card", &scan(1000, &[(PiiKind::BankCard, 990)]), &settings, Severity::High).is_some());
+        assert!(
+            undeclared_finding(
+                &dataset(),
+                "order_no",
+                &scan(1000, &[(PiiKind::BankCard, 100)]),
+                &settings,
+                Severity::High
+            )
+            .is_none()
+        );
+        assert!(
+            undeclared_finding(
+                &dataset(),
+                "card",
+                &scan(1000, &[(PiiKind::BankCard, 990)]),
+                &settings,
+                Severity::High
+            )
+            .is_some()
+        );
     }
 
     #[test]
     fn a_declared_email_column_without_emails_is_reported() {
-        assert!(mismatch_finding(&dataset(), "email", IdentifierClass::Email, &scan(100, &[(PiiKind::Email, 10)]), Severity::Medium).is_some());
-        assert!(mismatch_finding(&dataset(), "email", IdentifierClass::Email, &scan(100, &[(PiiKind::Email, 99)]), Severity::Medium).is_none());
+        assert!(
+            mismatch_finding(
+                &dataset(),
+                "email",
+                IdentifierClass::Email,
+                &scan(100, &[(PiiKind::Email, 10)]),
+                Severity::Medium
+            )
+            .is_some()
+        );
+        assert!(
+            mismatch_finding(
+                &dataset(),
+                "email",
+                IdentifierClass::Email,
+                &scan(100, &[(PiiKind::Email, 99)]),
+                Severity::Medium
+            )
+            .is_none()
+        );
     }
 }
