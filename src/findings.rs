@@ -114,6 +114,14 @@ impl fmt::Display for Subject {
     }
 }
 
+/// A place in a file the finding points at (a pricing rule's condition), for editors and SARIF.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct SourceLocation {
+    pub file: String,
+    pub line: u64,
+    pub column: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
     pub check: String,
@@ -124,6 +132,8 @@ pub struct Finding {
     /// Numbers, shares, column names and tokens that back the finding.
     pub evidence: BTreeMap<String, serde_json::Value>,
     pub legal_bases: Vec<Citation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<SourceLocation>,
     /// Same issue in the next run → same fingerprint: hashed from the check, the subject and
     /// a discriminator the check chooses, never from the numbers, which move run to run.
     pub fingerprint: String,
@@ -154,12 +164,18 @@ impl Finding {
             subject,
             evidence: BTreeMap::new(),
             legal_bases: Vec::new(),
+            location: None,
             fingerprint: hex(&digest[..8]),
         }
     }
 
     pub fn with_evidence(mut self, name: &str, value: impl Into<serde_json::Value>) -> Finding {
         self.evidence.insert(name.to_string(), value.into());
+        self
+    }
+
+    pub fn at(mut self, location: SourceLocation) -> Finding {
+        self.location = Some(location);
         self
     }
 

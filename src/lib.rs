@@ -13,10 +13,12 @@ pub mod error;
 pub mod findings;
 pub mod output;
 pub mod pii;
+pub mod pricing;
 pub mod policy;
 pub mod pseudonym;
 pub mod pseudonymize;
 pub mod report;
 pub mod segment;
+pub mod stats;
 
 pub use error::{Error, Result};

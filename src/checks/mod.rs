@@ -4,6 +4,7 @@
 //! A check reads the registered datasets and its policy settings and returns findings. It
 //! never prints, exits or writes files.
 
+pub mod pricing;
 pub mod privacy;
 
 use serde::Serialize;
@@ -25,7 +26,18 @@ pub struct CheckInfo {
 }
 
 /// Every check, in the order they run.
-pub const ALL: &[&CheckInfo] = &[&privacy::undeclared_pii::INFO, &privacy::k_anonymity::INFO];
+pub const ALL: &[&CheckInfo] = &[
+    &privacy::undeclared_pii::INFO,
+    &privacy::k_anonymity::INFO,
+    &pricing::rule_analysis::SURCHARGE,
+    &pricing::rule_analysis::NEW_CUSTOMER_DISCOUNT,
+    &pricing::rule_analysis::PROTECTED_ATTRIBUTE,
+    &pricing::rule_analysis::UNCLASSIFIED_ATTRIBUTE,
+    &pricing::simulated_disparity::INFO,
+    &pricing::observed::TENURE,
+    &pricing::observed::DEVICE,
+    &pricing::observed::PROTECTED,
+];
 
 pub fn find(id: &str) -> Option<&'static CheckInfo> {
     ALL.iter().copied().find(|c| c.id == id)

@@ -4,13 +4,14 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use fairmark::demo::Scenario;
 use fairmark::findings::Severity;
 use fairmark::report;
 
 pub async fn run(out: &Path, customers: u32, seed: u64) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let input = out.join("input");
-    let data = fairmark::demo::generate(&input, customers as usize, seed)?;
+    let data = fairmark::demo::generate(&input, &Scenario::demo(customers as usize, seed))?;
     println!(
         "Generated {} customers and {} order lines in {} (seed {seed}).",
         data.customers,

@@ -2,6 +2,7 @@
 //! library calls, writes files and prints; the library itself never prints.
 
 mod audit;
+mod check_rules;
 mod checks;
 mod demo;
 mod policy;
@@ -66,6 +67,26 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Gate a change to the pricing rules: static analysis, and simulation on the configured
+    /// customer base; with a base, only findings the change introduces fail.
+    CheckRules {
+        #[arg(long)]
+        config: PathBuf,
+        /// The rules file to check (default: the config's pricing_rules).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// The rules file before the change.
+        #[arg(long, conflicts_with = "base_rev")]
+        base: Option<PathBuf>,
+        /// The git revision holding the rules before the change (e.g. origin/main).
+        #[arg(long)]
+        base_rev: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: check_rules::Format,
+        /// Exit 1 when any (introduced) finding is at or above this severity.
+        #[arg(long, default_value = "high", value_parser = parse_severity)]
+        fail_on: Severity,
+    },
     /// List or show policy packs.
     Policy {
         #[command(subcommand)]
@@ -112,6 +133,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             dataset,
             out,
         } => with_runtime(pseudonymize::run(&config, &dataset, &out)),
+        Command::CheckRules { config, rules, base, base_rev, format, fail_on } => {
+            with_runtime(check_rules::run(check_rules::Arguments { config, rules, base, base_rev, format, fail_on }))
+        }
         Command::Policy {
             command: PolicyCommand::List,
         } => policy::list(),

@@ -55,6 +55,8 @@ pub struct Config {
     pub reference_date: Option<NaiveDate>,
     #[serde(default)]
     pub segmentation: SegmentationConfig,
+    /// The company's pricing-rules file, relative to the config file.
+    pub pricing_rules: Option<String>,
     #[serde(default)]
     pub datasets: Datasets,
     /// The directory the config file is in; relative paths are resolved against it.
@@ -72,6 +74,7 @@ pub struct Config {
 pub struct Datasets {
     pub customers: Option<CustomersDataset>,
     pub orders: Option<OrdersDataset>,
+    pub quotes: Option<QuotesDataset>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -82,6 +85,8 @@ pub struct CustomersDataset {
     /// The customer key orders refer to.
     pub id: String,
     pub signup_at: Option<String>,
+    /// The customer's device operating system, when it is a customer attribute.
+    pub device_os: Option<String>,
     /// Column → what identifier it holds (`name`, `phone`, `email`, `national_id`, …).
     #[serde(default)]
     pub identifiers: BTreeMap<String, IdentifierClass>,
@@ -102,13 +107,34 @@ pub struct OrdersDataset {
     pub id: Option<String>,
     pub customer: String,
     pub sku: Option<String>,
+    pub category: Option<String>,
     pub ordered_at: String,
+    /// The device the order was placed from (`iOS`, `Android`, …).
+    pub device_os: Option<String>,
     pub quantity: Option<String>,
     pub list_price: Option<String>,
     pub offered_price: Option<String>,
     pub paid_price: Option<String>,
     pub amount: Option<String>,
     /// Columns that make up "the same trading conditions".
+    #[serde(default)]
+    pub conditions: Vec<String>,
+}
+
+/// Prices shown to customers without a purchase: compared with order prices by the
+/// observed-price checks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotesDataset {
+    pub path: String,
+    pub format: Option<Format>,
+    pub customer: String,
+    pub sku: String,
+    pub quoted_at: String,
+    pub offered_price: String,
+    pub quantity: Option<String>,
+    pub device_os: Option<String>,
+    /// The same trading-condition columns as the orders (by name).
     #[serde(default)]
     pub conditions: Vec<String>,
 }
@@ -231,6 +257,8 @@ impl DatasetConfig for OrdersDataset {
         let optional = [
             ("id", &self.id, ColumnKind::Key),
             ("sku", &self.sku, ColumnKind::Key),
+            ("category", &self.category, ColumnKind::Text),
+            ("device_os", &self.device_os, ColumnKind::Text),
             ("quantity", &self.quantity, ColumnKind::Number),
             ("list_price", &self.list_price, ColumnKind::Number),
             ("offered_price", &self.offered_price, ColumnKind::Number),
@@ -249,6 +277,30 @@ impl DatasetConfig for OrdersDataset {
                 .iter()
                 .map(|c| mapped("conditions", c, ColumnKind::Text)),
         );
+        columns
+    }
+}
+
+impl DatasetConfig for QuotesDataset {
+    fn role(&self) -> &'static str {
+        "quotes"
+    }
+    fn path(&self) -> &str {
+        &self.path
+    }
+    fn format(&self) -> Option<Format> {
+        self.format
+    }
+    fn mapped_columns(&self) -> Vec<MappedColumn> {
+        let mut columns = vec![
+            mapped("customer", &self.customer, ColumnKind::Key),
+            mapped("sku", &self.sku, ColumnKind::Key),
+            mapped("quoted_at", &self.quoted_at, ColumnKind::Timestamp),
+            mapped("offered_price", &self.offered_price, ColumnKind::Number),
+        ];
+        columns.extend(self.quantity.iter().map(|c| mapped("quantity", c, ColumnKind::Number)));
+        columns.extend(self.device_os.iter().map(|c| mapped("device_os", c, ColumnKind::Text)));
+        columns.extend(self.conditions.iter().map(|c| mapped("conditions", c, ColumnKind::Text)));
         columns
     }
 }
@@ -307,6 +359,14 @@ impl Config {
                 }
             }
         }
+        if let (Some(quotes), Some(orders)) = (&self.datasets.quotes, &self.datasets.orders) {
+            if quotes.conditions != orders.conditions {
+                return Err(Error::config(&self.file, "[datasets.quotes]: `conditions` must name the same columns as [datasets.orders], so quotes and orders are compared under the same trading conditions"));
+            }
+        }
+        if self.datasets.quotes.is_some() && self.datasets.orders.is_none() {
+            return Err(Error::config(&self.file, "[datasets.quotes] needs [datasets.orders]: quotes are compared with order prices"));
+        }
         let s = &self.segmentation;
         if s.at_risk_after_days >= s.dormant_after_days {
             return Err(Error::config(
@@ -325,6 +385,9 @@ impl Config {
         }
         if let Some(o) = &self.datasets.orders {
             all.push(o);
+        }
+        if let Some(q) = &self.datasets.quotes {
+            all.push(q);
         }
         all
     }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use datafusion::arrow::array::{
-    ArrayRef, Float64Array, Int64Array, StringArray, TimestampMillisecondArray,
+    ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray, TimestampMillisecondArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -32,6 +32,71 @@ pub use rng::Rng;
 pub const FIRST_DAY: (i32, u32, u32) = (2025, 11, 1);
 pub const DAYS: i64 = 365;
 
+/// SKUs where the demo plants "big-data killing": long-tenure customers are offered 5%, 10% and
+/// 15% more on two days in three.
+pub const TENURE_OVERCHARGE_SKUS: [(&str, f64); 3] = [("SKU10000", 0.05), ("SKU10001", 0.10), ("SKU10002", 0.15)];
+/// SKUs where iOS orders are offered 6% more.
+pub const IOS_SURCHARGE_SKUS: [&str; 2] = ["SKU10005", "SKU10006"];
+/// SKUs under a cohort-blind random price test (±5%, a coin flip per order).
+pub const PRICE_TEST_SKUS: [&str; 2] = ["SKU10003", "SKU10004"];
+/// The first this many SKUs take most of the traffic, as bestsellers do.
+const BESTSELLERS: usize = 12;
+
+/// Legitimate price structure that differs between cohorts without any unfairness. Each is a
+/// trap for a naive comparison of old and new customers; fairmark must not fall into any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Confounders {
+    /// Seasonal drift and the 618 / Double-11 promotions, when new customers are acquired.
+    pub price_drift: bool,
+    /// −5% from three units; new customers buy in bulk more often.
+    pub quantity_tiers: bool,
+    /// −2% in the app, −3% paying by card; new customers pay by card more often.
+    pub payment_discount: bool,
+    /// −3% for members; new customers get a trial membership.
+    pub member_discount: bool,
+    /// Coupons the customer applies (welcome coupons for new customers): paid, not offered, price.
+    pub coupons: bool,
+    /// A cohort-blind random price test on two SKUs.
+    pub price_test: bool,
+}
+
+impl Confounders {
+    pub const ALL: Confounders = Confounders { price_drift: true, quantity_tiers: true, payment_discount: true, member_discount: true, coupons: true, price_test: true };
+    pub const NONE: Confounders = Confounders { price_drift: false, quantity_tiers: false, payment_discount: false, member_discount: false, coupons: false, price_test: false };
+}
+
+/// What to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scenario {
+    pub customers: usize,
+    pub seed: u64,
+    /// SKUs where long-tenure customers are offered more, and how much more.
+    pub tenure_surcharges: &'static [(&'static str, f64)],
+    /// Whether the tenure surcharge applies every day (else two days in three).
+    pub surcharge_every_day: bool,
+    pub plant_ios_surcharge: bool,
+    pub confounders: Confounders,
+}
+
+impl Scenario {
+    /// The demo: every confounder, and both planted overcharges.
+    pub fn demo(customers: usize, seed: u64) -> Scenario {
+        Scenario {
+            customers,
+            seed,
+            tenure_surcharges: &TENURE_OVERCHARGE_SKUS,
+            surcharge_every_day: false,
+            plant_ios_surcharge: true,
+            confounders: Confounders::ALL,
+        }
+    }
+
+    /// Nothing planted, only the given confounders: a fair shop.
+    pub fn fair(customers: usize, seed: u64, confounders: Confounders) -> Scenario {
+        Scenario { customers, seed, tenure_surcharges: &[], surcharge_every_day: false, plant_ios_surcharge: false, confounders }
+    }
+}
+
 /// What `generate` wrote.
 #[derive(Debug, Clone)]
 pub struct DemoData {
@@ -39,6 +104,7 @@ pub struct DemoData {
     pub customers_csv: PathBuf,
     pub orders_parquet: PathBuf,
     pub key_file: PathBuf,
+    pub rules_file: PathBuf,
     pub customers: usize,
     pub order_lines: usize,
 }
@@ -58,6 +124,11 @@ pub struct Customer {
     pub vip: bool,
     pub registered_at: NaiveDateTime,
     pub notes: String,
+    /// How much a model would say this customer cares about price (0–1): a profiling score.
+    pub price_sensitivity: f64,
+    /// Registration day relative to the first day of the order history.
+    signup_day: i64,
+    habit: Habit,
 }
 
 const SURNAMES: &[(&str, &str)] = &[
@@ -164,7 +235,7 @@ const BENIGN_NOTES: &[&str] = &[
     "returned one item, size issue",
 ];
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Habit {
     Frequent,
     Periodic(i64),
@@ -186,24 +257,23 @@ const CATEGORIES: &[(&str, f64, f64)] = &[
 
 struct Sku {
     code: String,
+    category: &'static str,
     base_price: f64,
     phase: f64,
 }
 
-/// Writes the demo data set and its `fairmark.toml` into `dir`.
-pub fn generate(dir: &Path, customers: usize, seed: u64) -> Result<DemoData> {
+/// Writes the demo data set, its pricing rules and its `fairmark.toml` into `dir`.
+pub fn generate(dir: &Path, scenario: &Scenario) -> Result<DemoData> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut rng = Rng::new(seed);
-    let first_day =
-        NaiveDate::from_ymd_opt(FIRST_DAY.0, FIRST_DAY.1, FIRST_DAY.2).expect("valid date");
-    let people: Vec<Customer> = (0..customers)
-        .map(|i| customer(&mut rng, i, first_day))
-        .collect();
+    let mut rng = Rng::new(scenario.seed);
+    let first_day = NaiveDate::from_ymd_opt(FIRST_DAY.0, FIRST_DAY.1, FIRST_DAY.2).expect("valid date");
+    let people: Vec<Customer> = (0..scenario.customers).map(|i| customer(&mut rng, i, first_day, scenario)).collect();
     let skus: Vec<Sku> = (0..240)
         .map(|i| {
-            let (_, median, spread) = CATEGORIES[i % CATEGORIES.len()];
+            let (category, median, spread) = CATEGORIES[i % CATEGORIES.len()];
             Sku {
                 code: format!("SKU{:05}", 10_000 + i),
+                category,
                 base_price: round2(median * (spread * rng.normal()).exp()).max(1.0),
                 phase: rng.unit() * std::f64::consts::TAU,
             }
@@ -213,28 +283,22 @@ pub fn generate(dir: &Path, customers: usize, seed: u64) -> Result<DemoData> {
     let customers_csv = dir.join("customers.csv");
     write_customers_csv(&customers_csv, &people)?;
     let orders_parquet = dir.join("orders.parquet");
-    let order_lines = write_orders(&orders_parquet, &people, &skus, &mut rng, first_day)?;
+    let order_lines = write_orders(&orders_parquet, &people, &skus, &mut rng, first_day, scenario)?;
     let key_file = dir.join("demo.key");
-    let key_material = hex(&Sha256::digest(
-        format!("fairmark demo key {seed}").as_bytes(),
-    ));
+    let key_material = hex(&Sha256::digest(format!("fairmark demo key {}", scenario.seed).as_bytes()));
     std::fs::write(&key_file, format!("{key_material}\n")).map_err(|e| Error::io(&key_file, e))?;
+    let rules_file = dir.join("rules.toml");
+    std::fs::write(&rules_file, DEMO_RULES).map_err(|e| Error::io(&rules_file, e))?;
     let config = dir.join("fairmark.toml");
     std::fs::write(&config, DEMO_CONFIG).map_err(|e| Error::io(&config, e))?;
-    Ok(DemoData {
-        config,
-        customers_csv,
-        orders_parquet,
-        key_file,
-        customers,
-        order_lines,
-    })
+    Ok(DemoData { config, customers_csv, orders_parquet, key_file, rules_file, customers: scenario.customers, order_lines })
 }
 
 /// The demo's config: also the README's worked example.
 pub const DEMO_CONFIG: &str = r#"# Generated by `fairmark demo`: synthetic customers and a year of orders.
 policies = ["cn"]
 key = { file = "demo.key" }    # a throw-away key for synthetic data; use { env = "FAIRMARK_KEY" } for real data
+pricing_rules = "rules.toml"
 
 [datasets.customers]
 path = "customers.csv"
@@ -243,59 +307,105 @@ signup_at = "registered_at"
 # table column = what kind of identifier it holds
 identifiers = { name = "name", phone = "phone", email = "email", national_id = "national_id" }
 quasi_identifiers = { birth_year = "birth_year", gender = "gender", city = "city" }
-attributes = ["os", "vip"]
+attributes = ["os", "vip", "price_sensitivity"]
 
 [datasets.orders]
 path = "orders.parquet"
 id = "txn_id"
 customer = "uid"
 sku = "item_code"
+category = "category"
 ordered_at = "ordered_at"
+device_os = "device_os"
 quantity = "qty"
 list_price = "list_unit_price"
 offered_price = "offered_unit_price"
 paid_price = "paid_unit_price"
-conditions = ["channel", "pay_method", "qty"]
+conditions = ["channel", "pay_method", "qty", "member"]
+"#;
+
+/// The demo's pricing rules: four legitimate ones (trading conditions, disclosed) and three
+/// that discriminate.
+pub const DEMO_RULES: &str = r#"# Generated by `fairmark demo`: the shop's pricing rules, applied in this order.
+
+[[rule]]
+id = "app-channel"
+description = "App orders get 2% off"
+when = "channel = 'app'"
+adjust = "-2%"
+disclosed = true
+
+[[rule]]
+id = "card-promo"
+description = "Bank card promotion"
+when = "pay_method = 'card'"
+adjust = "-3%"
+disclosed = true
+
+[[rule]]
+id = "bulk-tier"
+description = "Three or more units"
+when = "quantity >= 3"
+adjust = "-5%"
+disclosed = true
+
+[[rule]]
+id = "member-price"
+description = "Members' price"
+when = "member"
+adjust = "-3%"
+disclosed = true
+
+[[rule]]
+id = "loyal-uplift"
+description = "Regulars are less price sensitive"
+when = "tenure_days > 365 AND price_sensitivity < 0.3"
+adjust = "+8%"
+scope = { category = ["electronics"] }
+
+[[rule]]
+id = "ios-premium"
+description = "iPhone users can afford more"
+when = "device_os = 'iOS'"
+adjust = "+5%"
+
+[[rule]]
+id = "welcome-offer"
+description = "Win new customers"
+when = "is_new"
+adjust = "-10%"
 "#;
 
 fn round2(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
 }
 
-fn customer(rng: &mut Rng, index: usize, first_day: NaiveDate) -> Customer {
+fn promotion_day(day: NaiveDate) -> bool {
+    matches!((day.month(), day.day()), (6, 1..=18) | (11, 1..=11))
+}
+
+fn customer(rng: &mut Rng, index: usize, first_day: NaiveDate, scenario: &Scenario) -> Customer {
     let chinese = rng.chance(0.8);
     let (name, mailbox) = if chinese {
         let (surname, surname_pinyin) = rng.pick(SURNAMES);
         let (given, given_pinyin) = rng.pick(GIVEN);
-        (
-            format!("{surname}{given}"),
-            format!("{given_pinyin}.{surname_pinyin}"),
-        )
+        (format!("{surname}{given}"), format!("{given_pinyin}.{surname_pinyin}"))
     } else {
         let first = rng.pick(FIRST_NAMES);
         let last = rng.pick(LAST_NAMES);
-        (
-            format!("{first} {last}"),
-            format!("{}.{}", first.to_lowercase(), last.to_lowercase()),
-        )
+        (format!("{first} {last}"), format!("{}.{}", first.to_lowercase(), last.to_lowercase()))
     };
-    let email = format!(
-        "{mailbox}{}@{}",
-        rng.between(1, 9999),
-        rng.pick(MAIL_DOMAINS)
-    );
+    let email = format!("{mailbox}{}@{}", rng.between(1, 9999), rng.pick(MAIL_DOMAINS));
     let mobile = other_mobile(rng);
     let phone = match rng.below(10) {
         0..=2 => format!("{}-{}-{}", &mobile[..3], &mobile[3..7], &mobile[7..]),
         3 => format!("+86 {mobile}"),
         _ => mobile.clone(),
     };
-    let (city, _, region_code) =
-        *rng.weighted(&CITIES.iter().map(|c| (*c, c.1)).collect::<Vec<_>>());
+    let (city, _, region_code) = *rng.weighted(&CITIES.iter().map(|c| (*c, c.1)).collect::<Vec<_>>());
     let birth_year = (1990.0 + 11.0 * rng.normal()).round().clamp(1950.0, 2007.0) as i32;
     let female = rng.chance(0.55);
-    let birth_day = NaiveDate::from_ymd_opt(birth_year, 1, 1).expect("valid year")
-        + Duration::days(rng.below(365) as i64);
+    let birth_day = NaiveDate::from_ymd_opt(birth_year, 1, 1).expect("valid year") + Duration::days(rng.below(365) as i64);
     let sequence = rng.below(500) * 2 + u64::from(!female);
     let first17 = format!("{region_code}{}{sequence:03}", birth_day.format("%Y%m%d"));
     let national_id = format!("{first17}{}", resident_id_check_char(&first17) as char);
@@ -304,15 +414,31 @@ fn customer(rng: &mut Rng, index: usize, first_day: NaiveDate) -> Customer {
         70..=89 => rng.pick(BENIGN_NOTES).to_string(),
         90..=93 => format!("客户要求改用 {} 联系", other_mobile(rng)),
         94..=97 => format!("call back on {}", other_mobile(rng)),
-        _ => format!(
-            "second mailbox {}{}@example.com",
-            mailbox,
-            rng.between(1, 99)
-        ),
+        _ => format!("second mailbox {}{}@example.com", mailbox, rng.between(1, 99)),
     };
-    let registered_at = first_day.and_hms_opt(0, 0, 0).expect("valid time")
-        - Duration::days(rng.between(1, 1500))
-        + Duration::seconds(rng.between(0, 86_399));
+    let interval = *rng.pick(&[14, 30, 45]);
+    let habit = *rng.weighted(&[
+        (Habit::Frequent, 15.0),
+        (Habit::Periodic(interval), 10.0),
+        (Habit::Occasional, 28.0),
+        (Habit::OneOff, 22.0),
+        (Habit::Churned, 10.0),
+        (Habit::New, 8.0),
+        (Habit::Prospect, 7.0),
+    ]);
+    // Signups spread over four years before the order history and through it; new customers
+    // are won in the promotions, which is what makes a naive old-vs-new comparison misleading.
+    let signup_day = match habit {
+        Habit::New => DAYS - 1 - rng.below(45) as i64,
+        Habit::Churned => -(rng.below(4 * 365) as i64) - 1,
+        _ if rng.chance(0.2) => {
+            let day = rng.below(DAYS as u64 - 30) as i64;
+            let promoted = (0..DAYS - 30).filter(|d| promotion_day(first_day + Duration::days(*d))).collect::<Vec<_>>();
+            if scenario.confounders.price_drift && rng.chance(0.5) { *rng.pick(&promoted) } else { day }
+        }
+        _ => -(rng.below(4 * 365) as i64) - 1,
+    };
+    let registered_at = first_day.and_hms_opt(0, 0, 0).expect("valid time") + Duration::days(signup_day) + Duration::seconds(rng.between(0, 86_399));
     Customer {
         uid: format!("U{:07}", 1_000_000 + index * 7 + rng.below(7) as usize),
         name,
@@ -326,6 +452,9 @@ fn customer(rng: &mut Rng, index: usize, first_day: NaiveDate) -> Customer {
         vip: rng.chance(0.2),
         registered_at,
         notes,
+        price_sensitivity: (rng.unit() * 100.0).round() / 100.0,
+        signup_day,
+        habit,
     }
 }
 
@@ -343,13 +472,11 @@ fn csv_field(text: &str) -> String {
 }
 
 fn write_customers_csv(path: &Path, people: &[Customer]) -> Result<()> {
-    let mut csv = String::from(
-        "uid,name,phone,email,national_id,birth_year,gender,city,os,vip,registered_at,notes\n",
-    );
+    let mut csv = String::from("uid,name,phone,email,national_id,birth_year,gender,city,os,vip,price_sensitivity,registered_at,notes\n");
     for c in people {
         let _ = writeln!(
             csv,
-            "{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}",
             c.uid,
             csv_field(&c.name),
             csv_field(&c.phone),
@@ -360,6 +487,7 @@ fn write_customers_csv(path: &Path, people: &[Customer]) -> Result<()> {
             c.city,
             c.os,
             c.vip,
+            c.price_sensitivity,
             c.registered_at.format("%Y-%m-%dT%H:%M:%S"),
             csv_field(&c.notes)
         );
@@ -367,12 +495,12 @@ fn write_customers_csv(path: &Path, people: &[Customer]) -> Result<()> {
     std::fs::write(path, csv).map_err(|e| Error::io(path, e))
 }
 
-/// When a customer of each habit buys, as day offsets into the year.
-fn purchase_days(rng: &mut Rng, habit: Habit) -> Vec<i64> {
-    let mut days: Vec<i64> = match habit {
-        Habit::Frequent => (0..rng.between(8, 30))
-            .map(|_| rng.below(DAYS as u64) as i64)
-            .collect(),
+/// When a customer buys, as day offsets into the year: by habit, never before signing up,
+/// and right after signing up for customers won during the year.
+fn purchase_days(rng: &mut Rng, customer: &Customer) -> Vec<i64> {
+    let year = DAYS as u64;
+    let mut days: Vec<i64> = match customer.habit {
+        Habit::Frequent => (0..rng.between(8, 30)).map(|_| rng.below(year) as i64).collect(),
         Habit::Periodic(interval) => {
             let mut day = rng.below(interval as u64) as i64;
             let mut days = Vec::new();
@@ -382,30 +510,31 @@ fn purchase_days(rng: &mut Rng, habit: Habit) -> Vec<i64> {
             }
             days
         }
-        Habit::Occasional => (0..rng.between(2, 5))
-            .map(|_| rng.below(DAYS as u64) as i64)
-            .collect(),
-        Habit::OneOff => vec![rng.below(DAYS as u64) as i64],
-        Habit::Churned => (0..rng.between(1, 6))
-            .map(|_| rng.below(120) as i64)
-            .collect(),
-        Habit::New => (0..rng.between(1, 2))
-            .map(|_| DAYS - 1 - rng.below(45) as i64)
-            .collect(),
-        Habit::Prospect => Vec::new(),
+        Habit::Occasional => (0..rng.between(2, 5)).map(|_| rng.below(year) as i64).collect(),
+        Habit::OneOff => vec![rng.below(year) as i64],
+        Habit::Churned => (0..rng.between(1, 6)).map(|_| rng.below(120) as i64).collect(),
+        Habit::New => Vec::new(),
+        Habit::Prospect => return Vec::new(),
     };
+    if customer.signup_day >= 0 {
+        days.retain(|d| *d >= customer.signup_day);
+        for _ in 0..rng.between(1, 2) {
+            days.push((customer.signup_day + rng.between(0, 6)).min(DAYS - 1));
+        }
+    }
     days.sort_unstable();
     days.dedup();
     days
 }
 
-/// The catalogue price of a SKU on a day: a seasonal drift of ±4% and the 618 and
+/// The catalogue price of a SKU on a day: with price drift, a seasonal ±4% and the 618 and
 /// Double-11 promotions (−10%).
-fn list_price(sku: &Sku, day: NaiveDate, day_index: i64) -> f64 {
-    let seasonal =
-        1.0 + 0.04 * (std::f64::consts::TAU * day_index as f64 / 365.0 + sku.phase).sin();
-    let promotion = matches!((day.month(), day.day()), (6, 1..=18) | (11, 1..=11));
-    round2(sku.base_price * seasonal * if promotion { 0.9 } else { 1.0 })
+fn list_price(sku: &Sku, day: NaiveDate, day_index: i64, drift: bool) -> f64 {
+    if !drift {
+        return sku.base_price;
+    }
+    let seasonal = 1.0 + 0.04 * (std::f64::consts::TAU * day_index as f64 / 365.0 + sku.phase).sin();
+    round2(sku.base_price * seasonal * if promotion_day(day) { 0.9 } else { 1.0 })
 }
 
 /// The order lines being generated, column by column.
@@ -414,90 +543,99 @@ struct OrderColumns {
     txn_id: Vec<String>,
     uid: Vec<String>,
     item_code: Vec<String>,
+    category: Vec<&'static str>,
     ordered_at: Vec<i64>,
+    device_os: Vec<&'static str>,
     qty: Vec<i64>,
     list: Vec<f64>,
     offered: Vec<f64>,
     paid: Vec<f64>,
     channel: Vec<&'static str>,
     pay_method: Vec<&'static str>,
+    member: Vec<bool>,
 }
 
-fn write_orders(
-    path: &Path,
-    people: &[Customer],
-    skus: &[Sku],
-    rng: &mut Rng,
-    first_day: NaiveDate,
-) -> Result<usize> {
+fn write_orders(path: &Path, people: &[Customer], skus: &[Sku], rng: &mut Rng, first_day: NaiveDate, scenario: &Scenario) -> Result<usize> {
     let schema = Arc::new(Schema::new(vec![
         Field::new("txn_id", DataType::Utf8, false),
         Field::new("uid", DataType::Utf8, false),
         Field::new("item_code", DataType::Utf8, false),
-        Field::new(
-            "ordered_at",
-            DataType::Timestamp(TimeUnit::Millisecond, None),
-            false,
-        ),
+        Field::new("category", DataType::Utf8, false),
+        Field::new("ordered_at", DataType::Timestamp(TimeUnit::Millisecond, None), false),
+        Field::new("device_os", DataType::Utf8, false),
         Field::new("qty", DataType::Int64, false),
         Field::new("list_unit_price", DataType::Float64, false),
         Field::new("offered_unit_price", DataType::Float64, false),
         Field::new("paid_unit_price", DataType::Float64, false),
         Field::new("channel", DataType::Utf8, false),
         Field::new("pay_method", DataType::Utf8, false),
+        Field::new("member", DataType::Boolean, false),
     ]));
+    let c = scenario.confounders;
     let mut columns = OrderColumns::default();
     let mut order_number = 0u64;
     for person in people {
-        let interval = *rng.pick(&[14, 30, 45]);
-        let habit = *rng.weighted(&[
-            (Habit::Frequent, 15.0),
-            (Habit::Periodic(interval), 10.0),
-            (Habit::Occasional, 28.0),
-            (Habit::OneOff, 22.0),
-            (Habit::Churned, 10.0),
-            (Habit::New, 8.0),
-            (Habit::Prospect, 7.0),
-        ]);
         let favourite = rng.below(skus.len() as u64) as usize;
-        for day_index in purchase_days(rng, habit) {
+        for day_index in purchase_days(rng, person) {
             order_number += 1;
+            let tenure = day_index - person.signup_day;
+            let new = tenure <= 30;
             let day = first_day + Duration::days(day_index);
-            let at = day.and_hms_opt(0, 0, 0).expect("valid time")
-                + Duration::seconds(rng.between(8 * 3600, 23 * 3600));
+            let at = day.and_hms_opt(0, 0, 0).expect("valid time") + Duration::seconds(rng.between(8 * 3600, 23 * 3600));
             let channel = *rng.weighted(&[("app", 60.0), ("web", 30.0), ("mini_program", 10.0)]);
-            let pay_method =
-                *rng.weighted(&[("alipay", 50.0), ("wechat_pay", 40.0), ("card", 10.0)]);
+            // New customers behave differently: more cards, bulk buys and trial memberships.
+            let pay_method = if new { *rng.weighted(&[("alipay", 35.0), ("wechat_pay", 30.0), ("card", 35.0)]) } else { *rng.weighted(&[("alipay", 50.0), ("wechat_pay", 40.0), ("card", 10.0)]) };
+            let member = if new { rng.chance(0.7) } else { person.vip };
             for _ in 0..rng.between(1, 3) {
-                let sku = if rng.chance(0.3) {
+                let sku = if rng.chance(0.6) {
+                    &skus[rng.below(BESTSELLERS as u64) as usize]
+                } else if rng.chance(0.3) {
                     &skus[favourite]
                 } else {
                     rng.pick(skus)
                 };
-                let quantity = *rng.weighted(&[(1, 70.0), (2, 20.0), (3, 7.0), (5, 3.0)]);
-                let list = list_price(sku, day, day_index);
-                // Legitimate, cohort-blind structure: app discount, quantity tier, member price.
-                let channel_factor = if channel == "app" { 0.98 } else { 1.0 };
-                let tier_factor = if quantity >= 3 { 0.95 } else { 1.0 };
-                let member_factor = if person.vip { 0.97 } else { 1.0 };
-                let offered = round2(list * channel_factor * tier_factor * member_factor);
-                let coupon = if rng.chance(0.15) {
-                    round2((offered * 0.1).min(20.0))
-                } else {
-                    0.0
-                };
-                columns
-                    .txn_id
-                    .push(format!("T{:010}", 3_000_000_000u64 + order_number));
+                let bulk = if new { 0.35 } else { 0.10 };
+                let quantity = if rng.chance(bulk) { *rng.pick(&[3, 5]) } else { *rng.weighted(&[(1, 80.0), (2, 20.0)]) };
+                let list = list_price(sku, day, day_index, c.price_drift);
+                let mut offered = list;
+                if c.payment_discount {
+                    offered *= if channel == "app" { 0.98 } else { 1.0 };
+                    offered *= if pay_method == "card" { 0.97 } else { 1.0 };
+                }
+                if c.quantity_tiers && quantity >= 3 {
+                    offered *= 0.95;
+                }
+                if c.member_discount && member {
+                    offered *= 0.97;
+                }
+                if c.price_test && PRICE_TEST_SKUS.contains(&sku.code.as_str()) {
+                    offered *= if rng.chance(0.5) { 1.05 } else { 0.95 };
+                }
+                let surcharge_day = scenario.surcharge_every_day || day_index % 3 != 0;
+                if tenure > 365 && surcharge_day {
+                    if let Some((_, surcharge)) = scenario.tenure_surcharges.iter().find(|(code, _)| *code == sku.code) {
+                        offered *= 1.0 + surcharge;
+                    }
+                }
+                if scenario.plant_ios_surcharge && person.os == "iOS" && IOS_SURCHARGE_SKUS.contains(&sku.code.as_str()) {
+                    offered *= 1.06;
+                }
+                let offered = round2(offered);
+                let coupon_chance = if new { 0.6 } else { 0.1 };
+                let coupon = if c.coupons && rng.chance(coupon_chance) { round2((offered * 0.1).min(20.0)) } else { 0.0 };
+                columns.txn_id.push(format!("T{:010}", 3_000_000_000u64 + order_number));
                 columns.uid.push(person.uid.clone());
                 columns.item_code.push(sku.code.clone());
+                columns.category.push(sku.category);
                 columns.ordered_at.push(at.and_utc().timestamp_millis());
+                columns.device_os.push(person.os);
                 columns.qty.push(quantity);
                 columns.list.push(list);
                 columns.offered.push(offered);
                 columns.paid.push(round2(offered - coupon));
                 columns.channel.push(channel);
                 columns.pay_method.push(pay_method);
+                columns.member.push(member);
             }
         }
     }
@@ -506,19 +644,20 @@ fn write_orders(
         Arc::new(StringArray::from(columns.txn_id)),
         Arc::new(StringArray::from(columns.uid)),
         Arc::new(StringArray::from(columns.item_code)),
+        Arc::new(StringArray::from(columns.category)),
         Arc::new(TimestampMillisecondArray::from(columns.ordered_at)),
+        Arc::new(StringArray::from(columns.device_os)),
         Arc::new(Int64Array::from(columns.qty)),
         Arc::new(Float64Array::from(columns.list)),
         Arc::new(Float64Array::from(columns.offered)),
         Arc::new(Float64Array::from(columns.paid)),
         Arc::new(StringArray::from(columns.channel)),
         Arc::new(StringArray::from(columns.pay_method)),
+        Arc::new(BooleanArray::from(columns.member)),
     ];
     let batch = RecordBatch::try_new(schema.clone(), arrays)?;
     let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    let properties = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .build();
+    let properties = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
     let mut writer = ArrowWriter::try_new(file, schema, Some(properties))?;
     writer.write(&batch)?;
     writer.close()?;
@@ -535,7 +674,7 @@ mod tests {
         let mut rng = Rng::new(1);
         let first_day = NaiveDate::from_ymd_opt(2025, 11, 1).unwrap();
         for i in 0..200 {
-            let c = customer(&mut rng, i, first_day);
+            let c = customer(&mut rng, i, first_day, &Scenario::demo(200, 1));
             assert_eq!(
                 find_spans(&c.national_id).first().map(|s| s.kind),
                 Some(PiiKind::CnResidentId),

@@ -98,6 +98,10 @@ impl Engine {
             let view = orders_view_sql(orders, engine.dataset("orders").expect("registered above"));
             engine.create_view("fm_orders", &view, "orders").await?;
         }
+        if let Some(quotes) = &config.datasets.quotes {
+            let view = quotes_view_sql(quotes, engine.dataset("quotes").expect("registered above"));
+            engine.create_view("fm_quotes", &view, "quotes").await?;
+        }
         Ok(engine)
     }
 
@@ -445,9 +449,42 @@ fn orders_view_sql(orders: &crate::config::OrdersDataset, dataset: &RegisteredDa
         format!("{quantity} AS quantity"),
         format!("{line_amount} AS line_amount"),
     ];
-    if let Some(sku) = &orders.sku {
-        select.push(format!("CAST({} AS VARCHAR) AS sku", ident(sku)));
-    }
+    let text = |column: &Option<String>| column.as_ref().map_or_else(|| "CAST(NULL AS VARCHAR)".to_string(), |c| format!("CAST({} AS VARCHAR)", ident(c)));
+    select.push(format!("{} AS sku", text(&orders.sku)));
+    select.push(format!("{} AS category", text(&orders.category)));
+    select.push(format!("{} AS device_os", text(&orders.device_os)));
+    select.push(format!("{} AS offered_unit_price", number(&orders.offered_price).unwrap_or_else(|| "CAST(NULL AS DOUBLE)".to_string())));
+    // The catalogue price the rules start from: the list price, else what was offered, else
+    // what the line cost per unit.
+    let list_candidates: Vec<String> = [number(&orders.list_price), number(&orders.offered_price), number(&orders.paid_price)].into_iter().flatten().collect();
+    let list_price = match list_candidates.len() {
+        0 => format!("({line_amount}) / {quantity}"),
+        _ => format!("COALESCE({}, ({line_amount}) / {quantity})", list_candidates.join(", ")),
+    };
+    select.push(format!("{list_price} AS list_unit_price"));
+    select.extend(condition_columns(&orders.conditions));
+    format!("SELECT {} FROM {}", select.join(", "), dataset.raw_table)
+}
+
+/// The column under which the canonical views expose a trading-condition column.
+pub fn condition_column(column: &str) -> String {
+    format!("cond_{column}")
+}
+
+fn condition_columns(conditions: &[String]) -> Vec<String> {
+    conditions.iter().map(|c| format!("CAST({} AS VARCHAR) AS {}", ident(c), ident(&condition_column(c)))).collect()
+}
+
+fn quotes_view_sql(quotes: &crate::config::QuotesDataset, dataset: &RegisteredDataset) -> String {
+    let mut select = vec![
+        format!("CAST({} AS VARCHAR) AS customer_id", ident(&quotes.customer)),
+        format!("{} AS ordered_at", timestamp_expr(&quotes.quoted_at, &dataset.schema)),
+        format!("{} AS quantity", quotes.quantity.as_ref().map_or_else(|| "1.0".to_string(), |q| format!("CAST({} AS DOUBLE)", ident(q)))),
+        format!("CAST({} AS VARCHAR) AS sku", ident(&quotes.sku)),
+        format!("{} AS device_os", quotes.device_os.as_ref().map_or_else(|| "CAST(NULL AS VARCHAR)".to_string(), |c| format!("CAST({} AS VARCHAR)", ident(c)))),
+        format!("CAST({} AS DOUBLE) AS offered_unit_price", ident(&quotes.offered_price)),
+    ];
+    select.extend(condition_columns(&quotes.conditions));
     format!("SELECT {} FROM {}", select.join(", "), dataset.raw_table)
 }
 

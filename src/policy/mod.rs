@@ -50,6 +50,57 @@ fn enabled_by_default() -> bool {
     true
 }
 
+/// How a pack classifies the attributes pricing rules and cohorts may use.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AttributeClasses {
+    /// Customer history: tenure, order count, spend, recency, newness.
+    pub loyalty: Vec<String>,
+    /// Inferred traits: price sensitivity, device brand or OS, city tier, …
+    pub profiling: Vec<String>,
+    /// Attributes no price may depend on: gender, age, ethnicity, …
+    pub protected: Vec<String>,
+    /// The legitimate "trading conditions": channel, payment method, quantity, coupon, membership.
+    pub trading: Vec<String>,
+}
+
+/// The class of an attribute, from the least to the most sensitive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttributeClass {
+    Trading,
+    Loyalty,
+    Profiling,
+    Protected,
+}
+
+impl AttributeClass {
+    pub fn name(self) -> &'static str {
+        match self {
+            AttributeClass::Trading => "trading condition",
+            AttributeClass::Loyalty => "loyalty/history",
+            AttributeClass::Profiling => "profiling",
+            AttributeClass::Protected => "protected",
+        }
+    }
+}
+
+impl AttributeClasses {
+    /// The most sensitive class this pack gives `attribute` (names compare case-insensitively).
+    pub fn class_of(&self, attribute: &str) -> Option<AttributeClass> {
+        let listed = |names: &[String]| names.iter().any(|n| n.eq_ignore_ascii_case(attribute));
+        [
+            (AttributeClass::Protected, &self.protected),
+            (AttributeClass::Profiling, &self.profiling),
+            (AttributeClass::Loyalty, &self.loyalty),
+            (AttributeClass::Trading, &self.trading),
+        ]
+        .into_iter()
+        .find(|(_, names)| listed(names))
+        .map(|(class, _)| class)
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPack {
@@ -57,6 +108,8 @@ struct RawPack {
     title: String,
     #[serde(default)]
     description: String,
+    #[serde(default)]
+    attributes: AttributeClasses,
     #[serde(default, rename = "legal_basis")]
     legal_bases: Vec<LegalBasis>,
     #[serde(default)]
@@ -82,6 +135,7 @@ pub struct PolicyPack {
     pub source: String,
     pub sha256: String,
     pub legal_bases: Vec<LegalBasis>,
+    pub attributes: AttributeClasses,
     pub checks: BTreeMap<String, CheckPolicy>,
 }
 
@@ -159,6 +213,7 @@ impl PolicyPack {
             source: source.to_string(),
             sha256: hex(&Sha256::digest(text.as_bytes())),
             legal_bases: raw.legal_bases,
+            attributes: raw.attributes,
             checks,
         })
     }
@@ -224,6 +279,11 @@ impl EffectivePolicy {
             }
         }
         EffectivePolicy { packs, checks }
+    }
+
+    /// The most sensitive class any pack gives `attribute`.
+    pub fn attribute_class(&self, attribute: &str) -> Option<AttributeClass> {
+        self.packs.iter().filter_map(|p| p.attributes.class_of(attribute)).max()
     }
 
     /// The check's configuration, or `None` when no pack enables it.

@@ -4,6 +4,7 @@
 pub mod html;
 pub mod json;
 pub mod markdown;
+pub mod sarif;
 pub mod table;
 
 use std::collections::BTreeMap;

@@ -93,21 +93,26 @@ pub struct Segmentation {
     pub rows: DataFrame,
 }
 
+/// The day recency and tenure are measured to: the configured one, else the last order's.
+pub async fn reference_date(engine: &Engine, config: &Config) -> Result<NaiveDate> {
+    match config.reference_date {
+        Some(date) => Ok(date),
+        None => last_order_date(engine).await,
+    }
+}
+
 /// Builds the segmentation. `requirement` is the k-anonymity the policy asks for.
 pub async fn build(
     engine: &Engine,
     config: &Config,
     requirement: &Requirement,
+    reference_date: NaiveDate,
 ) -> Result<Segmentation> {
     let orders = config
         .datasets
         .orders
         .as_ref()
         .ok_or_else(|| Error::Usage("segmentation needs an orders dataset".into()))?;
-    let reference_date = match config.reference_date {
-        Some(date) => date,
-        None => last_order_date(engine).await?,
-    };
     let monetary_from = [
         ("amount", &orders.amount),
         ("paid_price", &orders.paid_price),

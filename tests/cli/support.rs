@@ -24,9 +24,12 @@ pub struct Fixture {
 
 impl Fixture {
     pub fn new(customers: usize, seed: u64) -> Fixture {
+        Fixture::of(&fairmark::demo::Scenario::demo(customers, seed))
+    }
+
+    pub fn of(scenario: &fairmark::demo::Scenario) -> Fixture {
         let dir = tempfile::tempdir().expect("temp dir");
-        let data = fairmark::demo::generate(&dir.path().join("input"), customers, seed)
-            .expect("demo data generates");
+        let data = fairmark::demo::generate(&dir.path().join("input"), scenario).expect("demo data generates");
         Fixture { dir, data }
     }
 

@@ -1,0 +1,314 @@
+#![doc = include_str!("simulated_disparity.md")]
+
+use std::collections::BTreeMap;
+
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
+use serde::Deserialize;
+
+use crate::checks::CheckInfo;
+use crate::config::Config;
+use crate::engine::{Engine, ident, literal};
+use crate::error::Result;
+use crate::findings::{Finding, Severity, SourceLocation, Subject};
+use crate::policy::{AttributeClass, EffectivePolicy, Strictest, validate_as};
+use crate::pricing::rules::RulesFile;
+use crate::pseudonym::{IdentifierClass, TokenUdf};
+use crate::segment::generalize::GeneralizeUdf;
+
+pub const ID: &str = "pricing.simulated-disparity";
+
+pub static INFO: CheckInfo = CheckInfo {
+    id: ID,
+    family: "pricing",
+    title: "Pricing rules would charge cohorts differently",
+    default_severity: Severity::High,
+    doc: include_str!("simulated_disparity.md"),
+    validate_settings: validate_as::<Settings>,
+};
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Relative gap in average simulated price above which a cohort pair is flagged.
+    pub tolerance: f64,
+    pub old_tenure_days: i64,
+    pub new_tenure_days: i64,
+    pub max_customers: u64,
+    /// Cohorts smaller than this are not compared: their average moves with who happens to
+    /// be in them.
+    pub min_cohort_customers: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { tolerance: 0.01, old_tenure_days: 365, new_tenure_days: 30, max_customers: 100_000, min_cohort_customers: 30 }
+    }
+}
+
+impl Strictest for Settings {
+    fn strictest(self, other: Self) -> Self {
+        Settings {
+            tolerance: self.tolerance.min(other.tolerance),
+            old_tenure_days: self.old_tenure_days.min(other.old_tenure_days),
+            new_tenure_days: self.new_tenure_days.max(other.new_tenure_days),
+            max_customers: self.max_customers.max(other.max_customers),
+            min_cohort_customers: self.min_cohort_customers.min(other.min_cohort_customers),
+        }
+    }
+}
+
+/// Two cohorts to compare: the one that may be disadvantaged, and the reference.
+#[derive(Debug, Clone)]
+pub struct CohortPair {
+    pub name: String,
+    pub treated: String,
+    pub reference: String,
+    /// Protected groups are flagged whichever way the gap goes.
+    pub two_sided: bool,
+}
+
+/// The cohort pairs to compare: tenure, device, and each group of each protected attribute
+/// present in the customer features.
+pub async fn cohort_pairs(engine: &Engine, config: &Config, policy: &EffectivePolicy, old_days: i64, new_days: i64, tenure: &str) -> Result<Vec<CohortPair>> {
+    let mut pairs = vec![CohortPair {
+        name: format!("tenure > {old_days} days vs <= {new_days} days"),
+        treated: format!("{tenure} > {old_days}"),
+        reference: format!("{tenure} <= {new_days}"),
+        two_sided: false,
+    }];
+    if crate::pricing::has_device(config) {
+        pairs.push(CohortPair {
+            name: "iOS vs Android".into(),
+            treated: "lower(device_os) LIKE '%ios%'".into(),
+            reference: "lower(device_os) LIKE '%android%'".into(),
+            two_sided: false,
+        });
+    }
+    let Some(customers) = &config.datasets.customers else {
+        return Ok(pairs);
+    };
+    let attributes: Vec<(String, Option<crate::segment::generalize::QuasiKind>)> = customers
+        .quasi_identifiers
+        .iter()
+        .map(|(c, k)| (c.to_lowercase(), Some(*k)))
+        .chain(customers.attributes.iter().map(|a| (a.to_lowercase(), None)))
+        .collect();
+    for (attribute, kind) in attributes {
+        if policy.attribute_class(&attribute) != Some(AttributeClass::Protected) {
+            continue;
+        }
+        let group = protected_group_expr(&attribute, kind);
+        let sql = format!("SELECT DISTINCT {group} AS g FROM fm_customer_features WHERE {} IS NOT NULL ORDER BY g LIMIT 13", ident(&attribute));
+        let batches = engine.collect(&sql, "customers").await?;
+        let mut groups = Vec::new();
+        for batch in &batches {
+            let values = cast(batch.column(0), &DataType::Utf8)?;
+            let values = values.as_string::<i32>();
+            groups.extend((0..values.len()).filter(|i| !values.is_null(*i)).map(|i| values.value(i).to_string()));
+        }
+        // A "protected attribute" with a dozen or more values is not a set of groups to compare.
+        if groups.len() < 2 || groups.len() > 12 {
+            continue;
+        }
+        for value in groups {
+            pairs.push(CohortPair {
+                name: format!("{attribute} = {value} vs other {attribute}"),
+                treated: format!("{group} = {}", literal(&value)),
+                reference: format!("{group} <> {}", literal(&value)),
+                two_sided: true,
+            });
+        }
+    }
+    Ok(pairs)
+}
+
+/// Birth years and ages are compared in ten-year bands; other attributes by value.
+pub fn protected_group_expr(attribute: &str, kind: Option<crate::segment::generalize::QuasiKind>) -> String {
+    use crate::segment::generalize::QuasiKind;
+    match kind {
+        Some(k @ (QuasiKind::BirthYear | QuasiKind::Age)) => format!("{}({}, {}, 1)", GeneralizeUdf::NAME, ident(attribute), literal(k.name())),
+        _ => format!("CAST({} AS VARCHAR)", ident(attribute)),
+    }
+}
+
+/// The SQL of the simulated price of every sampled customer for every SKU, applying `rules`
+/// except the one at `skip`.
+fn simulation_sql(config: &Config, rules: &RulesFile, skip: Option<usize>, max_customers: u64) -> String {
+    let token = TokenUdf::function_name(IdentifierClass::CustomerId);
+    let features = format!(
+        "(SELECT * FROM (SELECT *, row_number() OVER (ORDER BY {token}(customer_id)) AS sample_rank FROM fm_customer_features) WHERE sample_rank <= {max_customers})"
+    );
+    let mut context = Vec::new();
+    let mut taken: Vec<String> = vec!["sku".into(), "category".into(), "price_0".into()];
+    if let Some(orders) = &config.datasets.orders {
+        let mut columns: Vec<(String, String)> = orders.conditions.iter().map(|c| (c.to_lowercase(), ident(c))).collect();
+        if !columns.iter().any(|(name, _)| name == "quantity") {
+            columns.push(("quantity".into(), orders.quantity.as_ref().map_or_else(|| "1.0".to_string(), |q| ident(q))));
+        }
+        for (name, expr) in columns {
+            if taken.contains(&name) {
+                continue;
+            }
+            taken.push(name.clone());
+            context.push(format!(
+                "CROSS JOIN (SELECT {expr} AS {} FROM raw_orders GROUP BY {expr} ORDER BY count(*) DESC, {expr} NULLS LAST LIMIT 1) context_{}",
+                ident(&name),
+                context.len()
+            ));
+        }
+    }
+    let context_columns: String = (0..context.len()).map(|i| format!(", context_{i}.*")).collect();
+    let base = format!(
+        "SELECT f.*, k.sku, k.category, k.base_price AS price_0{context_columns} FROM {features} f \
+         CROSS JOIN (SELECT sku, min(category) AS category, median(list_unit_price) AS base_price FROM fm_orders WHERE sku IS NOT NULL GROUP BY sku) k {}",
+        context.join(" ")
+    );
+    let mut price = "price_0".to_string();
+    for (i, rule) in rules.rules.iter().enumerate() {
+        if Some(i) == skip {
+            continue;
+        }
+        let mut scope = Vec::new();
+        if !rule.scope.sku.is_empty() {
+            scope.push(format!("sku IN ({})", rule.scope.sku.iter().map(|s| literal(s)).collect::<Vec<_>>().join(", ")));
+        }
+        if !rule.scope.category.is_empty() {
+            scope.push(format!("category IN ({})", rule.scope.category.iter().map(|s| literal(s)).collect::<Vec<_>>().join(", ")));
+        }
+        // NULL attributes (a customer without orders has no recency) make a rule not apply.
+        let applies = std::iter::once(format!("COALESCE(({}), false)", rule.when)).chain(scope).collect::<Vec<_>>().join(" AND ");
+        price = rule.adjust.apply_sql(&price, &format!("({applies})"));
+    }
+    format!("SELECT *, {price} AS simulated_price FROM ({base})")
+}
+
+/// Per cohort pair and SKU: (relative gap, treated average, reference average).
+type Gaps = Vec<BTreeMap<String, f64>>;
+
+async fn gaps(engine: &Engine, config: &Config, rules: &RulesFile, skip: Option<usize>, pairs: &[CohortPair], settings: &Settings) -> Result<Gaps> {
+    let mut aggregates = Vec::new();
+    for (i, pair) in pairs.iter().enumerate() {
+        aggregates.push(format!("avg(CASE WHEN {} THEN simulated_price END) AS t{i}", pair.treated));
+        aggregates.push(format!("avg(CASE WHEN {} THEN simulated_price END) AS r{i}", pair.reference));
+    }
+    for (i, pair) in pairs.iter().enumerate() {
+        aggregates.push(format!("least(count(CASE WHEN {} THEN 1 END), count(CASE WHEN {} THEN 1 END)) AS n{i}", pair.treated, pair.reference));
+    }
+    let sql = format!("SELECT sku, {} FROM ({}) GROUP BY sku ORDER BY sku", aggregates.join(", "), simulation_sql(config, rules, skip, settings.max_customers));
+    let batches = engine.collect(&sql, "orders").await?;
+    let mut per_pair: Gaps = vec![BTreeMap::new(); pairs.len()];
+    for batch in &batches {
+        let skus = cast(batch.column(0), &DataType::Utf8)?;
+        let skus = skus.as_string::<i32>();
+        for (i, gaps) in per_pair.iter_mut().enumerate() {
+            let treated = batch.column(1 + 2 * i).as_primitive::<Float64Type>();
+            let reference = batch.column(2 + 2 * i).as_primitive::<Float64Type>();
+            let smaller_cohort = batch.column(1 + 2 * pairs.len() + i).as_primitive::<Int64Type>();
+            for row in 0..batch.num_rows() {
+                let too_small = (smaller_cohort.value(row) as u64) < settings.min_cohort_customers;
+                if too_small || treated.is_null(row) || reference.is_null(row) || reference.value(row) <= 0.0 {
+                    continue;
+                }
+                gaps.insert(skus.value(row).to_string(), treated.value(row) / reference.value(row) - 1.0);
+            }
+        }
+    }
+    Ok(per_pair)
+}
+
+fn over_tolerance(gaps: &BTreeMap<String, f64>, pair: &CohortPair, tolerance: f64) -> Vec<(String, f64)> {
+    let mut over: Vec<(String, f64)> = gaps.iter().filter(|(_, g)| if pair.two_sided { g.abs() > tolerance } else { **g > tolerance }).map(|(s, g)| (s.clone(), *g)).collect();
+    over.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then_with(|| a.0.cmp(&b.0)));
+    over
+}
+
+fn round4(value: f64) -> f64 {
+    (value * 10_000.0).round() / 10_000.0
+}
+
+pub async fn run(engine: &Engine, config: &Config, rules: &RulesFile, policy: &EffectivePolicy) -> Result<Vec<Finding>> {
+    let check = policy.check(ID).expect("run only when enabled");
+    let settings: Settings = policy.settings(ID)?;
+    let pairs = cohort_pairs(engine, config, policy, settings.old_tenure_days, settings.new_tenure_days, "tenure_days").await?;
+    let baseline = gaps(engine, config, rules, None, &pairs, &settings).await?;
+    let flagged: Vec<usize> = (0..pairs.len()).filter(|i| !over_tolerance(&baseline[*i], &pairs[*i], settings.tolerance).is_empty()).collect();
+    if flagged.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut responsible: Vec<Vec<String>> = vec![Vec::new(); pairs.len()];
+    for (r, rule) in rules.rules.iter().enumerate() {
+        let without = gaps(engine, config, rules, Some(r), &pairs, &settings).await?;
+        for &i in &flagged {
+            // A rule is responsible when, on some flagged SKU, it alone accounts for more than
+            // the tolerance of the gap.
+            let pair = &pairs[i];
+            let size = |g: f64| if pair.two_sided { g.abs() } else { g };
+            let contributes = over_tolerance(&baseline[i], pair, settings.tolerance)
+                .iter()
+                .any(|(sku, gap)| size(*gap) - without[i].get(sku).copied().map_or(0.0, size) >= settings.tolerance);
+            if contributes {
+                responsible[i].push(rule.id.clone());
+            }
+        }
+    }
+    let customers_simulated = engine
+        .collect(&format!("SELECT CAST(least(count(*), {}) AS BIGINT) FROM fm_customer_features", settings.max_customers), "orders")
+        .await?
+        .iter()
+        .find(|b| b.num_rows() > 0)
+        .map_or(0, |b| b.column(0).as_primitive::<Int64Type>().value(0));
+    let mut findings = Vec::new();
+    for i in flagged {
+        let pair = &pairs[i];
+        let over = over_tolerance(&baseline[i], pair, settings.tolerance);
+        let top: Vec<String> = over.iter().take(5).map(|(sku, g)| format!("{sku} {:+.2}%", 100.0 * g)).collect();
+        let rules_text = if responsible[i].is_empty() { "the rules together (no single rule)".to_string() } else { responsible[i].join(", ") };
+        let finding = Finding::new(
+                ID,
+                check.severity,
+                Subject { dataset: Some("simulation".into()), rule: Some(responsible[i].join(", ")).filter(|r| !r.is_empty()), ..Subject::default() },
+                &pair.name,
+                format!("Rules would price {} differently on {} SKUs", pair.name, over.len()),
+                format!(
+                    "Applied to the {customers_simulated} customers, the pricing rules offer the cohorts {} different average prices for the same SKU under the same conditions on {} of {} SKUs (largest gap {:+.2}%, tolerance {:.2}%). Caused by: {rules_text}.",
+                    pair.name,
+                    over.len(),
+                    baseline[i].len(),
+                    100.0 * over[0].1,
+                    100.0 * settings.tolerance
+                ),
+            )
+            .with_evidence("cohorts", pair.name.clone())
+            .with_evidence("skus_compared", baseline[i].len())
+            .with_evidence("skus_over_tolerance", over.len())
+            .with_evidence("largest_gap", round4(over[0].1))
+            .with_evidence("largest_gaps", top.join("; "))
+            .with_evidence("rules_responsible", responsible[i].join(", "))
+            .with_evidence("customers_simulated", customers_simulated)
+            .with_legal_bases(&check.legal_bases);
+        // Point code scanning at the first rule responsible, where the fix goes.
+        let culprit = responsible[i].first().and_then(|id| rules.rules.iter().find(|r| &r.id == id));
+        findings.push(match culprit {
+            Some(rule) => finding.at(SourceLocation { file: rules.path.clone(), line: rule.position.line, column: rule.position.column }),
+            None => finding,
+        });
+    }
+    Ok(findings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_sided_pairs_only_flag_the_treated_paying_more() {
+        let pair = CohortPair { name: "p".into(), treated: "t".into(), reference: "r".into(), two_sided: false };
+        let gaps: BTreeMap<String, f64> = [("a".to_string(), 0.05), ("b".to_string(), -0.08), ("c".to_string(), 0.002)].into_iter().collect();
+        let over = over_tolerance(&gaps, &pair, 0.01);
+        assert_eq!(over, vec![("a".to_string(), 0.05)]);
+        let two_sided = CohortPair { two_sided: true, ..pair };
+        assert_eq!(over_tolerance(&gaps, &two_sided, 0.01).len(), 2);
+    }
+}

@@ -1,0 +1,146 @@
+//! Pricing: the rules file, the customer features rules and cohorts are evaluated on, and the
+//! observations (orders and quotes) the observed-price checks compare.
+
+pub mod rules;
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+
+use crate::config::Config;
+use crate::engine::{Engine, condition_column, ident};
+use crate::error::{Error, Result};
+use rules::RulesFile;
+
+/// Attributes fairmark derives for every customer, as of the reference date.
+pub const DERIVED: &[&str] = &["tenure_days", "order_count", "total_spend", "days_since_last_order", "is_new"];
+
+/// A customer is `is_new` within this many days of signing up.
+pub const NEW_CUSTOMER_DAYS: u32 = 30;
+
+/// Every attribute a rule condition may name: derived ones, mapped customer attributes and
+/// quasi-identifiers, and the order context. Lower case, since SQL folds unquoted names.
+pub fn known_attributes(config: &Config) -> BTreeSet<String> {
+    let mut known: BTreeSet<String> = DERIVED.iter().map(|s| s.to_string()).collect();
+    if let Some(c) = &config.datasets.customers {
+        known.extend(c.attributes.iter().map(|a| a.to_lowercase()));
+        known.extend(c.quasi_identifiers.keys().map(|a| a.to_lowercase()));
+    }
+    known.extend(context_attributes(config));
+    if has_device(config) {
+        known.insert("device_os".into());
+    }
+    known
+}
+
+/// The order-context attributes: trading conditions, quantity, SKU and category.
+fn context_attributes(config: &Config) -> Vec<String> {
+    let mut context = vec!["quantity".to_string(), "sku".to_string(), "category".to_string()];
+    if let Some(o) = &config.datasets.orders {
+        context.extend(o.conditions.iter().map(|c| c.to_lowercase()));
+    }
+    context.sort();
+    context.dedup();
+    context
+}
+
+pub fn has_device(config: &Config) -> bool {
+    config.datasets.customers.as_ref().is_some_and(|c| c.device_os.is_some()) || config.datasets.orders.as_ref().is_some_and(|o| o.device_os.is_some())
+}
+
+/// The pre-launch verdict on a rules file: static analysis, plus the simulation on the real
+/// customer base when an engine with the datasets (and `fm_customer_features`) is given.
+pub async fn check_rules(engine: Option<&Engine>, config: &Config, rules: &RulesFile, policy: &crate::policy::EffectivePolicy) -> Result<Vec<crate::findings::Finding>> {
+    use crate::checks::pricing::{rule_analysis, simulated_disparity};
+    let mut findings = rule_analysis::run(rules, policy);
+    if let Some(engine) = engine.filter(|_| policy.check(simulated_disparity::ID).is_some()) {
+        findings.extend(simulated_disparity::run(engine, config, rules, policy).await?);
+    }
+    crate::findings::sort(&mut findings);
+    Ok(findings)
+}
+
+/// Loads the rules file named in the config, if any.
+pub fn load_rules(config: &Config) -> Result<Option<RulesFile>> {
+    let Some(path) = &config.pricing_rules else {
+        return Ok(None);
+    };
+    let full = config.base_dir.join(path);
+    let text = std::fs::read_to_string(&full).map_err(|e| Error::config(path.clone(), format!("cannot read the pricing rules: {e}")))?;
+    RulesFile::parse(&text, path, &known_attributes(config)).map(Some)
+}
+
+/// Parses rules text that is not (or no longer) on disk, e.g. a base revision's.
+pub fn parse_rules(config: &Config, text: &str, path: &str) -> Result<RulesFile> {
+    RulesFile::parse(text, path, &known_attributes(config))
+}
+
+fn day_number(column: &str) -> String {
+    format!("CAST(floor(date_part('epoch', {column}) / 86400) AS BIGINT)")
+}
+
+pub fn days_since_epoch(date: NaiveDate) -> i64 {
+    (date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date")).num_days()
+}
+
+/// Registers `fm_customer_features`: one row per customer with the derived attributes as of
+/// `reference_date`, the mapped customer attributes (lower-case names) and `device_os`.
+pub async fn register_features(engine: &Engine, config: &Config, reference_date: NaiveDate) -> Result<()> {
+    let reference_day = days_since_epoch(reference_date);
+    let stats = format!(
+        "SELECT customer_id, CAST(count(DISTINCT order_key) AS BIGINT) AS order_count, sum(line_amount) AS total_spend,
+            min(ordered_at) AS first_at, max(ordered_at) AS last_at, max(device_os) AS order_device
+         FROM fm_orders WHERE customer_id IS NOT NULL GROUP BY customer_id"
+    );
+    let (customers, start, device) = match &config.datasets.customers {
+        Some(c) => {
+            let mut columns = vec![format!("CAST({} AS VARCHAR) AS customer_id", ident(&c.id))];
+            let attributes: BTreeSet<&String> = c.attributes.iter().chain(c.quasi_identifiers.keys()).collect();
+            columns.extend(attributes.iter().map(|a| format!("{} AS {}", ident(a), ident(&a.to_lowercase()))));
+            columns.push(match &c.signup_at {
+                Some(s) => format!("{} AS signup_at", crate::engine::timestamp_expr(s, &engine.dataset("customers").expect("registered").schema)),
+                None => "CAST(NULL AS TIMESTAMP) AS signup_at".to_string(),
+            });
+            columns.push(match &c.device_os {
+                Some(d) => format!("CAST({} AS VARCHAR) AS customer_device", ident(d)),
+                None => "CAST(NULL AS VARCHAR) AS customer_device".to_string(),
+            });
+            let customers = format!("(SELECT * FROM (SELECT {}, row_number() OVER (PARTITION BY CAST({} AS VARCHAR) ORDER BY CAST({} AS VARCHAR)) AS copy FROM raw_customers) WHERE copy = 1)", columns.join(", "), ident(&c.id), ident(&c.id));
+            (format!("{customers} c FULL OUTER JOIN ({stats}) s ON c.customer_id = s.customer_id"), "COALESCE(c.signup_at, s.first_at)", "COALESCE(c.customer_device, s.order_device)")
+        }
+        None => (format!("({stats}) s"), "s.first_at", "s.order_device"),
+    };
+    let customer_columns: String = customer_attribute_columns(config).iter().map(|a| format!(", c.{}", ident(a))).collect();
+    let id = if config.datasets.customers.is_some() { "COALESCE(c.customer_id, s.customer_id)" } else { "s.customer_id" };
+    let sql = format!(
+        "SELECT {id} AS customer_id{customer_columns},
+            {reference_day} - {start_day} AS tenure_days,
+            COALESCE(s.order_count, 0) AS order_count,
+            COALESCE(s.total_spend, 0.0) AS total_spend,
+            {reference_day} - {last_day} AS days_since_last_order,
+            ({reference_day} - {start_day}) <= {NEW_CUSTOMER_DAYS} AS is_new,
+            {device} AS device_os,
+            {start} AS tenure_start
+         FROM {customers}",
+        start_day = day_number(start),
+        last_day = day_number("s.last_at"),
+    );
+    // One row per customer, read by every simulation and cohort comparison: computed once.
+    let frame = engine.sql(&sql, "orders").await?.cache().await.map_err(|e| Error::from(e).in_dataset("orders", "customer features"))?;
+    engine.ctx.register_table("fm_customer_features", frame.into_view())?;
+    Ok(())
+}
+
+/// The customer attributes `fm_customer_features` carries under their own (lower-case) names.
+pub fn customer_attribute_columns(config: &Config) -> Vec<String> {
+    let Some(c) = &config.datasets.customers else {
+        return Vec::new();
+    };
+    let attributes: BTreeSet<String> = c.attributes.iter().chain(c.quasi_identifiers.keys()).map(|a| a.to_lowercase()).collect();
+    attributes.into_iter().filter(|a| !DERIVED.contains(&a.as_str()) && a.as_str() != "device_os").collect()
+}
+
+/// The condition columns as the canonical views expose them.
+pub fn condition_columns(config: &Config) -> Vec<(String, String)> {
+    config.datasets.orders.iter().flat_map(|o| o.conditions.iter()).map(|c| (c.to_lowercase(), condition_column(c))).collect()
+}

@@ -1,0 +1,220 @@
+//! The statistics behind the observed-price checks, written out so that what fairmark reports
+//! can be checked by hand: the Wilcoxon signed-rank test on matched-stratum price gaps, the
+//! Hodges–Lehmann estimate of the typical gap with its distribution-free confidence interval,
+//! and Benjamini–Hochberg q-values across the SKUs tested.
+
+/// Standard normal upper tail, P(Z > z), via the complementary error function (Numerical
+/// Recipes' Chebyshev fit, relative error below 1.2e-7 everywhere).
+pub fn normal_upper_tail(z: f64) -> f64 {
+    0.5 * erfc(z / std::f64::consts::SQRT_2)
+}
+
+fn erfc(x: f64) -> f64 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let poly = -z * z - 1.265_512_23
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07 + t * (-1.135_203_98 + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let value = t * poly.exp();
+    if x >= 0.0 { value } else { 2.0 - value }
+}
+
+/// The standard normal quantile for upper-tail probability `p` (bisection on
+/// [`normal_upper_tail`]; only used for confidence levels, so speed does not matter).
+pub fn normal_quantile_upper(p: f64) -> f64 {
+    let (mut low, mut high) = (-10.0, 10.0);
+    for _ in 0..100 {
+        let mid = 0.5 * (low + high);
+        if normal_upper_tail(mid) > p { low = mid } else { high = mid }
+    }
+    0.5 * (low + high)
+}
+
+/// The one-sided Wilcoxon signed-rank test of H1 "the gaps tend to be positive".
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SignedRank {
+    /// Non-zero gaps used (zeros are dropped, as in Wilcoxon's original test).
+    pub n: usize,
+    /// Sum of the ranks of the positive gaps.
+    pub w_plus: f64,
+    pub p_value: f64,
+}
+
+/// Gaps within this distance of zero count as zero: prices are in cents, so float noise in a
+/// ratio of equal prices must not become a "gap".
+const ZERO: f64 = 1e-9;
+
+pub fn signed_rank_greater(gaps: &[f64]) -> SignedRank {
+    let mut nonzero: Vec<f64> = gaps.iter().copied().filter(|g| g.abs() > ZERO).collect();
+    let n = nonzero.len();
+    if n == 0 {
+        return SignedRank { n, w_plus: 0.0, p_value: 1.0 };
+    }
+    nonzero.sort_by(|a, b| a.abs().total_cmp(&b.abs()));
+    // Average ranks over ties of |gap|.
+    let mut ranks = vec![0.0; n];
+    let mut tie_correction = 0.0;
+    let mut i = 0;
+    while i < n {
+        let mut j = i;
+        while j + 1 < n && (nonzero[j + 1].abs() - nonzero[i].abs()).abs() <= ZERO {
+            j += 1;
+        }
+        let average = (i + j + 2) as f64 / 2.0;
+        for rank in &mut ranks[i..=j] {
+            *rank = average;
+        }
+        let t = (j - i + 1) as f64;
+        tie_correction += t * t * t - t;
+        i = j + 1;
+    }
+    let w_plus: f64 = nonzero.iter().zip(&ranks).filter(|(g, _)| **g > 0.0).map(|(_, r)| r).sum();
+    let has_ties = tie_correction > 0.0;
+    let p_value = if n <= 30 && !has_ties {
+        exact_signed_rank_upper(n, w_plus.round() as usize)
+    } else {
+        let nf = n as f64;
+        let mean = nf * (nf + 1.0) / 4.0;
+        let variance = nf * (nf + 1.0) * (2.0 * nf + 1.0) / 24.0 - tie_correction / 48.0;
+        if variance <= 0.0 {
+            1.0
+        } else {
+            // Continuity correction of one half.
+            normal_upper_tail((w_plus - mean - 0.5) / variance.sqrt())
+        }
+    };
+    SignedRank { n, w_plus, p_value: p_value.clamp(0.0, 1.0) }
+}
+
+/// P(W+ ≥ w) under H0 for n untied ranks: counts the subsets of 1..=n by rank sum.
+fn exact_signed_rank_upper(n: usize, w: usize) -> f64 {
+    let max = n * (n + 1) / 2;
+    let mut counts = vec![0f64; max + 1];
+    counts[0] = 1.0;
+    for rank in 1..=n {
+        for sum in (rank..=max).rev() {
+            counts[sum] += counts[sum - rank];
+        }
+    }
+    let total = 2f64.powi(n as i32);
+    counts[w.min(max + 1)..].iter().sum::<f64>() / total
+}
+
+/// The Hodges–Lehmann estimate (median of the Walsh averages (g_i + g_j)/2, i ≤ j) and its
+/// two-sided confidence interval from the signed-rank distribution (normal approximation).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    pub estimate: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+/// At most this many gaps go into the O(n²) Walsh averages; beyond it an evenly spaced subset of
+/// the sorted gaps is used, which keeps the estimate within rounding of the full one.
+const MAX_WALSH_INPUT: usize = 1500;
+
+pub fn hodges_lehmann(gaps: &[f64], confidence: f64) -> Option<Estimate> {
+    if gaps.is_empty() {
+        return None;
+    }
+    let mut sorted = gaps.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    if sorted.len() > MAX_WALSH_INPUT {
+        let step = sorted.len() as f64 / MAX_WALSH_INPUT as f64;
+        sorted = (0..MAX_WALSH_INPUT).map(|i| sorted[(i as f64 * step) as usize]).collect();
+    }
+    let n = sorted.len();
+    let mut walsh = Vec::with_capacity(n * (n + 1) / 2);
+    for i in 0..n {
+        for j in i..n {
+            walsh.push((sorted[i] + sorted[j]) / 2.0);
+        }
+    }
+    walsh.sort_by(f64::total_cmp);
+    let m = walsh.len();
+    let estimate = if m % 2 == 1 { walsh[m / 2] } else { (walsh[m / 2 - 1] + walsh[m / 2]) / 2.0 };
+    let nf = n as f64;
+    let z = normal_quantile_upper((1.0 - confidence) / 2.0);
+    let spread = z * (nf * (nf + 1.0) * (2.0 * nf + 1.0) / 24.0).sqrt();
+    let k = ((m as f64 / 2.0 - spread).floor().max(0.0) as usize).min(m - 1);
+    Some(Estimate { estimate, low: walsh[k], high: walsh[m - 1 - k] })
+}
+
+pub fn median(values: &[f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    Some(if n % 2 == 1 { sorted[n / 2] } else { (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0 })
+}
+
+/// Benjamini–Hochberg adjusted p-values (q-values), in the order of `p_values`: the smallest
+/// false-discovery rate at which each test would be called significant.
+pub fn benjamini_hochberg(p_values: &[f64]) -> Vec<f64> {
+    let m = p_values.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|a, b| p_values[*a].total_cmp(&p_values[*b]).then(a.cmp(b)));
+    let mut q = vec![1.0; m];
+    let mut running_min: f64 = 1.0;
+    for (rank, &index) in order.iter().enumerate().rev() {
+        let adjusted = p_values[index] * m as f64 / (rank + 1) as f64;
+        running_min = running_min.min(adjusted);
+        q[index] = running_min.min(1.0);
+    }
+    q
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normal_tail_matches_tables() {
+        assert!((normal_upper_tail(0.0) - 0.5).abs() < 1e-7);
+        assert!((normal_upper_tail(1.959_964) - 0.025).abs() < 1e-6);
+        assert!((normal_upper_tail(-1.644_854) - 0.95).abs() < 1e-6);
+        assert!((normal_quantile_upper(0.025) - 1.959_964).abs() < 1e-4);
+    }
+
+    #[test]
+    fn exact_signed_rank_matches_enumeration() {
+        // n = 5, all positive: W+ = 15 is the single most extreme of 32 sign patterns.
+        let test = signed_rank_greater(&[0.1, 0.2, 0.3, 0.4, 0.5]);
+        assert_eq!(test.w_plus, 15.0);
+        assert!((test.p_value - 1.0 / 32.0).abs() < 1e-12);
+        // Symmetric gaps give no evidence.
+        assert!(signed_rank_greater(&[-0.1, 0.1, -0.2, 0.2]).p_value > 0.4);
+        assert_eq!(signed_rank_greater(&[0.0, 0.0]).p_value, 1.0);
+    }
+
+    #[test]
+    fn large_samples_use_the_tie_corrected_normal_approximation() {
+        let gaps: Vec<f64> = (0..200).map(|i| if i % 4 == 0 { -0.05 } else { 0.05 }).collect();
+        let test = signed_rank_greater(&gaps);
+        assert_eq!(test.n, 200);
+        assert!(test.p_value < 1e-6, "{test:?}");
+    }
+
+    #[test]
+    fn hodges_lehmann_recovers_a_shift_and_brackets_it() {
+        let gaps: Vec<f64> = (0..60).map(|i| 0.08 + 0.01 * ((i % 7) as f64 - 3.0)).collect();
+        let estimate = hodges_lehmann(&gaps, 0.95).unwrap();
+        assert!((estimate.estimate - 0.08).abs() < 0.005, "{estimate:?}");
+        assert!(estimate.low <= 0.08 && estimate.high >= 0.08 && estimate.low < estimate.high);
+    }
+
+    #[test]
+    fn benjamini_hochberg_matches_a_worked_example() {
+        let q = benjamini_hochberg(&[0.01, 0.04, 0.03, 0.20]);
+        // Sorted: 0.01, 0.03, 0.04, 0.20 → 0.04, 0.06, 0.0533, 0.20, then the running minimum from the top.
+        let expected = [0.04, 0.16 / 3.0, 0.16 / 3.0, 0.20];
+        for (got, want) in q.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-12, "{q:?}");
+        }
+    }
+}
