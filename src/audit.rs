@@ -32,12 +32,22 @@ struct Ledger {
 
 impl Ledger {
     fn ran(&mut self, id: &'static str, found: Vec<Finding>) {
-        self.runs.push(CheckRun { id, status: CheckStatus::Ran { findings: found.len() } });
+        self.runs.push(CheckRun {
+            id,
+            status: CheckStatus::Ran {
+                findings: found.len(),
+            },
+        });
         self.findings.extend(found);
     }
 
     fn skipped(&mut self, id: &'static str, reason: &str) {
-        self.runs.push(CheckRun { id, status: CheckStatus::Skipped { reason: reason.to_string() } });
+        self.runs.push(CheckRun {
+            id,
+            status: CheckStatus::Skipped {
+                reason: reason.to_string(),
+            },
+        });
     }
 
     fn has(&self, id: &str) -> bool {
@@ -46,7 +56,12 @@ impl Ledger {
 }
 
 /// Runs the audit; `progress` hears the name of each phase as it starts.
-pub async fn run(config: &Config, key: Arc<Key>, policy: &EffectivePolicy, progress: &dyn Fn(&str)) -> Result<Audit> {
+pub async fn run(
+    config: &Config,
+    key: Arc<Key>,
+    policy: &EffectivePolicy,
+    progress: &dyn Fn(&str),
+) -> Result<Audit> {
     // Rules first: a rules file that does not parse is a config error, before any scan.
     let rules = pricing::load_rules(config)?;
     progress("reading datasets");
@@ -55,7 +70,10 @@ pub async fn run(config: &Config, key: Arc<Key>, policy: &EffectivePolicy, progr
 
     if policy.check(undeclared_pii::ID).is_some() {
         progress("scanning for undeclared identifiers");
-        ledger.ran(undeclared_pii::ID, undeclared_pii::run(&engine, config, policy).await?);
+        ledger.ran(
+            undeclared_pii::ID,
+            undeclared_pii::run(&engine, config, policy).await?,
+        );
     }
 
     let reference_date = match config.datasets.orders {
@@ -72,9 +90,18 @@ pub async fn run(config: &Config, key: Arc<Key>, policy: &EffectivePolicy, progr
     };
     if let Some(check) = policy.check(k_anonymity::ID) {
         match segmentation.as_ref().map(|s| &s.summary.anonymity) {
-            None => ledger.skipped(k_anonymity::ID, "no orders dataset, so no segmentation is published"),
-            Some(None) => ledger.skipped(k_anonymity::ID, "the customers dataset maps no quasi_identifiers"),
-            Some(Some(report)) => ledger.ran(k_anonymity::ID, k_anonymity::run(report, check, &anonymity_settings)),
+            None => ledger.skipped(
+                k_anonymity::ID,
+                "no orders dataset, so no segmentation is published",
+            ),
+            Some(None) => ledger.skipped(
+                k_anonymity::ID,
+                "the customers dataset maps no quasi_identifiers",
+            ),
+            Some(Some(report)) => ledger.ran(
+                k_anonymity::ID,
+                k_anonymity::run(report, check, &anonymity_settings),
+            ),
         }
     }
 
@@ -82,12 +109,25 @@ pub async fn run(config: &Config, key: Arc<Key>, policy: &EffectivePolicy, progr
     match &rules {
         Some(rules) => {
             let found = rule_analysis::run(rules, policy);
-            for info in rule_analysis::ALL.iter().filter(|i| policy.check(i.id).is_some()) {
-                ledger.ran(info.id, found.iter().filter(|f| f.check == info.id).cloned().collect());
+            for info in rule_analysis::ALL
+                .iter()
+                .filter(|i| policy.check(i.id).is_some())
+            {
+                ledger.ran(
+                    info.id,
+                    found
+                        .iter()
+                        .filter(|f| f.check == info.id)
+                        .cloned()
+                        .collect(),
+                );
             }
         }
         None => {
-            for info in rule_analysis::ALL.iter().filter(|i| policy.check(i.id).is_some()) {
+            for info in rule_analysis::ALL
+                .iter()
+                .filter(|i| policy.check(i.id).is_some())
+            {
                 ledger.skipped(info.id, "the config names no pricing_rules file");
             }
         }
@@ -97,9 +137,18 @@ pub async fn run(config: &Config, key: Arc<Key>, policy: &EffectivePolicy, progr
     }
     if policy.check(simulated_disparity::ID).is_some() {
         match (&rules, reference_date) {
-            (Some(rules), Some(_)) => ledger.ran(simulated_disparity::ID, simulated_disparity::run(&engine, config, rules, policy).await?),
-            (None, _) => ledger.skipped(simulated_disparity::ID, "the config names no pricing_rules file"),
-            (_, None) => ledger.skipped(simulated_disparity::ID, "no orders dataset to take customers and the catalogue from"),
+            (Some(rules), Some(_)) => ledger.ran(
+                simulated_disparity::ID,
+                simulated_disparity::run(&engine, config, rules, policy).await?,
+            ),
+            (None, _) => ledger.skipped(
+                simulated_disparity::ID,
+                "the config names no pricing_rules file",
+            ),
+            (_, None) => ledger.skipped(
+                simulated_disparity::ID,
+                "no orders dataset to take customers and the catalogue from",
+            ),
         }
     }
     match observed::missing_data(config) {
@@ -120,10 +169,18 @@ pub async fn run(config: &Config, key: Arc<Key>, policy: &EffectivePolicy, progr
     for info in checks::ALL {
         if !ledger.has(info.id) {
             let reason = "no policy pack in force enables it".to_string();
-            ledger.runs.push(CheckRun { id: info.id, status: CheckStatus::Disabled { reason } });
+            ledger.runs.push(CheckRun {
+                id: info.id,
+                status: CheckStatus::Disabled { reason },
+            });
         }
     }
     ledger.runs.sort_by_key(|r| r.id);
     findings::sort(&mut ledger.findings);
-    Ok(Audit { engine, findings: ledger.findings, checks: ledger.runs, segmentation })
+    Ok(Audit {
+        engine,
+        findings: ledger.findings,
+        checks: ledger.runs,
+        segmentation,
+    })
 }

@@ -17,7 +17,9 @@ fn erfc(x: f64) -> f64 {
             + t * (0.374_091_96
                 + t * (0.096_784_18
                     + t * (-0.186_288_06
-                        + t * (0.278_868_07 + t * (-1.135_203_98 + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
     let value = t * poly.exp();
     if x >= 0.0 { value } else { 2.0 - value }
 }
@@ -28,7 +30,11 @@ pub fn normal_quantile_upper(p: f64) -> f64 {
     let (mut low, mut high) = (-10.0, 10.0);
     for _ in 0..100 {
         let mid = 0.5 * (low + high);
-        if normal_upper_tail(mid) > p { low = mid } else { high = mid }
+        if normal_upper_tail(mid) > p {
+            low = mid
+        } else {
+            high = mid
+        }
     }
     0.5 * (low + high)
 }
@@ -51,7 +57,11 @@ pub fn signed_rank_greater(gaps: &[f64]) -> SignedRank {
     let mut nonzero: Vec<f64> = gaps.iter().copied().filter(|g| g.abs() > ZERO).collect();
     let n = nonzero.len();
     if n == 0 {
-        return SignedRank { n, w_plus: 0.0, p_value: 1.0 };
+        return SignedRank {
+            n,
+            w_plus: 0.0,
+            p_value: 1.0,
+        };
     }
     nonzero.sort_by(|a, b| a.abs().total_cmp(&b.abs()));
     // Average ranks over ties of |gap|.
@@ -71,7 +81,12 @@ pub fn signed_rank_greater(gaps: &[f64]) -> SignedRank {
         tie_correction += t * t * t - t;
         i = j + 1;
     }
-    let w_plus: f64 = nonzero.iter().zip(&ranks).filter(|(g, _)| **g > 0.0).map(|(_, r)| r).sum();
+    let w_plus: f64 = nonzero
+        .iter()
+        .zip(&ranks)
+        .filter(|(g, _)| **g > 0.0)
+        .map(|(_, r)| r)
+        .sum();
     let has_ties = tie_correction > 0.0;
     let p_value = if n <= 30 && !has_ties {
         exact_signed_rank_upper(n, w_plus.round() as usize)
@@ -86,7 +101,11 @@ pub fn signed_rank_greater(gaps: &[f64]) -> SignedRank {
             normal_upper_tail((w_plus - mean - 0.5) / variance.sqrt())
         }
     };
-    SignedRank { n, w_plus, p_value: p_value.clamp(0.0, 1.0) }
+    SignedRank {
+        n,
+        w_plus,
+        p_value: p_value.clamp(0.0, 1.0),
+    }
 }
 
 /// P(W+ ≥ w) under H0 for n untied ranks: counts the subsets of 1..=n by rank sum.
@@ -124,7 +143,9 @@ pub fn hodges_lehmann(gaps: &[f64], confidence: f64) -> Option<Estimate> {
     sorted.sort_by(f64::total_cmp);
     if sorted.len() > MAX_WALSH_INPUT {
         let step = sorted.len() as f64 / MAX_WALSH_INPUT as f64;
-        sorted = (0..MAX_WALSH_INPUT).map(|i| sorted[(i as f64 * step) as usize]).collect();
+        sorted = (0..MAX_WALSH_INPUT)
+            .map(|i| sorted[(i as f64 * step) as usize])
+            .collect();
     }
     let n = sorted.len();
     let mut walsh = Vec::with_capacity(n * (n + 1) / 2);
@@ -135,12 +156,20 @@ pub fn hodges_lehmann(gaps: &[f64], confidence: f64) -> Option<Estimate> {
     }
     walsh.sort_by(f64::total_cmp);
     let m = walsh.len();
-    let estimate = if m % 2 == 1 { walsh[m / 2] } else { (walsh[m / 2 - 1] + walsh[m / 2]) / 2.0 };
+    let estimate = if m % 2 == 1 {
+        walsh[m / 2]
+    } else {
+        (walsh[m / 2 - 1] + walsh[m / 2]) / 2.0
+    };
     let nf = n as f64;
     let z = normal_quantile_upper((1.0 - confidence) / 2.0);
     let spread = z * (nf * (nf + 1.0) * (2.0 * nf + 1.0) / 24.0).sqrt();
     let k = ((m as f64 / 2.0 - spread).floor().max(0.0) as usize).min(m - 1);
-    Some(Estimate { estimate, low: walsh[k], high: walsh[m - 1 - k] })
+    Some(Estimate {
+        estimate,
+        low: walsh[k],
+        high: walsh[m - 1 - k],
+    })
 }
 
 pub fn median(values: &[f64]) -> Option<f64> {
@@ -150,7 +179,11 @@ pub fn median(values: &[f64]) -> Option<f64> {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let n = sorted.len();
-    Some(if n % 2 == 1 { sorted[n / 2] } else { (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0 })
+    Some(if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    })
 }
 
 /// Benjamini–Hochberg adjusted p-values (q-values), in the order of `p_values`: the smallest
@@ -194,7 +227,9 @@ mod tests {
 
     #[test]
     fn large_samples_use_the_tie_corrected_normal_approximation() {
-        let gaps: Vec<f64> = (0..200).map(|i| if i % 4 == 0 { -0.05 } else { 0.05 }).collect();
+        let gaps: Vec<f64> = (0..200)
+            .map(|i| if i % 4 == 0 { -0.05 } else { 0.05 })
+            .collect();
         let test = signed_rank_greater(&gaps);
         assert_eq!(test.n, 200);
         assert!(test.p_value < 1e-6, "{test:?}");
@@ -202,7 +237,9 @@ mod tests {
 
     #[test]
     fn hodges_lehmann_recovers_a_shift_and_brackets_it() {
-        let gaps: Vec<f64> = (0..60).map(|i| 0.08 + 0.01 * ((i % 7) as f64 - 3.0)).collect();
+        let gaps: Vec<f64> = (0..60)
+            .map(|i| 0.08 + 0.01 * ((i % 7) as f64 - 3.0))
+            .collect();
         let estimate = hodges_lehmann(&gaps, 0.95).unwrap();
         assert!((estimate.estimate - 0.08).abs() < 0.005, "{estimate:?}");
         assert!(estimate.low <= 0.08 && estimate.high >= 0.08 && estimate.low < estimate.high);

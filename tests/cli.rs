@@ -8,5 +8,7 @@ mod support;
 mod commands;
 #[path = "cli/errors.rs"]
 mod errors;
+#[path = "cli/pricing.rs"]
+mod pricing;
 #[path = "cli/privacy.rs"]
 mod privacy;

@@ -43,7 +43,10 @@ fn rules_path(config: &Config, override_path: Option<&Path>) -> anyhow::Result<(
     match (override_path, &config.pricing_rules) {
         (Some(path), _) => Ok((path.display().to_string(), path.to_path_buf())),
         (None, Some(relative)) => Ok((relative.clone(), config.base_dir.join(relative))),
-        (None, None) => bail!("{}: no pricing_rules file is configured; pass --rules FILE", config.file),
+        (None, None) => bail!(
+            "{}: no pricing_rules file is configured; pass --rules FILE",
+            config.file
+        ),
     }
 }
 
@@ -51,13 +54,22 @@ fn rules_path(config: &Config, override_path: Option<&Path>) -> anyhow::Result<(
 /// no rules, so every finding is introduced).
 fn base_text(arguments: &Arguments, rules_on_disk: &Path) -> anyhow::Result<Option<String>> {
     if let Some(path) = &arguments.base {
-        return std::fs::read_to_string(path).map(Some).with_context(|| format!("cannot read --base {}", path.display()));
+        return std::fs::read_to_string(path)
+            .map(Some)
+            .with_context(|| format!("cannot read --base {}", path.display()));
     }
     let Some(revision) = &arguments.base_rev else {
         return Ok(None);
     };
-    let directory = rules_on_disk.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let file_name = rules_on_disk.file_name().context("the rules path names no file")?.to_string_lossy().into_owned();
+    let directory = rules_on_disk
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let file_name = rules_on_disk
+        .file_name()
+        .context("the rules path names no file")?
+        .to_string_lossy()
+        .into_owned();
     let output = Command::new("git")
         .arg("-C")
         .arg(directory)
@@ -65,13 +77,18 @@ fn base_text(arguments: &Arguments, rules_on_disk: &Path) -> anyhow::Result<Opti
         .output()
         .context("cannot run git for --base-rev")?;
     if output.status.success() {
-        return Ok(Some(String::from_utf8(output.stdout).context("the base rules are not UTF-8")?));
+        return Ok(Some(
+            String::from_utf8(output.stdout).context("the base rules are not UTF-8")?,
+        ));
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
     if stderr.contains("does not exist") || stderr.contains("exists on disk, but not in") {
         return Ok(Some(String::new()));
     }
-    bail!("git show {revision}:{file_name} failed: {}", stderr.lines().next().unwrap_or("unknown error"))
+    bail!(
+        "git show {revision}:{file_name} failed: {}",
+        stderr.lines().next().unwrap_or("unknown error")
+    )
 }
 
 #[derive(Tabled)]
@@ -88,9 +105,12 @@ pub async fn run(arguments: Arguments) -> anyhow::Result<ExitCode> {
     let config = Config::load(&arguments.config)?;
     let policy = EffectivePolicy::load(&config.policies, &config.base_dir)?;
     let (shown_path, on_disk) = rules_path(&config, arguments.rules.as_deref())?;
-    let text = std::fs::read_to_string(&on_disk).with_context(|| format!("cannot read the pricing rules {}", on_disk.display()))?;
+    let text = std::fs::read_to_string(&on_disk)
+        .with_context(|| format!("cannot read the pricing rules {}", on_disk.display()))?;
     let head = pricing::parse_rules(&config, &text, &shown_path)?;
-    let base = base_text(&arguments, &on_disk)?.map(|t| pricing::parse_rules(&config, &t, &format!("{shown_path} (base)"))).transpose()?;
+    let base = base_text(&arguments, &on_disk)?
+        .map(|t| pricing::parse_rules(&config, &t, &format!("{shown_path} (base)")))
+        .transpose()?;
 
     // The simulation needs the datasets (and so the key); without an orders dataset the gate is
     // static analysis only.
@@ -106,16 +126,37 @@ pub async fn run(arguments: Arguments) -> anyhow::Result<ExitCode> {
     };
     let head_findings = pricing::check_rules(engine.as_ref(), &config, &head, &policy).await?;
     let base_findings = match &base {
-        Some(base) => Some(pricing::check_rules(engine.as_ref(), &config, &retarget(base, &shown_path), &policy).await?),
+        Some(base) => Some(
+            pricing::check_rules(
+                engine.as_ref(),
+                &config,
+                &retarget(base, &shown_path),
+                &policy,
+            )
+            .await?,
+        ),
         None => None,
     };
 
     let states = compare(&head_findings, base_findings.as_deref());
-    let failing = states.iter().filter(|(f, state)| f.severity >= arguments.fail_on && *state != Some(BaselineState::Absent) && *state != Some(BaselineState::Unchanged)).count();
+    let failing = states
+        .iter()
+        .filter(|(f, state)| {
+            f.severity >= arguments.fail_on
+                && *state != Some(BaselineState::Absent)
+                && *state != Some(BaselineState::Unchanged)
+        })
+        .count();
     match arguments.format {
         Format::Sarif => print!("{}", sarif::render(&states)),
         Format::Json => {
-            let group = |wanted: Option<BaselineState>| states.iter().filter(|(_, s)| *s == wanted).map(|(f, _)| f).collect::<Vec<_>>();
+            let group = |wanted: Option<BaselineState>| {
+                states
+                    .iter()
+                    .filter(|(_, s)| *s == wanted)
+                    .map(|(f, _)| f)
+                    .collect::<Vec<_>>()
+            };
             let document = json!({
                 "schema_version": fairmark::report::SCHEMA_VERSION,
                 "rules": shown_path,
@@ -139,7 +180,9 @@ pub async fn run(arguments: Arguments) -> anyhow::Result<ExitCode> {
                     },
                     severity: f.severity.to_string(),
                     check: f.check.clone(),
-                    location: f.location.as_ref().map_or_else(String::new, |l| format!("{}:{}:{}", l.file, l.line, l.column)),
+                    location: f.location.as_ref().map_or_else(String::new, |l| {
+                        format!("{}:{}:{}", l.file, l.line, l.column)
+                    }),
                     finding: f.title.clone(),
                 })
                 .collect();
@@ -148,16 +191,30 @@ pub async fn run(arguments: Arguments) -> anyhow::Result<ExitCode> {
             } else {
                 println!("{}", Table::new(rows).with(Style::rounded()));
             }
-            let scope = if base.is_some() { "introduced by this change " } else { "" };
-            println!("{failing} finding(s) {scope}at or above {}.", arguments.fail_on);
+            let scope = if base.is_some() {
+                "introduced by this change "
+            } else {
+                ""
+            };
+            println!(
+                "{failing} finding(s) {scope}at or above {}.",
+                arguments.fail_on
+            );
         }
     }
-    Ok(if failing > 0 { ExitCode::from(EXIT_FINDINGS) } else { ExitCode::SUCCESS })
+    Ok(if failing > 0 {
+        ExitCode::from(EXIT_FINDINGS)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Base findings point at the head's file name, so that resolved findings read naturally.
 fn retarget(base: &RulesFile, path: &str) -> RulesFile {
-    RulesFile { path: path.to_string(), rules: base.rules.clone() }
+    RulesFile {
+        path: path.to_string(),
+        rules: base.rules.clone(),
+    }
 }
 
 /// Pairs head findings with their state against the base (by fingerprint), and appends the
@@ -171,10 +228,18 @@ fn compare(head: &[Finding], base: Option<&[Finding]>) -> Vec<(Finding, Option<B
     let mut states: Vec<(Finding, Option<BaselineState>)> = head
         .iter()
         .map(|f| {
-            let state = if base_prints.contains(f.fingerprint.as_str()) { BaselineState::Unchanged } else { BaselineState::New };
+            let state = if base_prints.contains(f.fingerprint.as_str()) {
+                BaselineState::Unchanged
+            } else {
+                BaselineState::New
+            };
             (f.clone(), Some(state))
         })
         .collect();
-    states.extend(base.iter().filter(|f| !head_prints.contains(f.fingerprint.as_str())).map(|f| (f.clone(), Some(BaselineState::Absent))));
+    states.extend(
+        base.iter()
+            .filter(|f| !head_prints.contains(f.fingerprint.as_str()))
+            .map(|f| (f.clone(), Some(BaselineState::Absent))),
+    );
     states
 }

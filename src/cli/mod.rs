@@ -133,9 +133,21 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             dataset,
             out,
         } => with_runtime(pseudonymize::run(&config, &dataset, &out)),
-        Command::CheckRules { config, rules, base, base_rev, format, fail_on } => {
-            with_runtime(check_rules::run(check_rules::Arguments { config, rules, base, base_rev, format, fail_on }))
-        }
+        Command::CheckRules {
+            config,
+            rules,
+            base,
+            base_rev,
+            format,
+            fail_on,
+        } => with_runtime(check_rules::run(check_rules::Arguments {
+            config,
+            rules,
+            base,
+            base_rev,
+            format,
+            fail_on,
+        })),
         Command::Policy {
             command: PolicyCommand::List,
         } => policy::list(),

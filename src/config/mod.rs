@@ -298,9 +298,21 @@ impl DatasetConfig for QuotesDataset {
             mapped("quoted_at", &self.quoted_at, ColumnKind::Timestamp),
             mapped("offered_price", &self.offered_price, ColumnKind::Number),
         ];
-        columns.extend(self.quantity.iter().map(|c| mapped("quantity", c, ColumnKind::Number)));
-        columns.extend(self.device_os.iter().map(|c| mapped("device_os", c, ColumnKind::Text)));
-        columns.extend(self.conditions.iter().map(|c| mapped("conditions", c, ColumnKind::Text)));
+        columns.extend(
+            self.quantity
+                .iter()
+                .map(|c| mapped("quantity", c, ColumnKind::Number)),
+        );
+        columns.extend(
+            self.device_os
+                .iter()
+                .map(|c| mapped("device_os", c, ColumnKind::Text)),
+        );
+        columns.extend(
+            self.conditions
+                .iter()
+                .map(|c| mapped("conditions", c, ColumnKind::Text)),
+        );
         columns
     }
 }
@@ -359,13 +371,19 @@ impl Config {
                 }
             }
         }
-        if let (Some(quotes), Some(orders)) = (&self.datasets.quotes, &self.datasets.orders) {
-            if quotes.conditions != orders.conditions {
-                return Err(Error::config(&self.file, "[datasets.quotes]: `conditions` must name the same columns as [datasets.orders], so quotes and orders are compared under the same trading conditions"));
-            }
+        if let (Some(quotes), Some(orders)) = (&self.datasets.quotes, &self.datasets.orders)
+            && quotes.conditions != orders.conditions
+        {
+            return Err(Error::config(
+                &self.file,
+                "[datasets.quotes]: `conditions` must name the same columns as [datasets.orders], so quotes and orders are compared under the same trading conditions",
+            ));
         }
         if self.datasets.quotes.is_some() && self.datasets.orders.is_none() {
-            return Err(Error::config(&self.file, "[datasets.quotes] needs [datasets.orders]: quotes are compared with order prices"));
+            return Err(Error::config(
+                &self.file,
+                "[datasets.quotes] needs [datasets.orders]: quotes are compared with order prices",
+            ));
         }
         let s = &self.segmentation;
         if s.at_risk_after_days >= s.dormant_after_days {

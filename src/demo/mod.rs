@@ -34,7 +34,8 @@ pub const DAYS: i64 = 365;
 
 /// SKUs where the demo plants "big-data killing": long-tenure customers are offered 5%, 10% and
 /// 15% more on two days in three.
-pub const TENURE_OVERCHARGE_SKUS: [(&str, f64); 3] = [("SKU10000", 0.05), ("SKU10001", 0.10), ("SKU10002", 0.15)];
+pub const TENURE_OVERCHARGE_SKUS: [(&str, f64); 3] =
+    [("SKU10000", 0.05), ("SKU10001", 0.10), ("SKU10002", 0.15)];
 /// SKUs where iOS orders are offered 6% more.
 pub const IOS_SURCHARGE_SKUS: [&str; 2] = ["SKU10005", "SKU10006"];
 /// SKUs under a cohort-blind random price test (±5%, a coin flip per order).
@@ -61,12 +62,26 @@ pub struct Confounders {
 }
 
 impl Confounders {
-    pub const ALL: Confounders = Confounders { price_drift: true, quantity_tiers: true, payment_discount: true, member_discount: true, coupons: true, price_test: true };
-    pub const NONE: Confounders = Confounders { price_drift: false, quantity_tiers: false, payment_discount: false, member_discount: false, coupons: false, price_test: false };
+    pub const ALL: Confounders = Confounders {
+        price_drift: true,
+        quantity_tiers: true,
+        payment_discount: true,
+        member_discount: true,
+        coupons: true,
+        price_test: true,
+    };
+    pub const NONE: Confounders = Confounders {
+        price_drift: false,
+        quantity_tiers: false,
+        payment_discount: false,
+        member_discount: false,
+        coupons: false,
+        price_test: false,
+    };
 }
 
 /// What to generate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Scenario {
     pub customers: usize,
     pub seed: u64,
@@ -93,7 +108,14 @@ impl Scenario {
 
     /// Nothing planted, only the given confounders: a fair shop.
     pub fn fair(customers: usize, seed: u64, confounders: Confounders) -> Scenario {
-        Scenario { customers, seed, tenure_surcharges: &[], surcharge_every_day: false, plant_ios_surcharge: false, confounders }
+        Scenario {
+            customers,
+            seed,
+            tenure_surcharges: &[],
+            surcharge_every_day: false,
+            plant_ios_surcharge: false,
+            confounders,
+        }
     }
 }
 
@@ -266,8 +288,11 @@ struct Sku {
 pub fn generate(dir: &Path, scenario: &Scenario) -> Result<DemoData> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut rng = Rng::new(scenario.seed);
-    let first_day = NaiveDate::from_ymd_opt(FIRST_DAY.0, FIRST_DAY.1, FIRST_DAY.2).expect("valid date");
-    let people: Vec<Customer> = (0..scenario.customers).map(|i| customer(&mut rng, i, first_day, scenario)).collect();
+    let first_day =
+        NaiveDate::from_ymd_opt(FIRST_DAY.0, FIRST_DAY.1, FIRST_DAY.2).expect("valid date");
+    let people: Vec<Customer> = (0..scenario.customers)
+        .map(|i| customer(&mut rng, i, first_day, scenario))
+        .collect();
     let skus: Vec<Sku> = (0..240)
         .map(|i| {
             let (category, median, spread) = CATEGORIES[i % CATEGORIES.len()];
@@ -283,15 +308,32 @@ pub fn generate(dir: &Path, scenario: &Scenario) -> Result<DemoData> {
     let customers_csv = dir.join("customers.csv");
     write_customers_csv(&customers_csv, &people)?;
     let orders_parquet = dir.join("orders.parquet");
-    let order_lines = write_orders(&orders_parquet, &people, &skus, &mut rng, first_day, scenario)?;
+    let order_lines = write_orders(
+        &orders_parquet,
+        &people,
+        &skus,
+        &mut rng,
+        first_day,
+        scenario,
+    )?;
     let key_file = dir.join("demo.key");
-    let key_material = hex(&Sha256::digest(format!("fairmark demo key {}", scenario.seed).as_bytes()));
+    let key_material = hex(&Sha256::digest(
+        format!("fairmark demo key {}", scenario.seed).as_bytes(),
+    ));
     std::fs::write(&key_file, format!("{key_material}\n")).map_err(|e| Error::io(&key_file, e))?;
     let rules_file = dir.join("rules.toml");
     std::fs::write(&rules_file, DEMO_RULES).map_err(|e| Error::io(&rules_file, e))?;
     let config = dir.join("fairmark.toml");
     std::fs::write(&config, DEMO_CONFIG).map_err(|e| Error::io(&config, e))?;
-    Ok(DemoData { config, customers_csv, orders_parquet, key_file, rules_file, customers: scenario.customers, order_lines })
+    Ok(DemoData {
+        config,
+        customers_csv,
+        orders_parquet,
+        key_file,
+        rules_file,
+        customers: scenario.customers,
+        order_lines,
+    })
 }
 
 /// The demo's config: also the README's worked example.
@@ -389,23 +431,35 @@ fn customer(rng: &mut Rng, index: usize, first_day: NaiveDate, scenario: &Scenar
     let (name, mailbox) = if chinese {
         let (surname, surname_pinyin) = rng.pick(SURNAMES);
         let (given, given_pinyin) = rng.pick(GIVEN);
-        (format!("{surname}{given}"), format!("{given_pinyin}.{surname_pinyin}"))
+        (
+            format!("{surname}{given}"),
+            format!("{given_pinyin}.{surname_pinyin}"),
+        )
     } else {
         let first = rng.pick(FIRST_NAMES);
         let last = rng.pick(LAST_NAMES);
-        (format!("{first} {last}"), format!("{}.{}", first.to_lowercase(), last.to_lowercase()))
+        (
+            format!("{first} {last}"),
+            format!("{}.{}", first.to_lowercase(), last.to_lowercase()),
+        )
     };
-    let email = format!("{mailbox}{}@{}", rng.between(1, 9999), rng.pick(MAIL_DOMAINS));
+    let email = format!(
+        "{mailbox}{}@{}",
+        rng.between(1, 9999),
+        rng.pick(MAIL_DOMAINS)
+    );
     let mobile = other_mobile(rng);
     let phone = match rng.below(10) {
         0..=2 => format!("{}-{}-{}", &mobile[..3], &mobile[3..7], &mobile[7..]),
         3 => format!("+86 {mobile}"),
         _ => mobile.clone(),
     };
-    let (city, _, region_code) = *rng.weighted(&CITIES.iter().map(|c| (*c, c.1)).collect::<Vec<_>>());
+    let (city, _, region_code) =
+        *rng.weighted(&CITIES.iter().map(|c| (*c, c.1)).collect::<Vec<_>>());
     let birth_year = (1990.0 + 11.0 * rng.normal()).round().clamp(1950.0, 2007.0) as i32;
     let female = rng.chance(0.55);
-    let birth_day = NaiveDate::from_ymd_opt(birth_year, 1, 1).expect("valid year") + Duration::days(rng.below(365) as i64);
+    let birth_day = NaiveDate::from_ymd_opt(birth_year, 1, 1).expect("valid year")
+        + Duration::days(rng.below(365) as i64);
     let sequence = rng.below(500) * 2 + u64::from(!female);
     let first17 = format!("{region_code}{}{sequence:03}", birth_day.format("%Y%m%d"));
     let national_id = format!("{first17}{}", resident_id_check_char(&first17) as char);
@@ -414,7 +468,11 @@ fn customer(rng: &mut Rng, index: usize, first_day: NaiveDate, scenario: &Scenar
         70..=89 => rng.pick(BENIGN_NOTES).to_string(),
         90..=93 => format!("客户要求改用 {} 联系", other_mobile(rng)),
         94..=97 => format!("call back on {}", other_mobile(rng)),
-        _ => format!("second mailbox {}{}@example.com", mailbox, rng.between(1, 99)),
+        _ => format!(
+            "second mailbox {}{}@example.com",
+            mailbox,
+            rng.between(1, 99)
+        ),
     };
     let interval = *rng.pick(&[14, 30, 45]);
     let habit = *rng.weighted(&[
@@ -433,12 +491,20 @@ fn customer(rng: &mut Rng, index: usize, first_day: NaiveDate, scenario: &Scenar
         Habit::Churned => -(rng.below(4 * 365) as i64) - 1,
         _ if rng.chance(0.2) => {
             let day = rng.below(DAYS as u64 - 30) as i64;
-            let promoted = (0..DAYS - 30).filter(|d| promotion_day(first_day + Duration::days(*d))).collect::<Vec<_>>();
-            if scenario.confounders.price_drift && rng.chance(0.5) { *rng.pick(&promoted) } else { day }
+            let promoted = (0..DAYS - 30)
+                .filter(|d| promotion_day(first_day + Duration::days(*d)))
+                .collect::<Vec<_>>();
+            if scenario.confounders.price_drift && rng.chance(0.5) {
+                *rng.pick(&promoted)
+            } else {
+                day
+            }
         }
         _ => -(rng.below(4 * 365) as i64) - 1,
     };
-    let registered_at = first_day.and_hms_opt(0, 0, 0).expect("valid time") + Duration::days(signup_day) + Duration::seconds(rng.between(0, 86_399));
+    let registered_at = first_day.and_hms_opt(0, 0, 0).expect("valid time")
+        + Duration::days(signup_day)
+        + Duration::seconds(rng.between(0, 86_399));
     Customer {
         uid: format!("U{:07}", 1_000_000 + index * 7 + rng.below(7) as usize),
         name,
@@ -472,7 +538,9 @@ fn csv_field(text: &str) -> String {
 }
 
 fn write_customers_csv(path: &Path, people: &[Customer]) -> Result<()> {
-    let mut csv = String::from("uid,name,phone,email,national_id,birth_year,gender,city,os,vip,price_sensitivity,registered_at,notes\n");
+    let mut csv = String::from(
+        "uid,name,phone,email,national_id,birth_year,gender,city,os,vip,price_sensitivity,registered_at,notes\n",
+    );
     for c in people {
         let _ = writeln!(
             csv,
@@ -500,7 +568,9 @@ fn write_customers_csv(path: &Path, people: &[Customer]) -> Result<()> {
 fn purchase_days(rng: &mut Rng, customer: &Customer) -> Vec<i64> {
     let year = DAYS as u64;
     let mut days: Vec<i64> = match customer.habit {
-        Habit::Frequent => (0..rng.between(8, 30)).map(|_| rng.below(year) as i64).collect(),
+        Habit::Frequent => (0..rng.between(8, 30))
+            .map(|_| rng.below(year) as i64)
+            .collect(),
         Habit::Periodic(interval) => {
             let mut day = rng.below(interval as u64) as i64;
             let mut days = Vec::new();
@@ -510,9 +580,13 @@ fn purchase_days(rng: &mut Rng, customer: &Customer) -> Vec<i64> {
             }
             days
         }
-        Habit::Occasional => (0..rng.between(2, 5)).map(|_| rng.below(year) as i64).collect(),
+        Habit::Occasional => (0..rng.between(2, 5))
+            .map(|_| rng.below(year) as i64)
+            .collect(),
         Habit::OneOff => vec![rng.below(year) as i64],
-        Habit::Churned => (0..rng.between(1, 6)).map(|_| rng.below(120) as i64).collect(),
+        Habit::Churned => (0..rng.between(1, 6))
+            .map(|_| rng.below(120) as i64)
+            .collect(),
         Habit::New => Vec::new(),
         Habit::Prospect => return Vec::new(),
     };
@@ -533,7 +607,8 @@ fn list_price(sku: &Sku, day: NaiveDate, day_index: i64, drift: bool) -> f64 {
     if !drift {
         return sku.base_price;
     }
-    let seasonal = 1.0 + 0.04 * (std::f64::consts::TAU * day_index as f64 / 365.0 + sku.phase).sin();
+    let seasonal =
+        1.0 + 0.04 * (std::f64::consts::TAU * day_index as f64 / 365.0 + sku.phase).sin();
     round2(sku.base_price * seasonal * if promotion_day(day) { 0.9 } else { 1.0 })
 }
 
@@ -555,13 +630,24 @@ struct OrderColumns {
     member: Vec<bool>,
 }
 
-fn write_orders(path: &Path, people: &[Customer], skus: &[Sku], rng: &mut Rng, first_day: NaiveDate, scenario: &Scenario) -> Result<usize> {
+fn write_orders(
+    path: &Path,
+    people: &[Customer],
+    skus: &[Sku],
+    rng: &mut Rng,
+    first_day: NaiveDate,
+    scenario: &Scenario,
+) -> Result<usize> {
     let schema = Arc::new(Schema::new(vec![
         Field::new("txn_id", DataType::Utf8, false),
         Field::new("uid", DataType::Utf8, false),
         Field::new("item_code", DataType::Utf8, false),
         Field::new("category", DataType::Utf8, false),
-        Field::new("ordered_at", DataType::Timestamp(TimeUnit::Millisecond, None), false),
+        Field::new(
+            "ordered_at",
+            DataType::Timestamp(TimeUnit::Millisecond, None),
+            false,
+        ),
         Field::new("device_os", DataType::Utf8, false),
         Field::new("qty", DataType::Int64, false),
         Field::new("list_unit_price", DataType::Float64, false),
@@ -581,10 +667,15 @@ fn write_orders(path: &Path, people: &[Customer], skus: &[Sku], rng: &mut Rng, f
             let tenure = day_index - person.signup_day;
             let new = tenure <= 30;
             let day = first_day + Duration::days(day_index);
-            let at = day.and_hms_opt(0, 0, 0).expect("valid time") + Duration::seconds(rng.between(8 * 3600, 23 * 3600));
+            let at = day.and_hms_opt(0, 0, 0).expect("valid time")
+                + Duration::seconds(rng.between(8 * 3600, 23 * 3600));
             let channel = *rng.weighted(&[("app", 60.0), ("web", 30.0), ("mini_program", 10.0)]);
             // New customers behave differently: more cards, bulk buys and trial memberships.
-            let pay_method = if new { *rng.weighted(&[("alipay", 35.0), ("wechat_pay", 30.0), ("card", 35.0)]) } else { *rng.weighted(&[("alipay", 50.0), ("wechat_pay", 40.0), ("card", 10.0)]) };
+            let pay_method = if new {
+                *rng.weighted(&[("alipay", 35.0), ("wechat_pay", 30.0), ("card", 35.0)])
+            } else {
+                *rng.weighted(&[("alipay", 50.0), ("wechat_pay", 40.0), ("card", 10.0)])
+            };
             let member = if new { rng.chance(0.7) } else { person.vip };
             for _ in 0..rng.between(1, 3) {
                 let sku = if rng.chance(0.6) {
@@ -595,7 +686,11 @@ fn write_orders(path: &Path, people: &[Customer], skus: &[Sku], rng: &mut Rng, f
                     rng.pick(skus)
                 };
                 let bulk = if new { 0.35 } else { 0.10 };
-                let quantity = if rng.chance(bulk) { *rng.pick(&[3, 5]) } else { *rng.weighted(&[(1, 80.0), (2, 20.0)]) };
+                let quantity = if rng.chance(bulk) {
+                    *rng.pick(&[3, 5])
+                } else {
+                    *rng.weighted(&[(1, 80.0), (2, 20.0)])
+                };
                 let list = list_price(sku, day, day_index, c.price_drift);
                 let mut offered = list;
                 if c.payment_discount {
@@ -612,18 +707,29 @@ fn write_orders(path: &Path, people: &[Customer], skus: &[Sku], rng: &mut Rng, f
                     offered *= if rng.chance(0.5) { 1.05 } else { 0.95 };
                 }
                 let surcharge_day = scenario.surcharge_every_day || day_index % 3 != 0;
-                if tenure > 365 && surcharge_day {
-                    if let Some((_, surcharge)) = scenario.tenure_surcharges.iter().find(|(code, _)| *code == sku.code) {
-                        offered *= 1.0 + surcharge;
-                    }
+                let planted = scenario
+                    .tenure_surcharges
+                    .iter()
+                    .find(|(code, _)| *code == sku.code);
+                if let Some((_, surcharge)) = planted.filter(|_| tenure > 365 && surcharge_day) {
+                    offered *= 1.0 + surcharge;
                 }
-                if scenario.plant_ios_surcharge && person.os == "iOS" && IOS_SURCHARGE_SKUS.contains(&sku.code.as_str()) {
+                if scenario.plant_ios_surcharge
+                    && person.os == "iOS"
+                    && IOS_SURCHARGE_SKUS.contains(&sku.code.as_str())
+                {
                     offered *= 1.06;
                 }
                 let offered = round2(offered);
                 let coupon_chance = if new { 0.6 } else { 0.1 };
-                let coupon = if c.coupons && rng.chance(coupon_chance) { round2((offered * 0.1).min(20.0)) } else { 0.0 };
-                columns.txn_id.push(format!("T{:010}", 3_000_000_000u64 + order_number));
+                let coupon = if c.coupons && rng.chance(coupon_chance) {
+                    round2((offered * 0.1).min(20.0))
+                } else {
+                    0.0
+                };
+                columns
+                    .txn_id
+                    .push(format!("T{:010}", 3_000_000_000u64 + order_number));
                 columns.uid.push(person.uid.clone());
                 columns.item_code.push(sku.code.clone());
                 columns.category.push(sku.category);
@@ -657,7 +763,9 @@ fn write_orders(path: &Path, people: &[Customer], skus: &[Sku], rng: &mut Rng, f
     ];
     let batch = RecordBatch::try_new(schema.clone(), arrays)?;
     let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    let properties = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
     let mut writer = ArrowWriter::try_new(file, schema, Some(properties))?;
     writer.write(&batch)?;
     writer.close()?;

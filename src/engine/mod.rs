@@ -449,17 +449,35 @@ fn orders_view_sql(orders: &crate::config::OrdersDataset, dataset: &RegisteredDa
         format!("{quantity} AS quantity"),
         format!("{line_amount} AS line_amount"),
     ];
-    let text = |column: &Option<String>| column.as_ref().map_or_else(|| "CAST(NULL AS VARCHAR)".to_string(), |c| format!("CAST({} AS VARCHAR)", ident(c)));
+    let text = |column: &Option<String>| {
+        column.as_ref().map_or_else(
+            || "CAST(NULL AS VARCHAR)".to_string(),
+            |c| format!("CAST({} AS VARCHAR)", ident(c)),
+        )
+    };
     select.push(format!("{} AS sku", text(&orders.sku)));
     select.push(format!("{} AS category", text(&orders.category)));
     select.push(format!("{} AS device_os", text(&orders.device_os)));
-    select.push(format!("{} AS offered_unit_price", number(&orders.offered_price).unwrap_or_else(|| "CAST(NULL AS DOUBLE)".to_string())));
+    select.push(format!(
+        "{} AS offered_unit_price",
+        number(&orders.offered_price).unwrap_or_else(|| "CAST(NULL AS DOUBLE)".to_string())
+    ));
     // The catalogue price the rules start from: the list price, else what was offered, else
     // what the line cost per unit.
-    let list_candidates: Vec<String> = [number(&orders.list_price), number(&orders.offered_price), number(&orders.paid_price)].into_iter().flatten().collect();
+    let list_candidates: Vec<String> = [
+        number(&orders.list_price),
+        number(&orders.offered_price),
+        number(&orders.paid_price),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let list_price = match list_candidates.len() {
         0 => format!("({line_amount}) / {quantity}"),
-        _ => format!("COALESCE({}, ({line_amount}) / {quantity})", list_candidates.join(", ")),
+        _ => format!(
+            "COALESCE({}, ({line_amount}) / {quantity})",
+            list_candidates.join(", ")
+        ),
     };
     select.push(format!("{list_price} AS list_unit_price"));
     select.extend(condition_columns(&orders.conditions));
@@ -472,17 +490,47 @@ pub fn condition_column(column: &str) -> String {
 }
 
 fn condition_columns(conditions: &[String]) -> Vec<String> {
-    conditions.iter().map(|c| format!("CAST({} AS VARCHAR) AS {}", ident(c), ident(&condition_column(c)))).collect()
+    conditions
+        .iter()
+        .map(|c| {
+            format!(
+                "CAST({} AS VARCHAR) AS {}",
+                ident(c),
+                ident(&condition_column(c))
+            )
+        })
+        .collect()
 }
 
 fn quotes_view_sql(quotes: &crate::config::QuotesDataset, dataset: &RegisteredDataset) -> String {
     let mut select = vec![
-        format!("CAST({} AS VARCHAR) AS customer_id", ident(&quotes.customer)),
-        format!("{} AS ordered_at", timestamp_expr(&quotes.quoted_at, &dataset.schema)),
-        format!("{} AS quantity", quotes.quantity.as_ref().map_or_else(|| "1.0".to_string(), |q| format!("CAST({} AS DOUBLE)", ident(q)))),
+        format!(
+            "CAST({} AS VARCHAR) AS customer_id",
+            ident(&quotes.customer)
+        ),
+        format!(
+            "{} AS ordered_at",
+            timestamp_expr(&quotes.quoted_at, &dataset.schema)
+        ),
+        format!(
+            "{} AS quantity",
+            quotes.quantity.as_ref().map_or_else(
+                || "1.0".to_string(),
+                |q| format!("CAST({} AS DOUBLE)", ident(q))
+            )
+        ),
         format!("CAST({} AS VARCHAR) AS sku", ident(&quotes.sku)),
-        format!("{} AS device_os", quotes.device_os.as_ref().map_or_else(|| "CAST(NULL AS VARCHAR)".to_string(), |c| format!("CAST({} AS VARCHAR)", ident(c)))),
-        format!("CAST({} AS DOUBLE) AS offered_unit_price", ident(&quotes.offered_price)),
+        format!(
+            "{} AS device_os",
+            quotes.device_os.as_ref().map_or_else(
+                || "CAST(NULL AS VARCHAR)".to_string(),
+                |c| format!("CAST({} AS VARCHAR)", ident(c))
+            )
+        ),
+        format!(
+            "CAST({} AS DOUBLE) AS offered_unit_price",
+            ident(&quotes.offered_price)
+        ),
     ];
     select.extend(condition_columns(&quotes.conditions));
     format!("SELECT {} FROM {}", select.join(", "), dataset.raw_table)

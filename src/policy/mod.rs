@@ -283,7 +283,10 @@ impl EffectivePolicy {
 
     /// The most sensitive class any pack gives `attribute`.
     pub fn attribute_class(&self, attribute: &str) -> Option<AttributeClass> {
-        self.packs.iter().filter_map(|p| p.attributes.class_of(attribute)).max()
+        self.packs
+            .iter()
+            .filter_map(|p| p.attributes.class_of(attribute))
+            .max()
     }
 
     /// The check's configuration, or `None` when no pack enables it.

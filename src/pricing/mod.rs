@@ -13,7 +13,13 @@ use crate::error::{Error, Result};
 use rules::RulesFile;
 
 /// Attributes fairmark derives for every customer, as of the reference date.
-pub const DERIVED: &[&str] = &["tenure_days", "order_count", "total_spend", "days_since_last_order", "is_new"];
+pub const DERIVED: &[&str] = &[
+    "tenure_days",
+    "order_count",
+    "total_spend",
+    "days_since_last_order",
+    "is_new",
+];
 
 /// A customer is `is_new` within this many days of signing up.
 pub const NEW_CUSTOMER_DAYS: u32 = 30;
@@ -35,7 +41,11 @@ pub fn known_attributes(config: &Config) -> BTreeSet<String> {
 
 /// The order-context attributes: trading conditions, quantity, SKU and category.
 fn context_attributes(config: &Config) -> Vec<String> {
-    let mut context = vec!["quantity".to_string(), "sku".to_string(), "category".to_string()];
+    let mut context = vec![
+        "quantity".to_string(),
+        "sku".to_string(),
+        "category".to_string(),
+    ];
     if let Some(o) = &config.datasets.orders {
         context.extend(o.conditions.iter().map(|c| c.to_lowercase()));
     }
@@ -45,12 +55,26 @@ fn context_attributes(config: &Config) -> Vec<String> {
 }
 
 pub fn has_device(config: &Config) -> bool {
-    config.datasets.customers.as_ref().is_some_and(|c| c.device_os.is_some()) || config.datasets.orders.as_ref().is_some_and(|o| o.device_os.is_some())
+    config
+        .datasets
+        .customers
+        .as_ref()
+        .is_some_and(|c| c.device_os.is_some())
+        || config
+            .datasets
+            .orders
+            .as_ref()
+            .is_some_and(|o| o.device_os.is_some())
 }
 
 /// The pre-launch verdict on a rules file: static analysis, plus the simulation on the real
 /// customer base when an engine with the datasets (and `fm_customer_features`) is given.
-pub async fn check_rules(engine: Option<&Engine>, config: &Config, rules: &RulesFile, policy: &crate::policy::EffectivePolicy) -> Result<Vec<crate::findings::Finding>> {
+pub async fn check_rules(
+    engine: Option<&Engine>,
+    config: &Config,
+    rules: &RulesFile,
+    policy: &crate::policy::EffectivePolicy,
+) -> Result<Vec<crate::findings::Finding>> {
     use crate::checks::pricing::{rule_analysis, simulated_disparity};
     let mut findings = rule_analysis::run(rules, policy);
     if let Some(engine) = engine.filter(|_| policy.check(simulated_disparity::ID).is_some()) {
@@ -66,7 +90,8 @@ pub fn load_rules(config: &Config) -> Result<Option<RulesFile>> {
         return Ok(None);
     };
     let full = config.base_dir.join(path);
-    let text = std::fs::read_to_string(&full).map_err(|e| Error::config(path.clone(), format!("cannot read the pricing rules: {e}")))?;
+    let text = std::fs::read_to_string(&full)
+        .map_err(|e| Error::config(path.clone(), format!("cannot read the pricing rules: {e}")))?;
     RulesFile::parse(&text, path, &known_attributes(config)).map(Some)
 }
 
@@ -85,33 +110,67 @@ pub fn days_since_epoch(date: NaiveDate) -> i64 {
 
 /// Registers `fm_customer_features`: one row per customer with the derived attributes as of
 /// `reference_date`, the mapped customer attributes (lower-case names) and `device_os`.
-pub async fn register_features(engine: &Engine, config: &Config, reference_date: NaiveDate) -> Result<()> {
+pub async fn register_features(
+    engine: &Engine,
+    config: &Config,
+    reference_date: NaiveDate,
+) -> Result<()> {
     let reference_day = days_since_epoch(reference_date);
-    let stats = format!(
-        "SELECT customer_id, CAST(count(DISTINCT order_key) AS BIGINT) AS order_count, sum(line_amount) AS total_spend,
+    let stats = "SELECT customer_id, CAST(count(DISTINCT order_key) AS BIGINT) AS order_count, sum(line_amount) AS total_spend,
             min(ordered_at) AS first_at, max(ordered_at) AS last_at, max(device_os) AS order_device
-         FROM fm_orders WHERE customer_id IS NOT NULL GROUP BY customer_id"
-    );
+         FROM fm_orders WHERE customer_id IS NOT NULL GROUP BY customer_id";
     let (customers, start, device) = match &config.datasets.customers {
         Some(c) => {
             let mut columns = vec![format!("CAST({} AS VARCHAR) AS customer_id", ident(&c.id))];
-            let attributes: BTreeSet<&String> = c.attributes.iter().chain(c.quasi_identifiers.keys()).collect();
-            columns.extend(attributes.iter().map(|a| format!("{} AS {}", ident(a), ident(&a.to_lowercase()))));
+            let attributes: BTreeSet<&String> = c
+                .attributes
+                .iter()
+                .chain(c.quasi_identifiers.keys())
+                .collect();
+            columns.extend(
+                attributes
+                    .iter()
+                    .map(|a| format!("{} AS {}", ident(a), ident(&a.to_lowercase()))),
+            );
             columns.push(match &c.signup_at {
-                Some(s) => format!("{} AS signup_at", crate::engine::timestamp_expr(s, &engine.dataset("customers").expect("registered").schema)),
+                Some(s) => format!(
+                    "{} AS signup_at",
+                    crate::engine::timestamp_expr(
+                        s,
+                        &engine.dataset("customers").expect("registered").schema
+                    )
+                ),
                 None => "CAST(NULL AS TIMESTAMP) AS signup_at".to_string(),
             });
             columns.push(match &c.device_os {
                 Some(d) => format!("CAST({} AS VARCHAR) AS customer_device", ident(d)),
                 None => "CAST(NULL AS VARCHAR) AS customer_device".to_string(),
             });
-            let customers = format!("(SELECT * FROM (SELECT {}, row_number() OVER (PARTITION BY CAST({} AS VARCHAR) ORDER BY CAST({} AS VARCHAR)) AS copy FROM raw_customers) WHERE copy = 1)", columns.join(", "), ident(&c.id), ident(&c.id));
-            (format!("{customers} c FULL OUTER JOIN ({stats}) s ON c.customer_id = s.customer_id"), "COALESCE(c.signup_at, s.first_at)", "COALESCE(c.customer_device, s.order_device)")
+            let customers = format!(
+                "(SELECT * FROM (SELECT {}, row_number() OVER (PARTITION BY CAST({} AS VARCHAR) ORDER BY CAST({} AS VARCHAR)) AS copy FROM raw_customers) WHERE copy = 1)",
+                columns.join(", "),
+                ident(&c.id),
+                ident(&c.id)
+            );
+            (
+                format!(
+                    "{customers} c FULL OUTER JOIN ({stats}) s ON c.customer_id = s.customer_id"
+                ),
+                "COALESCE(c.signup_at, s.first_at)",
+                "COALESCE(c.customer_device, s.order_device)",
+            )
         }
         None => (format!("({stats}) s"), "s.first_at", "s.order_device"),
     };
-    let customer_columns: String = customer_attribute_columns(config).iter().map(|a| format!(", c.{}", ident(a))).collect();
-    let id = if config.datasets.customers.is_some() { "COALESCE(c.customer_id, s.customer_id)" } else { "s.customer_id" };
+    let customer_columns: String = customer_attribute_columns(config)
+        .iter()
+        .map(|a| format!(", c.{}", ident(a)))
+        .collect();
+    let id = if config.datasets.customers.is_some() {
+        "COALESCE(c.customer_id, s.customer_id)"
+    } else {
+        "s.customer_id"
+    };
     let sql = format!(
         "SELECT {id} AS customer_id{customer_columns},
             {reference_day} - {start_day} AS tenure_days,
@@ -126,8 +185,15 @@ pub async fn register_features(engine: &Engine, config: &Config, reference_date:
         last_day = day_number("s.last_at"),
     );
     // One row per customer, read by every simulation and cohort comparison: computed once.
-    let frame = engine.sql(&sql, "orders").await?.cache().await.map_err(|e| Error::from(e).in_dataset("orders", "customer features"))?;
-    engine.ctx.register_table("fm_customer_features", frame.into_view())?;
+    let frame = engine
+        .sql(&sql, "orders")
+        .await?
+        .cache()
+        .await
+        .map_err(|e| Error::from(e).in_dataset("orders", "customer features"))?;
+    engine
+        .ctx
+        .register_table("fm_customer_features", frame.into_view())?;
     Ok(())
 }
 
@@ -136,11 +202,25 @@ pub fn customer_attribute_columns(config: &Config) -> Vec<String> {
     let Some(c) = &config.datasets.customers else {
         return Vec::new();
     };
-    let attributes: BTreeSet<String> = c.attributes.iter().chain(c.quasi_identifiers.keys()).map(|a| a.to_lowercase()).collect();
-    attributes.into_iter().filter(|a| !DERIVED.contains(&a.as_str()) && a.as_str() != "device_os").collect()
+    let attributes: BTreeSet<String> = c
+        .attributes
+        .iter()
+        .chain(c.quasi_identifiers.keys())
+        .map(|a| a.to_lowercase())
+        .collect();
+    attributes
+        .into_iter()
+        .filter(|a| !DERIVED.contains(&a.as_str()) && a.as_str() != "device_os")
+        .collect()
 }
 
 /// The condition columns as the canonical views expose them.
 pub fn condition_columns(config: &Config) -> Vec<(String, String)> {
-    config.datasets.orders.iter().flat_map(|o| o.conditions.iter()).map(|c| (c.to_lowercase(), condition_column(c))).collect()
+    config
+        .datasets
+        .orders
+        .iter()
+        .flat_map(|o| o.conditions.iter())
+        .map(|c| (c.to_lowercase(), condition_column(c)))
+        .collect()
 }

@@ -7,7 +7,10 @@
 
 use std::collections::BTreeSet;
 
-use datafusion::sql::sqlparser::ast::{BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, UnaryOperator, Value};
+use datafusion::sql::sqlparser::ast::{
+    BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, UnaryOperator,
+    Value,
+};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 use serde::Deserialize;
@@ -39,9 +42,13 @@ impl Adjustment {
         let parsed = if let Some(rest) = trimmed.strip_prefix('=') {
             number(rest).map(Adjustment::Fixed)
         } else if let Some(rest) = trimmed.strip_suffix('%') {
-            number(rest).filter(|_| trimmed.starts_with(['+', '-'])).map(|p| Adjustment::Percent(p / 100.0))
+            number(rest)
+                .filter(|_| trimmed.starts_with(['+', '-']))
+                .map(|p| Adjustment::Percent(p / 100.0))
         } else {
-            number(trimmed).filter(|_| trimmed.starts_with(['+', '-'])).map(Adjustment::Absolute)
+            number(trimmed)
+                .filter(|_| trimmed.starts_with(['+', '-']))
+                .map(Adjustment::Absolute)
         };
         parsed.ok_or_else(|| format!("adjust = \"{trimmed}\" is not one of \"+8%\", \"-5%\", \"-10\" (per unit) or \"=99.00\""))
     }
@@ -59,9 +66,16 @@ impl Adjustment {
     /// appears once, so that chaining many rules grows the expression linearly.
     pub fn apply_sql(self, price: &str, applies: &str) -> String {
         match self {
-            Adjustment::Percent(p) => format!("({price}) * CASE WHEN {applies} THEN {} ELSE 1.0 END", 1.0 + p),
-            Adjustment::Absolute(a) => format!("greatest(({price}) + CASE WHEN {applies} THEN {a} ELSE 0.0 END, 0.0)"),
-            Adjustment::Fixed(v) => format!("CASE WHEN {applies} THEN CAST({v} AS DOUBLE) ELSE ({price}) END"),
+            Adjustment::Percent(p) => format!(
+                "({price}) * CASE WHEN {applies} THEN {} ELSE 1.0 END",
+                1.0 + p
+            ),
+            Adjustment::Absolute(a) => {
+                format!("greatest(({price}) + CASE WHEN {applies} THEN {a} ELSE 0.0 END, 0.0)")
+            }
+            Adjustment::Fixed(v) => {
+                format!("CASE WHEN {applies} THEN CAST({v} AS DOUBLE) ELSE ({price}) END")
+            }
         }
     }
 
@@ -159,7 +173,11 @@ impl RulesFile {
     /// (lower case).
     pub fn parse(text: &str, path: &str, known: &BTreeSet<String>) -> Result<RulesFile> {
         let raw: RawFile = toml::from_str(text).map_err(|e| {
-            let at = e.span().map(|s| position_at(text, s.start)).map(|p| format!(":{}:{}", p.line, p.column)).unwrap_or_default();
+            let at = e
+                .span()
+                .map(|s| position_at(text, s.start))
+                .map(|p| format!(":{}:{}", p.line, p.column))
+                .unwrap_or_default();
             Error::config(format!("{path}{at}"), e.message().replace('\n', " "))
         })?;
         let mut rules = Vec::new();
@@ -167,45 +185,109 @@ impl RulesFile {
         for raw_rule in raw.rule {
             let when_start = raw_rule.when.span().start;
             // The expression starts after the opening quote (three for multi-line strings).
-            let quote = if text[when_start..].starts_with("\"\"\"") || text[when_start..].starts_with("'''") { 3 } else { 1 };
+            let quote = if text[when_start..].starts_with("\"\"\"")
+                || text[when_start..].starts_with("'''")
+            {
+                3
+            } else {
+                1
+            };
             let position = position_at(text, when_start + quote);
             let at = |p: Position| format!("{path}:{}:{}", p.line, p.column);
             if !seen.insert(raw_rule.id.clone()) {
-                return Err(Error::config(at(position), format!("rule id `{}` is used twice; ids must be unique", raw_rule.id)));
+                return Err(Error::config(
+                    at(position),
+                    format!(
+                        "rule id `{}` is used twice; ids must be unique",
+                        raw_rule.id
+                    ),
+                ));
             }
-            let adjust = Adjustment::parse(raw_rule.adjust.get_ref())
-                .map_err(|m| Error::config(at(position_at(text, raw_rule.adjust.span().start + 1)), format!("rule `{}`: {m}", raw_rule.id)))?;
+            let adjust = Adjustment::parse(raw_rule.adjust.get_ref()).map_err(|m| {
+                Error::config(
+                    at(position_at(text, raw_rule.adjust.span().start + 1)),
+                    format!("rule `{}`: {m}", raw_rule.id),
+                )
+            })?;
             let when = raw_rule.when.into_inner();
             let in_file = |p: Position| {
-                if p.line <= 1 { Position { line: position.line, column: position.column + p.column.saturating_sub(1) } } else { Position { line: position.line + p.line - 1, column: p.column } }
+                if p.line <= 1 {
+                    Position {
+                        line: position.line,
+                        column: position.column + p.column.saturating_sub(1),
+                    }
+                } else {
+                    Position {
+                        line: position.line + p.line - 1,
+                        column: p.column,
+                    }
+                }
             };
             let expr = Parser::new(&GenericDialect {})
                 .try_with_sql(&when)
                 .and_then(|mut parser| parser.parse_expr())
-                .map_err(|e| Error::config(at(position), format!("rule `{}`: `when` is not a SQL condition: {}", raw_rule.id, e.to_string().replace('\n', " "))))?;
+                .map_err(|e| {
+                    Error::config(
+                        at(position),
+                        format!(
+                            "rule `{}`: `when` is not a SQL condition: {}",
+                            raw_rule.id,
+                            e.to_string().replace('\n', " ")
+                        ),
+                    )
+                })?;
             let mut uses = Vec::new();
-            collect_uses(&expr, false, &mut uses).map_err(|(message, p)| Error::config(at(in_file(p)), format!("rule `{}`: {message}", raw_rule.id)))?;
+            collect_uses(&expr, false, &mut uses).map_err(|(message, p)| {
+                Error::config(at(in_file(p)), format!("rule `{}`: {message}", raw_rule.id))
+            })?;
             for used in &mut uses {
                 used.position = in_file(used.position);
                 if !known.contains(&used.attribute) {
                     let names: Vec<&str> = known.iter().map(String::as_str).collect();
-                    return Err(Error::config(at(used.position), format!("rule `{}`: unknown attribute `{}`; known attributes: {}", raw_rule.id, used.attribute, names.join(", "))));
+                    return Err(Error::config(
+                        at(used.position),
+                        format!(
+                            "rule `{}`: unknown attribute `{}`; known attributes: {}",
+                            raw_rule.id,
+                            used.attribute,
+                            names.join(", ")
+                        ),
+                    ));
                 }
             }
-            rules.push(Rule { id: raw_rule.id, description: raw_rule.description, when, adjust, scope: raw_rule.scope, disclosed: raw_rule.disclosed, position, uses });
+            rules.push(Rule {
+                id: raw_rule.id,
+                description: raw_rule.description,
+                when,
+                adjust,
+                scope: raw_rule.scope,
+                disclosed: raw_rule.disclosed,
+                position,
+                uses,
+            });
         }
-        Ok(RulesFile { path: path.to_string(), rules })
+        Ok(RulesFile {
+            path: path.to_string(),
+            rules,
+        })
     }
 }
 
 type WalkError = (String, Position);
 
 fn ident_position(ident: &Ident) -> Position {
-    Position { line: ident.span.start.line, column: ident.span.start.column }
+    Position {
+        line: ident.span.start.line,
+        column: ident.span.start.column,
+    }
 }
 
 fn use_of(ident: &Ident, direction: Direction) -> AttributeUse {
-    AttributeUse { attribute: ident.value.to_lowercase(), position: ident_position(ident), direction }
+    AttributeUse {
+        attribute: ident.value.to_lowercase(),
+        position: ident_position(ident),
+        direction,
+    }
 }
 
 fn column_of(expr: &Expr) -> Option<&Ident> {
@@ -219,7 +301,10 @@ fn column_of(expr: &Expr) -> Option<&Ident> {
 fn is_literal(expr: &Expr) -> bool {
     match expr {
         Expr::Value(_) => true,
-        Expr::UnaryOp { op: UnaryOperator::Minus | UnaryOperator::Plus, expr } => is_literal(expr),
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus | UnaryOperator::Plus,
+            expr,
+        } => is_literal(expr),
         Expr::Nested(inner) => is_literal(inner),
         _ => false,
     }
@@ -279,7 +364,11 @@ fn mirrored(op: &BinaryOperator) -> BinaryOperator {
 fn bare_boolean(ident: &Ident, selects_true: bool) -> AttributeUse {
     let attribute = ident.value.to_lowercase();
     let direction = if TRUE_WHEN_NEW.contains(&attribute.as_str()) {
-        if selects_true { Direction::New } else { Direction::Old }
+        if selects_true {
+            Direction::New
+        } else {
+            Direction::Old
+        }
     } else {
         Direction::Unknown
     };
@@ -288,24 +377,44 @@ fn bare_boolean(ident: &Ident, selects_true: bool) -> AttributeUse {
 
 /// Collects every attribute `expr` uses, with its direction where the shape of the condition
 /// tells it (NOTs pushed down: `NOT is_new` selects old customers).
-fn collect_uses(expr: &Expr, negated: bool, out: &mut Vec<AttributeUse>) -> std::result::Result<(), WalkError> {
+fn collect_uses(
+    expr: &Expr,
+    negated: bool,
+    out: &mut Vec<AttributeUse>,
+) -> std::result::Result<(), WalkError> {
     match expr {
         Expr::Identifier(ident) => out.push(bare_boolean(ident, !negated)),
         Expr::CompoundIdentifier(parts) => {
             let last = parts.last().expect("a compound identifier has parts");
-            return Err(("qualified names are not supported; name the attribute alone".to_string(), ident_position(last)));
+            return Err((
+                "qualified names are not supported; name the attribute alone".to_string(),
+                ident_position(last),
+            ));
         }
         Expr::Value(_) => {}
         Expr::Nested(inner) => collect_uses(inner, negated, out)?,
-        Expr::UnaryOp { op: UnaryOperator::Not, expr } => collect_uses(expr, !negated, out)?,
+        Expr::UnaryOp {
+            op: UnaryOperator::Not,
+            expr,
+        } => collect_uses(expr, !negated, out)?,
         Expr::UnaryOp { expr, .. } => collect_uses(expr, negated, out)?,
-        Expr::BinaryOp { left, op: BinaryOperator::And | BinaryOperator::Or, right } => {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And | BinaryOperator::Or,
+            right,
+        } => {
             collect_uses(left, negated, out)?;
             collect_uses(right, negated, out)?;
         }
         Expr::BinaryOp { left, op, right } => match (column_of(left), column_of(right)) {
-            (Some(ident), None) if is_literal(right) => out.push(use_of(ident, direction_of(&ident.value, op, right, negated))),
-            (None, Some(ident)) if is_literal(left) => out.push(use_of(ident, direction_of(&ident.value, &mirrored(op), left, negated))),
+            (Some(ident), None) if is_literal(right) => out.push(use_of(
+                ident,
+                direction_of(&ident.value, op, right, negated),
+            )),
+            (None, Some(ident)) if is_literal(left) => out.push(use_of(
+                ident,
+                direction_of(&ident.value, &mirrored(op), left, negated),
+            )),
             _ => {
                 collect_unknown(left, out)?;
                 collect_unknown(right, out)?;
@@ -333,7 +442,14 @@ fn collect_unknown(expr: &Expr, out: &mut Vec<AttributeUse>) -> std::result::Res
             Ok(())
         }
         Expr::Value(_) => Ok(()),
-        Expr::Nested(e) | Expr::UnaryOp { expr: e, .. } | Expr::IsNull(e) | Expr::IsNotNull(e) | Expr::IsTrue(e) | Expr::IsFalse(e) | Expr::IsNotTrue(e) | Expr::IsNotFalse(e) => recurse(e),
+        Expr::Nested(e)
+        | Expr::UnaryOp { expr: e, .. }
+        | Expr::IsNull(e)
+        | Expr::IsNotNull(e)
+        | Expr::IsTrue(e)
+        | Expr::IsFalse(e)
+        | Expr::IsNotTrue(e)
+        | Expr::IsNotFalse(e) => recurse(e),
         Expr::Cast { expr, .. } => recurse(expr),
         Expr::BinaryOp { left, right, .. } => {
             recurse(left)?;
@@ -343,7 +459,9 @@ fn collect_unknown(expr: &Expr, out: &mut Vec<AttributeUse>) -> std::result::Res
             recurse(expr)?;
             list.iter().try_for_each(recurse)
         }
-        Expr::Between { expr, low, high, .. } => {
+        Expr::Between {
+            expr, low, high, ..
+        } => {
             recurse(expr)?;
             recurse(low)?;
             recurse(high)
@@ -352,7 +470,12 @@ fn collect_unknown(expr: &Expr, out: &mut Vec<AttributeUse>) -> std::result::Res
             recurse(expr)?;
             recurse(pattern)
         }
-        Expr::Case { operand, conditions, else_result, .. } => {
+        Expr::Case {
+            operand,
+            conditions,
+            else_result,
+            ..
+        } => {
             if let Some(o) = operand {
                 recurse(o)?;
             }
@@ -364,7 +487,11 @@ fn collect_unknown(expr: &Expr, out: &mut Vec<AttributeUse>) -> std::result::Res
         }
         Expr::Function(function) => match &function.args {
             FunctionArguments::List(list) => list.args.iter().try_for_each(|arg| match arg {
-                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) | FunctionArg::Named { arg: FunctionArgExpr::Expr(e), .. } => recurse(e),
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e))
+                | FunctionArg::Named {
+                    arg: FunctionArgExpr::Expr(e),
+                    ..
+                } => recurse(e),
                 _ => Ok(()),
             }),
             _ => Ok(()),
@@ -382,7 +509,17 @@ mod tests {
     use super::*;
 
     fn known() -> BTreeSet<String> {
-        ["tenure_days", "is_new", "price_sensitivity", "channel", "device_os", "gender"].iter().map(|s| s.to_string()).collect()
+        [
+            "tenure_days",
+            "is_new",
+            "price_sensitivity",
+            "channel",
+            "device_os",
+            "gender",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
     }
 
     const RULES: &str = r#"
@@ -405,7 +542,13 @@ adjust = "-10%"
         assert_eq!(uplift.position, Position { line: 4, column: 9 });
         assert_eq!(uplift.uses[0].attribute, "tenure_days");
         assert_eq!(uplift.uses[0].direction, Direction::Old);
-        assert_eq!(uplift.uses[1].position, Position { line: 4, column: 30 });
+        assert_eq!(
+            uplift.uses[1].position,
+            Position {
+                line: 4,
+                column: 31
+            }
+        );
         assert_eq!(uplift.adjust, Adjustment::Percent(0.08));
         assert_eq!(file.rules[1].uses[0].direction, Direction::New);
     }
@@ -417,19 +560,34 @@ adjust = "-10%"
         let directions: Vec<Direction> = file.rules[0].uses.iter().map(|u| u.direction).collect();
         assert_eq!(directions, [Direction::Old, Direction::Old]);
         let text = "[[rule]]\nid = \"b\"\nwhen = \"365 < tenure_days\"\nadjust = \"+1%\"\n";
-        assert_eq!(RulesFile::parse(text, "r.toml", &known()).unwrap().rules[0].uses[0].direction, Direction::Old);
+        assert_eq!(
+            RulesFile::parse(text, "r.toml", &known()).unwrap().rules[0].uses[0].direction,
+            Direction::Old
+        );
     }
 
     #[test]
     fn unknown_attributes_and_bad_sql_point_at_file_line_and_column() {
         let text = "[[rule]]\nid = \"a\"\nwhen = \"channel = 'app' AND vip_level > 2\"\nadjust = \"-1%\"\n";
-        let message = RulesFile::parse(text, "r.toml", &known()).unwrap_err().to_string();
-        assert!(message.starts_with("r.toml:3:29:") && message.contains("vip_level"), "{message}");
+        let message = RulesFile::parse(text, "r.toml", &known())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.starts_with("r.toml:3:29:") && message.contains("vip_level"),
+            "{message}"
+        );
         let text = "[[rule]]\nid = \"a\"\nwhen = \"channel = = 'app'\"\nadjust = \"-1%\"\n";
-        let message = RulesFile::parse(text, "r.toml", &known()).unwrap_err().to_string();
-        assert!(message.starts_with("r.toml:3:9:") && message.contains("not a SQL condition"), "{message}");
+        let message = RulesFile::parse(text, "r.toml", &known())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.starts_with("r.toml:3:9:") && message.contains("not a SQL condition"),
+            "{message}"
+        );
         let text = "[[rule]]\nid = \"a\"\nwhen = \"is_new\"\nadjust = \"8%\"\n";
-        let message = RulesFile::parse(text, "r.toml", &known()).unwrap_err().to_string();
+        let message = RulesFile::parse(text, "r.toml", &known())
+            .unwrap_err()
+            .to_string();
         assert!(message.starts_with("r.toml:4:11:"), "{message}");
     }
 

@@ -64,10 +64,12 @@ fn a_price_column_of_strings_is_refused() {
     let fixture = Fixture::small();
     let orders = fixture.input("orders.csv");
     std::fs::write(&orders, "txn,uid,at,price\nT1,U1000000,2026-01-02T10:00:00,¥12.50\nT2,U1000000,2026-02-02T10:00:00,¥13.00\n").unwrap();
-    fixture.edit_config(
-        "[datasets.orders]\npath = \"orders.parquet\"\nid = \"txn_id\"\ncustomer = \"uid\"\nsku = \"item_code\"\nordered_at = \"ordered_at\"\nquantity = \"qty\"\nlist_price = \"list_unit_price\"\noffered_price = \"offered_unit_price\"\npaid_price = \"paid_unit_price\"\nconditions = [\"channel\", \"pay_method\", \"qty\"]\n",
-        "[datasets.orders]\npath = \"orders.csv\"\nid = \"txn\"\ncustomer = \"uid\"\nordered_at = \"at\"\noffered_price = \"price\"\n",
-    );
+    let config = std::fs::read_to_string(&fixture.data.config).unwrap();
+    let customers_only = &config[..config.find("[datasets.orders]").unwrap()];
+    let orders = "[datasets.orders]\npath = \"orders.csv\"\nid = \"txn\"\ncustomer = \"uid\"\nordered_at = \"at\"\noffered_price = \"price\"\n";
+    let config =
+        format!("{customers_only}{orders}").replace("pricing_rules = \"rules.toml\"\n", "");
+    std::fs::write(&fixture.data.config, config).unwrap();
     let stderr = fails_cleanly(&fixture);
     assert!(
         stderr.contains("`price`")

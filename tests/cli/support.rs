@@ -29,7 +29,8 @@ impl Fixture {
 
     pub fn of(scenario: &fairmark::demo::Scenario) -> Fixture {
         let dir = tempfile::tempdir().expect("temp dir");
-        let data = fairmark::demo::generate(&dir.path().join("input"), scenario).expect("demo data generates");
+        let data = fairmark::demo::generate(&dir.path().join("input"), scenario)
+            .expect("demo data generates");
         Fixture { dir, data }
     }
 

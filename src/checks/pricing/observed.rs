@@ -70,7 +70,15 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { min_gap: 0.02, alpha: 0.05, min_strata: 5, time_bucket: TimeBucket::Day, old_tenure_days: 365, new_tenure_days: 30, confidence: 0.95 }
+        Settings {
+            min_gap: 0.02,
+            alpha: 0.05,
+            min_strata: 5,
+            time_bucket: TimeBucket::Day,
+            old_tenure_days: 365,
+            new_tenure_days: 30,
+            confidence: 0.95,
+        }
     }
 }
 
@@ -81,7 +89,11 @@ impl Strictest for Settings {
             alpha: self.alpha.max(other.alpha),
             min_strata: self.min_strata.min(other.min_strata),
             // A finer bucket compares more like with like; it is never the laxer reading.
-            time_bucket: if (self.time_bucket as u8) <= (other.time_bucket as u8) { self.time_bucket } else { other.time_bucket },
+            time_bucket: if (self.time_bucket as u8) <= (other.time_bucket as u8) {
+                self.time_bucket
+            } else {
+                other.time_bucket
+            },
             old_tenure_days: self.old_tenure_days.min(other.old_tenure_days),
             new_tenure_days: self.new_tenure_days.max(other.new_tenure_days),
             confidence: self.confidence.max(other.confidence),
@@ -117,9 +129,20 @@ struct SkuTest {
 
 /// The observations (orders, then quotes) with cohort-relevant columns, as SQL.
 fn observations_sql(config: &Config) -> String {
-    let conditions: Vec<String> = crate::pricing::condition_columns(config).into_iter().map(|(_, c)| ident(&c)).collect();
-    let extra = if conditions.is_empty() { String::new() } else { format!(", {}", conditions.join(", ")) };
-    let select = |table: &str| format!("SELECT customer_id, ordered_at, sku, offered_unit_price AS price, device_os AS order_device{extra} FROM {table} WHERE sku IS NOT NULL AND offered_unit_price IS NOT NULL AND customer_id IS NOT NULL");
+    let conditions: Vec<String> = crate::pricing::condition_columns(config)
+        .into_iter()
+        .map(|(_, c)| ident(&c))
+        .collect();
+    let extra = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(", {}", conditions.join(", "))
+    };
+    let select = |table: &str| {
+        format!(
+            "SELECT customer_id, ordered_at, sku, offered_unit_price AS price, device_os AS order_device{extra} FROM {table} WHERE sku IS NOT NULL AND offered_unit_price IS NOT NULL AND customer_id IS NOT NULL"
+        )
+    };
     let mut sql = select("fm_orders");
     if config.datasets.quotes.is_some() {
         sql = format!("{sql} UNION ALL {}", select("fm_quotes"));
@@ -127,15 +150,38 @@ fn observations_sql(config: &Config) -> String {
     sql
 }
 
-async fn test_pair(engine: &Engine, config: &Config, pair: &CohortPair, settings: &Settings) -> Result<(Vec<SkuTest>, Vec<String>)> {
+async fn test_pair(
+    engine: &Engine,
+    config: &Config,
+    pair: &CohortPair,
+    settings: &Settings,
+) -> Result<(Vec<SkuTest>, Vec<String>)> {
     let bucket = match settings.time_bucket {
         TimeBucket::Hour => "hour",
         TimeBucket::Day => "day",
         TimeBucket::Week => "week",
     };
-    let conditions: Vec<String> = crate::pricing::condition_columns(config).into_iter().map(|(_, c)| ident(&c)).collect();
-    let group = std::iter::once("sku".to_string()).chain(std::iter::once("bucket".to_string())).chain(conditions.iter().cloned()).collect::<Vec<_>>().join(", ");
-    let condition_list = if conditions.is_empty() { String::new() } else { format!(", {}", conditions.iter().map(|c| format!("o.{c}")).collect::<Vec<_>>().join(", ")) };
+    let conditions: Vec<String> = crate::pricing::condition_columns(config)
+        .into_iter()
+        .map(|(_, c)| ident(&c))
+        .collect();
+    let group = std::iter::once("sku".to_string())
+        .chain(std::iter::once("bucket".to_string()))
+        .chain(conditions.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let condition_list = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", {}",
+            conditions
+                .iter()
+                .map(|c| format!("o.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
     let sql = format!(
         "WITH observed AS (
             SELECT o.sku, date_trunc('{bucket}', o.ordered_at) AS bucket{condition_list}, o.price,
@@ -173,11 +219,15 @@ async fn test_pair(engine: &Engine, config: &Config, pair: &CohortPair, settings
         let skus = skus.as_string::<i32>();
         let lists = batch.column(1).as_list::<i32>();
         let column = |i: usize| batch.column(i).as_primitive::<Int64Type>().clone();
-        let (n_treated, n_reference, any_treated, any_reference) = (column(2), column(3), column(4), column(5));
+        let (n_treated, n_reference, any_treated, any_reference) =
+            (column(2), column(3), column(4), column(5));
         for row in 0..batch.num_rows() {
             let values = lists.value(row);
             let values = values.as_primitive::<Float64Type>();
-            let gaps: Vec<f64> = (0..values.len()).filter(|i| !values.is_null(*i)).map(|i| values.value(i)).collect();
+            let gaps: Vec<f64> = (0..values.len())
+                .filter(|i| !values.is_null(*i))
+                .map(|i| values.value(i))
+                .collect();
             let sku = skus.value(row).to_string();
             if gaps.len() < settings.min_strata {
                 if any_treated.value(row) > 0 && any_reference.value(row) > 0 {
@@ -185,10 +235,12 @@ async fn test_pair(engine: &Engine, config: &Config, pair: &CohortPair, settings
                 }
                 continue;
             }
-            let estimate = stats::hodges_lehmann(&gaps, settings.confidence).ok_or_else(|| Error::Engine("no gaps to estimate".into()))?;
+            let estimate = stats::hodges_lehmann(&gaps, settings.confidence)
+                .ok_or_else(|| Error::Engine("no gaps to estimate".into()))?;
             let p_value = if pair.two_sided {
                 let up = stats::signed_rank_greater(&gaps).p_value;
-                let down = stats::signed_rank_greater(&gaps.iter().map(|g| -g).collect::<Vec<_>>()).p_value;
+                let down = stats::signed_rank_greater(&gaps.iter().map(|g| -g).collect::<Vec<_>>())
+                    .p_value;
                 (2.0 * up.min(down)).min(1.0)
             } else {
                 stats::signed_rank_greater(&gaps).p_value
@@ -220,22 +272,34 @@ fn significant(value: f64) -> f64 {
 }
 
 /// Runs the observed-price checks the policy enables; returns findings per check id.
-pub async fn run(engine: &Engine, config: &Config, policy: &EffectivePolicy, tenure_expression: &str) -> Result<Vec<(&'static str, Vec<Finding>)>> {
+pub async fn run(
+    engine: &Engine,
+    config: &Config,
+    policy: &EffectivePolicy,
+    tenure_expression: &str,
+) -> Result<Vec<(&'static str, Vec<Finding>)>> {
     let mut results = Vec::new();
     for info in [&TENURE, &DEVICE, &PROTECTED] {
         let Some(check) = policy.check(info.id) else {
             continue;
         };
         let settings: Settings = policy.settings(info.id)?;
-        let pairs: Vec<CohortPair> = cohort_pairs(engine, config, policy, settings.old_tenure_days, settings.new_tenure_days, tenure_expression)
-            .await?
-            .into_iter()
-            .filter(|p| match info.id {
-                "pricing.tenure-overcharge" => p.name.starts_with("tenure"),
-                "pricing.device-overcharge" => p.name.starts_with("iOS"),
-                _ => p.two_sided,
-            })
-            .collect();
+        let pairs: Vec<CohortPair> = cohort_pairs(
+            engine,
+            config,
+            policy,
+            settings.old_tenure_days,
+            settings.new_tenure_days,
+            tenure_expression,
+        )
+        .await?
+        .into_iter()
+        .filter(|p| match info.id {
+            "pricing.tenure-overcharge" => p.name.starts_with("tenure"),
+            "pricing.device-overcharge" => p.name.starts_with("iOS"),
+            _ => p.two_sided,
+        })
+        .collect();
         let mut tested: Vec<(usize, SkuTest)> = Vec::new();
         let mut lacking: Vec<(usize, Vec<String>)> = Vec::new();
         for (i, pair) in pairs.iter().enumerate() {
@@ -243,12 +307,17 @@ pub async fn run(engine: &Engine, config: &Config, policy: &EffectivePolicy, ten
             tested.extend(tests.into_iter().map(|t| (i, t)));
             lacking.push((i, short));
         }
-        let q_values = stats::benjamini_hochberg(&tested.iter().map(|(_, t)| t.p_value).collect::<Vec<_>>());
+        let q_values =
+            stats::benjamini_hochberg(&tested.iter().map(|(_, t)| t.p_value).collect::<Vec<_>>());
         let mut findings = Vec::new();
         for ((i, test), q) in tested.iter().zip(&q_values) {
             let pair = &pairs[*i];
             let gap = test.estimate.estimate;
-            let large = if pair.two_sided { gap.abs() >= settings.min_gap } else { gap >= settings.min_gap };
+            let large = if pair.two_sided {
+                gap.abs() >= settings.min_gap
+            } else {
+                gap >= settings.min_gap
+            };
             if !large || *q >= settings.alpha {
                 continue;
             }
@@ -290,13 +359,26 @@ pub async fn run(engine: &Engine, config: &Config, policy: &EffectivePolicy, ten
                 .with_legal_bases(&check.legal_bases),
             );
         }
-        let lacking: Vec<(String, &Vec<String>)> = lacking.iter().filter(|(_, s)| !s.is_empty()).map(|(i, s)| (pairs[*i].name.clone(), s)).collect();
+        let lacking: Vec<(String, &Vec<String>)> = lacking
+            .iter()
+            .filter(|(_, s)| !s.is_empty())
+            .map(|(i, s)| (pairs[*i].name.clone(), s))
+            .collect();
         if !lacking.is_empty() {
             let per_pair: Vec<String> = lacking
                 .iter()
                 .map(|(name, skus)| {
                     let shown: Vec<&str> = skus.iter().take(10).map(String::as_str).collect();
-                    format!("{name}: {} SKUs ({}{})", skus.len(), shown.join(", "), if skus.len() > shown.len() { ", …" } else { "" })
+                    format!(
+                        "{name}: {} SKUs ({}{})",
+                        skus.len(),
+                        shown.join(", "),
+                        if skus.len() > shown.len() {
+                            ", …"
+                        } else {
+                            ""
+                        }
+                    )
                 })
                 .collect();
             let total: usize = lacking.iter().map(|(_, s)| s.len()).sum();
@@ -321,7 +403,11 @@ mod tests {
 
     #[test]
     fn stricter_settings_compare_finer_and_flag_smaller_gaps() {
-        let coarse = Settings { time_bucket: TimeBucket::Week, min_gap: 0.05, ..Settings::default() };
+        let coarse = Settings {
+            time_bucket: TimeBucket::Week,
+            min_gap: 0.05,
+            ..Settings::default()
+        };
         let merged = coarse.strictest(Settings::default());
         assert_eq!(merged.time_bucket, TimeBucket::Day);
         assert_eq!(merged.min_gap, 0.02);

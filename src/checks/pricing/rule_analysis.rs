@@ -51,21 +51,37 @@ pub static UNCLASSIFIED_ATTRIBUTE: CheckInfo = CheckInfo {
     validate_settings: validate_as::<NoSettings>,
 };
 
-pub const ALL: [&CheckInfo; 4] = [&SURCHARGE, &NEW_CUSTOMER_DISCOUNT, &PROTECTED_ATTRIBUTE, &UNCLASSIFIED_ATTRIBUTE];
+pub const ALL: [&CheckInfo; 4] = [
+    &SURCHARGE,
+    &NEW_CUSTOMER_DISCOUNT,
+    &PROTECTED_ATTRIBUTE,
+    &UNCLASSIFIED_ATTRIBUTE,
+];
 
 fn location(rules: &RulesFile, used: &AttributeUse) -> SourceLocation {
-    SourceLocation { file: rules.path.clone(), line: used.position.line, column: used.position.column }
+    SourceLocation {
+        file: rules.path.clone(),
+        line: used.position.line,
+        column: used.position.column,
+    }
 }
 
 fn rule_subject(rule: &Rule) -> Subject {
-    Subject { rule: Some(rule.id.clone()), ..Subject::default() }
+    Subject {
+        rule: Some(rule.id.clone()),
+        ..Subject::default()
+    }
 }
 
 /// The findings of every enabled static check.
 pub fn run(rules: &RulesFile, policy: &EffectivePolicy) -> Vec<Finding> {
     let mut findings = Vec::new();
     for rule in &rules.rules {
-        let classified: Vec<(&AttributeUse, Option<AttributeClass>)> = rule.uses.iter().map(|u| (u, policy.attribute_class(&u.attribute))).collect();
+        let classified: Vec<(&AttributeUse, Option<AttributeClass>)> = rule
+            .uses
+            .iter()
+            .map(|u| (u, policy.attribute_class(&u.attribute)))
+            .collect();
         let raises = rule.adjust.raises();
 
         if let Some(check) = policy.check(SURCHARGE.id).filter(|_| raises != Some(false)) {
@@ -75,7 +91,11 @@ pub fn run(rules: &RulesFile, policy: &EffectivePolicy) -> Vec<Finding> {
                 _ => false,
             });
             if let Some((used, Some(class))) = targeted {
-                let how = if raises.is_none() { "sets a fixed price" } else { "raises the price" };
+                let how = if raises.is_none() {
+                    "sets a fixed price"
+                } else {
+                    "raises the price"
+                };
                 findings.push(
                     Finding::new(
                         SURCHARGE.id,
@@ -102,8 +122,13 @@ pub fn run(rules: &RulesFile, policy: &EffectivePolicy) -> Vec<Finding> {
             }
         }
 
-        if let Some(check) = policy.check(NEW_CUSTOMER_DISCOUNT.id).filter(|_| raises == Some(false) && !rule.disclosed) {
-            let selects_new = classified.iter().find(|(u, class)| *class == Some(AttributeClass::Loyalty) && u.direction == Direction::New);
+        if let Some(check) = policy
+            .check(NEW_CUSTOMER_DISCOUNT.id)
+            .filter(|_| raises == Some(false) && !rule.disclosed)
+        {
+            let selects_new = classified.iter().find(|(u, class)| {
+                *class == Some(AttributeClass::Loyalty) && u.direction == Direction::New
+            });
             if let Some((used, _)) = selects_new {
                 findings.push(
                     Finding::new(
@@ -128,9 +153,11 @@ pub fn run(rules: &RulesFile, policy: &EffectivePolicy) -> Vec<Finding> {
             }
         }
 
-        if let Some(check) = policy.check(PROTECTED_ATTRIBUTE.id) {
-            if let Some((used, _)) = classified.iter().find(|(_, class)| *class == Some(AttributeClass::Protected)) {
-                findings.push(
+        let protected = classified
+            .iter()
+            .find(|(_, class)| *class == Some(AttributeClass::Protected));
+        if let (Some(check), Some((used, _))) = (policy.check(PROTECTED_ATTRIBUTE.id), protected) {
+            findings.push(
                     Finding::new(
                         PROTECTED_ATTRIBUTE.id,
                         check.severity,
@@ -144,7 +171,6 @@ pub fn run(rules: &RulesFile, policy: &EffectivePolicy) -> Vec<Finding> {
                     .at(location(rules, used))
                     .with_legal_bases(&check.legal_bases),
                 );
-            }
         }
 
         if let Some(check) = policy.check(UNCLASSIFIED_ATTRIBUTE.id) {
@@ -179,9 +205,26 @@ mod tests {
     use crate::policy::PolicyPack;
 
     fn analyse(rules: &str) -> Vec<Finding> {
-        let known = ["tenure_days", "is_new", "price_sensitivity", "channel", "device_os", "gender", "vip_level", "quantity"].iter().map(|s| s.to_string()).collect();
+        let known = [
+            "tenure_days",
+            "is_new",
+            "price_sensitivity",
+            "channel",
+            "device_os",
+            "gender",
+            "vip_level",
+            "quantity",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let file = RulesFile::parse(rules, "rules.toml", &known).unwrap();
-        let policy = EffectivePolicy::combine(vec![PolicyPack::built_in().into_iter().find(|p| p.name == "cn").unwrap()]);
+        let policy = EffectivePolicy::combine(vec![
+            PolicyPack::built_in()
+                .into_iter()
+                .find(|p| p.name == "cn")
+                .unwrap(),
+        ]);
         run(&file, &policy)
     }
 
@@ -191,14 +234,21 @@ mod tests {
 
     #[test]
     fn a_tenure_surcharge_is_flagged_at_its_attribute() {
-        let findings = analyse("[[rule]]\nid = \"u\"\nwhen = \"price_sensitivity < 0.3 AND NOT is_new\"\nadjust = \"+8%\"\n");
+        let findings = analyse(
+            "[[rule]]\nid = \"u\"\nwhen = \"price_sensitivity < 0.3 AND NOT is_new\"\nadjust = \"+8%\"\n",
+        );
         assert_eq!(checks(&findings), ["pricing.rule-surcharge"]);
-        assert_eq!(findings[0].location.as_ref().map(|l| (l.line, l.column)), Some((3, 9)));
+        assert_eq!(
+            findings[0].location.as_ref().map(|l| (l.line, l.column)),
+            Some((3, 9))
+        );
     }
 
     #[test]
     fn legitimate_trading_condition_rules_pass() {
-        let findings = analyse("[[rule]]\nid = \"app\"\nwhen = \"channel = 'app'\"\nadjust = \"-2%\"\n\n[[rule]]\nid = \"bulk\"\nwhen = \"quantity >= 3\"\nadjust = \"-5%\"\n\n[[rule]]\nid = \"loyalty-reward\"\nwhen = \"tenure_days > 365\"\nadjust = \"-3%\"\n");
+        let findings = analyse(
+            "[[rule]]\nid = \"app\"\nwhen = \"channel = 'app'\"\nadjust = \"-2%\"\n\n[[rule]]\nid = \"bulk\"\nwhen = \"quantity >= 3\"\nadjust = \"-5%\"\n\n[[rule]]\nid = \"loyalty-reward\"\nwhen = \"tenure_days > 365\"\nadjust = \"-3%\"\n",
+        );
         assert!(findings.is_empty(), "{findings:?}");
     }
 
@@ -206,14 +256,24 @@ mod tests {
     fn a_silent_welcome_discount_is_flagged_and_a_disclosed_one_is_not() {
         let silent = analyse("[[rule]]\nid = \"w\"\nwhen = \"is_new\"\nadjust = \"-10%\"\n");
         assert_eq!(checks(&silent), ["pricing.rule-new-customer-discount"]);
-        let labelled = analyse("[[rule]]\nid = \"w\"\nwhen = \"is_new\"\nadjust = \"-10%\"\ndisclosed = true\n");
+        let labelled = analyse(
+            "[[rule]]\nid = \"w\"\nwhen = \"is_new\"\nadjust = \"-10%\"\ndisclosed = true\n",
+        );
         assert!(labelled.is_empty());
     }
 
     #[test]
     fn protected_and_unclassified_attributes_are_reported() {
-        let findings = analyse("[[rule]]\nid = \"g\"\nwhen = \"gender = 'F' OR vip_level > 2\"\nadjust = \"-5%\"\n");
-        assert_eq!(checks(&findings), ["pricing.rule-protected-attribute", "pricing.rule-unclassified-attribute"]);
+        let findings = analyse(
+            "[[rule]]\nid = \"g\"\nwhen = \"gender = 'F' OR vip_level > 2\"\nadjust = \"-5%\"\n",
+        );
+        assert_eq!(
+            checks(&findings),
+            [
+                "pricing.rule-protected-attribute",
+                "pricing.rule-unclassified-attribute"
+            ]
+        );
         let ios = analyse("[[rule]]\nid = \"i\"\nwhen = \"device_os = 'iOS'\"\nadjust = \"+5%\"\n");
         assert_eq!(checks(&ios), ["pricing.rule-surcharge"]);
     }

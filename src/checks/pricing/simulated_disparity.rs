@@ -43,7 +43,13 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { tolerance: 0.01, old_tenure_days: 365, new_tenure_days: 30, max_customers: 100_000, min_cohort_customers: 30 }
+        Settings {
+            tolerance: 0.01,
+            old_tenure_days: 365,
+            new_tenure_days: 30,
+            max_customers: 100_000,
+            min_cohort_customers: 30,
+        }
     }
 }
 
@@ -71,7 +77,14 @@ pub struct CohortPair {
 
 /// The cohort pairs to compare: tenure, device, and each group of each protected attribute
 /// present in the customer features.
-pub async fn cohort_pairs(engine: &Engine, config: &Config, policy: &EffectivePolicy, old_days: i64, new_days: i64, tenure: &str) -> Result<Vec<CohortPair>> {
+pub async fn cohort_pairs(
+    engine: &Engine,
+    config: &Config,
+    policy: &EffectivePolicy,
+    old_days: i64,
+    new_days: i64,
+    tenure: &str,
+) -> Result<Vec<CohortPair>> {
     let mut pairs = vec![CohortPair {
         name: format!("tenure > {old_days} days vs <= {new_days} days"),
         treated: format!("{tenure} > {old_days}"),
@@ -93,20 +106,32 @@ pub async fn cohort_pairs(engine: &Engine, config: &Config, policy: &EffectivePo
         .quasi_identifiers
         .iter()
         .map(|(c, k)| (c.to_lowercase(), Some(*k)))
-        .chain(customers.attributes.iter().map(|a| (a.to_lowercase(), None)))
+        .chain(
+            customers
+                .attributes
+                .iter()
+                .map(|a| (a.to_lowercase(), None)),
+        )
         .collect();
     for (attribute, kind) in attributes {
         if policy.attribute_class(&attribute) != Some(AttributeClass::Protected) {
             continue;
         }
         let group = protected_group_expr(&attribute, kind);
-        let sql = format!("SELECT DISTINCT {group} AS g FROM fm_customer_features WHERE {} IS NOT NULL ORDER BY g LIMIT 13", ident(&attribute));
+        let sql = format!(
+            "SELECT DISTINCT {group} AS g FROM fm_customer_features WHERE {} IS NOT NULL ORDER BY g LIMIT 13",
+            ident(&attribute)
+        );
         let batches = engine.collect(&sql, "customers").await?;
         let mut groups = Vec::new();
         for batch in &batches {
             let values = cast(batch.column(0), &DataType::Utf8)?;
             let values = values.as_string::<i32>();
-            groups.extend((0..values.len()).filter(|i| !values.is_null(*i)).map(|i| values.value(i).to_string()));
+            groups.extend(
+                (0..values.len())
+                    .filter(|i| !values.is_null(*i))
+                    .map(|i| values.value(i).to_string()),
+            );
         }
         // A "protected attribute" with a dozen or more values is not a set of groups to compare.
         if groups.len() < 2 || groups.len() > 12 {
@@ -125,17 +150,30 @@ pub async fn cohort_pairs(engine: &Engine, config: &Config, policy: &EffectivePo
 }
 
 /// Birth years and ages are compared in ten-year bands; other attributes by value.
-pub fn protected_group_expr(attribute: &str, kind: Option<crate::segment::generalize::QuasiKind>) -> String {
+pub fn protected_group_expr(
+    attribute: &str,
+    kind: Option<crate::segment::generalize::QuasiKind>,
+) -> String {
     use crate::segment::generalize::QuasiKind;
     match kind {
-        Some(k @ (QuasiKind::BirthYear | QuasiKind::Age)) => format!("{}({}, {}, 1)", GeneralizeUdf::NAME, ident(attribute), literal(k.name())),
+        Some(k @ (QuasiKind::BirthYear | QuasiKind::Age)) => format!(
+            "{}({}, {}, 1)",
+            GeneralizeUdf::NAME,
+            ident(attribute),
+            literal(k.name())
+        ),
         _ => format!("CAST({} AS VARCHAR)", ident(attribute)),
     }
 }
 
 /// The SQL of the simulated price of every sampled customer for every SKU, applying `rules`
 /// except the one at `skip`.
-fn simulation_sql(config: &Config, rules: &RulesFile, skip: Option<usize>, max_customers: u64) -> String {
+fn simulation_sql(
+    config: &Config,
+    rules: &RulesFile,
+    skip: Option<usize>,
+    max_customers: u64,
+) -> String {
     let token = TokenUdf::function_name(IdentifierClass::CustomerId);
     let features = format!(
         "(SELECT * FROM (SELECT *, row_number() OVER (ORDER BY {token}(customer_id)) AS sample_rank FROM fm_customer_features) WHERE sample_rank <= {max_customers})"
@@ -143,9 +181,19 @@ fn simulation_sql(config: &Config, rules: &RulesFile, skip: Option<usize>, max_c
     let mut context = Vec::new();
     let mut taken: Vec<String> = vec!["sku".into(), "category".into(), "price_0".into()];
     if let Some(orders) = &config.datasets.orders {
-        let mut columns: Vec<(String, String)> = orders.conditions.iter().map(|c| (c.to_lowercase(), ident(c))).collect();
+        let mut columns: Vec<(String, String)> = orders
+            .conditions
+            .iter()
+            .map(|c| (c.to_lowercase(), ident(c)))
+            .collect();
         if !columns.iter().any(|(name, _)| name == "quantity") {
-            columns.push(("quantity".into(), orders.quantity.as_ref().map_or_else(|| "1.0".to_string(), |q| ident(q))));
+            columns.push((
+                "quantity".into(),
+                orders
+                    .quantity
+                    .as_ref()
+                    .map_or_else(|| "1.0".to_string(), |q| ident(q)),
+            ));
         }
         for (name, expr) in columns {
             if taken.contains(&name) {
@@ -159,7 +207,9 @@ fn simulation_sql(config: &Config, rules: &RulesFile, skip: Option<usize>, max_c
             ));
         }
     }
-    let context_columns: String = (0..context.len()).map(|i| format!(", context_{i}.*")).collect();
+    let context_columns: String = (0..context.len())
+        .map(|i| format!(", context_{i}.*"))
+        .collect();
     let base = format!(
         "SELECT f.*, k.sku, k.category, k.base_price AS price_0{context_columns} FROM {features} f \
          CROSS JOIN (SELECT sku, min(category) AS category, median(list_unit_price) AS base_price FROM fm_orders WHERE sku IS NOT NULL GROUP BY sku) k {}",
@@ -172,13 +222,32 @@ fn simulation_sql(config: &Config, rules: &RulesFile, skip: Option<usize>, max_c
         }
         let mut scope = Vec::new();
         if !rule.scope.sku.is_empty() {
-            scope.push(format!("sku IN ({})", rule.scope.sku.iter().map(|s| literal(s)).collect::<Vec<_>>().join(", ")));
+            scope.push(format!(
+                "sku IN ({})",
+                rule.scope
+                    .sku
+                    .iter()
+                    .map(|s| literal(s))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
         if !rule.scope.category.is_empty() {
-            scope.push(format!("category IN ({})", rule.scope.category.iter().map(|s| literal(s)).collect::<Vec<_>>().join(", ")));
+            scope.push(format!(
+                "category IN ({})",
+                rule.scope
+                    .category
+                    .iter()
+                    .map(|s| literal(s))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
         // NULL attributes (a customer without orders has no recency) make a rule not apply.
-        let applies = std::iter::once(format!("COALESCE(({}), false)", rule.when)).chain(scope).collect::<Vec<_>>().join(" AND ");
+        let applies = std::iter::once(format!("COALESCE(({}), false)", rule.when))
+            .chain(scope)
+            .collect::<Vec<_>>()
+            .join(" AND ");
         price = rule.adjust.apply_sql(&price, &format!("({applies})"));
     }
     format!("SELECT *, {price} AS simulated_price FROM ({base})")
@@ -187,16 +256,36 @@ fn simulation_sql(config: &Config, rules: &RulesFile, skip: Option<usize>, max_c
 /// Per cohort pair and SKU: (relative gap, treated average, reference average).
 type Gaps = Vec<BTreeMap<String, f64>>;
 
-async fn gaps(engine: &Engine, config: &Config, rules: &RulesFile, skip: Option<usize>, pairs: &[CohortPair], settings: &Settings) -> Result<Gaps> {
+async fn gaps(
+    engine: &Engine,
+    config: &Config,
+    rules: &RulesFile,
+    skip: Option<usize>,
+    pairs: &[CohortPair],
+    settings: &Settings,
+) -> Result<Gaps> {
     let mut aggregates = Vec::new();
     for (i, pair) in pairs.iter().enumerate() {
-        aggregates.push(format!("avg(CASE WHEN {} THEN simulated_price END) AS t{i}", pair.treated));
-        aggregates.push(format!("avg(CASE WHEN {} THEN simulated_price END) AS r{i}", pair.reference));
+        aggregates.push(format!(
+            "avg(CASE WHEN {} THEN simulated_price END) AS t{i}",
+            pair.treated
+        ));
+        aggregates.push(format!(
+            "avg(CASE WHEN {} THEN simulated_price END) AS r{i}",
+            pair.reference
+        ));
     }
     for (i, pair) in pairs.iter().enumerate() {
-        aggregates.push(format!("least(count(CASE WHEN {} THEN 1 END), count(CASE WHEN {} THEN 1 END)) AS n{i}", pair.treated, pair.reference));
+        aggregates.push(format!(
+            "least(count(CASE WHEN {} THEN 1 END), count(CASE WHEN {} THEN 1 END)) AS n{i}",
+            pair.treated, pair.reference
+        ));
     }
-    let sql = format!("SELECT sku, {} FROM ({}) GROUP BY sku ORDER BY sku", aggregates.join(", "), simulation_sql(config, rules, skip, settings.max_customers));
+    let sql = format!(
+        "SELECT sku, {} FROM ({}) GROUP BY sku ORDER BY sku",
+        aggregates.join(", "),
+        simulation_sql(config, rules, skip, settings.max_customers)
+    );
     let batches = engine.collect(&sql, "orders").await?;
     let mut per_pair: Gaps = vec![BTreeMap::new(); pairs.len()];
     for batch in &batches {
@@ -205,21 +294,44 @@ async fn gaps(engine: &Engine, config: &Config, rules: &RulesFile, skip: Option<
         for (i, gaps) in per_pair.iter_mut().enumerate() {
             let treated = batch.column(1 + 2 * i).as_primitive::<Float64Type>();
             let reference = batch.column(2 + 2 * i).as_primitive::<Float64Type>();
-            let smaller_cohort = batch.column(1 + 2 * pairs.len() + i).as_primitive::<Int64Type>();
+            let smaller_cohort = batch
+                .column(1 + 2 * pairs.len() + i)
+                .as_primitive::<Int64Type>();
             for row in 0..batch.num_rows() {
                 let too_small = (smaller_cohort.value(row) as u64) < settings.min_cohort_customers;
-                if too_small || treated.is_null(row) || reference.is_null(row) || reference.value(row) <= 0.0 {
+                if too_small
+                    || treated.is_null(row)
+                    || reference.is_null(row)
+                    || reference.value(row) <= 0.0
+                {
                     continue;
                 }
-                gaps.insert(skus.value(row).to_string(), treated.value(row) / reference.value(row) - 1.0);
+                gaps.insert(
+                    skus.value(row).to_string(),
+                    treated.value(row) / reference.value(row) - 1.0,
+                );
             }
         }
     }
     Ok(per_pair)
 }
 
-fn over_tolerance(gaps: &BTreeMap<String, f64>, pair: &CohortPair, tolerance: f64) -> Vec<(String, f64)> {
-    let mut over: Vec<(String, f64)> = gaps.iter().filter(|(_, g)| if pair.two_sided { g.abs() > tolerance } else { **g > tolerance }).map(|(s, g)| (s.clone(), *g)).collect();
+fn over_tolerance(
+    gaps: &BTreeMap<String, f64>,
+    pair: &CohortPair,
+    tolerance: f64,
+) -> Vec<(String, f64)> {
+    let mut over: Vec<(String, f64)> = gaps
+        .iter()
+        .filter(|(_, g)| {
+            if pair.two_sided {
+                g.abs() > tolerance
+            } else {
+                **g > tolerance
+            }
+        })
+        .map(|(s, g)| (s.clone(), *g))
+        .collect();
     over.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then_with(|| a.0.cmp(&b.0)));
     over
 }
@@ -228,12 +340,27 @@ fn round4(value: f64) -> f64 {
     (value * 10_000.0).round() / 10_000.0
 }
 
-pub async fn run(engine: &Engine, config: &Config, rules: &RulesFile, policy: &EffectivePolicy) -> Result<Vec<Finding>> {
+pub async fn run(
+    engine: &Engine,
+    config: &Config,
+    rules: &RulesFile,
+    policy: &EffectivePolicy,
+) -> Result<Vec<Finding>> {
     let check = policy.check(ID).expect("run only when enabled");
     let settings: Settings = policy.settings(ID)?;
-    let pairs = cohort_pairs(engine, config, policy, settings.old_tenure_days, settings.new_tenure_days, "tenure_days").await?;
+    let pairs = cohort_pairs(
+        engine,
+        config,
+        policy,
+        settings.old_tenure_days,
+        settings.new_tenure_days,
+        "tenure_days",
+    )
+    .await?;
     let baseline = gaps(engine, config, rules, None, &pairs, &settings).await?;
-    let flagged: Vec<usize> = (0..pairs.len()).filter(|i| !over_tolerance(&baseline[*i], &pairs[*i], settings.tolerance).is_empty()).collect();
+    let flagged: Vec<usize> = (0..pairs.len())
+        .filter(|i| !over_tolerance(&baseline[*i], &pairs[*i], settings.tolerance).is_empty())
+        .collect();
     if flagged.is_empty() {
         return Ok(Vec::new());
     }
@@ -247,14 +374,23 @@ pub async fn run(engine: &Engine, config: &Config, rules: &RulesFile, policy: &E
             let size = |g: f64| if pair.two_sided { g.abs() } else { g };
             let contributes = over_tolerance(&baseline[i], pair, settings.tolerance)
                 .iter()
-                .any(|(sku, gap)| size(*gap) - without[i].get(sku).copied().map_or(0.0, size) >= settings.tolerance);
+                .any(|(sku, gap)| {
+                    size(*gap) - without[i].get(sku).copied().map_or(0.0, size)
+                        >= settings.tolerance
+                });
             if contributes {
                 responsible[i].push(rule.id.clone());
             }
         }
     }
     let customers_simulated = engine
-        .collect(&format!("SELECT CAST(least(count(*), {}) AS BIGINT) FROM fm_customer_features", settings.max_customers), "orders")
+        .collect(
+            &format!(
+                "SELECT CAST(least(count(*), {}) AS BIGINT) FROM fm_customer_features",
+                settings.max_customers
+            ),
+            "orders",
+        )
         .await?
         .iter()
         .find(|b| b.num_rows() > 0)
@@ -263,8 +399,16 @@ pub async fn run(engine: &Engine, config: &Config, rules: &RulesFile, policy: &E
     for i in flagged {
         let pair = &pairs[i];
         let over = over_tolerance(&baseline[i], pair, settings.tolerance);
-        let top: Vec<String> = over.iter().take(5).map(|(sku, g)| format!("{sku} {:+.2}%", 100.0 * g)).collect();
-        let rules_text = if responsible[i].is_empty() { "the rules together (no single rule)".to_string() } else { responsible[i].join(", ") };
+        let top: Vec<String> = over
+            .iter()
+            .take(5)
+            .map(|(sku, g)| format!("{sku} {:+.2}%", 100.0 * g))
+            .collect();
+        let rules_text = if responsible[i].is_empty() {
+            "the rules together (no single rule)".to_string()
+        } else {
+            responsible[i].join(", ")
+        };
         let finding = Finding::new(
                 ID,
                 check.severity,
@@ -289,9 +433,15 @@ pub async fn run(engine: &Engine, config: &Config, rules: &RulesFile, policy: &E
             .with_evidence("customers_simulated", customers_simulated)
             .with_legal_bases(&check.legal_bases);
         // Point code scanning at the first rule responsible, where the fix goes.
-        let culprit = responsible[i].first().and_then(|id| rules.rules.iter().find(|r| &r.id == id));
+        let culprit = responsible[i]
+            .first()
+            .and_then(|id| rules.rules.iter().find(|r| &r.id == id));
         findings.push(match culprit {
-            Some(rule) => finding.at(SourceLocation { file: rules.path.clone(), line: rule.position.line, column: rule.position.column }),
+            Some(rule) => finding.at(SourceLocation {
+                file: rules.path.clone(),
+                line: rule.position.line,
+                column: rule.position.column,
+            }),
             None => finding,
         });
     }
@@ -304,11 +454,25 @@ mod tests {
 
     #[test]
     fn one_sided_pairs_only_flag_the_treated_paying_more() {
-        let pair = CohortPair { name: "p".into(), treated: "t".into(), reference: "r".into(), two_sided: false };
-        let gaps: BTreeMap<String, f64> = [("a".to_string(), 0.05), ("b".to_string(), -0.08), ("c".to_string(), 0.002)].into_iter().collect();
+        let pair = CohortPair {
+            name: "p".into(),
+            treated: "t".into(),
+            reference: "r".into(),
+            two_sided: false,
+        };
+        let gaps: BTreeMap<String, f64> = [
+            ("a".to_string(), 0.05),
+            ("b".to_string(), -0.08),
+            ("c".to_string(), 0.002),
+        ]
+        .into_iter()
+        .collect();
         let over = over_tolerance(&gaps, &pair, 0.01);
         assert_eq!(over, vec![("a".to_string(), 0.05)]);
-        let two_sided = CohortPair { two_sided: true, ..pair };
+        let two_sided = CohortPair {
+            two_sided: true,
+            ..pair
+        };
         assert_eq!(over_tolerance(&gaps, &two_sided, 0.01).len(), 2);
     }
 }

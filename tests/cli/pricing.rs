@@ -1,0 +1,241 @@
+//! The pricing audit on generated shops with known answers: planted overcharges are found with
+//! their statistics, legitimate price structure is not mistaken for one, and `check-rules`
+//! gates a rules change in CI with valid SARIF.
+
+use std::collections::BTreeSet;
+
+use fairmark::demo::{Confounders, IOS_SURCHARGE_SKUS, Scenario, TENURE_OVERCHARGE_SKUS};
+
+use crate::support::{Fixture, fairmark, report_json};
+
+const OBSERVED: [&str; 3] = [
+    "pricing.tenure-overcharge",
+    "pricing.device-overcharge",
+    "pricing.protected-overcharge",
+];
+
+/// SKUs flagged by `check` in the report.
+fn flagged(report: &serde_json::Value, check: &str) -> BTreeSet<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == check)
+        .filter_map(|f| f["subject"]["sku"].as_str().map(String::from))
+        .collect()
+}
+
+/// Observed-price findings other than the "lacked data" summary.
+fn overcharges(report: &serde_json::Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| OBSERVED.contains(&f["check"].as_str().unwrap()) && f["severity"] != "info")
+        .map(|f| format!("{} {}", f["check"], f["subject"]))
+        .collect()
+}
+
+fn audit_without_rules(fixture: &Fixture) -> serde_json::Value {
+    fixture.edit_config("pricing_rules = \"rules.toml\"\n", "");
+    let out = fixture.out("report");
+    fairmark()
+        .args(["audit", "--fail-on", "critical", "--config"])
+        .arg(&fixture.data.config)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(0);
+    report_json(&out)
+}
+
+#[test]
+fn the_demo_flags_every_planted_sku_and_no_other() {
+    let fixture = Fixture::new(5000, 20261123);
+    fixture.audit("report").code(1);
+    let report = report_json(&fixture.out("report"));
+    let planted_tenure: BTreeSet<String> = TENURE_OVERCHARGE_SKUS
+        .iter()
+        .map(|(sku, _)| sku.to_string())
+        .collect();
+    let planted_ios: BTreeSet<String> = IOS_SURCHARGE_SKUS
+        .iter()
+        .map(|sku| sku.to_string())
+        .collect();
+    assert_eq!(
+        flagged(&report, "pricing.tenure-overcharge"),
+        planted_tenure
+    );
+    assert_eq!(flagged(&report, "pricing.device-overcharge"), planted_ios);
+    assert!(flagged(&report, "pricing.protected-overcharge").is_empty());
+
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["subject"]["sku"] == "SKU10002" && f["check"] == "pricing.tenure-overcharge")
+        .unwrap();
+    let evidence = &finding["evidence"];
+    for key in [
+        "matched_strata",
+        "n_first_cohort",
+        "n_second_cohort",
+        "gap_estimate",
+        "gap_ci_low",
+        "gap_ci_high",
+        "p_value",
+        "q_value",
+    ] {
+        assert!(evidence.get(key).is_some(), "evidence lacks {key}");
+    }
+    let (low, high) = (
+        evidence["gap_ci_low"].as_f64().unwrap(),
+        evidence["gap_ci_high"].as_f64().unwrap(),
+    );
+    assert!(
+        low > 0.02 && high <= 0.16,
+        "15% on two days in three: CI {low}..{high}"
+    );
+    assert!(evidence["q_value"].as_f64().unwrap() < 0.05);
+}
+
+#[test]
+fn legitimate_price_structure_alone_is_never_an_overcharge() {
+    let only = |edit: fn(&mut Confounders)| {
+        let mut confounders = Confounders::NONE;
+        edit(&mut confounders);
+        confounders
+    };
+    let cases: [(&str, Confounders); 6] = [
+        ("price drift and promotions", only(|c| c.price_drift = true)),
+        ("quantity tiers", only(|c| c.quantity_tiers = true)),
+        (
+            "payment-channel discounts",
+            only(|c| c.payment_discount = true),
+        ),
+        ("member discounts", only(|c| c.member_discount = true)),
+        ("customer coupons", only(|c| c.coupons = true)),
+        ("random price tests", only(|c| c.price_test = true)),
+    ];
+    for (name, confounders) in cases {
+        let fixture = Fixture::of(&Scenario::fair(2500, 11, confounders));
+        let report = audit_without_rules(&fixture);
+        assert_eq!(
+            overcharges(&report),
+            Vec::<String>::new(),
+            "{name} was mistaken for an overcharge"
+        );
+        let tenure = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "pricing.tenure-overcharge")
+            .unwrap();
+        assert_eq!(tenure["status"], "ran", "{name}");
+    }
+}
+
+#[test]
+fn an_overcharge_near_the_threshold_is_found_and_one_below_it_is_not() {
+    for (surcharge, expected) in [(0.03, true), (0.01, false)] {
+        let scenario = Scenario {
+            tenure_surcharges: if surcharge > 0.02 {
+                &[("SKU10000", 0.03)]
+            } else {
+                &[("SKU10000", 0.01)]
+            },
+            surcharge_every_day: true,
+            ..Scenario::fair(3000, 5, Confounders::ALL)
+        };
+        let fixture = Fixture::of(&scenario);
+        let report = audit_without_rules(&fixture);
+        let found = flagged(&report, "pricing.tenure-overcharge");
+        assert_eq!(
+            found.contains("SKU10000"),
+            expected,
+            "a {surcharge} surcharge; flagged {found:?}"
+        );
+        assert!(found.iter().all(|sku| sku == "SKU10000"), "{found:?}");
+    }
+}
+
+#[test]
+fn check_rules_fails_on_an_added_tenure_surcharge_and_passes_a_channel_discount_edit() {
+    let fixture = Fixture::small();
+    let rules = std::fs::read_to_string(&fixture.data.rules_file).unwrap();
+    let base = fixture.input("base.toml");
+
+    // The change adds `loyal-uplift`: the base is the file without it.
+    let start = rules.find("[[rule]]\nid = \"loyal-uplift\"").unwrap();
+    let end = start + rules[start..].find("\n\n").unwrap() + 2;
+    std::fs::write(&base, format!("{}{}", &rules[..start], &rules[end..])).unwrap();
+    let output = fairmark()
+        .args(["check-rules", "--format", "sarif", "--config"])
+        .arg(&fixture.data.config)
+        .arg("--base")
+        .arg(&base)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let sarif: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let when_at = start + rules[start..].find("when = ").unwrap();
+    let added_line = rules[..when_at].lines().count() as u64 + 1;
+    let new_results: Vec<&serde_json::Value> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["baselineState"] == "new")
+        .collect();
+    assert!(
+        new_results
+            .iter()
+            .any(|r| r["ruleId"] == "pricing.rule-surcharge"
+                && r["locations"][0]["physicalLocation"]["region"]["startLine"] == added_line),
+        "a new surcharge result at line {added_line}: {new_results:#?}"
+    );
+    validate_sarif(&sarif);
+
+    // The change only deepens the app discount: nothing is introduced.
+    let edited = rules.replace("adjust = \"-2%\"", "adjust = \"-3%\"");
+    std::fs::write(&base, &rules).unwrap();
+    std::fs::write(&fixture.data.rules_file, edited).unwrap();
+    fairmark()
+        .args(["check-rules", "--config"])
+        .arg(&fixture.data.config)
+        .arg("--base")
+        .arg(&base)
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn a_rule_that_does_not_parse_names_its_line_and_column() {
+    let fixture = Fixture::small();
+    std::fs::write(
+        &fixture.data.rules_file,
+        "[[rule]]\nid = \"x\"\nwhen = \"tenure_dayz > 3\"\nadjust = \"+1%\"\n",
+    )
+    .unwrap();
+    let output = fairmark()
+        .args(["check-rules", "--config"])
+        .arg(&fixture.data.config)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("rules.toml:3:9") && stderr.contains("tenure_dayz"),
+        "{stderr}"
+    );
+}
+
+fn validate_sarif(sarif: &serde_json::Value) {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../data/sarif-2.1.0-rtm.5.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the SARIF schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(sarif)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "SARIF schema violations: {errors:#?}");
+}
