@@ -239,3 +239,65 @@ fn validate_sarif(sarif: &serde_json::Value) {
         .collect();
     assert!(errors.is_empty(), "SARIF schema violations: {errors:#?}");
 }
+
+#[test]
+fn check_rules_takes_the_base_from_a_git_revision() {
+    let fixture = Fixture::small();
+    let input = fixture.dir.path().join("input");
+    let git = |args: &[&str]| {
+        let status = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&input)
+            .args([
+                "-c",
+                "user.name=fairmark-test",
+                "-c",
+                "user.email=test@example.invalid",
+            ])
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "rules.toml"]);
+    git(&["commit", "-q", "-m", "base rules"]);
+    // Unchanged rules: every finding is kept, nothing fails.
+    fairmark()
+        .args(["check-rules", "--base-rev", "HEAD", "--config"])
+        .arg(&fixture.data.config)
+        .assert()
+        .code(0);
+    // A new surcharge on device brand is introduced.
+    let mut rules = std::fs::read_to_string(&fixture.data.rules_file).unwrap();
+    rules.push_str("\n[[rule]]\nid = \"android-premium\"\nwhen = \"device_os = 'Android'\"\nadjust = \"+3%\"\n");
+    std::fs::write(&fixture.data.rules_file, rules).unwrap();
+    let output = fairmark()
+        .args([
+            "check-rules",
+            "--base-rev",
+            "HEAD",
+            "--format",
+            "json",
+            "--config",
+        ])
+        .arg(&fixture.data.config)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let introduced: Vec<&str> = report["introduced"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["subject"]["rule"].as_str())
+        .collect();
+    assert!(introduced.contains(&"android-premium"), "{introduced:?}");
+    assert!(
+        report["kept"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["subject"]["rule"] == "ios-premium")
+    );
+}
