@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::checks::mail;
 use crate::checks::pricing::{observed, rule_analysis, simulated_disparity};
 use crate::checks::privacy::{k_anonymity, undeclared_pii};
 use crate::checks::{self, CheckRun, CheckStatus};
@@ -21,6 +22,8 @@ pub struct Audit {
     pub findings: Vec<Finding>,
     pub checks: Vec<CheckRun>,
     pub segmentation: Option<Segmentation>,
+    /// Recipient tokens not to contact, when the config has mail sends.
+    pub suppression: Option<datafusion::prelude::DataFrame>,
 }
 
 /// What ran, what was skipped and why, and the findings so far.
@@ -166,6 +169,26 @@ pub async fn run(
         }
     }
 
+    let suppression = match &config.datasets.mail_sends {
+        Some(_) => {
+            progress("judging marketing messages");
+            crate::mail::prepare(&engine, config).await?;
+            for (id, outcome) in mail::run(&engine, config, policy).await? {
+                match outcome {
+                    Ok(found) => ledger.ran(id, found),
+                    Err(reason) => ledger.skipped(id, &reason),
+                }
+            }
+            Some(crate::mail::suppression(&engine, config, &mail::opt_in_required(policy)?).await?)
+        }
+        None => {
+            for info in mail::ALL.iter().filter(|i| policy.check(i.id).is_some()) {
+                ledger.skipped(info.id, "no mail_sends dataset");
+            }
+            None
+        }
+    };
+
     for info in checks::ALL {
         if !ledger.has(info.id) {
             let reason = "no policy pack in force enables it".to_string();
@@ -182,5 +205,6 @@ pub async fn run(
         findings: ledger.findings,
         checks: ledger.runs,
         segmentation,
+        suppression,
     })
 }

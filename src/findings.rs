@@ -79,6 +79,8 @@ pub struct Subject {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
 }
 
@@ -105,6 +107,7 @@ impl fmt::Display for Subject {
             self.column.as_deref().map(|c| format!("column {c}")),
             self.sku.as_deref().map(|s| format!("sku {s}")),
             self.campaign.as_deref().map(|c| format!("campaign {c}")),
+            self.channel.as_deref().map(|c| format!("channel {c}")),
             self.rule.as_deref().map(|r| format!("rule {r}")),
         ]
         .into_iter()

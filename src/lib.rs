@@ -11,6 +11,7 @@ pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod findings;
+pub mod mail;
 pub mod output;
 pub mod pii;
 pub mod policy;

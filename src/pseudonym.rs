@@ -267,7 +267,8 @@ fn base32(bytes: &[u8]) -> String {
 #[derive(Debug)]
 pub struct TokenUdf {
     name: String,
-    class: IdentifierClass,
+    /// `None`: a message recipient, e-mail or phone by its shape.
+    class: Option<IdentifierClass>,
     key: Arc<Key>,
     signature: Signature,
 }
@@ -293,7 +294,21 @@ impl TokenUdf {
     pub fn udf(class: IdentifierClass, key: Arc<Key>) -> ScalarUDF {
         ScalarUDF::new_from_impl(TokenUdf {
             name: Self::function_name(class),
-            class,
+            class: Some(class),
+            key,
+            signature: Signature::any(1, Volatility::Immutable),
+        })
+    }
+
+    /// The name of the UDF that tokenizes message recipients.
+    pub const RECIPIENT: &'static str = "fm_token_recipient";
+
+    /// `fm_token_recipient(value)`: e-mail addresses and phone numbers in one column, each
+    /// tokenized as its kind, so they match the customers' `email` and `phone` tokens.
+    pub fn recipient_udf(key: Arc<Key>) -> ScalarUDF {
+        ScalarUDF::new_from_impl(TokenUdf {
+            name: Self::RECIPIENT.to_string(),
+            class: None,
             key,
             signature: Signature::any(1, Volatility::Immutable),
         })
@@ -322,7 +337,10 @@ impl ScalarUDFImpl for TokenUdf {
             .expect("cast to Utf8 yields a StringArray");
         let mut tokens = StringBuilder::with_capacity(text.len(), text.len() * 24);
         for value in text.iter() {
-            tokens.append_option(value.and_then(|v| self.key.token(self.class, v)));
+            tokens.append_option(value.and_then(|v| {
+                let class = self.class.unwrap_or_else(|| IdentifierClass::of_recipient(v));
+                self.key.token(class, v)
+            }));
         }
         Ok(ColumnarValue::Array(Arc::new(tokens.finish()) as ArrayRef))
     }

@@ -8,6 +8,8 @@ mod support;
 mod commands;
 #[path = "cli/errors.rs"]
 mod errors;
+#[path = "cli/mail.rs"]
+mod mail;
 #[path = "cli/pricing.rs"]
 mod pricing;
 #[path = "cli/privacy.rs"]

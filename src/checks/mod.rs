@@ -4,6 +4,7 @@
 //! A check reads the registered datasets and its policy settings and returns findings. It
 //! never prints, exits or writes files.
 
+pub mod mail;
 pub mod pricing;
 pub mod privacy;
 
@@ -37,6 +38,13 @@ pub const ALL: &[&CheckInfo] = &[
     &pricing::observed::TENURE,
     &pricing::observed::DEVICE,
     &pricing::observed::PROTECTED,
+    &mail::NO_CONSENT,
+    &mail::AFTER_OPT_OUT,
+    &mail::FREQUENCY_CAP,
+    &mail::QUIET_HOURS,
+    &mail::MISSING_UNSUBSCRIBE,
+    &mail::MISSING_SENDER_ID,
+    &mail::UNSOLICITED_BULK,
 ];
 
 pub fn find(id: &str) -> Option<&'static CheckInfo> {

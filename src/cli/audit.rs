@@ -84,6 +84,10 @@ pub async fn execute(config_path: &Path, out: &Path, fail_on: Severity) -> anyho
             "segment_summary.csv".to_string(),
         ]);
     }
+    if let Some(suppression) = &audit.suppression {
+        write_parquet(suppression.clone(), &staging.path("suppression.parquet")).await.context("writing suppression.parquet")?;
+        outputs.push("suppression.parquet".to_string());
+    }
     outputs.extend(["report.json", "report.md", "report.html"].map(String::from));
     let report = Report {
         schema_version: report::SCHEMA_VERSION,

@@ -13,9 +13,10 @@ pub async fn run(out: &Path, customers: u32, seed: u64) -> anyhow::Result<ExitCo
     let input = out.join("input");
     let data = fairmark::demo::generate(&input, &Scenario::demo(customers as usize, seed))?;
     println!(
-        "Generated {} customers and {} order lines in {} (seed {seed}).",
+        "Generated {} customers, {} order lines and {} marketing messages in {} (seed {seed}).",
         data.customers,
         data.order_lines,
+        data.mail_sends,
         input.display()
     );
     println!(

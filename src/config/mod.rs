@@ -75,6 +75,53 @@ pub struct Datasets {
     pub customers: Option<CustomersDataset>,
     pub orders: Option<OrdersDataset>,
     pub quotes: Option<QuotesDataset>,
+    pub mail_sends: Option<MailSendsDataset>,
+    pub consents: Option<ConsentsDataset>,
+}
+
+/// Marketing messages sent: one row per message.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSendsDataset {
+    pub path: String,
+    pub format: Option<Format>,
+    pub id: Option<String>,
+    /// E-mail address or phone number.
+    pub recipient: String,
+    /// `email`, `sms` or `push` (case-insensitive).
+    pub channel: String,
+    pub campaign: String,
+    /// Time zone-aware timestamps are exact; naive ones are read as UTC.
+    pub sent_at: String,
+    /// Whether the message carried a way to unsubscribe.
+    pub has_unsubscribe: Option<String>,
+    /// Whether a bulk e-mail carried one-click `List-Unsubscribe` (RFC 8058).
+    pub one_click_unsubscribe: Option<String>,
+    /// The sender's identification (name, address) as stated in the message.
+    pub sender_id: Option<String>,
+    /// The recipient's IANA time zone (`America/Chicago`), for quiet hours.
+    pub recipient_timezone: Option<String>,
+}
+
+/// Consent events: opt-ins and opt-outs per recipient and channel.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentsDataset {
+    pub path: String,
+    pub format: Option<Format>,
+    pub recipient: String,
+    pub channel: String,
+    pub action: String,
+    pub at: String,
+    /// Which `action` values mean opt-in and which opt-out (compared case-insensitively).
+    pub actions: ConsentActions,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentActions {
+    pub opt_in: Vec<String>,
+    pub opt_out: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -317,6 +364,57 @@ impl DatasetConfig for QuotesDataset {
     }
 }
 
+impl DatasetConfig for MailSendsDataset {
+    fn role(&self) -> &'static str {
+        "mail_sends"
+    }
+    fn path(&self) -> &str {
+        &self.path
+    }
+    fn format(&self) -> Option<Format> {
+        self.format
+    }
+    fn mapped_columns(&self) -> Vec<MappedColumn> {
+        let mut columns = vec![
+            mapped("recipient", &self.recipient, ColumnKind::Key),
+            mapped("channel", &self.channel, ColumnKind::Text),
+            mapped("campaign", &self.campaign, ColumnKind::Key),
+            mapped("sent_at", &self.sent_at, ColumnKind::Timestamp),
+        ];
+        let optional = [
+            ("id", &self.id, ColumnKind::Key),
+            ("has_unsubscribe", &self.has_unsubscribe, ColumnKind::Text),
+            ("one_click_unsubscribe", &self.one_click_unsubscribe, ColumnKind::Text),
+            ("sender_id", &self.sender_id, ColumnKind::Text),
+            ("recipient_timezone", &self.recipient_timezone, ColumnKind::Text),
+        ];
+        for (key, column, kind) in optional {
+            columns.extend(column.iter().map(|c| mapped(key, c, kind)));
+        }
+        columns
+    }
+}
+
+impl DatasetConfig for ConsentsDataset {
+    fn role(&self) -> &'static str {
+        "consents"
+    }
+    fn path(&self) -> &str {
+        &self.path
+    }
+    fn format(&self) -> Option<Format> {
+        self.format
+    }
+    fn mapped_columns(&self) -> Vec<MappedColumn> {
+        vec![
+            mapped("recipient", &self.recipient, ColumnKind::Key),
+            mapped("channel", &self.channel, ColumnKind::Text),
+            mapped("action", &self.action, ColumnKind::Text),
+            mapped("at", &self.at, ColumnKind::Timestamp),
+        ]
+    }
+}
+
 impl Config {
     /// Reads and validates `path`.
     pub fn load(path: &Path) -> Result<Config> {
@@ -343,11 +441,14 @@ impl Config {
                 "`policies` is empty; name at least one pack, e.g. policies = [\"cn\"]",
             ));
         }
-        if self.datasets.customers.is_none() && self.datasets.orders.is_none() {
+        if self.dataset_configs().is_empty() {
             return Err(Error::config(
                 &self.file,
-                "[datasets] declares no dataset; add [datasets.customers] or [datasets.orders]",
+                "[datasets] declares no dataset; add [datasets.customers], [datasets.orders] or [datasets.mail_sends]",
             ));
+        }
+        if self.datasets.consents.is_some() && self.datasets.mail_sends.is_none() {
+            return Err(Error::config(&self.file, "[datasets.consents] needs [datasets.mail_sends]: consents are judged against the messages sent"));
         }
         for dataset in self.dataset_configs() {
             let mut seen = BTreeMap::new();
@@ -406,6 +507,12 @@ impl Config {
         }
         if let Some(q) = &self.datasets.quotes {
             all.push(q);
+        }
+        if let Some(m) = &self.datasets.mail_sends {
+            all.push(m);
+        }
+        if let Some(c) = &self.datasets.consents {
+            all.push(c);
         }
         all
     }

@@ -74,7 +74,10 @@ impl Engine {
         for class in IdentifierClass::ALL {
             ctx.register_udf(TokenUdf::udf(class, key.clone()));
         }
+        ctx.register_udf(TokenUdf::recipient_udf(key.clone()));
         ctx.register_udf(GeneralizeUdf::udf());
+        ctx.register_udf(crate::mail::time::LocalMinuteUdf::udf());
+        ctx.register_udf(crate::mail::time::BusinessDeadlineUdf::udf());
         ctx.register_udf(PiiMaskUdf::udf());
         let mut engine = Engine {
             ctx,

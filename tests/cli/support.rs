@@ -191,7 +191,7 @@ pub fn files_below(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 /// Panics naming the first raw value found in any output, byte for byte, or in the decoded
 /// cells of any Parquet output (compression would hide it from a byte search).
 pub fn assert_no_raw_values(raw: &[String], outputs: &BTreeMap<String, Vec<u8>>) {
-    assert!(raw.len() > 100, "the fixture has raw values to look for");
+    assert!(!raw.is_empty(), "there are raw values to look for");
     for (name, bytes) in outputs {
         for value in raw {
             let needle = value.as_bytes();

@@ -121,6 +121,21 @@ fn declared_identifiers(config: &Config, role: &str) -> BTreeMap<String, Identif
                 }
             }
         }
+        "quotes" => {
+            if let Some(q) = &config.datasets.quotes {
+                declared.insert(q.customer.clone(), IdentifierClass::CustomerId);
+            }
+        }
+        "mail_sends" => {
+            if let Some(m) = &config.datasets.mail_sends {
+                declared.insert(m.recipient.clone(), IdentifierClass::Other);
+            }
+        }
+        "consents" => {
+            if let Some(c) = &config.datasets.consents {
+                declared.insert(c.recipient.clone(), IdentifierClass::Other);
+            }
+        }
         _ => {}
     }
     declared
