@@ -338,7 +338,9 @@ impl ScalarUDFImpl for TokenUdf {
         let mut tokens = StringBuilder::with_capacity(text.len(), text.len() * 24);
         for value in text.iter() {
             tokens.append_option(value.and_then(|v| {
-                let class = self.class.unwrap_or_else(|| IdentifierClass::of_recipient(v));
+                let class = self
+                    .class
+                    .unwrap_or_else(|| IdentifierClass::of_recipient(v));
                 self.key.token(class, v)
             }));
         }

@@ -85,7 +85,9 @@ pub async fn execute(config_path: &Path, out: &Path, fail_on: Severity) -> anyho
         ]);
     }
     if let Some(suppression) = &audit.suppression {
-        write_parquet(suppression.clone(), &staging.path("suppression.parquet")).await.context("writing suppression.parquet")?;
+        write_parquet(suppression.clone(), &staging.path("suppression.parquet"))
+            .await
+            .context("writing suppression.parquet")?;
         outputs.push("suppression.parquet".to_string());
     }
     outputs.extend(["report.json", "report.md", "report.html"].map(String::from));

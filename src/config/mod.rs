@@ -384,9 +384,17 @@ impl DatasetConfig for MailSendsDataset {
         let optional = [
             ("id", &self.id, ColumnKind::Key),
             ("has_unsubscribe", &self.has_unsubscribe, ColumnKind::Text),
-            ("one_click_unsubscribe", &self.one_click_unsubscribe, ColumnKind::Text),
+            (
+                "one_click_unsubscribe",
+                &self.one_click_unsubscribe,
+                ColumnKind::Text,
+            ),
             ("sender_id", &self.sender_id, ColumnKind::Text),
-            ("recipient_timezone", &self.recipient_timezone, ColumnKind::Text),
+            (
+                "recipient_timezone",
+                &self.recipient_timezone,
+                ColumnKind::Text,
+            ),
         ];
         for (key, column, kind) in optional {
             columns.extend(column.iter().map(|c| mapped(key, c, kind)));
@@ -448,7 +456,10 @@ impl Config {
             ));
         }
         if self.datasets.consents.is_some() && self.datasets.mail_sends.is_none() {
-            return Err(Error::config(&self.file, "[datasets.consents] needs [datasets.mail_sends]: consents are judged against the messages sent"));
+            return Err(Error::config(
+                &self.file,
+                "[datasets.consents] needs [datasets.mail_sends]: consents are judged against the messages sent",
+            ));
         }
         for dataset in self.dataset_configs() {
             let mut seen = BTreeMap::new();

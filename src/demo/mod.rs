@@ -642,36 +642,70 @@ fn list_price(sku: &Sku, day: NaiveDate, day_index: i64, drift: bool) -> f64 {
 /// - `weekly-deals` (email): six days running to the same 150 subscribers (frequency cap);
 /// - `legacy-promo` (email): no unsubscribe link, some without a sender;
 /// - `list-buy` (sms): to numbers nobody asked for (unsolicited bulk).
-fn write_mail(dir: &Path, people: &[Customer], rng: &mut Rng, first_day: NaiveDate) -> Result<usize> {
-    let midnight = |day: i64| first_day.and_hms_opt(0, 0, 0).expect("valid time") + Duration::days(day);
+fn write_mail(
+    dir: &Path,
+    people: &[Customer],
+    rng: &mut Rng,
+    first_day: NaiveDate,
+) -> Result<usize> {
+    let midnight =
+        |day: i64| first_day.and_hms_opt(0, 0, 0).expect("valid time") + Duration::days(day);
     let mut consents = String::from("recipient,channel,action,at\n");
     // (email opt-in day, email opt-out day, sms opt-in day), relative to the first order day.
     let mut states = Vec::with_capacity(people.len());
     for person in people {
         let joined = person.signup_day.max(-400);
         let email_in = rng.chance(0.6).then_some(joined);
-        let email_out = email_in.filter(|_| rng.chance(0.12)).map(|_| rng.between(60, 200));
+        let email_out = email_in
+            .filter(|_| rng.chance(0.12))
+            .map(|_| rng.between(60, 200));
         let sms_in = rng.chance(0.45).then_some(joined);
         if let Some(day) = email_in {
-            let _ = writeln!(consents, "{},email,subscribe,{}", person.email, midnight(day).format("%Y-%m-%dT%H:%M:%S"));
+            let _ = writeln!(
+                consents,
+                "{},email,subscribe,{}",
+                person.email,
+                midnight(day).format("%Y-%m-%dT%H:%M:%S")
+            );
         }
         if let Some(day) = email_out {
-            let _ = writeln!(consents, "{},email,unsubscribe,{}", person.email, midnight(day).format("%Y-%m-%dT%H:%M:%S"));
+            let _ = writeln!(
+                consents,
+                "{},email,unsubscribe,{}",
+                person.email,
+                midnight(day).format("%Y-%m-%dT%H:%M:%S")
+            );
             if rng.chance(0.3) {
-                let _ = writeln!(consents, "{},email,subscribe,{}", person.email, midnight(day + 20).format("%Y-%m-%dT%H:%M:%S"));
+                let _ = writeln!(
+                    consents,
+                    "{},email,subscribe,{}",
+                    person.email,
+                    midnight(day + 20).format("%Y-%m-%dT%H:%M:%S")
+                );
             }
         }
         if let Some(day) = sms_in {
-            let _ = writeln!(consents, "{},sms,opt_in,{}", csv_field(&person.phone), midnight(day).format("%Y-%m-%dT%H:%M:%S"));
+            let _ = writeln!(
+                consents,
+                "{},sms,opt_in,{}",
+                csv_field(&person.phone),
+                midnight(day).format("%Y-%m-%dT%H:%M:%S")
+            );
         }
         states.push((email_in, email_out, sms_in));
     }
     let consents_path = dir.join("consents.csv");
     std::fs::write(&consents_path, consents).map_err(|e| Error::io(&consents_path, e))?;
 
-    let mut sends: Vec<(String, &'static str, &'static str, i64, bool, bool, Option<&'static str>)> = Vec::new();
-    let at = |day: i64, hour: i64, minute: i64| (midnight(day) + Duration::minutes(hour * 60 + minute)).and_utc().timestamp_millis();
-    let subscribed = |opt_in: Option<i64>, opt_out: Option<i64>, day: i64| opt_in.is_some_and(|d| d <= day) && opt_out.is_none_or(|d| d > day);
+    let mut sends: Vec<Send> = Vec::new();
+    let at = |day: i64, hour: i64, minute: i64| {
+        (midnight(day) + Duration::minutes(hour * 60 + minute))
+            .and_utc()
+            .timestamp_millis()
+    };
+    let subscribed = |opt_in: Option<i64>, opt_out: Option<i64>, day: i64| {
+        opt_in.is_some_and(|d| d <= day) && opt_out.is_none_or(|d| d > day)
+    };
     for (person, (email_in, email_out, sms_in)) in people.iter().zip(&states) {
         // Spring newsletter on day 150, 02:00 UTC (10:00 Shanghai): the list honours consent,
         // except for a slice of opted-out addresses and of addresses that never subscribed.
@@ -683,24 +717,76 @@ fn write_mail(dir: &Path, people: &[Customer], rng: &mut Rng, first_day: NaiveDa
             rng.chance(0.03)
         };
         if newsletter {
-            sends.push((person.email.clone(), "email", "spring-newsletter", at(150, 2, 0), true, true, Some("Demo Shop, 88 Example Road")));
+            sends.push((
+                person.email.clone(),
+                "email",
+                "spring-newsletter",
+                at(150, 2, 0),
+                true,
+                true,
+                Some("Demo Shop, 88 Example Road"),
+            ));
         }
         if subscribed(*sms_in, None, 200) {
             let late = rng.chance(0.1);
             let (hour, minute) = if late { (14, 30) } else { (3, 0) };
-            sends.push((person.phone.clone(), "sms", "flash-sale", at(200, hour, minute), true, true, Some("Demo Shop")));
+            sends.push((
+                person.phone.clone(),
+                "sms",
+                "flash-sale",
+                at(200, hour, minute),
+                true,
+                true,
+                Some("Demo Shop"),
+            ));
         }
         if subscribed(*email_in, *email_out, 220) && rng.chance(0.03) {
-            sends.push((person.email.clone(), "email", "legacy-promo", at(220, 4, 0), false, false, if rng.chance(0.5) { None } else { Some("Demo Shop") }));
+            sends.push((
+                person.email.clone(),
+                "email",
+                "legacy-promo",
+                at(220, 4, 0),
+                false,
+                false,
+                if rng.chance(0.5) {
+                    None
+                } else {
+                    Some("Demo Shop")
+                },
+            ));
         }
         if sms_in.is_none() && rng.chance(0.08) {
-            sends.push((person.phone.clone(), "sms", "list-buy", at(240, 3, 0), true, true, Some("Partner Co")));
+            sends.push((
+                person.phone.clone(),
+                "sms",
+                "list-buy",
+                at(240, 3, 0),
+                true,
+                true,
+                Some("Partner Co"),
+            ));
         }
     }
-    let subscribers: Vec<&Customer> = people.iter().zip(&states).filter(|(_, (email_in, email_out, _))| subscribed(*email_in, *email_out, 300) && subscribed(*email_in, *email_out, 306)).map(|(p, _)| p).take(150).collect();
+    let subscribers: Vec<&Customer> = people
+        .iter()
+        .zip(&states)
+        .filter(|(_, (email_in, email_out, _))| {
+            subscribed(*email_in, *email_out, 300) && subscribed(*email_in, *email_out, 306)
+        })
+        .map(|(p, _)| p)
+        .take(150)
+        .collect();
     for day in 0..6 {
         for person in &subscribers {
-            sends.push((person.email.clone(), "email", "weekly-deals", at(300 + day, 1, 0), true, true, Some("Demo Shop, 88 Example Road")));
+            sends.push((
+                person.email.clone(),
+                "email",
+                "weekly-deals",
+                at(300 + day, 1, 0),
+                true,
+                true,
+                Some("Demo Shop, 88 Example Road"),
+            ));
         }
     }
     let count = sends.len();
@@ -709,29 +795,65 @@ fn write_mail(dir: &Path, people: &[Customer], rng: &mut Rng, first_day: NaiveDa
         Field::new("recipient", DataType::Utf8, false),
         Field::new("channel", DataType::Utf8, false),
         Field::new("campaign", DataType::Utf8, false),
-        Field::new("sent_at", DataType::Timestamp(TimeUnit::Millisecond, None), false),
+        Field::new(
+            "sent_at",
+            DataType::Timestamp(TimeUnit::Millisecond, None),
+            false,
+        ),
         Field::new("has_unsubscribe", DataType::Boolean, false),
         Field::new("list_unsubscribe_post", DataType::Boolean, false),
         Field::new("sender", DataType::Utf8, true),
     ]));
     let arrays: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from((0..count).map(|i| format!("M{:08}", i + 1)).collect::<Vec<_>>())),
-        Arc::new(StringArray::from(sends.iter().map(|s| s.0.clone()).collect::<Vec<_>>())),
-        Arc::new(StringArray::from(sends.iter().map(|s| s.1).collect::<Vec<_>>())),
-        Arc::new(StringArray::from(sends.iter().map(|s| s.2).collect::<Vec<_>>())),
-        Arc::new(TimestampMillisecondArray::from(sends.iter().map(|s| s.3).collect::<Vec<_>>())),
-        Arc::new(BooleanArray::from(sends.iter().map(|s| s.4).collect::<Vec<_>>())),
-        Arc::new(BooleanArray::from(sends.iter().map(|s| s.5).collect::<Vec<_>>())),
-        Arc::new(StringArray::from(sends.iter().map(|s| s.6).collect::<Vec<_>>())),
+        Arc::new(StringArray::from(
+            (0..count)
+                .map(|i| format!("M{:08}", i + 1))
+                .collect::<Vec<_>>(),
+        )),
+        Arc::new(StringArray::from(
+            sends.iter().map(|s| s.0.clone()).collect::<Vec<_>>(),
+        )),
+        Arc::new(StringArray::from(
+            sends.iter().map(|s| s.1).collect::<Vec<_>>(),
+        )),
+        Arc::new(StringArray::from(
+            sends.iter().map(|s| s.2).collect::<Vec<_>>(),
+        )),
+        Arc::new(TimestampMillisecondArray::from(
+            sends.iter().map(|s| s.3).collect::<Vec<_>>(),
+        )),
+        Arc::new(BooleanArray::from(
+            sends.iter().map(|s| s.4).collect::<Vec<_>>(),
+        )),
+        Arc::new(BooleanArray::from(
+            sends.iter().map(|s| s.5).collect::<Vec<_>>(),
+        )),
+        Arc::new(StringArray::from(
+            sends.iter().map(|s| s.6).collect::<Vec<_>>(),
+        )),
     ];
     write_batch(&dir.join("sends.parquet"), schema, arrays)?;
     Ok(count)
 }
 
+/// One generated message: recipient, channel, campaign, sent at (ms), has an unsubscribe
+/// link, has one-click unsubscribe, sender.
+type Send = (
+    String,
+    &'static str,
+    &'static str,
+    i64,
+    bool,
+    bool,
+    Option<&'static str>,
+);
+
 fn write_batch(path: &Path, schema: Arc<Schema>, arrays: Vec<ArrayRef>) -> Result<()> {
     let batch = RecordBatch::try_new(schema.clone(), arrays)?;
     let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    let properties = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
     let mut writer = ArrowWriter::try_new(file, schema, Some(properties))?;
     writer.write(&batch)?;
     writer.close()?;

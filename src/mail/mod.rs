@@ -25,14 +25,22 @@ pub const CHANNELS: [&str; 3] = ["email", "sms", "push"];
 fn flag(column: &Option<String>) -> String {
     match column {
         // Text flags ("yes", "Y", "1", "true") are common in CSV exports.
-        Some(c) => format!("lower(trim(CAST({} AS VARCHAR))) IN ('true', 't', 'yes', 'y', '1')", ident(c)),
+        Some(c) => format!(
+            "lower(trim(CAST({} AS VARCHAR))) IN ('true', 't', 'yes', 'y', '1')",
+            ident(c)
+        ),
         None => "CAST(NULL AS BOOLEAN)".to_string(),
     }
 }
 
 fn sends_view_sql(sends: &MailSendsDataset, engine: &Engine) -> String {
     let schema = &engine.dataset("mail_sends").expect("registered").schema;
-    let text = |column: &Option<String>| column.as_ref().map_or_else(|| "CAST(NULL AS VARCHAR)".to_string(), |c| format!("CAST({} AS VARCHAR)", ident(c)));
+    let text = |column: &Option<String>| {
+        column.as_ref().map_or_else(
+            || "CAST(NULL AS VARCHAR)".to_string(),
+            |c| format!("CAST({} AS VARCHAR)", ident(c)),
+        )
+    };
     format!(
         "SELECT {recipient}({r}) AS recipient_token, lower(trim(CAST({channel} AS VARCHAR))) AS channel,
             CAST({campaign} AS VARCHAR) AS campaign, {sent_at} AS sent_at,
@@ -53,7 +61,12 @@ fn sends_view_sql(sends: &MailSendsDataset, engine: &Engine) -> String {
 
 fn consents_view_sql(consents: &ConsentsDataset, engine: &Engine) -> String {
     let schema = &engine.dataset("consents").expect("registered").schema;
-    let values = |list: &[String]| list.iter().map(|v| literal(&v.trim().to_lowercase())).collect::<Vec<_>>().join(", ");
+    let values = |list: &[String]| {
+        list.iter()
+            .map(|v| literal(&v.trim().to_lowercase()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let action = format!("lower(trim(CAST({} AS VARCHAR)))", ident(&consents.action));
     format!(
         "SELECT {recipient}({r}) AS recipient_token, lower(trim(CAST({channel} AS VARCHAR))) AS channel,
@@ -71,29 +84,81 @@ fn consents_view_sql(consents: &ConsentsDataset, engine: &Engine) -> String {
 
 async fn count(engine: &Engine, sql: &str, role: &str) -> Result<i64> {
     let batches = engine.collect(sql, role).await?;
-    Ok(batches.iter().find(|b| b.num_rows() > 0).map_or(0, |b| b.column(0).as_primitive::<Int64Type>().value(0)))
+    Ok(batches
+        .iter()
+        .find(|b| b.num_rows() > 0)
+        .map_or(0, |b| b.column(0).as_primitive::<Int64Type>().value(0)))
 }
 
 /// Fails on data that would otherwise give silently wrong answers: rows without recipient or
 /// time, unknown channels, and consent actions the config does not map.
 async fn validate(engine: &Engine, config: &Config) -> Result<()> {
-    let sends = config.datasets.mail_sends.as_ref().expect("validated by caller");
-    let channels = CHANNELS.iter().map(|c| literal(c)).collect::<Vec<_>>().join(", ");
+    let sends = config
+        .datasets
+        .mail_sends
+        .as_ref()
+        .expect("validated by caller");
+    let channels = CHANNELS
+        .iter()
+        .map(|c| literal(c))
+        .collect::<Vec<_>>()
+        .join(", ");
     let checks = [
-        ("mail_sends", &sends.path, format!("SELECT CAST(count(*) AS BIGINT) FROM fm_mail_sends WHERE recipient_token IS NULL"), format!("rows without a recipient in column `{}`", sends.recipient)),
-        ("mail_sends", &sends.path, "SELECT CAST(count(*) AS BIGINT) FROM fm_mail_sends WHERE sent_at IS NULL".to_string(), format!("rows without a time in column `{}`", sends.sent_at)),
-        ("mail_sends", &sends.path, format!("SELECT CAST(count(*) AS BIGINT) FROM fm_mail_sends WHERE channel IS NULL OR channel NOT IN ({channels})"), format!("rows whose channel in column `{}` is not email, sms or push", sends.channel)),
+        (
+            "mail_sends",
+            &sends.path,
+            "SELECT CAST(count(*) AS BIGINT) FROM fm_mail_sends WHERE recipient_token IS NULL"
+                .to_string(),
+            format!("rows without a recipient in column `{}`", sends.recipient),
+        ),
+        (
+            "mail_sends",
+            &sends.path,
+            "SELECT CAST(count(*) AS BIGINT) FROM fm_mail_sends WHERE sent_at IS NULL".to_string(),
+            format!("rows without a time in column `{}`", sends.sent_at),
+        ),
+        (
+            "mail_sends",
+            &sends.path,
+            format!(
+                "SELECT CAST(count(*) AS BIGINT) FROM fm_mail_sends WHERE channel IS NULL OR channel NOT IN ({channels})"
+            ),
+            format!(
+                "rows whose channel in column `{}` is not email, sms or push",
+                sends.channel
+            ),
+        ),
     ];
     let mut all: Vec<(&str, &String, String, String)> = checks.into_iter().collect();
     if let Some(consents) = &config.datasets.consents {
-        all.push(("consents", &consents.path, "SELECT CAST(count(*) AS BIGINT) FROM fm_consents WHERE recipient_token IS NULL".to_string(), format!("rows without a recipient in column `{}`", consents.recipient)));
-        all.push(("consents", &consents.path, "SELECT CAST(count(*) AS BIGINT) FROM fm_consents WHERE at IS NULL".to_string(), format!("rows without a time in column `{}`", consents.at)));
+        all.push((
+            "consents",
+            &consents.path,
+            "SELECT CAST(count(*) AS BIGINT) FROM fm_consents WHERE recipient_token IS NULL"
+                .to_string(),
+            format!(
+                "rows without a recipient in column `{}`",
+                consents.recipient
+            ),
+        ));
+        all.push((
+            "consents",
+            &consents.path,
+            "SELECT CAST(count(*) AS BIGINT) FROM fm_consents WHERE at IS NULL".to_string(),
+            format!("rows without a time in column `{}`", consents.at),
+        ));
         all.push(("consents", &consents.path, format!("SELECT CAST(count(*) AS BIGINT) FROM fm_consents WHERE channel IS NULL OR channel NOT IN ({channels})"), format!("rows whose channel in column `{}` is not email, sms or push", consents.channel)));
     }
     for (role, path, sql, what) in all {
         let bad = count(engine, &sql, role).await?;
         if bad > 0 {
-            return Err(Error::input(role, path.as_str(), format!("{bad} {what}; fix or remove them, since fairmark cannot judge those messages")));
+            return Err(Error::input(
+                role,
+                path.as_str(),
+                format!(
+                    "{bad} {what}; fix or remove them, since fairmark cannot judge those messages"
+                ),
+            ));
         }
     }
     if let Some(consents) = &config.datasets.consents {
@@ -105,16 +170,24 @@ async fn validate(engine: &Engine, config: &Config) -> Result<()> {
             let values = values.as_string::<i32>();
             for i in 0..batch.num_rows() {
                 rows += batch.column(1).as_primitive::<Int64Type>().value(i);
-                let value = if values.is_null(i) { "(empty)".to_string() } else { crate::pii::mask_spans(values.value(i), "<redacted>") };
+                let value = if values.is_null(i) {
+                    "(empty)".to_string()
+                } else {
+                    crate::pii::mask_spans(values.value(i), "<redacted>")
+                };
                 examples.push(format!("`{value}`"));
             }
         }
         if !examples.is_empty() {
-            return Err(Error::input("consents", consents.path.as_str(), format!(
-                "column `{}` holds action values mapped neither to opt_in nor to opt_out (e.g. {}); list every value under `actions`",
-                consents.action,
-                examples.join(", ")
-            )));
+            return Err(Error::input(
+                "consents",
+                consents.path.as_str(),
+                format!(
+                    "column `{}` holds action values mapped neither to opt_in nor to opt_out (e.g. {}); list every value under `actions`",
+                    consents.action,
+                    examples.join(", ")
+                ),
+            ));
         }
         let _ = rows;
     }
@@ -127,11 +200,23 @@ pub async fn prepare(engine: &Engine, config: &Config) -> Result<()> {
     let Some(sends) = &config.datasets.mail_sends else {
         return Ok(());
     };
-    let register = |name: &'static str, frame: DataFrame| engine.ctx.register_table(name, frame.into_view()).map(drop);
-    register("fm_mail_sends", engine.sql(&sends_view_sql(sends, engine), "mail_sends").await?)?;
+    let register = |name: &'static str, frame: DataFrame| {
+        engine.ctx.register_table(name, frame.into_view()).map(drop)
+    };
+    register(
+        "fm_mail_sends",
+        engine
+            .sql(&sends_view_sql(sends, engine), "mail_sends")
+            .await?,
+    )?;
     let consent_events = match &config.datasets.consents {
         Some(consents) => {
-            register("fm_consents", engine.sql(&consents_view_sql(consents, engine), "consents").await?)?;
+            register(
+                "fm_consents",
+                engine
+                    .sql(&consents_view_sql(consents, engine), "consents")
+                    .await?,
+            )?;
             "SELECT recipient_token, channel, at AS t, 0 AS kind, action,
                 CAST(NULL AS VARCHAR) AS campaign, CAST(NULL AS BOOLEAN) AS has_unsubscribe, CAST(NULL AS BOOLEAN) AS one_click_unsubscribe,
                 CAST(NULL AS VARCHAR) AS sender_id, CAST(NULL AS VARCHAR) AS recipient_timezone
@@ -163,15 +248,32 @@ pub async fn prepare(engine: &Engine, config: &Config) -> Result<()> {
             has_unsubscribe, one_click_unsubscribe, sender_id, recipient_timezone
         FROM judged WHERE kind = 1"
     );
-    let judged = engine.sql(&sql, "mail_sends").await?.cache().await.map_err(|e| Error::from(e).in_dataset("mail_sends", &sends.path))?;
+    let judged = engine
+        .sql(&sql, "mail_sends")
+        .await?
+        .cache()
+        .await
+        .map_err(|e| Error::from(e).in_dataset("mail_sends", &sends.path))?;
     register("fm_sends_judged", judged)?;
     Ok(())
 }
 
 /// The suppression list: per recipient token and channel whose latest consent event is an
 /// opt-out, or who never opted in on a channel that requires opt-in.
-pub async fn suppression(engine: &Engine, config: &Config, opt_in_required: &[String]) -> Result<DataFrame> {
-    let required = if opt_in_required.is_empty() { "''".to_string() } else { opt_in_required.iter().map(|c| literal(c)).collect::<Vec<_>>().join(", ") };
+pub async fn suppression(
+    engine: &Engine,
+    config: &Config,
+    opt_in_required: &[String],
+) -> Result<DataFrame> {
+    let required = if opt_in_required.is_empty() {
+        "''".to_string()
+    } else {
+        opt_in_required
+            .iter()
+            .map(|c| literal(c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let latest = if config.datasets.consents.is_some() {
         "SELECT recipient_token, channel, last_value(action ORDER BY at, action) AS latest FROM fm_consents GROUP BY recipient_token, channel"
     } else {

@@ -9,7 +9,9 @@ use datafusion::arrow::array::{Array, AsArray, Int32Array, TimestampNanosecondAr
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::{Result as DfResult, ScalarValue, exec_err};
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
 
 /// Minutes since local midnight of the UTC instant `nanos` in `zone`.
 pub fn local_minute(nanos: i64, zone: Tz) -> i32 {
@@ -34,7 +36,9 @@ pub fn add_business_days(nanos: i64, days: i64) -> i64 {
 fn timestamps(value: &ColumnarValue, rows: usize) -> DfResult<TimestampNanosecondArray> {
     let array = value.to_array(rows)?;
     let nanos = cast(&array, &DataType::Timestamp(TimeUnit::Nanosecond, None))?;
-    Ok(nanos.as_primitive::<datafusion::arrow::datatypes::TimestampNanosecondType>().clone())
+    Ok(nanos
+        .as_primitive::<datafusion::arrow::datatypes::TimestampNanosecondType>()
+        .clone())
 }
 
 /// `fm_local_minute(ts, zone, default_zone)`: minutes since local midnight; `zone` per row may
@@ -48,7 +52,9 @@ impl LocalMinuteUdf {
     pub const NAME: &'static str = "fm_local_minute";
 
     pub fn udf() -> ScalarUDF {
-        ScalarUDF::new_from_impl(LocalMinuteUdf { signature: Signature::any(3, Volatility::Immutable) })
+        ScalarUDF::new_from_impl(LocalMinuteUdf {
+            signature: Signature::any(3, Volatility::Immutable),
+        })
     }
 }
 
@@ -68,7 +74,8 @@ impl ScalarUDFImpl for LocalMinuteUdf {
         let zones = cast(&args.args[1].to_array(rows)?, &DataType::Utf8)?;
         let zones = zones.as_string::<i32>();
         let default: Tz = match &args.args[2] {
-            ColumnarValue::Scalar(ScalarValue::Utf8(Some(name))) | ColumnarValue::Scalar(ScalarValue::Utf8View(Some(name))) => match name.parse() {
+            ColumnarValue::Scalar(ScalarValue::Utf8(Some(name)))
+            | ColumnarValue::Scalar(ScalarValue::Utf8View(Some(name))) => match name.parse() {
                 Ok(zone) => zone,
                 Err(_) => return exec_err!("unknown time zone {name}"),
             },
@@ -77,7 +84,11 @@ impl ScalarUDFImpl for LocalMinuteUdf {
         let minutes: Int32Array = (0..rows)
             .map(|i| {
                 (!instants.is_null(i)).then(|| {
-                    let zone = if zones.is_null(i) { default } else { zones.value(i).trim().parse().unwrap_or(default) };
+                    let zone = if zones.is_null(i) {
+                        default
+                    } else {
+                        zones.value(i).trim().parse().unwrap_or(default)
+                    };
                     local_minute(instants.value(i), zone)
                 })
             })
@@ -96,7 +107,9 @@ impl BusinessDeadlineUdf {
     pub const NAME: &'static str = "fm_business_deadline";
 
     pub fn udf() -> ScalarUDF {
-        ScalarUDF::new_from_impl(BusinessDeadlineUdf { signature: Signature::any(2, Volatility::Immutable) })
+        ScalarUDF::new_from_impl(BusinessDeadlineUdf {
+            signature: Signature::any(2, Volatility::Immutable),
+        })
     }
 }
 
@@ -117,7 +130,9 @@ impl ScalarUDFImpl for BusinessDeadlineUdf {
             ColumnarValue::Scalar(ScalarValue::Int64(Some(d))) => *d,
             _ => return exec_err!("fm_business_deadline: days must be an integer literal"),
         };
-        let deadlines: TimestampNanosecondArray = (0..rows).map(|i| (!instants.is_null(i)).then(|| add_business_days(instants.value(i), days))).collect();
+        let deadlines: TimestampNanosecondArray = (0..rows)
+            .map(|i| (!instants.is_null(i)).then(|| add_business_days(instants.value(i), days)))
+            .collect();
         Ok(ColumnarValue::Array(Arc::new(deadlines)))
     }
 }
@@ -127,17 +142,29 @@ mod tests {
     use super::*;
 
     fn nanos(text: &str) -> i64 {
-        DateTime::parse_from_rfc3339(text).unwrap().timestamp_nanos_opt().unwrap()
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .timestamp_nanos_opt()
+            .unwrap()
     }
 
     #[test]
     fn local_time_follows_the_zone_and_its_daylight_saving() {
         // 13:30 UTC is 21:30 in Shanghai (UTC+8, no DST).
-        assert_eq!(local_minute(nanos("2026-03-01T13:30:00Z"), chrono_tz::Asia::Shanghai), 21 * 60 + 30);
+        assert_eq!(
+            local_minute(nanos("2026-03-01T13:30:00Z"), chrono_tz::Asia::Shanghai),
+            21 * 60 + 30
+        );
         // 01:30 UTC on 2026-03-07 is 20:30 in New York (EST, UTC-5); a week later, after the
         // switch to EDT (UTC-4), 01:30 UTC is 21:30.
-        assert_eq!(local_minute(nanos("2026-03-07T01:30:00Z"), chrono_tz::America::New_York), 20 * 60 + 30);
-        assert_eq!(local_minute(nanos("2026-03-14T01:30:00Z"), chrono_tz::America::New_York), 21 * 60 + 30);
+        assert_eq!(
+            local_minute(nanos("2026-03-07T01:30:00Z"), chrono_tz::America::New_York),
+            20 * 60 + 30
+        );
+        assert_eq!(
+            local_minute(nanos("2026-03-14T01:30:00Z"), chrono_tz::America::New_York),
+            21 * 60 + 30
+        );
     }
 
     #[test]

@@ -88,12 +88,23 @@ fn counts(report: &serde_json::Value) -> BTreeMap<(String, String), u64> {
         .unwrap()
         .iter()
         .filter(|f| f["check"].as_str().unwrap().starts_with("mail."))
-        .map(|f| ((f["check"].as_str().unwrap().to_string(), f["subject"]["campaign"].as_str().unwrap().to_string()), f["evidence"]["messages"].as_u64().unwrap()))
+        .map(|f| {
+            (
+                (
+                    f["check"].as_str().unwrap().to_string(),
+                    f["subject"]["campaign"].as_str().unwrap().to_string(),
+                ),
+                f["evidence"]["messages"].as_u64().unwrap(),
+            )
+        })
         .collect()
 }
 
 fn expected(pairs: &[(&str, &str, u64)]) -> BTreeMap<(String, String), u64> {
-    pairs.iter().map(|(c, k, n)| ((c.to_string(), k.to_string()), *n)).collect()
+    pairs
+        .iter()
+        .map(|(c, k, n)| ((c.to_string(), k.to_string()), *n))
+        .collect()
 }
 
 #[test]
@@ -101,7 +112,13 @@ fn each_check_counts_exactly_under_the_cn_pack() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_inputs(dir.path(), "\"cn\", \"bulk-test.toml\"", CONSENTS);
     let out = dir.path().join("report");
-    let run = fairmark().args(["audit", "--config"]).arg(&config).arg("--out").arg(&out).assert().code(1);
+    let run = fairmark()
+        .args(["audit", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(1);
     let report = report_json(&out);
     assert_eq!(
         counts(&report),
@@ -118,11 +135,23 @@ fn each_check_counts_exactly_under_the_cn_pack() {
         ])
     );
     let suppression = parquet_rows(&out.join("suppression.parquet"));
-    let reasons: Vec<&str> = suppression.iter().map(|r| r["reason"].as_deref().unwrap()).collect();
-    assert_eq!(reasons.len(), 2, "bob opted out, erin never opted in: {reasons:?}");
+    let reasons: Vec<&str> = suppression
+        .iter()
+        .map(|r| r["reason"].as_deref().unwrap())
+        .collect();
+    assert_eq!(
+        reasons.len(),
+        2,
+        "bob opted out, erin never opted in: {reasons:?}"
+    );
     assert!(reasons.contains(&"opted_out") && reasons.contains(&"no_consent"));
 
-    let raw: Vec<String> = SENDS.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().trim().to_string()).chain(["13800000001".to_string(), "4155550100".to_string()]).collect();
+    let raw: Vec<String> = SENDS
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().trim().to_string())
+        .chain(["13800000001".to_string(), "4155550100".to_string()])
+        .collect();
     let output = run.get_output();
     let mut scanned = outputs_to_scan(&out, &output.stdout, &output.stderr);
     scanned.retain(|name, _| !name.ends_with(".csv"));
@@ -134,7 +163,13 @@ fn the_us_pack_allows_ten_business_days_and_follows_new_york_time() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_inputs(dir.path(), "\"us\"", CONSENTS);
     let out = dir.path().join("report");
-    fairmark().args(["audit", "--fail-on", "critical", "--config"]).arg(&config).arg("--out").arg(&out).assert().code(0);
+    fairmark()
+        .args(["audit", "--fail-on", "critical", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(0);
     let report = report_json(&out);
     // E-mail needs no opt-in under CAN-SPAM; both opt-outs are within ten business days; in New
     // York only m5 (07:59 EST) and u2 (21:30 EDT) fall in quiet hours.
@@ -153,7 +188,13 @@ fn fails_with(consents: &str, expected: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let config = write_inputs(dir.path(), "\"cn\"", consents);
     let out = dir.path().join("report");
-    let output = fairmark().args(["audit", "--config"]).arg(&config).arg("--out").arg(&out).output().unwrap();
+    let output = fairmark()
+        .args(["audit", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -165,7 +206,19 @@ fn fails_with(consents: &str, expected: &[&str]) {
 
 #[test]
 fn a_bad_consents_file_is_an_error_not_zero_findings() {
-    fails_with(&CONSENTS.replace("dave@example.com,email,subscribe", "dave@example.com,email,resubscribe"), &["consents", "`what`", "resubscribe"]);
-    fails_with(&CONSENTS.replace("2026-03-04T09:00:00", "the fourth of March"), &["consents"]);
-    fails_with(&CONSENTS.replace("dave@example.com,email", ",email"), &["consents", "without a recipient", "`address`"]);
+    fails_with(
+        &CONSENTS.replace(
+            "dave@example.com,email,subscribe",
+            "dave@example.com,email,resubscribe",
+        ),
+        &["consents", "`what`", "resubscribe"],
+    );
+    fails_with(
+        &CONSENTS.replace("2026-03-04T09:00:00", "the fourth of March"),
+        &["consents"],
+    );
+    fails_with(
+        &CONSENTS.replace("dave@example.com,email", ",email"),
+        &["consents", "without a recipient", "`address`"],
+    );
 }

@@ -38,6 +38,7 @@ fn overcharges(report: &serde_json::Value) -> Vec<String> {
 
 fn audit_without_rules(fixture: &Fixture) -> serde_json::Value {
     fixture.edit_config("pricing_rules = \"rules.toml\"\n", "");
+    fixture.without_mail();
     let out = fixture.out("report");
     fairmark()
         .args(["audit", "--fail-on", "critical", "--config"])

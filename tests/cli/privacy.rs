@@ -12,7 +12,10 @@ use crate::support::{
 fn no_output_or_message_holds_a_raw_identifier() {
     let fixture = Fixture::small();
     let raw = raw_identifiers(&fixture.data.customers_csv);
-    assert!(raw.len() > 1000, "every customer's identifiers are looked for");
+    assert!(
+        raw.len() > 1000,
+        "every customer's identifiers are looked for"
+    );
     let audit = fixture.audit("report").code(1);
     let output = audit.get_output();
     assert_no_raw_values(

@@ -53,6 +53,13 @@ impl Fixture {
         std::fs::write(&self.data.config, text.replacen(from, to, 1)).unwrap();
     }
 
+    /// Drops the marketing datasets from the config, for tests about other parts.
+    pub fn without_mail(&self) {
+        let text = std::fs::read_to_string(&self.data.config).unwrap();
+        let end = text.find("\n[datasets.mail_sends]").expect("the demo config has mail sends");
+        std::fs::write(&self.data.config, &text[..=end]).unwrap();
+    }
+
     pub fn audit(&self, out: &str) -> assert_cmd::assert::Assert {
         fairmark()
             .args(["audit", "--config"])

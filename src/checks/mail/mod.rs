@@ -29,15 +29,72 @@ macro_rules! check_info {
     };
 }
 
-check_info!(NO_CONSENT, "mail.no-consent", "Marketing sent without consent", Severity::High, "no_consent.md", ConsentSettings);
-check_info!(AFTER_OPT_OUT, "mail.after-opt-out", "Marketing sent after an opt-out", Severity::Critical, "after_opt_out.md", OptOutSettings);
-check_info!(FREQUENCY_CAP, "mail.frequency-cap", "Too many messages to one recipient", Severity::Medium, "frequency_cap.md", FrequencySettings);
-check_info!(QUIET_HOURS, "mail.quiet-hours", "Messages sent in quiet hours", Severity::Medium, "quiet_hours.md", QuietSettings);
-check_info!(MISSING_UNSUBSCRIBE, "mail.missing-unsubscribe", "No way to unsubscribe", Severity::High, "missing_unsubscribe.md", UnsubscribeSettings);
-check_info!(MISSING_SENDER_ID, "mail.missing-sender-id", "Sender not identified", Severity::Medium, "missing_sender_id.md", NoSettings);
-check_info!(UNSOLICITED_BULK, "mail.unsolicited-bulk", "Campaign without consent (spam)", Severity::Critical, "unsolicited_bulk.md", BulkSettings);
+check_info!(
+    NO_CONSENT,
+    "mail.no-consent",
+    "Marketing sent without consent",
+    Severity::High,
+    "no_consent.md",
+    ConsentSettings
+);
+check_info!(
+    AFTER_OPT_OUT,
+    "mail.after-opt-out",
+    "Marketing sent after an opt-out",
+    Severity::Critical,
+    "after_opt_out.md",
+    OptOutSettings
+);
+check_info!(
+    FREQUENCY_CAP,
+    "mail.frequency-cap",
+    "Too many messages to one recipient",
+    Severity::Medium,
+    "frequency_cap.md",
+    FrequencySettings
+);
+check_info!(
+    QUIET_HOURS,
+    "mail.quiet-hours",
+    "Messages sent in quiet hours",
+    Severity::Medium,
+    "quiet_hours.md",
+    QuietSettings
+);
+check_info!(
+    MISSING_UNSUBSCRIBE,
+    "mail.missing-unsubscribe",
+    "No way to unsubscribe",
+    Severity::High,
+    "missing_unsubscribe.md",
+    UnsubscribeSettings
+);
+check_info!(
+    MISSING_SENDER_ID,
+    "mail.missing-sender-id",
+    "Sender not identified",
+    Severity::Medium,
+    "missing_sender_id.md",
+    NoSettings
+);
+check_info!(
+    UNSOLICITED_BULK,
+    "mail.unsolicited-bulk",
+    "Campaign without consent (spam)",
+    Severity::Critical,
+    "unsolicited_bulk.md",
+    BulkSettings
+);
 
-pub const ALL: [&CheckInfo; 7] = [&NO_CONSENT, &AFTER_OPT_OUT, &FREQUENCY_CAP, &QUIET_HOURS, &MISSING_UNSUBSCRIBE, &MISSING_SENDER_ID, &UNSOLICITED_BULK];
+pub const ALL: [&CheckInfo; 7] = [
+    &NO_CONSENT,
+    &AFTER_OPT_OUT,
+    &FREQUENCY_CAP,
+    &QUIET_HOURS,
+    &MISSING_UNSUBSCRIBE,
+    &MISSING_SENDER_ID,
+    &UNSOLICITED_BULK,
+];
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,7 +109,9 @@ pub struct ConsentSettings {
 
 impl Default for ConsentSettings {
     fn default() -> Self {
-        ConsentSettings { opt_in_required: vec!["email".into(), "sms".into(), "push".into()] }
+        ConsentSettings {
+            opt_in_required: vec!["email".into(), "sms".into(), "push".into()],
+        }
     }
 }
 
@@ -76,7 +135,10 @@ impl Strictest for OptOutSettings {
     fn strictest(self, other: Self) -> Self {
         // A shorter grace is stricter; a pack giving calendar days and one giving business
         // days combine to the earlier deadline of the two, which is the calendar one when zero.
-        OptOutSettings { grace_days: self.grace_days.min(other.grace_days), grace_business_days: self.grace_business_days.min(other.grace_business_days) }
+        OptOutSettings {
+            grace_days: self.grace_days.min(other.grace_days),
+            grace_business_days: self.grace_business_days.min(other.grace_business_days),
+        }
     }
 }
 
@@ -89,13 +151,19 @@ pub struct FrequencySettings {
 
 impl Default for FrequencySettings {
     fn default() -> Self {
-        FrequencySettings { max_messages: 4, window_days: 7 }
+        FrequencySettings {
+            max_messages: 4,
+            window_days: 7,
+        }
     }
 }
 
 impl Strictest for FrequencySettings {
     fn strictest(self, other: Self) -> Self {
-        FrequencySettings { max_messages: self.max_messages.min(other.max_messages), window_days: self.window_days.max(other.window_days) }
+        FrequencySettings {
+            max_messages: self.max_messages.min(other.max_messages),
+            window_days: self.window_days.max(other.window_days),
+        }
     }
 }
 
@@ -110,7 +178,10 @@ pub struct QuietSettings {
 
 impl Default for QuietSettings {
     fn default() -> Self {
-        QuietSettings { timezone: "Asia/Shanghai".into(), quiet: BTreeMap::new() }
+        QuietSettings {
+            timezone: "Asia/Shanghai".into(),
+            quiet: BTreeMap::new(),
+        }
     }
 }
 
@@ -132,13 +203,19 @@ pub struct UnsubscribeSettings {
 
 impl Default for UnsubscribeSettings {
     fn default() -> Self {
-        UnsubscribeSettings { one_click_min_messages: 5000 }
+        UnsubscribeSettings {
+            one_click_min_messages: 5000,
+        }
     }
 }
 
 impl Strictest for UnsubscribeSettings {
     fn strictest(self, other: Self) -> Self {
-        UnsubscribeSettings { one_click_min_messages: self.one_click_min_messages.min(other.one_click_min_messages) }
+        UnsubscribeSettings {
+            one_click_min_messages: self
+                .one_click_min_messages
+                .min(other.one_click_min_messages),
+        }
     }
 }
 
@@ -151,13 +228,19 @@ pub struct BulkSettings {
 
 impl Default for BulkSettings {
     fn default() -> Self {
-        BulkSettings { min_messages: 100, min_share: 0.05 }
+        BulkSettings {
+            min_messages: 100,
+            min_share: 0.05,
+        }
     }
 }
 
 impl Strictest for BulkSettings {
     fn strictest(self, other: Self) -> Self {
-        BulkSettings { min_messages: self.min_messages.min(other.min_messages), min_share: self.min_share.min(other.min_share) }
+        BulkSettings {
+            min_messages: self.min_messages.min(other.min_messages),
+            min_share: self.min_share.min(other.min_share),
+        }
     }
 }
 
@@ -168,15 +251,30 @@ fn minutes(text: &str) -> Option<i64> {
 }
 
 fn channel_list(channels: &[String]) -> String {
-    if channels.is_empty() { "''".to_string() } else { channels.iter().map(|c| literal(c)).collect::<Vec<_>>().join(", ") }
+    if channels.is_empty() {
+        "''".to_string()
+    } else {
+        channels
+            .iter()
+            .map(|c| literal(c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// The predicate of a send without valid consent (no opt-in where required, or after an
 /// opt-out beyond the grace period), shared by three checks.
 fn without_consent(consent: &ConsentSettings, opt_out: &OptOutSettings) -> (String, String) {
-    let no_consent = format!("(status IS NULL AND channel IN ({}))", channel_list(&consent.opt_in_required));
+    let no_consent = format!(
+        "(status IS NULL AND channel IN ({}))",
+        channel_list(&consent.opt_in_required)
+    );
     let deadline = if opt_out.grace_business_days > 0 {
-        format!("{}(status_at, {})", BusinessDeadlineUdf::NAME, opt_out.grace_business_days)
+        format!(
+            "{}(status_at, {})",
+            BusinessDeadlineUdf::NAME,
+            opt_out.grace_business_days
+        )
     } else {
         format!("status_at + INTERVAL '{} days'", opt_out.grace_days.max(0))
     };
@@ -201,7 +299,11 @@ struct CampaignCount {
     examples: Vec<String>,
 }
 
-async fn count_by_campaign(engine: &Engine, from: &str, predicate: &str) -> Result<Vec<CampaignCount>> {
+async fn count_by_campaign(
+    engine: &Engine,
+    from: &str,
+    predicate: &str,
+) -> Result<Vec<CampaignCount>> {
     let sql = format!(
         "WITH sends AS (SELECT *, ({predicate}) AS violating FROM {from}),
         examples AS (
@@ -221,15 +323,29 @@ async fn count_by_campaign(engine: &Engine, from: &str, predicate: &str) -> Resu
     let batches = engine.collect(&sql, "mail_sends").await?;
     let mut counts = Vec::new();
     for batch in &batches {
-        let text = |i: usize| cast(batch.column(i), &DataType::Utf8).map(|a| a.as_string::<i32>().clone());
-        let (campaigns, channels, first, last, examples) = (text(0)?, text(1)?, text(5)?, text(6)?, text(7)?);
-        let number = |i: usize, row: usize| batch.column(i).as_primitive::<Int64Type>().value(row).max(0) as u64;
+        let text =
+            |i: usize| cast(batch.column(i), &DataType::Utf8).map(|a| a.as_string::<i32>().clone());
+        let (campaigns, channels, first, last, examples) =
+            (text(0)?, text(1)?, text(5)?, text(6)?, text(7)?);
+        let number = |i: usize, row: usize| {
+            batch
+                .column(i)
+                .as_primitive::<Int64Type>()
+                .value(row)
+                .max(0) as u64
+        };
         for row in 0..batch.num_rows() {
             let violations = number(3, row);
             if violations == 0 {
                 continue;
             }
-            let value = |a: &datafusion::arrow::array::StringArray| if a.is_null(row) { String::new() } else { a.value(row).to_string() };
+            let value = |a: &datafusion::arrow::array::StringArray| {
+                if a.is_null(row) {
+                    String::new()
+                } else {
+                    a.value(row).to_string()
+                }
+            };
             counts.push(CampaignCount {
                 campaign: value(&campaigns),
                 channel: value(&channels),
@@ -238,15 +354,29 @@ async fn count_by_campaign(engine: &Engine, from: &str, predicate: &str) -> Resu
                 recipients: number(4, row),
                 first: value(&first),
                 last: value(&last),
-                examples: value(&examples).split_whitespace().map(String::from).collect(),
+                examples: value(&examples)
+                    .split_whitespace()
+                    .map(String::from)
+                    .collect(),
             });
         }
     }
     Ok(counts)
 }
 
-fn campaign_finding(info: &CheckInfo, severity: Severity, count: &CampaignCount, what: &str, legal: &[crate::findings::Citation]) -> Finding {
-    let subject = Subject { dataset: Some("mail_sends".into()), campaign: Some(count.campaign.clone()), channel: Some(count.channel.clone()), ..Subject::default() };
+fn campaign_finding(
+    info: &CheckInfo,
+    severity: Severity,
+    count: &CampaignCount,
+    what: &str,
+    legal: &[crate::findings::Citation],
+) -> Finding {
+    let subject = Subject {
+        dataset: Some("mail_sends".into()),
+        campaign: Some(count.campaign.clone()),
+        channel: Some(count.channel.clone()),
+        ..Subject::default()
+    };
     Finding::new(
         info.id,
         severity,
@@ -276,21 +406,50 @@ fn campaign_finding(info: &CheckInfo, severity: Severity, count: &CampaignCount,
 }
 
 /// Runs every enabled mail check; returns findings per check id, or the reason it was skipped.
-pub async fn run(engine: &Engine, config: &crate::config::Config, policy: &EffectivePolicy) -> Result<Vec<(&'static str, std::result::Result<Vec<Finding>, String>)>> {
+pub async fn run(
+    engine: &Engine,
+    config: &crate::config::Config,
+    policy: &EffectivePolicy,
+) -> Result<Vec<(&'static str, std::result::Result<Vec<Finding>, String>)>> {
     let consent: ConsentSettings = policy.settings(NO_CONSENT.id)?;
     let opt_out: OptOutSettings = policy.settings(AFTER_OPT_OUT.id)?;
     let (no_consent, after_opt_out) = without_consent(&consent, &opt_out);
-    let sends = config.datasets.mail_sends.as_ref().expect("run only with sends");
+    let sends = config
+        .datasets
+        .mail_sends
+        .as_ref()
+        .expect("run only with sends");
     let has_consents = config.datasets.consents.is_some();
     let mut results = Vec::new();
-    let simple = |info: &'static CheckInfo, predicate: Option<String>, what: &'static str, skip: &str| (info, predicate, what, skip.to_string());
+    let simple = |info: &'static CheckInfo,
+                  predicate: Option<String>,
+                  what: &'static str,
+                  skip: &str| (info, predicate, what, skip.to_string());
     // Without consent records nothing can be said about consent: those checks are skipped, not
     // turned into "every message lacks consent".
     let no_consents = "no consents dataset, so consent cannot be judged";
     let mut plans = vec![
-        simple(&NO_CONSENT, has_consents.then(|| no_consent.clone()), "messages were sent without consent on record", no_consents),
-        simple(&AFTER_OPT_OUT, has_consents.then(|| after_opt_out.clone()), "messages were sent after the recipient opted out", no_consents),
-        simple(&MISSING_SENDER_ID, sends.sender_id.as_ref().map(|_| "(sender_id IS NULL OR trim(sender_id) = '')".to_string()), "messages do not identify the sender", "the sends map no sender_id"),
+        simple(
+            &NO_CONSENT,
+            has_consents.then(|| no_consent.clone()),
+            "messages were sent without consent on record",
+            no_consents,
+        ),
+        simple(
+            &AFTER_OPT_OUT,
+            has_consents.then(|| after_opt_out.clone()),
+            "messages were sent after the recipient opted out",
+            no_consents,
+        ),
+        simple(
+            &MISSING_SENDER_ID,
+            sends
+                .sender_id
+                .as_ref()
+                .map(|_| "(sender_id IS NULL OR trim(sender_id) = '')".to_string()),
+            "messages do not identify the sender",
+            "the sends map no sender_id",
+        ),
     ];
     let unsubscribe: UnsubscribeSettings = policy.settings(MISSING_UNSUBSCRIBE.id)?;
     let unsubscribe_predicate = match (&sends.has_unsubscribe, &sends.one_click_unsubscribe) {
@@ -300,25 +459,47 @@ pub async fn run(engine: &Engine, config: &crate::config::Config, policy: &Effec
             unsubscribe.one_click_min_messages
         )),
     };
-    plans.push(simple(&MISSING_UNSUBSCRIBE, unsubscribe_predicate, "messages offer no (one-click) way to unsubscribe", "the sends map neither has_unsubscribe nor one_click_unsubscribe"));
+    plans.push(simple(
+        &MISSING_UNSUBSCRIBE,
+        unsubscribe_predicate,
+        "messages offer no (one-click) way to unsubscribe",
+        "the sends map neither has_unsubscribe nor one_click_unsubscribe",
+    ));
     let quiet: QuietSettings = policy.settings(QUIET_HOURS.id)?;
     let windows: Vec<String> = quiet
         .quiet
         .iter()
         .filter_map(|(channel, [start, end])| {
             let (start, end) = (minutes(start)?, minutes(end)?);
-            let minute = format!("{}(sent_at, recipient_timezone, {})", LocalMinuteUdf::NAME, literal(&quiet.timezone));
-            let inside = if start <= end { format!("({minute} >= {start} AND {minute} < {end})") } else { format!("({minute} >= {start} OR {minute} < {end})") };
+            let minute = format!(
+                "{}(sent_at, recipient_timezone, {})",
+                LocalMinuteUdf::NAME,
+                literal(&quiet.timezone)
+            );
+            let inside = if start <= end {
+                format!("({minute} >= {start} AND {minute} < {end})")
+            } else {
+                format!("({minute} >= {start} OR {minute} < {end})")
+            };
             Some(format!("(channel = {} AND {inside})", literal(channel)))
         })
         .collect();
-    plans.push(simple(&QUIET_HOURS, (!windows.is_empty()).then(|| windows.join(" OR ")), "messages were sent inside quiet hours", "the policy sets no quiet hours"));
+    plans.push(simple(
+        &QUIET_HOURS,
+        (!windows.is_empty()).then(|| windows.join(" OR ")),
+        "messages were sent inside quiet hours",
+        "the policy sets no quiet hours",
+    ));
     for (info, predicate, what, skip) in plans {
         let Some(check) = policy.check(info.id) else {
             continue;
         };
         let outcome = match predicate {
-            Some(p) => Ok(count_by_campaign(engine, WITH_CAMPAIGN_SIZE, &p).await?.iter().map(|c| campaign_finding(info, check.severity, c, what, &check.legal_bases)).collect()),
+            Some(p) => Ok(count_by_campaign(engine, WITH_CAMPAIGN_SIZE, &p)
+                .await?
+                .iter()
+                .map(|c| campaign_finding(info, check.severity, c, what, &check.legal_bases))
+                .collect()),
             None => Err(skip),
         };
         results.push((info.id, outcome));
@@ -331,7 +512,8 @@ pub async fn run(engine: &Engine, config: &crate::config::Config, policy: &Effec
             "(SELECT *, count(*) OVER (PARTITION BY recipient_token, channel ORDER BY sent_at RANGE BETWEEN INTERVAL '{} milliseconds' PRECEDING AND CURRENT ROW) AS in_window FROM fm_sends_judged)",
             cap.window_days * 86_400_000 - 1
         );
-        let counts = count_by_campaign(engine, &from, &format!("in_window > {}", cap.max_messages)).await?;
+        let counts =
+            count_by_campaign(engine, &from, &format!("in_window > {}", cap.max_messages)).await?;
         let what = "messages exceeded the frequency cap";
         let found = counts
             .iter()
@@ -354,8 +536,20 @@ pub async fn run(engine: &Engine, config: &crate::config::Config, policy: &Effec
         let counts = count_by_campaign(engine, "fm_sends_judged", &predicate).await?;
         let found = counts
             .iter()
-            .filter(|c| c.violations >= bulk.min_messages || (c.messages >= bulk.min_messages && share(c.violations, c.messages) >= bulk.min_share))
-            .map(|c| campaign_finding(&UNSOLICITED_BULK, check.severity, c, "messages lacked valid consent: unsolicited bulk messaging", &check.legal_bases))
+            .filter(|c| {
+                c.violations >= bulk.min_messages
+                    || (c.messages >= bulk.min_messages
+                        && share(c.violations, c.messages) >= bulk.min_share)
+            })
+            .map(|c| {
+                campaign_finding(
+                    &UNSOLICITED_BULK,
+                    check.severity,
+                    c,
+                    "messages lacked valid consent: unsolicited bulk messaging",
+                    &check.legal_bases,
+                )
+            })
             .collect();
         results.push((UNSOLICITED_BULK.id, Ok(found)));
     }
@@ -365,7 +559,11 @@ pub async fn run(engine: &Engine, config: &crate::config::Config, policy: &Effec
 /// The channels on which the policy requires opt-in, for the suppression list.
 pub fn opt_in_required(policy: &EffectivePolicy) -> Result<Vec<String>> {
     let consent: ConsentSettings = policy.settings(NO_CONSENT.id)?;
-    Ok(if policy.check(NO_CONSENT.id).is_some() { consent.opt_in_required } else { Vec::new() })
+    Ok(if policy.check(NO_CONSENT.id).is_some() {
+        consent.opt_in_required
+    } else {
+        Vec::new()
+    })
 }
 
 #[cfg(test)]
@@ -382,9 +580,26 @@ mod tests {
 
     #[test]
     fn the_us_grace_period_counts_business_days() {
-        let (_, after) = without_consent(&ConsentSettings::default(), &OptOutSettings { grace_days: 0, grace_business_days: 10 });
-        assert!(after.contains("fm_business_deadline(status_at, 10)"), "{after}");
-        let (none, after) = without_consent(&ConsentSettings { opt_in_required: vec!["sms".into()] }, &OptOutSettings::default());
-        assert!(none.contains("'sms'") && after.contains("INTERVAL '0 days'"), "{none} {after}");
+        let (_, after) = without_consent(
+            &ConsentSettings::default(),
+            &OptOutSettings {
+                grace_days: 0,
+                grace_business_days: 10,
+            },
+        );
+        assert!(
+            after.contains("fm_business_deadline(status_at, 10)"),
+            "{after}"
+        );
+        let (none, after) = without_consent(
+            &ConsentSettings {
+                opt_in_required: vec!["sms".into()],
+            },
+            &OptOutSettings::default(),
+        );
+        assert!(
+            none.contains("'sms'") && after.contains("INTERVAL '0 days'"),
+            "{none} {after}"
+        );
     }
 }
