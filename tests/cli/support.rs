@@ -56,7 +56,9 @@ impl Fixture {
     /// Drops the marketing datasets from the config, for tests about other parts.
     pub fn without_mail(&self) {
         let text = std::fs::read_to_string(&self.data.config).unwrap();
-        let end = text.find("\n[datasets.mail_sends]").expect("the demo config has mail sends");
+        let end = text
+            .find("\n[datasets.mail_sends]")
+            .expect("the demo config has mail sends");
         std::fs::write(&self.data.config, &text[..=end]).unwrap();
     }
 
