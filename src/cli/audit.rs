@@ -19,7 +19,9 @@ use super::EXIT_FINDINGS;
 use super::progress::Progress;
 
 pub async fn run(config_path: &Path, out: &Path, fail_on: Severity) -> anyhow::Result<ExitCode> {
-    let report = execute(config_path, out, fail_on).await?;
+    let progress = Progress::start();
+    let report = execute(config_path, out, fail_on, &|phase| progress.phase(phase)).await?;
+    drop(progress);
     print!("{}", report::table::render(&report));
     println!("Report written to {}", out.join("report.md").display());
     Ok(exit_code(&report))
@@ -53,18 +55,22 @@ impl Prepared {
     }
 }
 
-/// Runs the audit and writes its outputs into `out`, all or nothing.
-pub async fn execute(config_path: &Path, out: &Path, fail_on: Severity) -> anyhow::Result<Report> {
+/// Runs the audit and writes its outputs into `out`, all or nothing; `progress` hears each phase.
+pub async fn execute(
+    config_path: &Path,
+    out: &Path,
+    fail_on: Severity,
+    progress: &dyn Fn(&str),
+) -> anyhow::Result<Report> {
     let prepared = Prepared::load(config_path)?;
-    let progress = Progress::start();
     let audit = fairmark::audit::run(
         &prepared.config,
         prepared.key.clone(),
         &prepared.policy,
-        &|phase| progress.phase(phase),
+        progress,
     )
     .await?;
-    progress.phase("writing outputs");
+    progress("writing outputs");
     let mut staging = Staging::new(out)?;
     let mut outputs = Vec::new();
     if let Some(segmentation) = &audit.segmentation {

@@ -24,7 +24,12 @@ pub async fn run(out: &Path, customers: u32, seed: u64) -> anyhow::Result<ExitCo
         data.key_file.display()
     );
     let report_dir = out.join("report");
-    let report = super::audit::execute(&data.config, &report_dir, Severity::High).await?;
+    let progress = super::progress::Progress::start();
+    let report = super::audit::execute(&data.config, &report_dir, Severity::High, &|phase| {
+        progress.phase(phase)
+    })
+    .await?;
+    drop(progress);
     print!("{}", report::table::render(&report));
     println!(
         "Report: {} (also report.json, report.html; segments.parquet and segment_summary.csv beside it).",

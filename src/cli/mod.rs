@@ -2,6 +2,7 @@
 //! library calls, writes files and prints; the library itself never prints.
 
 mod audit;
+mod bench;
 mod check_rules;
 mod checks;
 mod demo;
@@ -40,6 +41,16 @@ enum Command {
         #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u32).range(1..=5_000_000))]
         customers: u32,
         /// Seed of the generator; the same seed gives the same data.
+        #[arg(long, default_value_t = 20261123)]
+        seed: u64,
+    },
+    /// Measure the audit on a generated data set, phase by phase, and the core query side by
+    /// side with DuckDB.
+    Bench {
+        #[arg(long, default_value = "fairmark-bench")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(u32).range(1..=5_000_000))]
+        customers: u32,
         #[arg(long, default_value_t = 20261123)]
         seed: u64,
     },
@@ -123,6 +134,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             customers,
             seed,
         } => with_runtime(demo::run(&out, customers, seed)),
+        Command::Bench {
+            out,
+            customers,
+            seed,
+        } => with_runtime(bench::run(&out, customers, seed)),
         Command::Audit {
             config,
             out,
