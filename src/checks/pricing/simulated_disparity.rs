@@ -69,6 +69,9 @@ impl Strictest for Settings {
 #[derive(Debug, Clone)]
 pub struct CohortPair {
     pub name: String,
+    /// Who the first cohort is, and who the second, in words.
+    pub treated_label: String,
+    pub reference_label: String,
     pub treated: String,
     pub reference: String,
     /// Protected groups are flagged whichever way the gap goes.
@@ -87,6 +90,8 @@ pub async fn cohort_pairs(
 ) -> Result<Vec<CohortPair>> {
     let mut pairs = vec![CohortPair {
         name: format!("tenure > {old_days} days vs <= {new_days} days"),
+        treated_label: format!("customers of more than {old_days} days"),
+        reference_label: format!("customers of at most {new_days} days"),
         treated: format!("{tenure} > {old_days}"),
         reference: format!("{tenure} <= {new_days}"),
         two_sided: false,
@@ -94,6 +99,8 @@ pub async fn cohort_pairs(
     if crate::pricing::has_device(config) {
         pairs.push(CohortPair {
             name: "iOS vs Android".into(),
+            treated_label: "iOS customers".into(),
+            reference_label: "Android customers".into(),
             treated: "lower(device_os) LIKE '%ios%'".into(),
             reference: "lower(device_os) LIKE '%android%'".into(),
             two_sided: false,
@@ -140,6 +147,8 @@ pub async fn cohort_pairs(
         for value in groups {
             pairs.push(CohortPair {
                 name: format!("{attribute} = {value} vs other {attribute}"),
+                treated_label: format!("customers with {attribute} = {value}"),
+                reference_label: format!("customers with another {attribute}"),
                 treated: format!("{group} = {}", literal(&value)),
                 reference: format!("{group} <> {}", literal(&value)),
                 two_sided: true,
@@ -456,6 +465,8 @@ mod tests {
     fn one_sided_pairs_only_flag_the_treated_paying_more() {
         let pair = CohortPair {
             name: "p".into(),
+            treated_label: "t".into(),
+            reference_label: "r".into(),
             treated: "t".into(),
             reference: "r".into(),
             two_sided: false,
