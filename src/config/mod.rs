@@ -246,6 +246,21 @@ pub trait DatasetConfig {
     fn mapped_columns(&self) -> Vec<MappedColumn>;
 }
 
+/// The parts of [`DatasetConfig`] every role implements alike.
+macro_rules! dataset_source {
+    ($role:literal) => {
+        fn role(&self) -> &'static str {
+            $role
+        }
+        fn path(&self) -> &str {
+            &self.path
+        }
+        fn format(&self) -> Option<Format> {
+            self.format
+        }
+    };
+}
+
 fn mapped(key: impl Into<String>, column: &str, kind: ColumnKind) -> MappedColumn {
     MappedColumn {
         key: key.into(),
@@ -255,15 +270,7 @@ fn mapped(key: impl Into<String>, column: &str, kind: ColumnKind) -> MappedColum
 }
 
 impl DatasetConfig for CustomersDataset {
-    fn role(&self) -> &'static str {
-        "customers"
-    }
-    fn path(&self) -> &str {
-        &self.path
-    }
-    fn format(&self) -> Option<Format> {
-        self.format
-    }
+    dataset_source!("customers");
     fn mapped_columns(&self) -> Vec<MappedColumn> {
         let mut columns = vec![mapped("id", &self.id, ColumnKind::Key)];
         columns.extend(
@@ -291,15 +298,7 @@ impl DatasetConfig for CustomersDataset {
 }
 
 impl DatasetConfig for OrdersDataset {
-    fn role(&self) -> &'static str {
-        "orders"
-    }
-    fn path(&self) -> &str {
-        &self.path
-    }
-    fn format(&self) -> Option<Format> {
-        self.format
-    }
+    dataset_source!("orders");
     fn mapped_columns(&self) -> Vec<MappedColumn> {
         let optional = [
             ("id", &self.id, ColumnKind::Key),
@@ -329,15 +328,7 @@ impl DatasetConfig for OrdersDataset {
 }
 
 impl DatasetConfig for QuotesDataset {
-    fn role(&self) -> &'static str {
-        "quotes"
-    }
-    fn path(&self) -> &str {
-        &self.path
-    }
-    fn format(&self) -> Option<Format> {
-        self.format
-    }
+    dataset_source!("quotes");
     fn mapped_columns(&self) -> Vec<MappedColumn> {
         let mut columns = vec![
             mapped("customer", &self.customer, ColumnKind::Key),
@@ -365,15 +356,7 @@ impl DatasetConfig for QuotesDataset {
 }
 
 impl DatasetConfig for MailSendsDataset {
-    fn role(&self) -> &'static str {
-        "mail_sends"
-    }
-    fn path(&self) -> &str {
-        &self.path
-    }
-    fn format(&self) -> Option<Format> {
-        self.format
-    }
+    dataset_source!("mail_sends");
     fn mapped_columns(&self) -> Vec<MappedColumn> {
         let mut columns = vec![
             mapped("recipient", &self.recipient, ColumnKind::Key),
@@ -404,15 +387,7 @@ impl DatasetConfig for MailSendsDataset {
 }
 
 impl DatasetConfig for ConsentsDataset {
-    fn role(&self) -> &'static str {
-        "consents"
-    }
-    fn path(&self) -> &str {
-        &self.path
-    }
-    fn format(&self) -> Option<Format> {
-        self.format
-    }
+    dataset_source!("consents");
     fn mapped_columns(&self) -> Vec<MappedColumn> {
         vec![
             mapped("recipient", &self.recipient, ColumnKind::Key),

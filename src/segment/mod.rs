@@ -235,15 +235,11 @@ async fn last_order_date(engine: &Engine) -> Result<NaiveDate> {
         })
 }
 
-fn days_since_epoch(date: NaiveDate) -> i64 {
-    (date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date")).num_days()
-}
-
 /// One row per customer (from orders, and from customers when configured): token, R/F/M,
 /// scores, segment and the raw quasi-identifiers (which only the anonymization reads).
 fn base_sql(config: &Config, reference_date: NaiveDate, has_monetary: bool) -> String {
     let s: &SegmentationConfig = &config.segmentation;
-    let reference_day = days_since_epoch(reference_date);
+    let reference_day = crate::pricing::days_since_epoch(reference_date);
     let end_of_reference = (reference_date + chrono::Days::new(1)).format("%Y-%m-%dT00:00:00");
     let token = TokenUdf::function_name(IdentifierClass::CustomerId);
     let m_score = if has_monetary {
