@@ -302,3 +302,29 @@ fn check_rules_takes_the_base_from_a_git_revision() {
             .any(|f| f["subject"]["rule"] == "ios-premium")
     );
 }
+
+#[test]
+fn quotes_join_the_observations() {
+    let fixture = Fixture::small();
+    fixture.without_mail();
+    // Prices shown without a purchase: here the order file itself, read as a quotes log.
+    let config = std::fs::read_to_string(&fixture.data.config).unwrap();
+    let quotes = "\n[datasets.quotes]\npath = \"orders.parquet\"\ncustomer = \"uid\"\nsku = \"item_code\"\nquoted_at = \"ordered_at\"\noffered_price = \"offered_unit_price\"\nquantity = \"qty\"\ndevice_os = \"device_os\"\nconditions = [\"channel\", \"pay_method\", \"qty\", \"member\"]\n";
+    std::fs::write(&fixture.data.config, format!("{config}{quotes}")).unwrap();
+    fixture.audit("report").code(1);
+    let report = report_json(&fixture.out("report"));
+    let roles: Vec<&str> = report["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["role"].as_str().unwrap())
+        .collect();
+    assert!(roles.contains(&"quotes"), "{roles:?}");
+    let tenure = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "pricing.tenure-overcharge")
+        .unwrap();
+    assert_eq!(tenure["status"], "ran");
+}
