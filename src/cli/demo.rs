@@ -32,7 +32,7 @@ pub async fn run(out: &Path, customers: u32, seed: u64) -> anyhow::Result<ExitCo
     drop(progress);
     print!("{}", report::table::render(&report));
     println!(
-        "Report: {} (also report.json, report.html; segments.parquet and segment_summary.csv beside it).",
+        "Report: {} (report.json, report.html, segments.parquet, segment_summary.csv and suppression.parquet beside it).",
         report_dir.join("report.md").display()
     );
     println!(
