@@ -175,12 +175,13 @@ pub fn protected_group_expr(
     }
 }
 
-/// The SQL of the simulated price of every sampled customer for every SKU, applying `rules`
-/// except the one at `skip`.
+/// The SQL of the simulated prices of every sampled customer for every SKU: one column
+/// `price_v{k}` per variant, variant `k` applying every rule but the one at `variants[k]`.
+/// All variants come from one scan of the customer × SKU grid.
 fn simulation_sql(
     config: &Config,
     rules: &RulesFile,
-    skip: Option<usize>,
+    variants: &[Option<usize>],
     max_customers: u64,
 ) -> String {
     let token = TokenUdf::function_name(IdentifierClass::CustomerId);
@@ -224,65 +225,76 @@ fn simulation_sql(
          CROSS JOIN (SELECT sku, min(category) AS category, median(list_unit_price) AS base_price FROM fm_orders WHERE sku IS NOT NULL GROUP BY sku) k {}",
         context.join(" ")
     );
-    let mut price = "price_0".to_string();
-    for (i, rule) in rules.rules.iter().enumerate() {
-        if Some(i) == skip {
-            continue;
+    let price_without = |skip: Option<usize>| {
+        let mut price = "price_0".to_string();
+        for (i, rule) in rules.rules.iter().enumerate() {
+            if Some(i) == skip {
+                continue;
+            }
+            let mut scope = Vec::new();
+            if !rule.scope.sku.is_empty() {
+                scope.push(format!(
+                    "sku IN ({})",
+                    rule.scope
+                        .sku
+                        .iter()
+                        .map(|s| literal(s))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            if !rule.scope.category.is_empty() {
+                scope.push(format!(
+                    "category IN ({})",
+                    rule.scope
+                        .category
+                        .iter()
+                        .map(|s| literal(s))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            // NULL attributes (a customer without orders has no recency) make a rule not apply.
+            let applies = std::iter::once(format!("COALESCE(({}), false)", rule.when))
+                .chain(scope)
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            price = rule.adjust.apply_sql(&price, &format!("({applies})"));
         }
-        let mut scope = Vec::new();
-        if !rule.scope.sku.is_empty() {
-            scope.push(format!(
-                "sku IN ({})",
-                rule.scope
-                    .sku
-                    .iter()
-                    .map(|s| literal(s))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        if !rule.scope.category.is_empty() {
-            scope.push(format!(
-                "category IN ({})",
-                rule.scope
-                    .category
-                    .iter()
-                    .map(|s| literal(s))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        // NULL attributes (a customer without orders has no recency) make a rule not apply.
-        let applies = std::iter::once(format!("COALESCE(({}), false)", rule.when))
-            .chain(scope)
-            .collect::<Vec<_>>()
-            .join(" AND ");
-        price = rule.adjust.apply_sql(&price, &format!("({applies})"));
-    }
-    format!("SELECT *, {price} AS simulated_price FROM ({base})")
+        price
+    };
+    let prices: Vec<String> = variants
+        .iter()
+        .enumerate()
+        .map(|(k, skip)| format!("{} AS price_v{k}", price_without(*skip)))
+        .collect();
+    format!("SELECT *, {} FROM ({base})", prices.join(", "))
 }
 
 /// Per cohort pair and SKU: (relative gap, treated average, reference average).
 type Gaps = Vec<BTreeMap<String, f64>>;
 
+/// Per variant (see [`simulation_sql`]), per cohort pair: SKU → relative gap.
 async fn gaps(
     engine: &Engine,
     config: &Config,
     rules: &RulesFile,
-    skip: Option<usize>,
+    variants: &[Option<usize>],
     pairs: &[CohortPair],
     settings: &Settings,
-) -> Result<Gaps> {
+) -> Result<Vec<Gaps>> {
     let mut aggregates = Vec::new();
-    for (i, pair) in pairs.iter().enumerate() {
-        aggregates.push(format!(
-            "avg(CASE WHEN {} THEN simulated_price END) AS t{i}",
-            pair.treated
-        ));
-        aggregates.push(format!(
-            "avg(CASE WHEN {} THEN simulated_price END) AS r{i}",
-            pair.reference
-        ));
+    for k in 0..variants.len() {
+        for (i, pair) in pairs.iter().enumerate() {
+            aggregates.push(format!(
+                "avg(CASE WHEN {} THEN price_v{k} END) AS t{k}_{i}",
+                pair.treated
+            ));
+            aggregates.push(format!(
+                "avg(CASE WHEN {} THEN price_v{k} END) AS r{k}_{i}",
+                pair.reference
+            ));
+        }
     }
     for (i, pair) in pairs.iter().enumerate() {
         aggregates.push(format!(
@@ -293,36 +305,45 @@ async fn gaps(
     let sql = format!(
         "SELECT sku, {} FROM ({}) GROUP BY sku ORDER BY sku",
         aggregates.join(", "),
-        simulation_sql(config, rules, skip, settings.max_customers)
+        simulation_sql(config, rules, variants, settings.max_customers)
     );
     let batches = engine.collect(&sql, "orders").await?;
-    let mut per_pair: Gaps = vec![BTreeMap::new(); pairs.len()];
+    let mut per_variant: Vec<Gaps> = vec![vec![BTreeMap::new(); pairs.len()]; variants.len()];
     for batch in &batches {
         let skus = cast(batch.column(0), &DataType::Utf8)?;
         let skus = skus.as_string::<i32>();
-        for (i, gaps) in per_pair.iter_mut().enumerate() {
-            let treated = batch.column(1 + 2 * i).as_primitive::<Float64Type>();
-            let reference = batch.column(2 + 2 * i).as_primitive::<Float64Type>();
-            let smaller_cohort = batch
-                .column(1 + 2 * pairs.len() + i)
-                .as_primitive::<Int64Type>();
-            for row in 0..batch.num_rows() {
-                let too_small = (smaller_cohort.value(row) as u64) < settings.min_cohort_customers;
-                if too_small
-                    || treated.is_null(row)
-                    || reference.is_null(row)
-                    || reference.value(row) <= 0.0
-                {
-                    continue;
-                }
-                gaps.insert(
-                    skus.value(row).to_string(),
-                    treated.value(row) / reference.value(row) - 1.0,
+        let column = |name: String| batch.column_by_name(&name).expect("selected above").clone();
+        for (k, per_pair) in per_variant.iter_mut().enumerate() {
+            for (i, gaps) in per_pair.iter_mut().enumerate() {
+                let (treated, reference, smaller) = (
+                    column(format!("t{k}_{i}")),
+                    column(format!("r{k}_{i}")),
+                    column(format!("n{i}")),
                 );
+                let (treated, reference) = (
+                    treated.as_primitive::<Float64Type>(),
+                    reference.as_primitive::<Float64Type>(),
+                );
+                let smaller_cohort = smaller.as_primitive::<Int64Type>();
+                for row in 0..batch.num_rows() {
+                    let too_small =
+                        (smaller_cohort.value(row) as u64) < settings.min_cohort_customers;
+                    if too_small
+                        || treated.is_null(row)
+                        || reference.is_null(row)
+                        || reference.value(row) <= 0.0
+                    {
+                        continue;
+                    }
+                    gaps.insert(
+                        skus.value(row).to_string(),
+                        treated.value(row) / reference.value(row) - 1.0,
+                    );
+                }
             }
         }
     }
-    Ok(per_pair)
+    Ok(per_variant)
 }
 
 fn over_tolerance(
@@ -366,7 +387,9 @@ pub async fn run(
         "tenure_days",
     )
     .await?;
-    let baseline = gaps(engine, config, rules, None, &pairs, &settings).await?;
+    let baseline = gaps(engine, config, rules, &[None], &pairs, &settings)
+        .await?
+        .remove(0);
     let flagged: Vec<usize> = (0..pairs.len())
         .filter(|i| !over_tolerance(&baseline[*i], &pairs[*i], settings.tolerance).is_empty())
         .collect();
@@ -374,8 +397,10 @@ pub async fn run(
         return Ok(Vec::new());
     }
     let mut responsible: Vec<Vec<String>> = vec![Vec::new(); pairs.len()];
-    for (r, rule) in rules.rules.iter().enumerate() {
-        let without = gaps(engine, config, rules, Some(r), &pairs, &settings).await?;
+    // Every "without rule r" simulation in one more scan.
+    let variants: Vec<Option<usize>> = (0..rules.rules.len()).map(Some).collect();
+    let all_without = gaps(engine, config, rules, &variants, &pairs, &settings).await?;
+    for (rule, without) in rules.rules.iter().zip(&all_without) {
         for &i in &flagged {
             // A rule is responsible when, on some flagged SKU, it alone accounts for more than
             // the tolerance of the gap.
