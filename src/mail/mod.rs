@@ -162,14 +162,14 @@ async fn validate(engine: &Engine, config: &Config) -> Result<()> {
         }
     }
     if let Some(consents) = &config.datasets.consents {
-        let unknown = engine.collect("SELECT raw_action, CAST(count(*) AS BIGINT) FROM fm_consents WHERE action IS NULL GROUP BY raw_action ORDER BY raw_action LIMIT 3", "consents").await?;
+        let unknown = engine.collect("SELECT raw_action, CAST(sum(count(*)) OVER () AS BIGINT) AS total FROM fm_consents WHERE action IS NULL GROUP BY raw_action ORDER BY raw_action LIMIT 3", "consents").await?;
         let mut examples = Vec::new();
         let mut rows = 0;
-        for batch in &unknown {
+        for batch in unknown.iter().filter(|b| b.num_rows() > 0) {
+            rows = batch.column(1).as_primitive::<Int64Type>().value(0);
             let values = cast(batch.column(0), &DataType::Utf8)?;
             let values = values.as_string::<i32>();
             for i in 0..batch.num_rows() {
-                rows += batch.column(1).as_primitive::<Int64Type>().value(i);
                 let value = if values.is_null(i) {
                     "(empty)".to_string()
                 } else {
@@ -183,13 +183,12 @@ async fn validate(engine: &Engine, config: &Config) -> Result<()> {
                 "consents",
                 consents.path.as_str(),
                 format!(
-                    "column `{}` holds action values mapped neither to opt_in nor to opt_out (e.g. {}); list every value under `actions`",
+                    "{rows} rows of column `{}` hold action values mapped neither to opt_in nor to opt_out (e.g. {}); list every value under `actions`",
                     consents.action,
                     examples.join(", ")
                 ),
             ));
         }
-        let _ = rows;
     }
     Ok(())
 }
