@@ -24,15 +24,18 @@ pub enum PiiKind {
     CnResidentId = 4,
     BankCard = 8,
     IpAddress = 16,
+    /// An international number written with its `+` country code (E.164: at most 15 digits).
+    InternationalPhone = 32,
 }
 
 impl PiiKind {
-    pub const ALL: [PiiKind; 5] = [
+    pub const ALL: [PiiKind; 6] = [
         PiiKind::Email,
         PiiKind::CnMobile,
         PiiKind::CnResidentId,
         PiiKind::BankCard,
         PiiKind::IpAddress,
+        PiiKind::InternationalPhone,
     ];
 
     pub fn bit(self) -> u8 {
@@ -46,6 +49,7 @@ impl PiiKind {
             PiiKind::CnResidentId => "cn-resident-id",
             PiiKind::BankCard => "bank-card",
             PiiKind::IpAddress => "ip-address",
+            PiiKind::InternationalPhone => "phone",
         }
     }
 }
@@ -148,9 +152,16 @@ fn digit_runs(text: &str) -> Vec<DigitRun> {
                 break;
             }
             groups.push((group_start, i));
-            let separator = i < bytes.len() && (bytes[i] == b' ' || bytes[i] == b'-');
-            if separator && i + 1 < bytes.len() && bytes[i + 1].is_ascii_digit() {
-                i += 1;
+            // Groups may be separated by one or two of space, hyphen and parentheses:
+            // "138-0013-8000", "+1 (415) 555-0100".
+            let is_separator = |b: u8| matches!(b, b' ' | b'-' | b'(' | b')');
+            let width = (1..=2).find(|w| {
+                i + w < bytes.len()
+                    && bytes[i..i + w].iter().all(|b| is_separator(*b))
+                    && bytes[i + w].is_ascii_digit()
+            });
+            if let Some(width) = width {
+                i += width;
                 group_start = i;
                 continue;
             }
@@ -170,6 +181,22 @@ fn digit_runs(text: &str) -> Vec<DigitRun> {
 
 fn classify_run(text: &str, run: &DigitRun, spans: &mut Vec<PiiSpan>) {
     let joined: String = run.groups.iter().map(|&(s, e)| &text[s..e]).collect();
+    // After a `+` comes a country code: "+1 415…" is North American even though "1415…" has
+    // the shape of a mainland mobile number; only "+86…" is read as one.
+    let plus = text[..run.start].ends_with('+');
+    let international = plus && !joined.starts_with("86");
+    if international {
+        let all_digits = joined.bytes().all(|b| b.is_ascii_digit());
+        let varied = joined.bytes().any(|b| b != joined.as_bytes()[0]);
+        if all_digits && varied && (10..=15).contains(&joined.len()) {
+            spans.push(PiiSpan {
+                kind: PiiKind::InternationalPhone,
+                start: run.start - 1,
+                end: run.end,
+            });
+        }
+        return;
+    }
     if let Some(kind) = classify_digits(&joined) {
         spans.push(PiiSpan {
             kind,
@@ -295,6 +322,11 @@ mod tests {
             [PiiKind::BankCard]
         );
         assert_eq!(kinds("login from 192.168.10.1"), [PiiKind::IpAddress]);
+        assert_eq!(
+            kinds("call +1 (415) 555-0100 today"),
+            [PiiKind::InternationalPhone]
+        );
+        assert_eq!(kinds("+44 20 7946 0958"), [PiiKind::InternationalPhone]);
         assert_eq!(
             kinds("13800138000 13900139000"),
             [PiiKind::CnMobile, PiiKind::CnMobile]
