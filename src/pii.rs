@@ -1,5 +1,5 @@
 //! Recognizers for personal identifiers that turn up where nobody declared them: emails,
-//! mainland-China mobile numbers, PRC resident identity numbers (GB 11643, with checksum),
+//! mainland-China mobile numbers, international numbers written with `+`, PRC resident identity numbers (GB 11643, with checksum),
 //! bank-card numbers (Luhn) and IPv4 addresses, as whole values or inside free text.
 //!
 //! The same recognizers back the `fm_pii_mask` UDF that `privacy.undeclared-pii` runs inside
