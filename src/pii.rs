@@ -7,8 +7,7 @@
 
 use std::sync::{Arc, LazyLock};
 
-use datafusion::arrow::array::{Array, Int32Array, StringArray};
-use datafusion::arrow::compute::cast;
+use datafusion::arrow::array::Int32Array;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result as DfResult;
 use datafusion::logical_expr::{
@@ -392,12 +391,7 @@ impl ScalarUDFImpl for PiiMaskUdf {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
-        let input = args.args[0].to_array(args.number_rows)?;
-        let text = cast(&input, &DataType::Utf8)?;
-        let text = text
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .expect("cast to Utf8 yields a StringArray");
+        let text = crate::engine::text_argument(&args.args[0], args.number_rows)?;
         let masks: Int32Array = text
             .iter()
             .map(|v| v.map(|v| i32::from(kind_mask(v))))

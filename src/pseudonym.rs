@@ -11,8 +11,7 @@ use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, StringArray, StringBuilder};
-use datafusion::arrow::compute::cast;
+use datafusion::arrow::array::{Array, ArrayRef, StringBuilder};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result as DfResult;
 use datafusion::logical_expr::{
@@ -329,12 +328,7 @@ impl ScalarUDFImpl for TokenUdf {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
-        let input = args.args[0].to_array(args.number_rows)?;
-        let text = cast(&input, &DataType::Utf8)?;
-        let text = text
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .expect("cast to Utf8 yields a StringArray");
+        let text = crate::engine::text_argument(&args.args[0], args.number_rows)?;
         let mut tokens = StringBuilder::with_capacity(text.len(), text.len() * 24);
         for value in text.iter() {
             tokens.append_option(value.and_then(|v| {

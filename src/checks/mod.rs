@@ -4,11 +4,26 @@
 //! A check reads the registered datasets and its policy settings and returns findings. It
 //! never prints, exits or writes files.
 
+/// Declares a check's registry entry: its id, family, title, default severity, the Markdown
+/// file beside the module that documents it, and the settings type that validates packs.
+macro_rules! check_info {
+    ($name:ident, $id:expr, $family:literal, $title:literal, $severity:expr, $doc:literal, $settings:ty) => {
+        pub static $name: $crate::checks::CheckInfo = $crate::checks::CheckInfo {
+            id: $id,
+            family: $family,
+            title: $title,
+            default_severity: $severity,
+            doc: include_str!($doc),
+            validate_settings: $crate::policy::validate_as::<$settings>,
+        };
+    };
+}
+
 pub mod mail;
 pub mod pricing;
 pub mod privacy;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::findings::Severity;
 
@@ -25,6 +40,11 @@ pub struct CheckInfo {
     /// Validates a pack's settings table for this check.
     pub validate_settings: fn(&toml::Table) -> Result<(), String>,
 }
+
+/// The settings of a check without thresholds: refuses misspelled keys.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoSettings {}
 
 /// Every check, in the order they run.
 pub const ALL: &[&CheckInfo] = &[

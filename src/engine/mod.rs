@@ -360,6 +360,17 @@ fn describe_file(path: &Path, base_dir: &Path) -> Result<InputFile> {
     })
 }
 
+/// A UDF argument read as text, whatever its type: Parquet strings arrive as `Utf8View`, CSV
+/// identifiers sometimes as integers.
+pub fn text_argument(
+    value: &datafusion::logical_expr::ColumnarValue,
+    rows: usize,
+) -> datafusion::common::Result<datafusion::arrow::array::StringArray> {
+    use datafusion::arrow::array::AsArray;
+    let text = datafusion::arrow::compute::cast(&value.to_array(rows)?, &DataType::Utf8)?;
+    Ok(text.as_string::<i32>().clone())
+}
+
 /// A quoted SQL identifier, so column names keep their case and may hold any character.
 pub fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))

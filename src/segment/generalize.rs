@@ -5,8 +5,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, StringArray, StringBuilder};
-use datafusion::arrow::compute::cast;
+use datafusion::arrow::array::{Array, ArrayRef, StringBuilder};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result as DfResult, ScalarValue, exec_err};
 use datafusion::logical_expr::{
@@ -302,12 +301,7 @@ impl ScalarUDFImpl for GeneralizeUdf {
             }
             _ => return exec_err!("fm_generalize: level must be an integer literal"),
         };
-        let input = args.args[0].to_array(args.number_rows)?;
-        let text = cast(&input, &DataType::Utf8)?;
-        let text = text
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .expect("cast to Utf8 yields a StringArray");
+        let text = crate::engine::text_argument(&args.args[0], args.number_rows)?;
         let mut out = StringBuilder::with_capacity(text.len(), text.len() * 8);
         for value in text.iter() {
             out.append_value(kind.generalize(value, level));

@@ -9,29 +9,17 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Int64Type};
 use serde::Deserialize;
 
-use crate::checks::CheckInfo;
+use crate::checks::{CheckInfo, NoSettings};
 use crate::engine::{Engine, literal};
 use crate::error::Result;
 use crate::findings::{Finding, Severity, Subject, share};
 use crate::mail::time::{BusinessDeadlineUdf, LocalMinuteUdf};
-use crate::policy::{EffectivePolicy, Strictest, validate_as};
-
-macro_rules! check_info {
-    ($name:ident, $id:literal, $title:literal, $severity:expr, $doc:literal, $settings:ty) => {
-        pub static $name: CheckInfo = CheckInfo {
-            id: $id,
-            family: "mail",
-            title: $title,
-            default_severity: $severity,
-            doc: include_str!($doc),
-            validate_settings: validate_as::<$settings>,
-        };
-    };
-}
+use crate::policy::{EffectivePolicy, Strictest};
 
 check_info!(
     NO_CONSENT,
     "mail.no-consent",
+    "mail",
     "Marketing sent without consent",
     Severity::High,
     "no_consent.md",
@@ -40,6 +28,7 @@ check_info!(
 check_info!(
     AFTER_OPT_OUT,
     "mail.after-opt-out",
+    "mail",
     "Marketing sent after an opt-out",
     Severity::Critical,
     "after_opt_out.md",
@@ -48,6 +37,7 @@ check_info!(
 check_info!(
     FREQUENCY_CAP,
     "mail.frequency-cap",
+    "mail",
     "Too many messages to one recipient",
     Severity::Medium,
     "frequency_cap.md",
@@ -56,6 +46,7 @@ check_info!(
 check_info!(
     QUIET_HOURS,
     "mail.quiet-hours",
+    "mail",
     "Messages sent in quiet hours",
     Severity::Medium,
     "quiet_hours.md",
@@ -64,6 +55,7 @@ check_info!(
 check_info!(
     MISSING_UNSUBSCRIBE,
     "mail.missing-unsubscribe",
+    "mail",
     "No way to unsubscribe",
     Severity::High,
     "missing_unsubscribe.md",
@@ -72,6 +64,7 @@ check_info!(
 check_info!(
     MISSING_SENDER_ID,
     "mail.missing-sender-id",
+    "mail",
     "Sender not identified",
     Severity::Medium,
     "missing_sender_id.md",
@@ -80,6 +73,7 @@ check_info!(
 check_info!(
     UNSOLICITED_BULK,
     "mail.unsolicited-bulk",
+    "mail",
     "Campaign without consent (spam)",
     Severity::Critical,
     "unsolicited_bulk.md",
@@ -95,10 +89,6 @@ pub const ALL: [&CheckInfo; 7] = [
     &MISSING_SENDER_ID,
     &UNSOLICITED_BULK,
 ];
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NoSettings {}
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]

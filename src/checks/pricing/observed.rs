@@ -10,40 +10,43 @@ use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use serde::Deserialize;
 
 use super::simulated_disparity::{CohortPair, cohort_pairs};
-use crate::checks::CheckInfo;
+
 use crate::config::Config;
 use crate::engine::{Engine, ident};
 use crate::error::{Error, Result};
 use crate::findings::{Finding, Severity, Subject};
-use crate::policy::{EffectivePolicy, Strictest, validate_as};
+use crate::policy::{EffectivePolicy, Strictest};
 use crate::stats;
 
-pub static TENURE: CheckInfo = CheckInfo {
-    id: "pricing.tenure-overcharge",
-    family: "pricing",
-    title: "Long-tenure customers offered higher prices",
-    default_severity: Severity::High,
-    doc: include_str!("tenure_overcharge.md"),
-    validate_settings: validate_as::<Settings>,
-};
+check_info!(
+    TENURE,
+    "pricing.tenure-overcharge",
+    "pricing",
+    "Long-tenure customers offered higher prices",
+    Severity::High,
+    "tenure_overcharge.md",
+    Settings
+);
 
-pub static DEVICE: CheckInfo = CheckInfo {
-    id: "pricing.device-overcharge",
-    family: "pricing",
-    title: "iOS customers offered higher prices",
-    default_severity: Severity::High,
-    doc: include_str!("device_overcharge.md"),
-    validate_settings: validate_as::<Settings>,
-};
+check_info!(
+    DEVICE,
+    "pricing.device-overcharge",
+    "pricing",
+    "iOS customers offered higher prices",
+    Severity::High,
+    "device_overcharge.md",
+    Settings
+);
 
-pub static PROTECTED: CheckInfo = CheckInfo {
-    id: "pricing.protected-overcharge",
-    family: "pricing",
-    title: "Protected groups offered different prices",
-    default_severity: Severity::Critical,
-    doc: include_str!("protected_overcharge.md"),
-    validate_settings: validate_as::<Settings>,
-};
+check_info!(
+    PROTECTED,
+    "pricing.protected-overcharge",
+    "pricing",
+    "Protected groups offered different prices",
+    Severity::Critical,
+    "protected_overcharge.md",
+    Settings
+);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]

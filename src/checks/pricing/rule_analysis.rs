@@ -3,53 +3,50 @@
 //! `pricing.rule-unclassified-attribute`. They read the rules and the policy's attribute
 //! classes only, so they run in CI before any data exists.
 
-use serde::Deserialize;
-
-use crate::checks::CheckInfo;
+use crate::checks::{CheckInfo, NoSettings};
 use crate::findings::{Finding, Severity, SourceLocation, Subject};
-use crate::policy::{AttributeClass, EffectivePolicy, validate_as};
+use crate::policy::{AttributeClass, EffectivePolicy};
 use crate::pricing::rules::{AttributeUse, Direction, Rule, RulesFile};
 
-/// These checks have no thresholds; the empty settings refuse misspelled keys.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NoSettings {}
+check_info!(
+    SURCHARGE,
+    "pricing.rule-surcharge",
+    "pricing",
+    "Price increase keyed to loyalty or profiling",
+    Severity::High,
+    "rule_surcharge.md",
+    NoSettings
+);
 
-pub static SURCHARGE: CheckInfo = CheckInfo {
-    id: "pricing.rule-surcharge",
-    family: "pricing",
-    title: "Price increase keyed to loyalty or profiling",
-    default_severity: Severity::High,
-    doc: include_str!("rule_surcharge.md"),
-    validate_settings: validate_as::<NoSettings>,
-};
+check_info!(
+    NEW_CUSTOMER_DISCOUNT,
+    "pricing.rule-new-customer-discount",
+    "pricing",
+    "Undisclosed discount for new customers only",
+    Severity::Medium,
+    "rule_new_customer_discount.md",
+    NoSettings
+);
 
-pub static NEW_CUSTOMER_DISCOUNT: CheckInfo = CheckInfo {
-    id: "pricing.rule-new-customer-discount",
-    family: "pricing",
-    title: "Undisclosed discount for new customers only",
-    default_severity: Severity::Medium,
-    doc: include_str!("rule_new_customer_discount.md"),
-    validate_settings: validate_as::<NoSettings>,
-};
+check_info!(
+    PROTECTED_ATTRIBUTE,
+    "pricing.rule-protected-attribute",
+    "pricing",
+    "Price adjustment keyed to a protected attribute",
+    Severity::Critical,
+    "rule_protected_attribute.md",
+    NoSettings
+);
 
-pub static PROTECTED_ATTRIBUTE: CheckInfo = CheckInfo {
-    id: "pricing.rule-protected-attribute",
-    family: "pricing",
-    title: "Price adjustment keyed to a protected attribute",
-    default_severity: Severity::Critical,
-    doc: include_str!("rule_protected_attribute.md"),
-    validate_settings: validate_as::<NoSettings>,
-};
-
-pub static UNCLASSIFIED_ATTRIBUTE: CheckInfo = CheckInfo {
-    id: "pricing.rule-unclassified-attribute",
-    family: "pricing",
-    title: "Rule attribute the policy does not classify",
-    default_severity: Severity::Info,
-    doc: include_str!("rule_unclassified_attribute.md"),
-    validate_settings: validate_as::<NoSettings>,
-};
+check_info!(
+    UNCLASSIFIED_ATTRIBUTE,
+    "pricing.rule-unclassified-attribute",
+    "pricing",
+    "Rule attribute the policy does not classify",
+    Severity::Info,
+    "rule_unclassified_attribute.md",
+    NoSettings
+);
 
 pub const ALL: [&CheckInfo; 4] = [
     &SURCHARGE,

@@ -7,26 +7,26 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use serde::Deserialize;
 
-use crate::checks::CheckInfo;
 use crate::config::Config;
 use crate::engine::{Engine, ident, literal};
 use crate::error::Result;
 use crate::findings::{Finding, Severity, SourceLocation, Subject};
-use crate::policy::{AttributeClass, EffectivePolicy, Strictest, validate_as};
+use crate::policy::{AttributeClass, EffectivePolicy, Strictest};
 use crate::pricing::rules::RulesFile;
 use crate::pseudonym::{IdentifierClass, TokenUdf};
 use crate::segment::generalize::GeneralizeUdf;
 
 pub const ID: &str = "pricing.simulated-disparity";
 
-pub static INFO: CheckInfo = CheckInfo {
-    id: ID,
-    family: "pricing",
-    title: "Pricing rules would charge cohorts differently",
-    default_severity: Severity::High,
-    doc: include_str!("simulated_disparity.md"),
-    validate_settings: validate_as::<Settings>,
-};
+check_info!(
+    INFO,
+    ID,
+    "pricing",
+    "Pricing rules would charge cohorts differently",
+    Severity::High,
+    "simulated_disparity.md",
+    Settings
+);
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]

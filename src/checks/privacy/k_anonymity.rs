@@ -4,22 +4,22 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::checks::CheckInfo;
 use crate::findings::{Finding, Severity, Subject, share};
-use crate::policy::{EffectiveCheck, Strictest, validate_as};
+use crate::policy::{EffectiveCheck, Strictest};
 use crate::segment::anonymity::{AnonymityReport, Requirement};
 use crate::segment::generalize::QuasiKind;
 
 pub const ID: &str = "privacy.k-anonymity";
 
-pub static INFO: CheckInfo = CheckInfo {
-    id: ID,
-    family: "privacy",
-    title: "Re-identification risk of published segments",
-    default_severity: Severity::Medium,
-    doc: include_str!("k_anonymity.md"),
-    validate_settings: validate_as::<Settings>,
-};
+check_info!(
+    INFO,
+    ID,
+    "privacy",
+    "Re-identification risk of published segments",
+    Severity::Medium,
+    "k_anonymity.md",
+    Settings
+);
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -6,25 +6,25 @@ use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::Int64Type;
 use serde::Deserialize;
 
-use crate::checks::CheckInfo;
 use crate::config::Config;
 use crate::engine::{Engine, RegisteredDataset, ident};
 use crate::error::Result;
 use crate::findings::{Finding, Severity, Subject, share};
 use crate::pii::{PiiKind, PiiMaskUdf};
-use crate::policy::{EffectivePolicy, Strictest, validate_as};
+use crate::policy::{EffectivePolicy, Strictest};
 use crate::pseudonym::IdentifierClass;
 
 pub const ID: &str = "privacy.undeclared-pii";
 
-pub static INFO: CheckInfo = CheckInfo {
-    id: ID,
-    family: "privacy",
-    title: "Personal identifiers in undeclared columns",
-    default_severity: Severity::High,
-    doc: include_str!("undeclared_pii.md"),
-    validate_settings: validate_as::<Settings>,
-};
+check_info!(
+    INFO,
+    ID,
+    "privacy",
+    "Personal identifiers in undeclared columns",
+    Severity::High,
+    "undeclared_pii.md",
+    Settings
+);
 
 /// One random 16–19 digit number in ten passes Luhn, so a column of order numbers would look
 /// like 10% bank cards; real card columns and card-bearing notes sit far above this.
