@@ -1,6 +1,7 @@
 //! Pricing: the rules file, the customer features rules and cohorts are evaluated on, and the
 //! observations (orders and quotes) the observed-price checks compare.
 
+pub mod condition;
 pub mod rules;
 
 use std::collections::BTreeSet;

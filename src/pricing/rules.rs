@@ -1,28 +1,18 @@
 //! The company's pricing-rules file: each rule a SQL condition (`when`), an adjustment, an
 //! optional SKU/category scope and whether the price is disclosed as a labelled offer.
 //!
-//! Conditions are parsed with DataFusion's SQL parser and later evaluated by DataFusion itself.
-//! Every attribute a condition names is located (file:line:column) so that findings and parse
-//! errors point at the exact spot, in the terminal and in SARIF.
+//! Conditions are parsed once into a [`Condition`]; the static checks read that tree and the
+//! simulation runs the SQL printed from it. Every attribute a condition names is located
+//! (file:line:column) so that findings and parse errors point at the exact spot, in the terminal
+//! and in SARIF.
 
 use std::collections::BTreeSet;
 
-use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, UnaryOperator,
-    Value,
-};
-use datafusion::sql::sqlparser::dialect::GenericDialect;
-use datafusion::sql::sqlparser::parser::Parser;
 use serde::Deserialize;
 
+pub use super::condition::Position;
+use super::condition::{BinaryOp, Condition, Literal};
 use crate::error::{Error, Result};
-
-/// A position in the rules file (1-based).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-pub struct Position {
-    pub line: u64,
-    pub column: u64,
-}
 
 /// How a rule changes the price.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -103,7 +93,8 @@ pub enum Direction {
     Old,
     /// Selects new customers (`is_new`, `tenure_days < 30`).
     New,
-    /// Equality, ranges, functions: could select either.
+    /// Equality, ranges, functions, arithmetic: could select either, so every check treats it as
+    /// possibly selecting the cohort it guards (fail closed).
     Unknown,
 }
 
@@ -119,7 +110,10 @@ pub struct AttributeUse {
 pub struct Rule {
     pub id: String,
     pub description: String,
+    /// As the author wrote it, for messages.
     pub when: String,
+    /// What the analysis read and what the simulation runs (via [`Condition::to_sql`]).
+    pub condition: Condition,
     pub adjust: Adjustment,
     pub scope: Scope,
     pub disclosed: bool,
@@ -223,23 +217,14 @@ impl RulesFile {
                     }
                 }
             };
-            let expr = Parser::new(&GenericDialect {})
-                .try_with_sql(&when)
-                .and_then(|mut parser| parser.parse_expr())
-                .map_err(|e| {
-                    Error::config(
-                        at(position),
-                        format!(
-                            "rule `{}`: `when` is not a SQL condition: {}",
-                            raw_rule.id,
-                            e.to_string().replace('\n', " ")
-                        ),
-                    )
-                })?;
-            let mut uses = Vec::new();
-            collect_uses(&expr, false, &mut uses).map_err(|(message, p)| {
-                Error::config(at(in_file(p)), format!("rule `{}`: {message}", raw_rule.id))
+            let condition = Condition::parse(&when).map_err(|e| {
+                Error::config(
+                    at(in_file(e.position)),
+                    format!("rule `{}`: `when`: {}", raw_rule.id, e.message),
+                )
             })?;
+            let mut uses = Vec::new();
+            collect_uses(&condition, false, &mut uses);
             for used in &mut uses {
                 used.position = in_file(used.position);
                 if !known.contains(&used.attribute) {
@@ -259,6 +244,7 @@ impl RulesFile {
                 id: raw_rule.id,
                 description: raw_rule.description,
                 when,
+                condition,
                 adjust,
                 scope: raw_rule.scope,
                 disclosed: raw_rule.disclosed,
@@ -273,73 +259,33 @@ impl RulesFile {
     }
 }
 
-type WalkError = (String, Position);
-
-fn ident_position(ident: &Ident) -> Position {
-    Position {
-        line: ident.span.start.line,
-        column: ident.span.start.column,
-    }
-}
-
-fn use_of(ident: &Ident, direction: Direction) -> AttributeUse {
+fn use_of(name: &str, position: Position, direction: Direction) -> AttributeUse {
     AttributeUse {
-        attribute: ident.value.to_lowercase(),
-        position: ident_position(ident),
+        attribute: name.to_string(),
+        position,
         direction,
     }
 }
 
-fn column_of(expr: &Expr) -> Option<&Ident> {
-    match expr {
-        Expr::Identifier(ident) => Some(ident),
-        Expr::Nested(inner) => column_of(inner),
-        _ => None,
-    }
-}
-
-fn is_literal(expr: &Expr) -> bool {
-    match expr {
-        Expr::Value(_) => true,
-        Expr::UnaryOp {
-            op: UnaryOperator::Minus | UnaryOperator::Plus,
-            expr,
-        } => is_literal(expr),
-        Expr::Nested(inner) => is_literal(inner),
-        _ => false,
-    }
-}
-
-fn literal_bool(expr: &Expr) -> Option<bool> {
-    match expr {
-        Expr::Value(v) => match &v.value {
-            Value::Boolean(b) => Some(*b),
-            _ => None,
-        },
-        Expr::Nested(inner) => literal_bool(inner),
-        _ => None,
-    }
-}
-
-/// Which way `attribute <op> literal` points, `negated` being the number of NOTs above it (odd).
-fn direction_of(attribute: &str, op: &BinaryOperator, literal: &Expr, negated: bool) -> Direction {
-    let attribute = attribute.to_lowercase();
+/// Which way `attribute <op> constant` points, `negated` telling whether an odd number of NOTs
+/// sits above it.
+fn direction_of(attribute: &str, op: BinaryOp, constant: &Condition, negated: bool) -> Direction {
     let flip = |d: Direction| match (d, negated) {
         (Direction::Old, true) => Direction::New,
         (Direction::New, true) => Direction::Old,
         (d, _) => d,
     };
-    if GROWS_WITH_LOYALTY.contains(&attribute.as_str()) {
+    if GROWS_WITH_LOYALTY.contains(&attribute) {
         return flip(match op {
-            BinaryOperator::Gt | BinaryOperator::GtEq => Direction::Old,
-            BinaryOperator::Lt | BinaryOperator::LtEq => Direction::New,
+            BinaryOp::Gt | BinaryOp::GtEq => Direction::Old,
+            BinaryOp::Lt | BinaryOp::LtEq => Direction::New,
             _ => Direction::Unknown,
         });
     }
-    if TRUE_WHEN_NEW.contains(&attribute.as_str()) {
-        let selects_new = match (op, literal_bool(literal)) {
-            (BinaryOperator::Eq, Some(b)) => Some(b),
-            (BinaryOperator::NotEq, Some(b)) => Some(!b),
+    if TRUE_WHEN_NEW.contains(&attribute) {
+        let selects_new = match (op, constant.literal()) {
+            (BinaryOp::Eq, Some(Literal::Boolean(b))) => Some(*b),
+            (BinaryOp::NotEq, Some(Literal::Boolean(b))) => Some(!b),
             _ => None,
         };
         return flip(match selects_new {
@@ -351,157 +297,85 @@ fn direction_of(attribute: &str, op: &BinaryOperator, literal: &Expr, negated: b
     Direction::Unknown
 }
 
-fn mirrored(op: &BinaryOperator) -> BinaryOperator {
-    match op {
-        BinaryOperator::Gt => BinaryOperator::Lt,
-        BinaryOperator::GtEq => BinaryOperator::LtEq,
-        BinaryOperator::Lt => BinaryOperator::Gt,
-        BinaryOperator::LtEq => BinaryOperator::GtEq,
-        other => other.clone(),
-    }
-}
-
-fn bare_boolean(ident: &Ident, selects_true: bool) -> AttributeUse {
-    let attribute = ident.value.to_lowercase();
-    let direction = if TRUE_WHEN_NEW.contains(&attribute.as_str()) {
-        if selects_true {
-            Direction::New
-        } else {
-            Direction::Old
-        }
-    } else {
-        Direction::Unknown
+/// A boolean attribute used bare (`is_new`, `NOT is_new`, `is_new IS TRUE`).
+fn bare_boolean(name: &str, position: Position, selects_true: bool) -> AttributeUse {
+    let direction = match (TRUE_WHEN_NEW.contains(&name), selects_true) {
+        (true, true) => Direction::New,
+        (true, false) => Direction::Old,
+        (false, _) => Direction::Unknown,
     };
-    use_of(ident, direction)
+    use_of(name, position, direction)
 }
 
-/// Collects every attribute `expr` uses, with its direction where the shape of the condition
-/// tells it (NOTs pushed down: `NOT is_new` selects old customers).
-fn collect_uses(
-    expr: &Expr,
-    negated: bool,
-    out: &mut Vec<AttributeUse>,
-) -> std::result::Result<(), WalkError> {
-    match expr {
-        Expr::Identifier(ident) => out.push(bare_boolean(ident, !negated)),
-        Expr::CompoundIdentifier(parts) => {
-            let last = parts.last().expect("a compound identifier has parts");
-            return Err((
-                "qualified names are not supported; name the attribute alone".to_string(),
-                ident_position(last),
-            ));
+fn is_comparison(op: BinaryOp) -> bool {
+    matches!(
+        op,
+        BinaryOp::Eq
+            | BinaryOp::NotEq
+            | BinaryOp::Lt
+            | BinaryOp::LtEq
+            | BinaryOp::Gt
+            | BinaryOp::GtEq
+    )
+}
+
+/// Collects every attribute the condition uses, with its direction where the shape tells it
+/// (NOTs pushed down: `NOT is_new` selects old customers); everything else is
+/// [`Direction::Unknown`].
+fn collect_uses(condition: &Condition, negated: bool, out: &mut Vec<AttributeUse>) {
+    match condition {
+        Condition::Attribute { name, position } => {
+            out.push(bare_boolean(name, *position, !negated))
         }
-        Expr::Value(_) => {}
-        Expr::Nested(inner) => collect_uses(inner, negated, out)?,
-        Expr::UnaryOp {
-            op: UnaryOperator::Not,
-            expr,
-        } => collect_uses(expr, !negated, out)?,
-        Expr::UnaryOp { expr, .. } => collect_uses(expr, negated, out)?,
-        Expr::BinaryOp {
+        Condition::Not(inner) => collect_uses(inner, !negated, out),
+        Condition::Binary {
+            op: BinaryOp::And | BinaryOp::Or,
             left,
-            op: BinaryOperator::And | BinaryOperator::Or,
             right,
         } => {
-            collect_uses(left, negated, out)?;
-            collect_uses(right, negated, out)?;
+            collect_uses(left, negated, out);
+            collect_uses(right, negated, out);
         }
-        Expr::BinaryOp { left, op, right } => match (column_of(left), column_of(right)) {
-            (Some(ident), None) if is_literal(right) => out.push(use_of(
-                ident,
-                direction_of(&ident.value, op, right, negated),
+        Condition::Binary { op, left, right } if is_comparison(*op) => match (&**left, &**right) {
+            (Condition::Attribute { name, position }, constant) if constant.is_constant() => out
+                .push(use_of(
+                    name,
+                    *position,
+                    direction_of(name, *op, constant, negated),
+                )),
+            (constant, Condition::Attribute { name, position }) if constant.is_constant() => out
+                .push(use_of(
+                    name,
+                    *position,
+                    direction_of(name, op.mirrored(), constant, negated),
+                )),
+            _ => collect_unknown(condition, out),
+        },
+        Condition::IsBoolean {
+            expr,
+            value,
+            negated: is_not,
+        } => match &**expr {
+            // `x IS TRUE` and `x IS NOT FALSE` select the rows where x is true.
+            Condition::Attribute { name, position } => out.push(bare_boolean(
+                name,
+                *position,
+                (*value != *is_not) != negated,
             )),
-            (None, Some(ident)) if is_literal(left) => out.push(use_of(
-                ident,
-                direction_of(&ident.value, &mirrored(op), left, negated),
-            )),
-            _ => {
-                collect_unknown(left, out)?;
-                collect_unknown(right, out)?;
-            }
+            _ => collect_unknown(condition, out),
         },
-        Expr::IsTrue(inner) | Expr::IsNotFalse(inner) => match column_of(inner) {
-            Some(ident) => out.push(bare_boolean(ident, !negated)),
-            None => collect_unknown(inner, out)?,
-        },
-        Expr::IsFalse(inner) | Expr::IsNotTrue(inner) => match column_of(inner) {
-            Some(ident) => out.push(bare_boolean(ident, negated)),
-            None => collect_unknown(inner, out)?,
-        },
-        _ => collect_unknown(expr, out)?,
+        _ => collect_unknown(condition, out),
     }
-    Ok(())
 }
 
-/// Collects the attributes of a sub-expression whose direction cannot be read off its shape.
-fn collect_unknown(expr: &Expr, out: &mut Vec<AttributeUse>) -> std::result::Result<(), WalkError> {
-    let mut recurse = |e: &Expr| collect_unknown(e, out);
-    match expr {
-        Expr::Identifier(ident) => {
-            out.push(use_of(ident, Direction::Unknown));
-            Ok(())
-        }
-        Expr::Value(_) => Ok(()),
-        Expr::Nested(e)
-        | Expr::UnaryOp { expr: e, .. }
-        | Expr::IsNull(e)
-        | Expr::IsNotNull(e)
-        | Expr::IsTrue(e)
-        | Expr::IsFalse(e)
-        | Expr::IsNotTrue(e)
-        | Expr::IsNotFalse(e) => recurse(e),
-        Expr::Cast { expr, .. } => recurse(expr),
-        Expr::BinaryOp { left, right, .. } => {
-            recurse(left)?;
-            recurse(right)
-        }
-        Expr::InList { expr, list, .. } => {
-            recurse(expr)?;
-            list.iter().try_for_each(recurse)
-        }
-        Expr::Between {
-            expr, low, high, ..
-        } => {
-            recurse(expr)?;
-            recurse(low)?;
-            recurse(high)
-        }
-        Expr::Like { expr, pattern, .. } | Expr::ILike { expr, pattern, .. } => {
-            recurse(expr)?;
-            recurse(pattern)
-        }
-        Expr::Case {
-            operand,
-            conditions,
-            else_result,
-            ..
-        } => {
-            if let Some(o) = operand {
-                recurse(o)?;
-            }
-            for case in conditions {
-                recurse(&case.condition)?;
-                recurse(&case.result)?;
-            }
-            else_result.as_deref().map_or(Ok(()), recurse)
-        }
-        Expr::Function(function) => match &function.args {
-            FunctionArguments::List(list) => list.args.iter().try_for_each(|arg| match arg {
-                FunctionArg::Unnamed(FunctionArgExpr::Expr(e))
-                | FunctionArg::Named {
-                    arg: FunctionArgExpr::Expr(e),
-                    ..
-                } => recurse(e),
-                _ => Ok(()),
-            }),
-            _ => Ok(()),
-        },
-        other => {
-            use datafusion::sql::sqlparser::ast::Spanned;
-            let start = other.span().start;
-            Err(("unsupported construct in `when`; use comparisons, AND/OR/NOT, IN, BETWEEN, LIKE, IS [NOT] NULL, CASE and function calls".to_string(), Position { line: start.line, column: start.column }))
-        }
-    }
+/// The attributes of a sub-expression whose direction cannot be read off its shape.
+fn collect_unknown(condition: &Condition, out: &mut Vec<AttributeUse>) {
+    out.extend(
+        condition
+            .attributes()
+            .into_iter()
+            .map(|(name, position)| use_of(name, position, Direction::Unknown)),
+    );
 }
 
 #[cfg(test)]

@@ -328,3 +328,140 @@ fn quotes_join_the_observations() {
         .unwrap();
     assert_eq!(tenure["status"], "ran");
 }
+
+/// A 6% surcharge on long-standing customers, spelled so that a gate reading the text naively
+/// could miss it. Each either fails the gate with a finding at the rule's own line, or is refused
+/// as a condition outside the grammar (exit 2, naming the rule); none passes.
+const FLAGGED_SPELLINGS: &[(&str, &str)] = &[
+    ("parenthesized", "(channel = 'app') OR (tenure_days > 365)"),
+    (
+        "quoted-name",
+        "channel = 'app' OR \\\"TENURE_DAYS\\\" > 365",
+    ),
+    (
+        "nested-functions",
+        "channel = 'app' OR lower(trim(CAST(abs(tenure_days) AS VARCHAR))) >= '366'",
+    ),
+    (
+        "case",
+        "CASE WHEN tenure_days > 365 THEN TRUE ELSE FALSE END",
+    ),
+    (
+        "case-operand",
+        "CASE channel WHEN 'app' THEN tenure_days > 365 ELSE FALSE END",
+    ),
+    ("coalesce", "COALESCE(tenure_days, 0) > 365"),
+    ("between", "tenure_days BETWEEN 366 AND 100000"),
+    ("not-in", "NOT (tenure_days NOT IN (400, 500, 600))"),
+    ("computed-boolean", "is_new = (1 = 0)"),
+    ("double-negation", "NOT NOT NOT is_new AND channel = 'app'"),
+    ("arithmetic", "tenure_days / 365 >= 1"),
+    ("cast", "tenure_days::double > 365.0"),
+];
+
+const REFUSED_SPELLINGS: &[(&str, &str)] = &[
+    ("unbalanced", "channel = 'app') OR (tenure_days > 365"),
+    ("line-comment", "channel = 'app' -- OR tenure_days > 365"),
+    (
+        "block-comment",
+        "channel = 'app' /* */ OR tenure_days > 365",
+    ),
+    ("semicolon", "channel = 'app'; SELECT 1"),
+    (
+        "subquery",
+        "channel IN (SELECT channel FROM raw_orders) OR tenure_days > 365",
+    ),
+    (
+        "foreign-function",
+        "channel = 'app' OR fm_token_customer_id(channel) > ''",
+    ),
+    (
+        "window",
+        "channel = 'app' OR max(tenure_days) OVER () > 365",
+    ),
+];
+
+fn surcharge_rule(id: &str, when: &str) -> String {
+    format!("\n[[rule]]\nid = \"{id}\"\nwhen = \"{when}\"\nadjust = \"+6%\"\n")
+}
+
+#[test]
+fn no_spelling_of_a_tenure_surcharge_passes_the_gate() {
+    let fixture = Fixture::small();
+    let rules = std::fs::read_to_string(&fixture.data.rules_file).unwrap();
+    let base = fixture.input("base.toml");
+    std::fs::write(&base, &rules).unwrap();
+
+    // Every flagged spelling at once: each must be introduced at its own `when` line, and the
+    // simulation must run the SQL printed from each.
+    let mut changed = rules.clone();
+    let mut lines = Vec::new();
+    for (id, when) in FLAGGED_SPELLINGS {
+        changed.push_str(&surcharge_rule(id, when));
+        lines.push((*id, changed.lines().count() as u64 - 1));
+    }
+    std::fs::write(&fixture.data.rules_file, &changed).unwrap();
+    let output = fairmark()
+        .args(["check-rules", "--format", "json", "--config"])
+        .arg(&fixture.data.config)
+        .arg("--base")
+        .arg(&base)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    for (id, line) in lines {
+        let found = report["introduced"].as_array().unwrap().iter().any(|f| {
+            f["subject"]["rule"] == id
+                && f["check"] == "pricing.rule-surcharge"
+                && f["location"]["line"] == line
+        });
+        assert!(found, "{id} is not flagged at line {line}: {report:#}");
+    }
+
+    for (id, when) in REFUSED_SPELLINGS {
+        std::fs::write(
+            &fixture.data.rules_file,
+            format!("{rules}{}", surcharge_rule(id, when)),
+        )
+        .unwrap();
+        let output = fairmark()
+            .args(["check-rules", "--config"])
+            .arg(&fixture.data.config)
+            .arg("--base")
+            .arg(&base)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(output.status.code(), Some(2), "{id}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{id}: {stderr}");
+        assert!(stderr.contains(&format!("rule `{id}`")), "{id}: {stderr}");
+    }
+}
+
+#[test]
+fn a_discount_whose_condition_cannot_be_read_is_reported_not_passed() {
+    let fixture = Fixture::small();
+    std::fs::write(
+        &fixture.data.rules_file,
+        "[[rule]]\nid = \"first-order\"\nwhen = \"order_count = 0\"\nadjust = \"-10%\"\n",
+    )
+    .unwrap();
+    let output = fairmark()
+        .args(["check-rules", "--format", "json", "--config"])
+        .arg(&fixture.data.config)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let checks: Vec<&str> = report["introduced"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["check"].as_str())
+        .collect();
+    assert!(
+        checks.contains(&"pricing.rule-new-customer-discount"),
+        "{report:#}"
+    );
+}

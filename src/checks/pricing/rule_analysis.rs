@@ -123,10 +123,21 @@ pub fn run(rules: &RulesFile, policy: &EffectivePolicy) -> Vec<Finding> {
             .check(NEW_CUSTOMER_DISCOUNT.id)
             .filter(|_| raises == Some(false) && !rule.disclosed)
         {
-            let selects_new = classified.iter().find(|(u, class)| {
-                *class == Some(AttributeClass::Loyalty) && u.direction == Direction::New
-            });
+            // A loyalty condition whose direction the analysis cannot read may select new
+            // customers: it is reported (fail closed), worded as what it is.
+            let loyalty_pointing = |direction: Direction| {
+                classified.iter().find(|(u, class)| {
+                    *class == Some(AttributeClass::Loyalty) && u.direction == direction
+                })
+            };
+            let selects_new =
+                loyalty_pointing(Direction::New).or_else(|| loyalty_pointing(Direction::Unknown));
             if let Some((used, _)) = selects_new {
+                let selects = if used.direction == Direction::New {
+                    "which selects new customers"
+                } else {
+                    "which may select new customers (fairmark cannot tell which customers it selects)"
+                };
                 findings.push(
                     Finding::new(
                         NEW_CUSTOMER_DISCOUNT.id,
@@ -135,7 +146,7 @@ pub fn run(rules: &RulesFile, policy: &EffectivePolicy) -> Vec<Finding> {
                         &used.attribute,
                         format!("Rule `{}` gives new customers an undisclosed discount", rule.id),
                         format!(
-                            "Rule `{}` lowers the price ({}) only when `{}` holds, which selects new customers, and is not disclosed: long-standing customers silently pay more for the same item. Label the offer and set disclosed = true, or drop the cohort condition.",
+                            "Rule `{}` lowers the price ({}) only when `{}` holds, {selects}, and is not disclosed: long-standing customers silently pay more for the same item. Label the offer and set disclosed = true, or drop the cohort condition.",
                             rule.id,
                             rule.adjust.describe(),
                             rule.when

@@ -255,7 +255,8 @@ fn simulation_sql(
                 ));
             }
             // NULL attributes (a customer without orders has no recency) make a rule not apply.
-            let applies = std::iter::once(format!("COALESCE(({}), false)", rule.when))
+            // Printed from the analysed tree, never the author's text: what runs is what was checked.
+            let applies = std::iter::once(format!("COALESCE({}, false)", rule.condition.to_sql()))
                 .chain(scope)
                 .collect::<Vec<_>>()
                 .join(" AND ");
