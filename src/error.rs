@@ -1,5 +1,8 @@
-//! The library's error type. Every variant names what a person must fix (file, key, column)
-//! and never carries a raw data value: engine messages pass through [`redact`] first.
+//! The library's error type, and the one redactor on the error path. Every variant names what
+//! a person must fix (file, key, column, row, expected type) and never carries a raw data
+//! value: engine messages pass through [`redact`] when they become an [`Error`], names taken
+//! from the data are shown only when [`printable_name`] allows, and the binary passes the
+//! whole line through [`for_terminal`] before printing it.
 
 use std::path::{Path, PathBuf};
 
@@ -72,36 +75,45 @@ impl Error {
 
 impl From<datafusion::error::DataFusionError> for Error {
     fn from(error: datafusion::error::DataFusionError) -> Self {
-        Error::Engine(redact(&first_line(&error.to_string())))
+        Error::Engine(redact(&error.to_string()))
     }
 }
 
 impl From<datafusion::arrow::error::ArrowError> for Error {
     fn from(error: datafusion::arrow::error::ArrowError) -> Self {
-        Error::Engine(redact(&first_line(&error.to_string())))
+        Error::Engine(redact(&error.to_string()))
     }
 }
 
 impl From<datafusion::parquet::errors::ParquetError> for Error {
     fn from(error: datafusion::parquet::errors::ParquetError) -> Self {
-        Error::Engine(redact(&first_line(&error.to_string())))
+        Error::Engine(redact(&error.to_string()))
     }
 }
 
-fn first_line(message: &str) -> String {
-    message.lines().next().unwrap_or_default().to_string()
+/// An engine message on one line. DataFusion puts the cause of a failure on the lines after
+/// its context ("Error when processing CSV file …", "caused by", "Arrow error: …"), and the
+/// cause is what says where.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && *line != "caused by")
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
-/// Removes anything from an engine message that may be a data value.
+/// Removes anything from an engine message that may be a data value, and puts it on one line.
 ///
 /// Arrow and DataFusion quote offending values ("Error parsing '13800138000' as Float64") and
 /// some readers append whole rows ("Row data: [...]"). Column names are quoted the same way,
 /// so everything quoted goes; the message keeps the line number and the expected type, which
 /// is what a person needs to find the cell themselves.
 pub fn redact(message: &str) -> String {
+    let message = one_line(message);
     let without_rows = match message.find("Row data") {
         Some(at) => format!("{}<row redacted>", &message[..at]),
-        None => message.to_string(),
+        None => message,
     };
     let mut redacted = String::with_capacity(without_rows.len());
     let mut chars = without_rows.chars().peekable();
@@ -121,6 +133,31 @@ pub fn redact(message: &str) -> String {
     crate::pii::mask_spans(&redacted, "<redacted>")
 }
 
+/// The last pass before an error is printed: one line, and any identifier the PII recognizers
+/// know masked, whatever path the message took.
+pub fn for_terminal(message: &str) -> String {
+    let one_line = message.lines().collect::<Vec<_>>().join(" ");
+    crate::pii::mask_spans(&one_line, "<redacted>")
+}
+
+/// Whether a name taken from the data (a CSV header cell, a value of a vocabulary column) reads
+/// as a name a person wrote, so that a message may show it: ASCII, starting with a letter or
+/// `_`, made of letters, digits, `_`, `-` and `.`, at most 64 characters and 4 digits, and
+/// nothing the PII recognizers know. Anything else may be a customer's value and is counted,
+/// not shown. Names a person wrote in the config are always shown.
+pub fn printable_name(name: &str) -> bool {
+    name.len() <= 64
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && name.chars().filter(char::is_ascii_digit).count() <= 4
+        && crate::pii::kind_mask(name) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,5 +173,65 @@ mod tests {
             !bare.contains("13912345678") && !bare.contains("zhang.wei"),
             "{bare}"
         );
+    }
+
+    #[test]
+    fn redact_drops_the_value_of_a_timestamp_parse_error() {
+        let clean = redact(
+            "Arrow error: Parser error: Error parsing timestamp from 'Hannah Miller': error parsing date",
+        );
+        assert_eq!(
+            clean,
+            "Arrow error: Parser error: Error parsing timestamp from <value>: error parsing date"
+        );
+        let nested = redact(
+            "Error when processing CSV file a.csv\ncaused by\nArrow error: Csv error: incorrect number of fields for line 3",
+        );
+        assert_eq!(
+            nested,
+            "Error when processing CSV file a.csv: Arrow error: Csv error: incorrect number of fields for line 3",
+            "the cause stays, on the same line"
+        );
+    }
+
+    #[test]
+    fn the_terminal_pass_masks_identifiers_on_every_path_and_joins_lines() {
+        let line = for_terminal(
+            "dataset customers (customers.csv): unexpected 13800138000\nand li.na@example.cn",
+        );
+        assert_eq!(
+            line,
+            "dataset customers (customers.csv): unexpected <redacted> and <redacted>"
+        );
+        let plain = "dataset customers (customers.csv): column `registered_at` (mapped as `signup_at`), row 6: not a timestamp (expected e.g. 2024-05-01 12:00:00)";
+        assert_eq!(for_terminal(plain), plain, "dates, rows and names survive");
+    }
+
+    #[test]
+    fn printable_names_are_names_not_values() {
+        for name in [
+            "uid",
+            "registered_at",
+            "list_unit_price",
+            "address_line_2",
+            "opt-out",
+            "TD",
+        ] {
+            assert!(printable_name(name), "{name}");
+        }
+        for value in [
+            "U1000002",
+            "13800138000",
+            "hannah.miller1487@example.cn",
+            "310101199407095896",
+            "Hannah Miller",
+            "上海",
+            "2026-06-06T13:33:02",
+            "0.96",
+            "1994",
+            "",
+        ] {
+            assert!(!printable_name(value), "{value}");
+        }
     }
 }

@@ -23,8 +23,9 @@ fn main() -> ExitCode {
     match std::panic::catch_unwind(|| cli::run(args)) {
         Ok(Ok(code)) => code,
         Ok(Err(error)) => {
-            // One line, so CI logs and wrappers show the whole message.
-            let message = format!("{error:#}").replace('\n', " ");
+            // One line, so CI logs and wrappers show the whole message, and no identifier,
+            // whichever path the message took.
+            let message = fairmark::error::for_terminal(&format!("{error:#}"));
             eprintln!("fairmark: error: {message}");
             ExitCode::from(cli::EXIT_ERROR)
         }

@@ -5,12 +5,13 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
-use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
 use datafusion::prelude::{
     CsvReadOptions, DataFrame, JsonReadOptions, ParquetReadOptions, SessionConfig, SessionContext,
 };
+use regex::Regex;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -165,22 +166,41 @@ impl Engine {
             .iter()
             .map(|p| p.to_string_lossy().into_owned())
             .collect();
-        let frame = read(&self.ctx, paths, format, &files[0])
+        let mapped = dataset.mapped_columns();
+        // Schema inference reads the first rows of every file: a malformed record fails here.
+        let frame = read(&self.ctx, paths, format, &files[0], None)
             .await
-            .map_err(in_dataset)?;
+            .map_err(|e| {
+                let located = match format {
+                    Format::Csv => locate_inference_error(&files, &mapped),
+                    _ => None,
+                };
+                match located {
+                    Some(message) => Error::input(role, &location, message),
+                    None => in_dataset(e),
+                }
+            })?;
         let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
         let raw_table = format!("raw_{role}");
         self.ctx
             .register_table(raw_table.as_str(), frame.into_view())
             .map_err(in_dataset)?;
-        let rows = self
-            .ctx
-            .table(raw_table.as_str())
-            .await
-            .map_err(in_dataset)?
-            .count()
-            .await
-            .map_err(in_dataset)? as u64;
+        check_present(&schema, &mapped, format)
+            .map_err(|message| Error::input(role, &location, message))?;
+        let rows = match FileOrderScan::plan(&schema, format, &mapped) {
+            Some(scan) => scan
+                .run(&files, format)
+                .await
+                .map_err(|message| Error::input(role, &location, message))?,
+            None => self
+                .ctx
+                .table(raw_table.as_str())
+                .await
+                .map_err(in_dataset)?
+                .count()
+                .await
+                .map_err(in_dataset)? as u64,
+        };
         if rows == 0 {
             return Err(Error::input(
                 role,
@@ -188,9 +208,9 @@ impl Engine {
                 "has no rows; point `path` at the data, or remove the dataset from the config",
             ));
         }
-        // Checked after counting: the columns of an empty CSV have no type to check.
-        for column in dataset.mapped_columns() {
-            check_column(&schema, &column)
+        // Types are checked after counting: the columns of an empty CSV have no type to check.
+        for column in &mapped {
+            check_column(&schema, column)
                 .map_err(|message| Error::input(role, &location, message))?;
         }
         let files = files
@@ -209,40 +229,76 @@ impl Engine {
     }
 }
 
+/// Reads `paths` as one table; with `schema`, under that schema instead of an inferred one.
 async fn read(
     ctx: &SessionContext,
     paths: Vec<String>,
     format: Format,
     first: &Path,
+    schema: Option<&Schema>,
 ) -> datafusion::error::Result<DataFrame> {
     match format {
         Format::Parquet => {
             let options = ParquetReadOptions {
                 file_extension: "",
+                schema,
                 ..Default::default()
             };
             ctx.read_parquet(paths, options).await
         }
         Format::Csv => {
-            let tab_separated = first
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
-            let options = CsvReadOptions::new()
+            let mut options = CsvReadOptions::new()
                 .has_header(true)
-                .delimiter(if tab_separated { b'\t' } else { b',' })
+                .delimiter(csv_delimiter(first))
                 .file_extension("")
-                .schema_infer_max_records(10_000);
+                .schema_infer_max_records(SCHEMA_INFER_MAX_RECORDS);
+            options.schema = schema;
             ctx.read_csv(paths, options).await
         }
         Format::Ndjson => {
             let options = JsonReadOptions {
                 file_extension: "",
-                schema_infer_max_records: 10_000,
+                schema_infer_max_records: SCHEMA_INFER_MAX_RECORDS,
+                schema,
                 ..Default::default()
             };
             ctx.read_json(paths, options).await
         }
     }
+}
+
+/// A `.tsv` file is tab-separated; every other CSV comma-separated.
+fn csv_delimiter(first: &Path) -> u8 {
+    let tab_separated = first
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
+    if tab_separated { b'\t' } else { b',' }
+}
+
+/// Where CSV schema inference failed, in the terms of the data. DataFusion infers from a file
+/// in chunks and the reader counts lines per chunk, so the files are read again, each in one
+/// piece and only on this error path, to find the file and the row.
+fn locate_inference_error(files: &[PathBuf], mapped: &[MappedColumn]) -> Option<String> {
+    use datafusion::arrow::csv::reader::Format as CsvFormat;
+    files.iter().find_map(|file| {
+        let open = || std::fs::File::open(file).map(std::io::BufReader::new).ok();
+        let format = CsvFormat::default()
+            .with_header(true)
+            .with_delimiter(csv_delimiter(file));
+        let error = format
+            .infer_schema(open()?, Some(SCHEMA_INFER_MAX_RECORDS))
+            .err()?;
+        // The header alone, to name the column.
+        let names = format
+            .infer_schema(open()?, Some(0))
+            .ok()
+            .map(|(schema, _)| Arc::new(schema));
+        let message = locate_csv_error(&error.to_string(), names.as_ref(), mapped)?;
+        Some(match files.len() {
+            1 => message,
+            _ => format!("{}: {message}", file.file_name()?.to_string_lossy()),
+        })
+    })
 }
 
 /// Checks a Parquet file's magic bytes and footer length before the reader sees it: some
@@ -297,16 +353,88 @@ fn is_scalar(data_type: &DataType) -> bool {
         )
 }
 
+/// Checks that every mapped column is in the data. When one is not and the first row of a CSV
+/// reads as values, the file has no header row: its "column names" are a customer's cells, so
+/// the message says so and names none of them.
+fn check_present(
+    schema: &SchemaRef,
+    mapped: &[MappedColumn],
+    format: Format,
+) -> std::result::Result<(), String> {
+    let Some(missing) = mapped
+        .iter()
+        .find(|c| schema.field_with_name(&c.column).is_err())
+    else {
+        return Ok(());
+    };
+    // A file without even a header row has no columns; it is refused as having no rows.
+    if schema.fields().is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    if format == Format::Csv && header_looks_like_data(&names) {
+        return Err(format!(
+            "the first row looks like data, not column names (a CSV without a header row?), so column `{}` (mapped as `{}`) is not found; add a header row",
+            missing.column, missing.key
+        ));
+    }
+    Err(missing_column(schema, missing))
+}
+
+/// The message for a mapped column that is not in the data. It lists the columns that are, to
+/// show a typo, but only names that read as names: a header cell that could be a value is
+/// counted instead.
+fn missing_column(schema: &SchemaRef, column: &MappedColumn) -> String {
+    let (shown, hidden): (Vec<&str>, Vec<&str>) = schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .partition(|name| crate::error::printable_name(name));
+    let available = match (shown.is_empty(), hidden.len()) {
+        (_, 0) => shown.join(", "),
+        (true, n) => format!("{n} whose names are not shown (they could be data)"),
+        (false, n) => format!("{}, and {n} more not shown", shown.join(", ")),
+    };
+    format!(
+        "column `{}` (mapped as `{}`) is not in the data; columns are: {available}",
+        column.column, column.key
+    )
+}
+
+/// Whether a CSV's header row reads as a record: two or more cells that look like values, or
+/// one in a file of at most two columns. Header rows people write hold no such cell, so the
+/// test only runs to explain a column that is missing anyway.
+fn header_looks_like_data(names: &[&str]) -> bool {
+    let values = names.iter().filter(|name| looks_like_value(name)).count();
+    values >= 2 || (values == 1 && names.len() <= 2)
+}
+
+/// Whether a header cell reads as a value rather than a name: an identifier the PII
+/// recognizers know, a number, a date or time, true/false, or a code with a long run of
+/// digits (`U1000002`).
+fn looks_like_value(cell: &str) -> bool {
+    use datafusion::arrow::compute::kernels::cast_utils::string_to_timestamp_nanos;
+    let cell = cell.trim();
+    let digits = cell.chars().filter(char::is_ascii_digit).count();
+    let longest_digit_run = cell
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    crate::pii::kind_mask(cell) != 0
+        || cell.contains('@')
+        || (digits > 0 && cell.parse::<f64>().is_ok())
+        || cell.eq_ignore_ascii_case("true")
+        || cell.eq_ignore_ascii_case("false")
+        || string_to_timestamp_nanos(cell).is_ok()
+        || longest_digit_run >= 5
+        || (digits >= 4 && digits * 2 >= cell.chars().count())
+}
+
 /// Checks that `column` exists and can hold what its mapping says.
 fn check_column(schema: &SchemaRef, column: &MappedColumn) -> std::result::Result<(), String> {
     let Ok(field) = schema.field_with_name(&column.column) else {
-        let available: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-        return Err(format!(
-            "column `{}` (mapped as `{}`) is not in the data; columns are: {}",
-            column.column,
-            column.key,
-            available.join(", ")
-        ));
+        return Err(missing_column(schema, column));
     };
     let data_type = field.data_type();
     let fits = match column.kind {
@@ -334,6 +462,304 @@ fn check_column(schema: &SchemaRef, column: &MappedColumn) -> std::result::Resul
         column.key,
         column.kind.expected()
     ))
+}
+
+/// How many records schema inference reads. A later cell that does not fit the type inferred
+/// from them is found by [`FileOrderScan`].
+const SCHEMA_INFER_MAX_RECORDS: usize = 10_000;
+
+/// The read that counts a dataset's rows, made to find what would otherwise fail a check
+/// half-way with no row to point at: a text timestamp that `to_timestamp` cannot parse and, in
+/// CSV and NDJSON, a cell that does not fit the type inferred from the first rows. Parquet
+/// columns are typed, so only its text timestamps are read.
+struct FileOrderScan<'a> {
+    schema: &'a SchemaRef,
+    mapped: &'a [MappedColumn],
+    /// Mapped timestamp columns stored as text.
+    text_timestamps: Vec<&'a MappedColumn>,
+    /// The columns read, in schema order.
+    projection: Vec<&'a str>,
+}
+
+impl<'a> FileOrderScan<'a> {
+    /// `None` when there is nothing to check (a Parquet file with typed timestamps).
+    fn plan(
+        schema: &'a SchemaRef,
+        format: Format,
+        mapped: &'a [MappedColumn],
+    ) -> Option<FileOrderScan<'a>> {
+        let text_timestamps: Vec<&MappedColumn> = mapped
+            .iter()
+            .filter(|c| {
+                c.kind == ColumnKind::Timestamp
+                    && schema
+                        .field_with_name(&c.column)
+                        .is_ok_and(|f| is_text(f.data_type()))
+            })
+            .collect();
+        let projection: Vec<&str> = schema
+            .fields()
+            .iter()
+            .filter(|f| {
+                text_timestamps.iter().any(|c| &c.column == f.name())
+                    || (format != Format::Parquet && !is_text(f.data_type()))
+            })
+            .map(|f| f.name().as_str())
+            .collect();
+        (!projection.is_empty()).then_some(FileOrderScan {
+            schema,
+            mapped,
+            text_timestamps,
+            projection,
+        })
+    }
+
+    /// Counts the rows of `files`. All are read at once, in parallel partitions, as the count
+    /// alone would be; only when something fails are they read again in file order to find
+    /// the first bad value, which ends the scan with a message naming the file (when there are
+    /// several), the column and the row, counted from 1 after any header.
+    async fn run(&self, files: &[PathBuf], format: Format) -> std::result::Result<u64, String> {
+        match self.count_in_parallel(files, format).await {
+            Some(rows) => Ok(rows),
+            None => self.scan_in_file_order(files, format).await,
+        }
+    }
+
+    /// The row count, or `None` if a value is bad or the read fails.
+    async fn count_in_parallel(&self, files: &[PathBuf], format: Format) -> Option<u64> {
+        let paths = files
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        let ctx = SessionContext::new();
+        let frame = read(&ctx, paths, format, &files[0], Some(self.schema.as_ref()))
+            .await
+            .and_then(|frame| frame.select_columns(&self.projection))
+            .ok()?;
+        let partitions = frame.execute_stream_partitioned().await.ok()?;
+        let columns: Arc<[String]> = self
+            .text_timestamps
+            .iter()
+            .map(|c| c.column.clone())
+            .collect();
+        // One task per partition, so that partitions decode on every core.
+        let tasks = partitions.into_iter().map(|mut batches| {
+            let columns = columns.clone();
+            tokio::spawn(async move {
+                use futures::StreamExt;
+                let mut rows = 0;
+                while let Some(batch) = batches.next().await {
+                    let batch = batch.ok()?;
+                    let bad = columns.iter().any(|column| {
+                        batch
+                            .column_by_name(column)
+                            .is_some_and(|values| first_unparsable_timestamp(values).is_some())
+                    });
+                    if bad {
+                        return None;
+                    }
+                    rows += batch.num_rows() as u64;
+                }
+                Some(rows)
+            })
+        });
+        let counts = futures::future::join_all(tasks).await;
+        counts
+            .into_iter()
+            .map(|count| count.ok().flatten())
+            .sum::<Option<u64>>()
+    }
+
+    /// Reads every file in one partition, so that rows arrive in file order, up to the first
+    /// bad value.
+    async fn scan_in_file_order(
+        &self,
+        files: &[PathBuf],
+        format: Format,
+    ) -> std::result::Result<u64, String> {
+        use futures::StreamExt;
+        let session = SessionConfig::new()
+            .with_target_partitions(1)
+            .with_repartition_file_scans(false);
+        let ctx = SessionContext::new_with_config(session);
+        let mut rows = 0;
+        for file in files {
+            let prefix = match files.len() {
+                1 => String::new(),
+                _ => format!(
+                    "{}: ",
+                    file.file_name().unwrap_or_default().to_string_lossy()
+                ),
+            };
+            let fail = |message: String| format!("{prefix}{message}");
+            let reader_error = |e: datafusion::error::DataFusionError| fail(self.reader_error(&e));
+            let paths = vec![file.to_string_lossy().into_owned()];
+            let frame = read(&ctx, paths, format, file, Some(self.schema.as_ref()))
+                .await
+                .and_then(|frame| frame.select_columns(&self.projection))
+                .map_err(reader_error)?;
+            let mut batches = frame.execute_stream().await.map_err(reader_error)?;
+            let mut rows_in_file = 0;
+            while let Some(batch) = batches.next().await {
+                let batch = batch.map_err(reader_error)?;
+                let first_bad = self
+                    .text_timestamps
+                    .iter()
+                    .filter_map(|column| {
+                        let values = batch.column_by_name(&column.column)?;
+                        first_unparsable_timestamp(values).map(|(row, why)| (row, why, column))
+                    })
+                    .min_by_key(|(row, _, _)| *row);
+                if let Some((row, why, column)) = first_bad {
+                    return Err(fail(format!(
+                        "column `{}` (mapped as `{}`), row {}: {why} (expected e.g. 2024-05-01 12:00:00)",
+                        column.column,
+                        column.key,
+                        rows_in_file + row as u64 + 1
+                    )));
+                }
+                rows_in_file += batch.num_rows() as u64;
+            }
+            rows += rows_in_file;
+        }
+        Ok(rows)
+    }
+
+    /// A reader failure in the terms of the data: the column's name and the row, where the
+    /// reader said them. Everything else goes through the redactor.
+    fn reader_error(&self, error: &datafusion::error::DataFusionError) -> String {
+        let message = error.to_string();
+        locate_csv_error(&message, Some(self.schema), self.mapped)
+            .unwrap_or_else(|| crate::error::redact(&message))
+    }
+}
+
+/// The first value (row index in `values`) that DataFusion's `to_timestamp` would refuse, and
+/// why, in words that quote nothing. `to_timestamp` parses with Arrow's
+/// `string_to_timestamp_nanos` rules, so the same values pass here and there.
+fn first_unparsable_timestamp(
+    values: &datafusion::arrow::array::ArrayRef,
+) -> Option<(usize, &'static str)> {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::compute::kernels::cast_utils::string_to_datetime;
+    let text = datafusion::arrow::compute::cast(values, &DataType::Utf8).ok()?;
+    text.as_string::<i32>()
+        .iter()
+        .enumerate()
+        .find_map(|(row, value)| {
+            let value = value?;
+            let why = match string_to_datetime(&chrono::Utc, value) {
+                _ if value.is_empty() => "empty, not a timestamp",
+                Ok(time) if time.timestamp_nanos_opt().is_some() => return None,
+                Ok(_) => "a time outside 1677-09-21 to 2262-04-11, the range a timestamp can hold",
+                Err(_) => "not a timestamp",
+            };
+            Some((row, why))
+        })
+}
+
+/// Rewrites a CSV reader error into the column and the row. The readers count columns from
+/// 0, and quote the cell and the whole record, so only their numbers are kept. A cell that does
+/// not parse is at "line" N counting rows after the header; a malformed record, found while
+/// decoding or while inferring the schema, at line N counting the header too. Without a
+/// `schema` (inference failed) a column is named by its position. `None` for any other message.
+fn locate_csv_error(
+    message: &str,
+    schema: Option<&SchemaRef>,
+    mapped: &[MappedColumn],
+) -> Option<String> {
+    static SHAPES: LazyLock<[Regex; 6]> = LazyLock::new(|| {
+        [
+            r"for column (\d+) at line (\d+)",
+            r"Error parsing column (\d+) at line (\d+)",
+            r"invalid UTF-8 data for line (\d+) and field (\d+)",
+            r"in field (\d+) near byte index \d+ at line (\d+)",
+            r"incorrect number of fields for line (\d+), expected (\d+) got (more than )?(\d+)",
+            r"Expected (\d+) records, found (\d+) records at line (\d+)",
+        ]
+        .map(|shape| Regex::new(shape).expect("a valid pattern"))
+    });
+    let number = |found: &regex::Captures, at: usize| found.get(at)?.as_str().parse::<usize>().ok();
+    let label = |index: usize| column_label(schema, index, mapped);
+    let (shape, found) = SHAPES
+        .iter()
+        .enumerate()
+        .find_map(|(shape, pattern)| Some((shape, pattern.captures(message)?)))?;
+    let row = |at: usize| number(&found, at)?.checked_sub(1);
+    match shape {
+        0 | 1 => {
+            let column = number(&found, 1)?;
+            let line = number(&found, 2)?;
+            let field = schema?.fields().get(column)?;
+            Some(format!(
+                "{}, row {line}: not {}, the type read from the column's first {SCHEMA_INFER_MAX_RECORDS} rows",
+                label(column),
+                expected_value(field.data_type())
+            ))
+        }
+        2 => Some(format!(
+            "{}, row {}: not valid UTF-8",
+            label(number(&found, 2)?.checked_sub(1)?),
+            row(1)?
+        )),
+        3 => Some(format!(
+            "{}, row {}: not valid UTF-8",
+            label(number(&found, 1)?),
+            row(2)?
+        )),
+        4 => {
+            let more = if found.get(3).is_some() {
+                "more than "
+            } else {
+                ""
+            };
+            Some(format!(
+                "row {} has {more}{} fields where the header has {}",
+                row(1)?,
+                number(&found, 4)?,
+                number(&found, 2)?
+            ))
+        }
+        _ => Some(format!(
+            "row {} has {} fields where the header has {}",
+            row(3)?,
+            number(&found, 2)?,
+            number(&found, 1)?
+        )),
+    }
+}
+
+/// How a message names column `index`: by its mapping, else by its name when the name reads as
+/// one, else by its position (a header cell may be a value).
+fn column_label(schema: Option<&SchemaRef>, index: usize, mapped: &[MappedColumn]) -> String {
+    let Some(field) = schema.and_then(|s| s.fields().get(index)) else {
+        return format!("column {} (counting from 1)", index + 1);
+    };
+    let name = field.name();
+    match mapped.iter().find(|m| &m.column == name) {
+        Some(m) => format!("column `{name}` (mapped as `{}`)", m.key),
+        None if crate::error::printable_name(name) => format!("column `{name}`"),
+        None => format!(
+            "column {} (counting from 1; its name is not shown)",
+            index + 1
+        ),
+    }
+}
+
+/// What a typed column holds, as a message says it.
+fn expected_value(data_type: &DataType) -> String {
+    match data_type {
+        t if t.is_integer() => "an integer".into(),
+        t if t.is_floating()
+            || matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..)) =>
+        {
+            "a number".into()
+        }
+        DataType::Boolean => "true or false".into(),
+        DataType::Date32 | DataType::Date64 => "a date (e.g. 2024-05-01)".into(),
+        DataType::Timestamp(..) => "a timestamp (e.g. 2024-05-01 12:00:00)".into(),
+        other => format!("a value of type {other}"),
+    }
 }
 
 fn describe_file(path: &Path, base_dir: &Path) -> Result<InputFile> {
@@ -588,6 +1014,193 @@ mod tests {
         let message = check_column(&schema(), &column).unwrap_err();
         assert!(
             message.contains("`uid`") && message.contains("price, qty"),
+            "{message}"
+        );
+    }
+
+    fn mapped(key: &str, column: &str, kind: ColumnKind) -> MappedColumn {
+        MappedColumn {
+            key: key.into(),
+            column: column.into(),
+            kind,
+        }
+    }
+
+    /// Scans one CSV file, whose columns are `id` (text), `n` (an integer) and `at` (a text
+    /// timestamp mapped as `signup_at`), in file order.
+    async fn scan_csv(text: &[u8]) -> std::result::Result<u64, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("customers.csv");
+        std::fs::write(&file, text).unwrap();
+        let schema: SchemaRef = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Utf8, true),
+            Field::new("n", DataType::Int64, true),
+            Field::new("at", DataType::Utf8, true),
+        ]));
+        let mapped = [mapped("signup_at", "at", ColumnKind::Timestamp)];
+        let scan = FileOrderScan::plan(&schema, Format::Csv, &mapped).expect("something to scan");
+        scan.run(&[file], Format::Csv).await
+    }
+
+    #[tokio::test]
+    async fn the_scan_names_column_and_row_of_each_reader_failure() {
+        let ok = "id,n,at\nA,1,2024-05-01 12:00:00\nB,2,2024-05-02T08:00:00Z\nC,,\n";
+        assert_eq!(scan_csv(ok.as_bytes()).await, Ok(3));
+        let cases: [(&[u8], &str); 4] = [
+            (
+                b"id,n,at\nA,1,2024-05-01\nB,2,13800138000\nC,3,x\n",
+                "column `at` (mapped as `signup_at`), row 2: not a timestamp",
+            ),
+            (
+                b"id,n,at\nA,1,2024-05-01\nB,2,2024-05-01\nC,Hannah,2024-05-01\n",
+                "column `n`, row 3: not an integer",
+            ),
+            (
+                b"id,n,at\nA,1,2024-05-01\nB,2,2024-05-01\nC,3\n",
+                "row 3 has 2 fields where the header has 3",
+            ),
+            (
+                b"id,n,at\nA,1,2024-05-01\nB\xff,2,2024-05-01\n",
+                "column `id`, row 2: not valid UTF-8",
+            ),
+        ];
+        // Rows of a later batch are counted on from the first.
+        let mut long = b"id,n,at\n".to_vec();
+        for row in 1..=9000 {
+            long.extend(format!("C{row},{row},2024-05-01\n").bytes());
+        }
+        let mut bad_utf8 = long.clone();
+        bad_utf8.extend(b"C\xff,1,2024-05-01\n");
+        let mut short = long.clone();
+        short.extend(b"C,1\n");
+        let mut bad_integer = long.clone();
+        bad_integer.extend(b"C,x,2024-05-01\n");
+        for (text, expected) in [
+            (bad_utf8, "column `id`, row 9001: not valid UTF-8"),
+            (short, "row 9001 has 2 fields"),
+            (bad_integer, "column `n`, row 9001: not an integer"),
+        ] {
+            let message = scan_csv(&text).await.unwrap_err();
+            assert!(message.starts_with(expected), "{message}");
+        }
+        for (text, expected) in cases {
+            let message = scan_csv(text).await.unwrap_err();
+            eprintln!("{message}");
+            assert!(message.starts_with(expected), "{message}");
+            for value in ["13800138000", "Hannah", "\u{fffd}"] {
+                assert!(!message.contains(value), "{message}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn in_parquet_only_text_timestamps_are_scanned() {
+        use datafusion::arrow::array::{Int64Array, RecordBatch, StringArray};
+        let schema: SchemaRef = Arc::new(Schema::new(vec![
+            Field::new("n", DataType::Int64, true),
+            Field::new("at", DataType::Utf8, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int64Array::from(vec![1, 2, 3])),
+                Arc::new(StringArray::from(vec![
+                    Some("2024-05-01"),
+                    None,
+                    Some("li.na@example.cn"),
+                ])),
+            ],
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("consents.parquet");
+        let mut writer = datafusion::parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(&file).unwrap(),
+            schema.clone(),
+            None,
+        )
+        .unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        let typed = [mapped("amount", "n", ColumnKind::Number)];
+        assert!(FileOrderScan::plan(&schema, Format::Parquet, &typed).is_none());
+        let mapped = [mapped("at", "at", ColumnKind::Timestamp)];
+        let scan = FileOrderScan::plan(&schema, Format::Parquet, &mapped).unwrap();
+        assert_eq!(scan.projection, ["at"]);
+        let message = scan.run(&[file], Format::Parquet).await.unwrap_err();
+        assert_eq!(
+            message,
+            "column `at` (mapped as `at`), row 3: not a timestamp (expected e.g. 2024-05-01 12:00:00)"
+        );
+    }
+
+    #[test]
+    fn a_header_of_values_is_recognised_and_a_real_one_is_not() {
+        let headerless = [
+            "U1000002",
+            "Hannah Miller",
+            "16833450482",
+            "hannah.miller1487@example.cn",
+            "1994",
+            "上海",
+            "2026-06-06T13:33:02",
+        ];
+        assert!(header_looks_like_data(&headerless));
+        assert!(header_looks_like_data(&["Hannah Miller", "2024-05-01"]));
+        assert!(header_looks_like_data(&["U1000002", "M", "false"]));
+        let header = [
+            "uid",
+            "name",
+            "phone",
+            "email",
+            "birth_year",
+            "city",
+            "registered_at",
+        ];
+        assert!(!header_looks_like_data(&header));
+        assert!(!header_looks_like_data(&["用户", "手机号", "注册时间"]));
+        assert!(!header_looks_like_data(&["sku", "2024", "name", "city"]));
+    }
+
+    #[test]
+    fn a_headerless_csv_is_said_plainly_and_names_no_cell() {
+        let schema: SchemaRef = Arc::new(Schema::new(
+            [
+                "U1000002",
+                "Hannah Miller",
+                "16833450482",
+                "2026-06-06T13:33:02",
+            ]
+            .map(|name| Field::new(name, DataType::Utf8, true))
+            .to_vec(),
+        ));
+        let mapped = [mapped("id", "uid", ColumnKind::Key)];
+        let message = check_present(&schema, &mapped, Format::Csv).unwrap_err();
+        assert!(
+            message.starts_with("the first row looks like data, not column names")
+                && message.contains("`uid`"),
+            "{message}"
+        );
+        let message = check_present(&schema, &mapped, Format::Parquet).unwrap_err();
+        assert!(
+            message.ends_with("columns are: 4 whose names are not shown (they could be data)"),
+            "{message}"
+        );
+        for cell in ["U1000002", "Hannah", "16833450482", "2026"] {
+            assert!(!message.contains(cell), "{message}");
+        }
+    }
+
+    #[test]
+    fn a_missing_column_counts_the_names_it_does_not_show() {
+        let schema: SchemaRef = Arc::new(Schema::new(
+            ["uid", "phone", "13800138000", "Zhang Wei"]
+                .map(|name| Field::new(name, DataType::Utf8, true))
+                .to_vec(),
+        ));
+        let message = missing_column(&schema, &mapped("id", "user_id", ColumnKind::Key));
+        assert!(
+            message.ends_with("columns are: uid, phone, and 2 more not shown"),
             "{message}"
         );
     }

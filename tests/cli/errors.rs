@@ -1,6 +1,9 @@
-//! Bad input: exit 2, one line on stderr naming the culprit, and no output left behind.
+//! Bad input: exit 2, one line on stderr naming the culprit (file, column, row, expected
+//! type), no raw value in it, and no output left behind.
 
-use crate::support::{Fixture, fairmark};
+use std::collections::BTreeMap;
+
+use crate::support::{Fixture, assert_no_raw_values, csv_fields, fairmark, raw_identifiers};
 
 /// Runs the audit expecting failure; returns stderr.
 fn fails_cleanly(fixture: &Fixture) -> String {
@@ -18,6 +21,103 @@ fn fails_cleanly(fixture: &Fixture) -> String {
     assert!(!out.exists(), "no output directory is left behind");
     assert!(!stderr.contains("panicked"), "{stderr}");
     stderr
+}
+
+/// Fails if `stderr` holds any of the `raw` identifiers.
+fn assert_no_leak(raw: &[String], stderr: &str) {
+    let outputs = BTreeMap::from([("stderr".to_string(), stderr.as_bytes().to_vec())]);
+    assert_no_raw_values(raw, &outputs);
+}
+
+#[test]
+fn a_csv_without_a_header_row_is_said_plainly() {
+    let fixture = Fixture::small();
+    let raw = raw_identifiers(&fixture.data.customers_csv);
+    let text = std::fs::read_to_string(&fixture.data.customers_csv).unwrap();
+    let (_header, rows) = text.split_once('\n').unwrap();
+    std::fs::write(&fixture.data.customers_csv, rows).unwrap();
+    let stderr = fails_cleanly(&fixture);
+    assert!(
+        stderr.contains("customers.csv")
+            && stderr.contains("the first row looks like data, not column names")
+            && stderr.contains("add a header row"),
+        "{stderr}"
+    );
+    assert_no_leak(&raw, &stderr);
+}
+
+#[test]
+fn a_phone_number_in_a_date_column_names_column_and_row() {
+    let fixture = Fixture::small();
+    let raw = raw_identifiers(&fixture.data.customers_csv);
+    let text = std::fs::read_to_string(&fixture.data.customers_csv).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let header = csv_fields(&lines[0]);
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    // Row 6 counts from the first row after the header.
+    let row = csv_fields(&lines[6]);
+    let (registered_at, phone) = (&row[at("registered_at")], &row[at("phone")]);
+    assert_eq!(lines[6].matches(registered_at.as_str()).count(), 1);
+    lines[6] = lines[6].replace(registered_at.as_str(), phone);
+    std::fs::write(&fixture.data.customers_csv, lines.join("\n") + "\n").unwrap();
+    let stderr = fails_cleanly(&fixture);
+    assert!(
+        stderr.contains("dataset customers (customers.csv)")
+            && stderr.contains("column `registered_at` (mapped as `signup_at`), row 6: not a timestamp (expected e.g. 2024-05-01 12:00:00)"),
+        "{stderr}"
+    );
+    assert_no_leak(&raw, &stderr);
+}
+
+#[test]
+fn a_cell_that_breaks_the_inferred_type_names_column_and_row() {
+    let fixture = Fixture::small();
+    let orders = fixture.input("orders.csv");
+    let mut text = String::from("txn,uid,at,price\n");
+    for row in 1..=10_000 {
+        text.push_str(&format!("T{row},U1000000,2026-01-02T10:00:00,12.50\n"));
+    }
+    text.push_str("T10001,U1000000,2026-01-02T10:00:00,Hannah Miller\n");
+    std::fs::write(&orders, text).unwrap();
+    let config = std::fs::read_to_string(&fixture.data.config).unwrap();
+    let customers_only = &config[..config.find("[datasets.orders]").unwrap()];
+    let orders = "[datasets.orders]\npath = \"orders.csv\"\nid = \"txn\"\ncustomer = \"uid\"\nordered_at = \"at\"\noffered_price = \"price\"\n";
+    let config =
+        format!("{customers_only}{orders}").replace("pricing_rules = \"rules.toml\"\n", "");
+    std::fs::write(&fixture.data.config, config).unwrap();
+    let stderr = fails_cleanly(&fixture);
+    assert!(
+        stderr.contains("dataset orders (orders.csv)")
+            && stderr
+                .contains("column `price` (mapped as `offered_price`), row 10001: not a number"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Hannah"), "{stderr}");
+}
+
+#[test]
+fn an_email_address_in_the_consent_action_column_is_counted_not_shown() {
+    let fixture = Fixture::small();
+    let raw = raw_identifiers(&fixture.data.customers_csv);
+    let consents = fixture.input("consents.csv");
+    let text = std::fs::read_to_string(&consents).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let by_mail = (1..lines.len())
+        .find(|&i| csv_fields(&lines[i])[1] == "email")
+        .unwrap();
+    let fields = csv_fields(&lines[by_mail]);
+    let (recipient, action) = (&fields[0], &fields[2]);
+    lines[by_mail] = lines[by_mail].replacen(&format!(",{action},"), &format!(",{recipient},"), 1);
+    std::fs::write(&consents, lines.join("\n") + "\n").unwrap();
+    let stderr = fails_cleanly(&fixture);
+    assert!(
+        stderr.contains("dataset consents (consents.csv)")
+            && stderr.contains("1 rows of column `action`")
+            && stderr.contains("a value not shown"),
+        "{stderr}"
+    );
+    assert_no_leak(&raw, &stderr);
+    assert!(!stderr.contains(&recipient.to_lowercase()), "{stderr}");
 }
 
 #[test]
