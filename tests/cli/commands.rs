@@ -119,3 +119,65 @@ fn checks_explain_and_policies_print_their_documentation() {
         "{text}"
     );
 }
+
+#[test]
+fn a_malformed_policy_pack_is_refused_at_its_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    // (setting, check, column of the setting at fault, what the message says)
+    let cases = [
+        (
+            "window_days = 0",
+            "mail.frequency-cap",
+            1,
+            "window_days = 0 must be between 1 and 366",
+        ),
+        (
+            "timezone = \"Asia/Atlantis\"",
+            "mail.quiet-hours",
+            1,
+            "is not an IANA time zone",
+        ),
+        (
+            "quiet = { sms = [\"25:00\", \"08:00\"] }",
+            "mail.quiet-hours",
+            11,
+            "\"25:00\" is not a time of day",
+        ),
+    ];
+    for (i, (setting, check, column, says)) in cases.into_iter().enumerate() {
+        let pack = format!("bad-{i}.toml");
+        std::fs::write(
+            dir.path().join(&pack),
+            format!(
+                "name = \"bad\"\ntitle = \"A malformed pack\"\n\n[checks.\"{check}\"]\n{setting}\n"
+            ),
+        )
+        .unwrap();
+        let config = dir.path().join(format!("fairmark-{i}.toml"));
+        std::fs::write(
+            &config,
+            format!("policies = [\"cn\", \"{pack}\"]\nkey = {{ file = \"demo.key\" }}\n[datasets.orders]\npath = \"orders.csv\"\ncustomer = \"buyer\"\nordered_at = \"day\"\namount = \"total\"\n"),
+        )
+        .unwrap();
+        let shown = fairmark()
+            .current_dir(dir.path())
+            .args(["policy", "show", &pack])
+            .assert()
+            .code(2);
+        let audited = fairmark()
+            .args(["audit", "--config"])
+            .arg(&config)
+            .arg("--out")
+            .arg(dir.path().join("report"))
+            .assert()
+            .code(2);
+        let in_config_dir = dir.path().join(&pack).display().to_string();
+        for (run, file) in [(shown, pack.clone()), (audited, in_config_dir)] {
+            let stderr = String::from_utf8(run.get_output().stderr.clone()).unwrap();
+            assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+            let at = format!("{file}:5:{column}: checks.\"{check}\".");
+            assert!(stderr.contains(&at), "{at} in {stderr}");
+            assert!(stderr.contains(says), "{says} in {stderr}");
+        }
+    }
+}

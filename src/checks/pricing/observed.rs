@@ -4,18 +4,20 @@
 //! signed-rank test, Hodges–Lehmann gap, Benjamini–Hochberg q-values) are computed from the
 //! per-stratum gaps it returns.
 
+use std::ops::Bound;
+
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use serde::Deserialize;
 
-use super::simulated_disparity::{CohortPair, cohort_pairs};
+use super::simulated_disparity::{CohortPair, cohort_pairs, strictest_tenure, validate_tenure};
 
 use crate::config::Config;
 use crate::engine::{Engine, ident};
 use crate::error::{Error, Result};
 use crate::findings::{Finding, Severity, Subject};
-use crate::policy::{EffectivePolicy, Strictest};
+use crate::policy::{EffectivePolicy, Strictest, Validate, within};
 use crate::stats;
 
 check_info!(
@@ -87,6 +89,10 @@ impl Default for Settings {
 
 impl Strictest for Settings {
     fn strictest(self, other: Self) -> Self {
+        let (old_tenure_days, new_tenure_days) = strictest_tenure(
+            (self.old_tenure_days, self.new_tenure_days),
+            (other.old_tenure_days, other.new_tenure_days),
+        );
         Settings {
             min_gap: self.min_gap.min(other.min_gap),
             alpha: self.alpha.max(other.alpha),
@@ -97,10 +103,24 @@ impl Strictest for Settings {
             } else {
                 other.time_bucket
             },
-            old_tenure_days: self.old_tenure_days.min(other.old_tenure_days),
-            new_tenure_days: self.new_tenure_days.max(other.new_tenure_days),
+            old_tenure_days,
+            new_tenure_days,
             confidence: self.confidence.max(other.confidence),
         }
+    }
+}
+
+/// `min_gap` a relative gap in [0, 1); `alpha` and `confidence` probabilities strictly
+/// between 0 and 1; at least one matched stratum per SKU; tenure cohorts as
+/// [`validate_tenure`] says.
+impl Validate for Settings {
+    fn validate(&self) -> std::result::Result<(), String> {
+        within("min_gap", self.min_gap, 0.0..1.0)?;
+        let open_unit = (Bound::Excluded(0.0), Bound::Excluded(1.0));
+        within("alpha", self.alpha, open_unit)?;
+        within("confidence", self.confidence, open_unit)?;
+        within("min_strata", self.min_strata, 1..)?;
+        validate_tenure(self.old_tenure_days, self.new_tenure_days)
     }
 }
 

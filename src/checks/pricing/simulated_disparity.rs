@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::engine::{Engine, ident, literal};
 use crate::error::Result;
 use crate::findings::{Finding, Severity, SourceLocation, Subject};
-use crate::policy::{AttributeClass, EffectivePolicy, Strictest};
+use crate::policy::{AttributeClass, EffectivePolicy, Strictest, Validate, within};
 use crate::pricing::rules::RulesFile;
 use crate::pseudonym::{IdentifierClass, TokenUdf};
 use crate::segment::generalize::GeneralizeUdf;
@@ -55,14 +55,53 @@ impl Default for Settings {
 
 impl Strictest for Settings {
     fn strictest(self, other: Self) -> Self {
+        let (old_tenure_days, new_tenure_days) = strictest_tenure(
+            (self.old_tenure_days, self.new_tenure_days),
+            (other.old_tenure_days, other.new_tenure_days),
+        );
         Settings {
             tolerance: self.tolerance.min(other.tolerance),
-            old_tenure_days: self.old_tenure_days.min(other.old_tenure_days),
-            new_tenure_days: self.new_tenure_days.max(other.new_tenure_days),
+            old_tenure_days,
+            new_tenure_days,
             max_customers: self.max_customers.max(other.max_customers),
             min_cohort_customers: self.min_cohort_customers.min(other.min_cohort_customers),
         }
     }
+}
+
+/// `tolerance` a relative gap in [0, 1); the customers simulated and the smallest cohort
+/// compared at least 1; tenure cohorts as [`validate_tenure`] says.
+impl Validate for Settings {
+    fn validate(&self) -> std::result::Result<(), String> {
+        within("tolerance", self.tolerance, 0.0..1.0)?;
+        within("max_customers", self.max_customers, 1..)?;
+        within("min_cohort_customers", self.min_cohort_customers, 1..)?;
+        validate_tenure(self.old_tenure_days, self.new_tenure_days)
+    }
+}
+
+/// The most tenure a pack may ask for: a century.
+const MAX_TENURE_DAYS: i64 = 36_500;
+
+/// Long-tenure customers have more than `old` days, new ones at most `new`: the cohorts are
+/// disjoint only while `new <= old`.
+pub(super) fn validate_tenure(old: i64, new: i64) -> std::result::Result<(), String> {
+    within("old_tenure_days", old, 1..=MAX_TENURE_DAYS)?;
+    within("new_tenure_days", new, 0..=MAX_TENURE_DAYS)?;
+    if new > old {
+        return Err(format!(
+            "new_tenure_days = {new} must be at most old_tenure_days = {old}: the cohorts would overlap"
+        ));
+    }
+    Ok(())
+}
+
+/// Two packs' (old, new) tenure thresholds merged into broader cohorts: the smaller `old`, the
+/// larger `new`, but never past `old` (the cohorts stay disjoint). Equal to the same rule over
+/// all packs at once, so the order packs merge in does not matter.
+pub(super) fn strictest_tenure(a: (i64, i64), b: (i64, i64)) -> (i64, i64) {
+    let old = a.0.min(b.0);
+    (old, a.1.max(b.1).min(old))
 }
 
 /// Two cohorts to compare: the one that may be disadvantaged, and the reference.

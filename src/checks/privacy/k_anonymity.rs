@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::findings::{Finding, Severity, Subject, share};
-use crate::policy::{EffectiveCheck, Strictest};
+use crate::policy::{EffectiveCheck, Strictest, Validate, within};
 use crate::segment::anonymity::{AnonymityReport, Requirement};
 use crate::segment::generalize::QuasiKind;
 
@@ -58,6 +58,20 @@ impl Strictest for Settings {
             max_suppression: self.max_suppression.min(other.max_suppression),
             generalization,
         }
+    }
+}
+
+/// `k` ≥ 2 (k = 1 is no anonymity at all); `max_suppression` a share in [0, 1]; each
+/// generalization level at most the kind's top level (every value `*`).
+impl Validate for Settings {
+    fn validate(&self) -> Result<(), String> {
+        within("k", self.k, 2..)?;
+        within("max_suppression", self.max_suppression, 0.0..=1.0)?;
+        for (kind, level) in &self.generalization {
+            let key = format!("generalization.{}", kind.name());
+            within(&key, *level, 0..=kind.top_level())?;
+        }
+        Ok(())
     }
 }
 

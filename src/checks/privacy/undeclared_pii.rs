@@ -11,7 +11,7 @@ use crate::engine::{Engine, RegisteredDataset, ident};
 use crate::error::Result;
 use crate::findings::{Finding, Severity, Subject, share};
 use crate::pii::{PiiKind, PiiMaskUdf};
-use crate::policy::{EffectivePolicy, Strictest};
+use crate::policy::{EffectivePolicy, Strictest, Validate, within};
 use crate::pseudonym::IdentifierClass;
 
 pub const ID: &str = "privacy.undeclared-pii";
@@ -60,6 +60,15 @@ impl Strictest for Settings {
             min_matches: self.min_matches.min(other.min_matches),
             sample_rows: self.sample_rows.max(other.sample_rows),
         }
+    }
+}
+
+/// A rate is a share in [0, 1]; a count and a sample are at least 1.
+impl Validate for Settings {
+    fn validate(&self) -> std::result::Result<(), String> {
+        within("min_match_rate", self.min_match_rate, 0.0..=1.0)?;
+        within("min_matches", self.min_matches, 1..)?;
+        within("sample_rows", self.sample_rows, 1..)
     }
 }
 
