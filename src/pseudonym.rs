@@ -8,7 +8,7 @@
 //! pseudonymized tables still join; another key gives unrelated tokens.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, StringBuilder};
@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 
-/// Keys shorter than this are refused: HMAC's strength is bounded by the key's entropy.
+/// Keys of fewer random bytes are refused: HMAC's strength is bounded by the key's entropy.
 pub const MIN_KEY_BYTES: usize = 32;
 const TOKEN_HMAC_BYTES: usize = 10;
 
@@ -35,6 +35,40 @@ pub struct KeySource {
     pub env: Option<String>,
     /// Path of a file holding the key, relative to the config file.
     pub file: Option<String>,
+}
+
+/// Where key material was read from: named in every refusal, which never shows the material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyOrigin {
+    /// An environment variable: text, so only hex digits can hold a random key there.
+    Env(String),
+    /// A key file: hex digits, or raw random bytes.
+    File(PathBuf),
+}
+
+impl KeyOrigin {
+    /// One line: where the material came from, what is accepted, why, and how to make a key.
+    fn refusal(&self) -> Error {
+        let hex = "64 or more hex digits (256 bits)";
+        let (origin, accepted, generate) = match self {
+            KeyOrigin::Env(var) => (
+                format!("environment variable {var}"),
+                hex.to_string(),
+                format!("`export {var}=$(openssl rand -hex 32)`"),
+            ),
+            KeyOrigin::File(path) => (
+                format!("key file {}", path.display()),
+                format!("{hex} or at least {MIN_KEY_BYTES} random bytes that are not text"),
+                format!(
+                    "`openssl rand -hex 32 > {0}` or `head -c 32 /dev/urandom > {0}`",
+                    path.display()
+                ),
+            ),
+        };
+        Error::Key(format!(
+            "{origin} does not hold a random key: fairmark takes {accepted}, never a passphrase or a shorter key, because the public key id and the tokens would let anyone test guesses of it offline; generate one with {generate}"
+        ))
+    }
 }
 
 /// The secret pseudonymization key. Its `Debug` shows only the key id.
@@ -51,17 +85,23 @@ impl fmt::Debug for Key {
 }
 
 impl Key {
-    /// A key from its material. Text that is all hex (64+ digits) is decoded, so a key can be
-    /// written as `openssl rand -hex 32` prints it; anything else is used as raw bytes.
-    pub fn from_material(material: &[u8], origin: &str) -> Result<Key> {
-        let trimmed = trim_ascii(material);
-        let secret = decode_hex(trimmed).unwrap_or_else(|| trimmed.to_vec());
-        if secret.len() < MIN_KEY_BYTES {
-            return Err(Error::Key(format!(
-                "{origin} holds {} bytes; a key needs at least {MIN_KEY_BYTES} (generate one with `openssl rand -hex 32`)",
-                secret.len()
-            )));
-        }
+    /// A key from its material, as read from `origin`. Only random keys are accepted: 64 or
+    /// more hex digits (`openssl rand -hex 32`), or, from a key file, at least 32 raw bytes
+    /// that are not UTF-8 text (`head -c 32 /dev/urandom`). Anything else, a passphrase above
+    /// all, is refused: the public key id and every token are a hash of the key, so whoever
+    /// holds either can test guesses of a passphrase offline, as fast as they can hash. A
+    /// memory-hard KDF would only slow that down; a random key rules it out.
+    pub fn from_material(material: &[u8], origin: &KeyOrigin) -> Result<Key> {
+        let binary_file = matches!(origin, KeyOrigin::File(_))
+            && material.len() >= MIN_KEY_BYTES
+            && std::str::from_utf8(material).is_err();
+        let secret = if binary_file {
+            // Raw bytes are used as they are: trimming would drop random bytes that happen to
+            // look like whitespace.
+            material.to_vec()
+        } else {
+            decode_hex(trim_ascii(material)).ok_or_else(|| origin.refusal())?
+        };
         let digest = Sha256::new_with_prefix(b"fairmark key id v1\0")
             .chain_update(&secret)
             .finalize();
@@ -74,19 +114,16 @@ impl Key {
         match (&source.env, &source.file) {
             (Some(var), None) => {
                 let value = std::env::var_os(var).ok_or_else(|| {
-                    Error::Key(format!("environment variable {var} is not set; export a key of at least {MIN_KEY_BYTES} bytes (e.g. `export {var}=$(openssl rand -hex 32)`)"))
+                    Error::Key(format!("environment variable {var} is not set; export a random key (e.g. `export {var}=$(openssl rand -hex 32)`)"))
                 })?;
-                Key::from_material(
-                    value.as_encoded_bytes(),
-                    &format!("environment variable {var}"),
-                )
+                Key::from_material(value.as_encoded_bytes(), &KeyOrigin::Env(var.clone()))
             }
             (None, Some(file)) => {
                 let path = base_dir.join(file);
                 let material = std::fs::read(&path).map_err(|e| {
                     Error::Key(format!("cannot read key file {}: {e}", path.display()))
                 })?;
-                Key::from_material(&material, &format!("key file {}", path.display()))
+                Key::from_material(&material, &KeyOrigin::File(path))
             }
             _ => Err(Error::Key(
                 "write exactly one of `key = { env = \"VAR\" }` or `key = { file = \"path\" }`"
@@ -127,11 +164,14 @@ pub enum IdentifierClass {
     BankCard,
     Ip,
     Address,
+    /// An opaque id kept as written but for surrounding whitespace, case included: push
+    /// device and install ids, which are neither phone numbers nor case-insensitive.
+    DeviceId,
     Other,
 }
 
 impl IdentifierClass {
-    pub const ALL: [IdentifierClass; 9] = [
+    pub const ALL: [IdentifierClass; 10] = [
         IdentifierClass::CustomerId,
         IdentifierClass::Name,
         IdentifierClass::Phone,
@@ -140,6 +180,7 @@ impl IdentifierClass {
         IdentifierClass::BankCard,
         IdentifierClass::Ip,
         IdentifierClass::Address,
+        IdentifierClass::DeviceId,
         IdentifierClass::Other,
     ];
 
@@ -153,17 +194,24 @@ impl IdentifierClass {
             IdentifierClass::BankCard => "bank_card",
             IdentifierClass::Ip => "ip",
             IdentifierClass::Address => "address",
+            IdentifierClass::DeviceId => "device_id",
             IdentifierClass::Other => "other",
         }
     }
 
-    /// The recipient class of a mail address or phone number, judged by its shape.
-    pub fn of_recipient(raw: &str) -> IdentifierClass {
-        if raw.contains('@') {
-            IdentifierClass::Email
-        } else {
-            IdentifierClass::Phone
-        }
+    /// The kind of a message recipient on `channel` (`email`, `sms`, `push`, in any case):
+    /// the channel decides, never the value's shape, so a push device id made of digits is
+    /// not read as a phone number. `None` for a channel fairmark does not know.
+    pub fn of_channel(channel: &str) -> Option<IdentifierClass> {
+        let channel = channel.trim();
+        [
+            ("email", IdentifierClass::Email),
+            ("sms", IdentifierClass::Phone),
+            ("push", IdentifierClass::DeviceId),
+        ]
+        .into_iter()
+        .find(|(name, _)| channel.eq_ignore_ascii_case(name))
+        .map(|(_, class)| class)
     }
 
     /// Canonical form; `None` for a blank value.
@@ -182,9 +230,10 @@ impl IdentifierClass {
                 .collect::<Vec<_>>()
                 .join(" ")
                 .to_lowercase(),
-            IdentifierClass::CustomerId | IdentifierClass::Ip | IdentifierClass::Other => {
-                trimmed.to_string()
-            }
+            IdentifierClass::CustomerId
+            | IdentifierClass::Ip
+            | IdentifierClass::DeviceId
+            | IdentifierClass::Other => trimmed.to_string(),
         };
         (!normalized.is_empty()).then_some(normalized)
     }
@@ -266,7 +315,7 @@ fn base32(bytes: &[u8]) -> String {
 #[derive(Debug)]
 pub struct TokenUdf {
     name: String,
-    /// `None`: a message recipient, e-mail or phone by its shape.
+    /// `None`: a message recipient, whose kind its channel (the second argument) gives.
     class: Option<IdentifierClass>,
     key: Arc<Key>,
     signature: Signature,
@@ -302,14 +351,16 @@ impl TokenUdf {
     /// The name of the UDF that tokenizes message recipients.
     pub const RECIPIENT: &'static str = "fm_token_recipient";
 
-    /// `fm_token_recipient(value)`: e-mail addresses and phone numbers in one column, each
-    /// tokenized as its kind, so they match the customers' `email` and `phone` tokens.
+    /// `fm_token_recipient(value, channel)`: e-mail addresses, phone numbers and push device
+    /// ids in one column, each tokenized as the kind its channel gives (see
+    /// [`IdentifierClass::of_channel`]), so they match the customers' `email`, `phone` and
+    /// `device_id` tokens. Null for an unknown channel.
     pub fn recipient_udf(key: Arc<Key>) -> ScalarUDF {
         ScalarUDF::new_from_impl(TokenUdf {
             name: Self::RECIPIENT.to_string(),
             class: None,
             key,
-            signature: Signature::any(1, Volatility::Immutable),
+            signature: Signature::any(2, Volatility::Immutable),
         })
     }
 }
@@ -328,15 +379,21 @@ impl ScalarUDFImpl for TokenUdf {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
-        let text = crate::engine::text_argument(&args.args[0], args.number_rows)?;
+        let rows = args.number_rows;
+        let text = crate::engine::text_argument(&args.args[0], rows)?;
+        let channels = match self.class {
+            Some(_) => None,
+            None => Some(crate::engine::text_argument(&args.args[1], rows)?),
+        };
         let mut tokens = StringBuilder::with_capacity(text.len(), text.len() * 24);
-        for value in text.iter() {
-            tokens.append_option(value.and_then(|v| {
-                let class = self
-                    .class
-                    .unwrap_or_else(|| IdentifierClass::of_recipient(v));
-                self.key.token(class, v)
-            }));
+        for (row, value) in text.iter().enumerate() {
+            let class = match &channels {
+                None => self.class,
+                Some(channels) => (!channels.is_null(row))
+                    .then(|| IdentifierClass::of_channel(channels.value(row)))
+                    .flatten(),
+            };
+            tokens.append_option(value.zip(class).and_then(|(v, c)| self.key.token(c, v)));
         }
         Ok(ColumnarValue::Array(Arc::new(tokens.finish()) as ArrayRef))
     }
@@ -347,8 +404,22 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    fn env(var: &str) -> KeyOrigin {
+        KeyOrigin::Env(var.to_string())
+    }
+
+    fn file(path: &str) -> KeyOrigin {
+        KeyOrigin::File(PathBuf::from(path))
+    }
+
     fn key(byte: u8) -> Key {
-        Key::from_material(&[byte; 32], "test").unwrap()
+        Key::from_material(hex(&[byte; 32]).as_bytes(), &env("TEST_KEY")).unwrap()
+    }
+
+    fn refusal(material: &[u8], origin: &KeyOrigin) -> String {
+        Key::from_material(material, origin)
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -373,17 +444,141 @@ mod tests {
     }
 
     #[test]
-    fn short_keys_are_refused_and_hex_is_decoded() {
-        assert!(Key::from_material(b"too short", "test").is_err());
-        let hex_key = "ab".repeat(32);
-        let decoded = Key::from_material(hex_key.as_bytes(), "test").unwrap();
-        assert_eq!(decoded.id(), key(0xab).id());
-        assert!(!format!("{decoded:?}").contains("ab".repeat(4).as_str()));
+    fn hex_keys_are_decoded_in_either_case_and_around_whitespace() {
+        let lower = Key::from_material("ab".repeat(32).as_bytes(), &env("K")).unwrap();
+        let upper = Key::from_material(format!("  {}\n", "AB".repeat(32)).as_bytes(), &file("k"));
+        assert_eq!(lower.id(), upper.unwrap().id());
+        assert_eq!(lower.id(), key(0xab).id());
+        let longer = Key::from_material("ab".repeat(48).as_bytes(), &env("K")).unwrap();
+        assert_ne!(longer.id(), lower.id());
+        assert!(!format!("{lower:?}").contains("abab"));
+    }
+
+    #[test]
+    fn binary_key_files_are_used_as_they_are() {
+        // Not UTF-8: 0xff never occurs in UTF-8 text.
+        let mut random: Vec<u8> = (0..32u8).map(|i| i.wrapping_mul(97) | 0x80).collect();
+        random[0] = 0xff;
+        let from_file = Key::from_material(&random, &file("fairmark.key")).unwrap();
+        // Trailing bytes that look like whitespace are key bytes too.
+        let mut with_newline = random.clone();
+        with_newline.push(b'\n');
+        let other = Key::from_material(&with_newline, &file("fairmark.key")).unwrap();
+        assert_ne!(from_file.id(), other.id());
+        // An environment variable is text: raw bytes there are refused, as are 31 bytes.
+        assert!(Key::from_material(&random, &env("K")).is_err());
+        assert!(Key::from_material(&random[..31], &file("fairmark.key")).is_err());
+    }
+
+    #[test]
+    fn passphrases_and_short_keys_are_refused_naming_where_they_came_from() {
+        let passphrase = "correct horse battery staple, and a long tail of more words";
+        let message = refusal(passphrase.as_bytes(), &env("FAIRMARK_KEY"));
+        assert!(
+            message.contains("environment variable FAIRMARK_KEY"),
+            "{message}"
+        );
+        assert!(message.contains("openssl rand -hex 32"), "{message}");
+        assert!(!message.contains("horse"), "{message}");
+        assert_eq!(message.lines().count(), 1);
+        // Text of 64+ characters that is not all hex, in a file, is a passphrase too.
+        let message = refusal(passphrase.repeat(2).as_bytes(), &file("secrets/fm.key"));
+        assert!(message.contains("key file secrets/fm.key"), "{message}");
+        assert!(message.contains("head -c 32 /dev/urandom"), "{message}");
+        assert!(!message.contains("horse"), "{message}");
+        // 62 hex digits (248 bits), an odd count, nothing at all.
+        for short_or_odd in [
+            "ab".repeat(31),
+            format!("{}a", "ab".repeat(32)),
+            String::new(),
+        ] {
+            let message = refusal(short_or_odd.as_bytes(), &env("K"));
+            assert!(message.contains("64 or more hex digits"), "{message}");
+            assert!(short_or_odd.is_empty() || !message.contains(&short_or_odd));
+        }
+        // 64 hex digits with a separator, or prefixed with 0x, are not hex keys either.
+        assert!(
+            Key::from_material(format!("0x{}", "ab".repeat(32)).as_bytes(), &env("K")).is_err()
+        );
+        let spaced = format!("{} {}", "ab".repeat(16), "ab".repeat(16));
+        assert!(Key::from_material(spaced.as_bytes(), &env("K")).is_err());
     }
 
     #[test]
     fn blank_values_get_no_token() {
         assert_eq!(key(1).token(IdentifierClass::Email, "   "), None);
+    }
+
+    #[test]
+    fn the_channel_decides_the_kind_of_a_recipient() {
+        assert_eq!(
+            IdentifierClass::of_channel("email"),
+            Some(IdentifierClass::Email)
+        );
+        assert_eq!(
+            IdentifierClass::of_channel(" SMS "),
+            Some(IdentifierClass::Phone)
+        );
+        assert_eq!(
+            IdentifierClass::of_channel("Push"),
+            Some(IdentifierClass::DeviceId)
+        );
+        assert_eq!(IdentifierClass::of_channel("fax"), None);
+        let k = key(5);
+        let device = |v| k.token(IdentifierClass::DeviceId, v).unwrap();
+        // A device id is trimmed, nothing else: case and punctuation are part of it.
+        assert_eq!(device(" Ab-12 "), device("Ab-12"));
+        assert_ne!(device("Ab-12"), device("ab-12"));
+        assert_ne!(device("A-b12"), device("Ab-12"));
+        // A device id made of digits is not a phone number, nor is one containing '@' an address.
+        assert_ne!(device("+86 138-0013-8000"), device("13800138000"));
+        assert_ne!(
+            device("13800138000"),
+            k.token(IdentifierClass::Phone, "13800138000").unwrap()
+        );
+        assert_ne!(device("Dev@Pool"), device("dev@pool"));
+    }
+
+    #[tokio::test]
+    async fn the_recipient_udf_tokenizes_by_channel() {
+        use datafusion::arrow::array::AsArray;
+        let k = Arc::new(key(3));
+        let ctx = datafusion::prelude::SessionContext::new();
+        ctx.register_udf(TokenUdf::recipient_udf(k.clone()));
+        let batches = ctx
+            .sql(
+                "SELECT fm_token_recipient(r, c) FROM (VALUES \
+                 ('Li@Example.cn', 'email'), ('+86 138-0013-8000', 'SMS'), \
+                 ('+86 138-0013-8000', 'push'), ('Dev-1', 'push'), ('13800138000', 'fax'), \
+                 (NULL, 'sms')) AS t(r, c)",
+            )
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let tokens: Vec<Option<String>> = batches
+            .iter()
+            .flat_map(|b| {
+                let column =
+                    datafusion::arrow::compute::cast(b.column(0), &DataType::Utf8).unwrap();
+                let text = column.as_string::<i32>().clone();
+                (0..text.len())
+                    .map(|i| (!text.is_null(i)).then(|| text.value(i).to_string()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(
+            tokens,
+            vec![
+                k.token(IdentifierClass::Email, "li@example.cn"),
+                k.token(IdentifierClass::Phone, "13800138000"),
+                k.token(IdentifierClass::DeviceId, "+86 138-0013-8000"),
+                k.token(IdentifierClass::DeviceId, "Dev-1"),
+                None,
+                None,
+            ]
+        );
     }
 
     proptest! {
@@ -402,6 +597,17 @@ mod tests {
             let first = k.token(IdentifierClass::Phone, &raw);
             prop_assert_eq!(&first, &k.token(IdentifierClass::Phone, &raw));
             prop_assert!(!first.unwrap().contains(&raw));
+        }
+
+        #[test]
+        fn only_hex_or_binary_files_make_keys(material in proptest::collection::vec(any::<u8>(), 0..100)) {
+            let is_hex = {
+                let t = trim_ascii(&material);
+                t.len() >= 64 && t.len().is_multiple_of(2) && t.iter().all(u8::is_ascii_hexdigit)
+            };
+            let binary = material.len() >= 32 && std::str::from_utf8(&material).is_err();
+            prop_assert_eq!(Key::from_material(&material, &env("K")).is_ok(), is_hex);
+            prop_assert_eq!(Key::from_material(&material, &file("k")).is_ok(), is_hex || binary);
         }
     }
 }

@@ -6,6 +6,8 @@ mod support;
 
 #[path = "cli/commands.rs"]
 mod commands;
+#[path = "cli/determinism.rs"]
+mod determinism;
 #[path = "cli/errors.rs"]
 mod errors;
 #[path = "cli/mail.rs"]

@@ -318,10 +318,8 @@ pub fn generate(dir: &Path, scenario: &Scenario) -> Result<DemoData> {
         scenario,
     )?;
     let key_file = dir.join("demo.key");
-    let key_material = hex(&Sha256::digest(
-        format!("fairmark demo key {}", scenario.seed).as_bytes(),
-    ));
-    std::fs::write(&key_file, format!("{key_material}\n")).map_err(|e| Error::io(&key_file, e))?;
+    std::fs::write(&key_file, format!("{}\n", demo_key(scenario.seed)))
+        .map_err(|e| Error::io(&key_file, e))?;
     let mail_sends = write_mail(dir, &people, &mut rng, first_day)?;
     let rules_file = dir.join("rules.toml");
     std::fs::write(&rules_file, DEMO_RULES).map_err(|e| Error::io(&rules_file, e))?;
@@ -337,6 +335,14 @@ pub fn generate(dir: &Path, scenario: &Scenario) -> Result<DemoData> {
         order_lines,
         mail_sends,
     })
+}
+
+/// The demo's throw-away key: 64 hex digits, the only text form of key fairmark accepts, derived
+/// from the seed so that a demo run is reproducible. It protects nothing: the seed is public.
+fn demo_key(seed: u64) -> String {
+    hex(&Sha256::digest(
+        format!("fairmark demo key {seed}").as_bytes(),
+    ))
 }
 
 /// The demo's config: also the README's worked example.
@@ -1024,6 +1030,16 @@ fn write_orders(
 mod tests {
     use super::*;
     use crate::pii::{PiiKind, find_spans};
+
+    #[test]
+    fn the_throw_away_key_is_a_hex_key_of_its_seed() {
+        use crate::pseudonym::{Key, KeyOrigin};
+        let origin = KeyOrigin::File("demo.key".into());
+        let key = |seed| Key::from_material(demo_key(seed).as_bytes(), &origin).unwrap();
+        assert_eq!(demo_key(7).len(), 64);
+        assert_eq!(key(7).id(), key(7).id());
+        assert_ne!(key(7).id(), key(8).id());
+    }
 
     #[test]
     fn generated_identifiers_are_recognized_for_what_they_are() {

@@ -1,5 +1,6 @@
-//! The marketing-contact audit on a hand-built mail log with known answers, including the edge
-//! cases of consent as of the send time, grace periods, midnight and daylight-saving time.
+//! The marketing-contact audit on hand-built mail logs with known answers, including the edge
+//! cases of consent as of the send time (events at exactly the send time, sends of one instant),
+//! grace periods, midnight, daylight-saving time and push recipients tokenized by channel.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -72,7 +73,11 @@ actions = { opt_in = ["subscribe"], opt_out = ["unsubscribe", "STOP"] }
 const BULK_PACK: &str = "name = \"bulk-test\"\ntitle = \"a low spam threshold for a small log\"\n[checks.\"mail.unsolicited-bulk\"]\nmin_messages = 3\n";
 
 fn write_inputs(dir: &Path, policies: &str, consents: &str) -> std::path::PathBuf {
-    std::fs::write(dir.join("sends.csv"), SENDS).unwrap();
+    write_log(dir, policies, SENDS, consents)
+}
+
+fn write_log(dir: &Path, policies: &str, sends: &str, consents: &str) -> std::path::PathBuf {
+    std::fs::write(dir.join("sends.csv"), sends).unwrap();
     std::fs::write(dir.join("consents.csv"), consents).unwrap();
     std::fs::write(dir.join("test.key"), "ab".repeat(32)).unwrap();
     std::fs::write(dir.join("bulk-test.toml"), BULK_PACK).unwrap();
@@ -221,4 +226,206 @@ fn a_bad_consents_file_is_an_error_not_zero_findings() {
         &CONSENTS.replace("dave@example.com,email", ",email"),
         &["consents", "without a recipient", "`address`"],
     );
+}
+
+// One instant, 2026-03-04T10:00:00 (18:00 in Shanghai): frank opts out at exactly the time of
+// two sends (f1, f2; f3 a second earlier is lawful); gina and jack opt in and out at that
+// instant, written in either order; hank re-subscribes at that instant (h1 lawful, h2 an hour
+// earlier is not). ivy gets five messages at one instant, three of `burst-a` and two of
+// `burst-b`.
+const SAME_INSTANT_CONSENTS: &str = "address,chan,what,when
+frank@example.com,email,subscribe,2026-03-01T00:00:00
+frank@example.com,email,unsubscribe,2026-03-04T10:00:00
+gina@example.com,email,subscribe,2026-03-04T10:00:00
+gina@example.com,email,unsubscribe,2026-03-04T10:00:00
+jack@example.com,email,unsubscribe,2026-03-04T10:00:00
+jack@example.com,email,subscribe,2026-03-04T10:00:00
+hank@example.com,email,unsubscribe,2026-03-01T00:00:00
+hank@example.com,email,subscribe,2026-03-04T10:00:00
+ivy@example.com,email,subscribe,2026-03-01T00:00:00
+";
+
+const SAME_INSTANT_SENDS: &str = "msg,to,chan,campaign,sent,unsub,sender,tz
+f1,frank@example.com,email,edge,2026-03-04T10:00:00,true,Shop Ltd,Asia/Shanghai
+f2,frank@example.com,email,edge,2026-03-04T10:00:00,true,Shop Ltd,Asia/Shanghai
+f3,frank@example.com,email,edge,2026-03-04T09:59:59,true,Shop Ltd,Asia/Shanghai
+g1,gina@example.com,email,edge,2026-03-04T10:00:00,true,Shop Ltd,Asia/Shanghai
+j1,jack@example.com,email,edge,2026-03-04T10:00:00,true,Shop Ltd,Asia/Shanghai
+h1,hank@example.com,email,edge,2026-03-04T10:00:00,true,Shop Ltd,Asia/Shanghai
+h2,hank@example.com,email,edge,2026-03-04T09:00:00,true,Shop Ltd,Asia/Shanghai
+i1,ivy@example.com,email,burst-b,2026-03-05T02:00:00,true,Shop Ltd,Asia/Shanghai
+i2,ivy@example.com,email,burst-a,2026-03-05T02:00:00,true,Shop Ltd,Asia/Shanghai
+i3,ivy@example.com,email,burst-b,2026-03-05T02:00:00,true,Shop Ltd,Asia/Shanghai
+i4,ivy@example.com,email,burst-a,2026-03-05T02:00:00,true,Shop Ltd,Asia/Shanghai
+i5,ivy@example.com,email,burst-a,2026-03-05T02:00:00,true,Shop Ltd,Asia/Shanghai
+";
+
+fn audit_report(dir: &Path, config: &Path, code: i32) -> serde_json::Value {
+    let out = dir.join("report");
+    fairmark()
+        .args(["audit", "--config"])
+        .arg(config)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(code);
+    report_json(&out)
+}
+
+fn suppression_reasons(dir: &Path) -> BTreeMap<String, usize> {
+    let mut reasons = BTreeMap::new();
+    for row in parquet_rows(&dir.join("report").join("suppression.parquet")) {
+        *reasons.entry(row["reason"].clone().unwrap()).or_default() += 1;
+    }
+    reasons
+}
+
+#[test]
+fn an_event_at_exactly_the_send_time_counts_and_sends_of_one_instant_are_judged_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_log(
+        dir.path(),
+        "\"cn\"",
+        SAME_INSTANT_SENDS,
+        SAME_INSTANT_CONSENTS,
+    );
+    let report = audit_report(dir.path(), &config, 1);
+    // after-opt-out: f1 and f2 (the opt-out at their instant is in force, with no grace), g1
+    // and j1 (opt-in and opt-out at one instant resolve to the opt-out, whatever the file
+    // order), h2 (before hank's re-subscription). Five messages at one instant to ivy under a
+    // cap of four: one excess, charged to the campaign last by name.
+    assert_eq!(
+        counts(&report),
+        expected(&[
+            ("mail.after-opt-out", "edge", 5),
+            ("mail.frequency-cap", "burst-b", 1),
+        ])
+    );
+    let reasons = suppression_reasons(dir.path());
+    assert_eq!(reasons, BTreeMap::from([("opted_out".to_string(), 3)]));
+}
+
+#[test]
+fn the_frequency_cap_counts_every_message_of_one_instant() {
+    // Four at one instant is at the cap, not over it; a fifth a minute later is the excess.
+    let sends = SAME_INSTANT_SENDS
+        .replace(
+            "i1,ivy@example.com,email,burst-b,2026-03-05T02:00:00",
+            "i1,ivy@example.com,email,burst-b,2026-03-05T02:01:00",
+        )
+        .replace(
+            "i3,ivy@example.com,email,burst-b,2026-03-05T02:00:00",
+            "i3,ivy@example.com,email,burst-a,2026-03-05T02:00:00",
+        );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_log(dir.path(), "\"cn\"", &sends, SAME_INSTANT_CONSENTS);
+    let report = audit_report(dir.path(), &config, 1);
+    assert_eq!(
+        counts(&report),
+        expected(&[
+            ("mail.after-opt-out", "edge", 5),
+            ("mail.frequency-cap", "burst-b", 1),
+        ])
+    );
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "mail.frequency-cap")
+        .unwrap();
+    assert_eq!(finding["evidence"]["first_sent_at"], "2026-03-05T02:01:00");
+}
+
+// Push recipients are device ids: trimmed, nothing else. The sms consent and send share a
+// number written two ways; the push consent `13800000002` is a device id that only looks like
+// a phone number, so the push send to `+86 138-0000-0002` is another device.
+const PUSH_CONSENTS: &str = "address,chan,what,when
+Dev-ABC,push,subscribe,2026-03-01T00:00:00
+13800000002,push,subscribe,2026-03-01T00:00:00
+13800000002,sms,subscribe,2026-03-01T00:00:00
+";
+
+const PUSH_SENDS: &str = "msg,to,chan,campaign,sent,unsub,sender,tz
+p1,Dev-ABC,push,app,2026-03-04T02:00:00,true,Shop Ltd,Asia/Shanghai
+p2, Dev-ABC ,Push,app,2026-03-04T02:00:00,true,Shop Ltd,Asia/Shanghai
+p3,dev-abc,push,app,2026-03-04T02:00:00,true,Shop Ltd,Asia/Shanghai
+p4,13800000002,push,app,2026-03-04T02:00:00,true,Shop Ltd,Asia/Shanghai
+p5,+86 138-0000-0002,push,app,2026-03-04T02:00:00,true,Shop Ltd,Asia/Shanghai
+s1,+86 138-0000-0002,sms,text,2026-03-04T02:00:00,true,Shop Ltd,Asia/Shanghai
+";
+
+#[test]
+fn push_recipients_are_opaque_device_ids_matched_by_channel() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_log(dir.path(), "\"cn\"", PUSH_SENDS, PUSH_CONSENTS);
+    let report = audit_report(dir.path(), &config, 1);
+    // p3 differs in case, p5 in spelling: two devices without consent. p1, p2 (spaces) and p4
+    // match their consents; s1 matches the sms consent after phone normalization.
+    assert_eq!(counts(&report), expected(&[("mail.no-consent", "app", 2)]));
+    assert_eq!(
+        suppression_reasons(dir.path()),
+        BTreeMap::from([("no_consent".to_string(), 2)])
+    );
+}
+
+// Keys: a passphrase is refused wherever it comes from, without being echoed; a key file of
+// raw random bytes is accepted. (Beside the mail tests because their fixture is the smallest
+// complete config; the key is the same for every dataset.)
+const PASSPHRASE: &str = "Tr0ub4dor&3 is my favourite shop passphrase of all time";
+
+#[test]
+fn a_passphrase_key_exits_2_without_showing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_log(dir.path(), "\"cn\"", PUSH_SENDS, PUSH_CONSENTS);
+    let out = dir.path().join("report");
+    let refused = |command: &mut assert_cmd::Command, origin: &str| {
+        let output = command
+            .args(["audit", "--config"])
+            .arg(&config)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(origin), "{stderr}");
+        assert!(stderr.contains("openssl rand -hex 32"), "{stderr}");
+        assert!(
+            !stderr.contains("Tr0ub4dor"),
+            "the passphrase is never shown"
+        );
+        assert!(!out.exists());
+    };
+    std::fs::write(dir.path().join("test.key"), PASSPHRASE).unwrap();
+    refused(&mut fairmark(), "test.key");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(
+            "key = { file = \"test.key\" }",
+            "key = { env = \"FAIRMARK_TEST_PASSPHRASE\" }",
+        ),
+    )
+    .unwrap();
+    refused(
+        fairmark().env("FAIRMARK_TEST_PASSPHRASE", PASSPHRASE),
+        "environment variable FAIRMARK_TEST_PASSPHRASE",
+    );
+    // 62 hex digits are 248 bits: short.
+    refused(
+        fairmark().env("FAIRMARK_TEST_PASSPHRASE", "ab".repeat(31)),
+        "FAIRMARK_TEST_PASSPHRASE",
+    );
+}
+
+#[test]
+fn a_key_file_of_random_bytes_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_log(dir.path(), "\"cn\"", PUSH_SENDS, PUSH_CONSENTS);
+    // As `head -c 32 /dev/urandom` writes it: bytes, not text (0xff never occurs in UTF-8).
+    let bytes: Vec<u8> = (0..32u8).map(|i| 0xff ^ i.wrapping_mul(37)).collect();
+    std::fs::write(dir.path().join("test.key"), bytes).unwrap();
+    let report = audit_report(dir.path(), &config, 1);
+    assert!(report["key_id"].as_str().unwrap().starts_with('k'));
 }

@@ -14,7 +14,7 @@ use crate::engine::{Engine, literal};
 use crate::error::Result;
 use crate::findings::{Finding, Severity, Subject, share};
 use crate::mail::time::{BusinessDeadlineUdf, LocalMinuteUdf};
-use crate::policy::{EffectivePolicy, Strictest};
+use crate::policy::{EffectivePolicy, Strictest, Validate, within};
 
 check_info!(
     NO_CONSENT,
@@ -114,6 +114,26 @@ impl Strictest for ConsentSettings {
     }
 }
 
+impl Validate for ConsentSettings {
+    fn validate(&self) -> Result<(), String> {
+        self.opt_in_required
+            .iter()
+            .try_for_each(|channel| known_channel("opt_in_required", channel))
+    }
+}
+
+/// A channel a pack names must be one the sends can carry (they are lowercased on reading),
+/// or the setting would silently never apply.
+fn known_channel(key: &str, channel: &str) -> Result<(), String> {
+    if crate::mail::CHANNELS.contains(&channel) {
+        return Ok(());
+    }
+    Err(format!(
+        "{key}: channel {channel:?} must be one of {}",
+        crate::mail::CHANNELS.join(", ")
+    ))
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OptOutSettings {
@@ -123,12 +143,53 @@ pub struct OptOutSettings {
 
 impl Strictest for OptOutSettings {
     fn strictest(self, other: Self) -> Self {
-        // A shorter grace is stricter; a pack giving calendar days and one giving business
-        // days combine to the earlier deadline of the two, which is the calendar one when zero.
-        OptOutSettings {
-            grace_days: self.grace_days.min(other.grace_days),
-            grace_business_days: self.grace_business_days.min(other.grace_business_days),
+        // A pack's grace is in business days when it gives them, else in calendar days. N
+        // business days never end before N calendar days, so two business-day graces merge to
+        // the shorter, and any calendar-day grace in the mix to the smallest number of either,
+        // counted in calendar days: never later than any pack's deadline (possibly a day or two
+        // earlier than a business-day pack's alone), and the same in any order.
+        let days = |s: &Self| {
+            if s.grace_business_days > 0 {
+                s.grace_business_days
+            } else {
+                s.grace_days
+            }
+        };
+        let shortest = days(&self).min(days(&other));
+        if self.grace_business_days > 0 && other.grace_business_days > 0 {
+            OptOutSettings {
+                grace_days: 0,
+                grace_business_days: shortest,
+            }
+        } else {
+            OptOutSettings {
+                grace_days: shortest,
+                grace_business_days: 0,
+            }
         }
+    }
+}
+
+/// The longest grace a pack may give, in calendar or business days.
+const MAX_GRACE_DAYS: i64 = 90;
+
+/// One grace, 0 to 90 days of one kind: when both are set the business days would silently
+/// win.
+impl Validate for OptOutSettings {
+    fn validate(&self) -> Result<(), String> {
+        within("grace_days", self.grace_days, 0..=MAX_GRACE_DAYS)?;
+        within(
+            "grace_business_days",
+            self.grace_business_days,
+            0..=MAX_GRACE_DAYS,
+        )?;
+        if self.grace_days > 0 && self.grace_business_days > 0 {
+            return Err(
+                "grace_days and grace_business_days are both set; give the grace in one of them"
+                    .into(),
+            );
+        }
+        Ok(())
     }
 }
 
@@ -157,6 +218,14 @@ impl Strictest for FrequencySettings {
     }
 }
 
+/// At least one message; a window of 1 to 366 days (a year, leap day included).
+impl Validate for FrequencySettings {
+    fn validate(&self) -> Result<(), String> {
+        within("max_messages", self.max_messages, 1..)?;
+        within("window_days", self.window_days, 1..=366)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct QuietSettings {
@@ -176,12 +245,68 @@ impl Default for QuietSettings {
 }
 
 impl Strictest for QuietSettings {
-    fn strictest(mut self, other: Self) -> Self {
-        // The first pack's zone stands; quiet windows of every pack apply.
+    fn strictest(self, other: Self) -> Self {
+        // The check evaluates one fallback zone and one window per channel, so packs that differ
+        // merge by fixed rules, the same in any order: the zone whose name sorts first, and per
+        // channel the longer window (the union when one contains the other), ties to the earlier
+        // start. Every channel any pack makes quiet stays quiet.
+        let mut quiet = self.quiet;
         for (channel, window) in other.quiet {
-            self.quiet.entry(channel).or_insert(window);
+            let merged = match quiet.remove(&channel) {
+                Some(mine) => longer_window(mine, window),
+                None => window,
+            };
+            quiet.insert(channel, merged);
         }
-        self
+        QuietSettings {
+            timezone: self.timezone.min(other.timezone),
+            quiet,
+        }
+    }
+}
+
+/// The longer of two quiet windows, ties to the earlier start, written `HH:MM`.
+fn longer_window(a: [String; 2], b: [String; 2]) -> [String; 2] {
+    let reading = |[start, end]: &[String; 2]| {
+        let (start, end) = (minutes(start)?, minutes(end)?);
+        let length = (end - start).rem_euclid(24 * 60);
+        Some((length, std::cmp::Reverse(start), end))
+    };
+    let clock = |minute: i64| format!("{:02}:{:02}", minute / 60, minute % 60);
+    match reading(&a).max(reading(&b)) {
+        Some((_, std::cmp::Reverse(start), end)) => [clock(start), clock(end)],
+        // Validated packs always parse; unparsed windows still merge the same in any order.
+        None => a.min(b),
+    }
+}
+
+/// The zone must exist (the same parse as the check's); each window two different `HH:MM`
+/// times of day, on a known channel.
+impl Validate for QuietSettings {
+    fn validate(&self) -> Result<(), String> {
+        if self.timezone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(format!(
+                "timezone = {:?} is not an IANA time zone (e.g. \"Asia/Shanghai\", \"America/New_York\")",
+                self.timezone
+            ));
+        }
+        for (channel, [start, end]) in &self.quiet {
+            let key = format!("quiet.{channel}");
+            known_channel(&key, channel)?;
+            for time in [start, end] {
+                if minutes(time).is_none() {
+                    return Err(format!(
+                        "{key} = [{start:?}, {end:?}]: {time:?} is not a time of day (HH:MM, 00:00 to 23:59)"
+                    ));
+                }
+            }
+            if minutes(start) == minutes(end) {
+                return Err(format!(
+                    "{key} = [{start:?}, {end:?}] is empty: the window starts and ends at the same time"
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -206,6 +331,12 @@ impl Strictest for UnsubscribeSettings {
                 .one_click_min_messages
                 .min(other.one_click_min_messages),
         }
+    }
+}
+
+impl Validate for UnsubscribeSettings {
+    fn validate(&self) -> Result<(), String> {
+        within("one_click_min_messages", self.one_click_min_messages, 1..)
     }
 }
 
@@ -234,6 +365,14 @@ impl Strictest for BulkSettings {
     }
 }
 
+/// At least one message; a share in [0, 1].
+impl Validate for BulkSettings {
+    fn validate(&self) -> Result<(), String> {
+        within("min_messages", self.min_messages, 1..)?;
+        within("min_share", self.min_share, 0.0..=1.0)
+    }
+}
+
 fn minutes(text: &str) -> Option<i64> {
     let (hours, minutes) = text.trim().split_once(':')?;
     let (hours, minutes): (i64, i64) = (hours.parse().ok()?, minutes.parse().ok()?);
@@ -253,7 +392,9 @@ fn channel_list(channels: &[String]) -> String {
 }
 
 /// The predicate of a send without valid consent (no opt-in where required, or after an
-/// opt-out beyond the grace period), shared by three checks.
+/// opt-out beyond the grace period), shared by three checks. The grace period is half-open,
+/// like the consent order in [`crate::mail`]: a send at exactly the opt-out time plus the grace
+/// (with no grace: at exactly the opt-out time) is after the opt-out.
 fn without_consent(consent: &ConsentSettings, opt_out: &OptOutSettings) -> (String, String) {
     let no_consent = format!(
         "(status IS NULL AND channel IN ({}))",
@@ -268,13 +409,31 @@ fn without_consent(consent: &ConsentSettings, opt_out: &OptOutSettings) -> (Stri
     } else {
         format!("status_at + INTERVAL '{} days'", opt_out.grace_days.max(0))
     };
-    let after_opt_out = format!("(status = 'opt_out' AND sent_at > {deadline})");
+    let after_opt_out = format!("(status = 'opt_out' AND sent_at >= {deadline})");
     (no_consent, after_opt_out)
 }
 
 /// The judged sends with the size of their campaign on their channel, for predicates that only
 /// apply to bulk campaigns.
 const WITH_CAMPAIGN_SIZE: &str = "(SELECT *, count(*) OVER (PARTITION BY campaign, channel) AS campaign_messages FROM fm_sends_judged)";
+
+/// The judged sends, each with its number among the messages to its recipient on its channel
+/// in the `window_days` × 24 hours up to it: one millisecond less than that many days back,
+/// to the message itself. Messages of one instant count one after another in campaign order,
+/// so exactly the messages beyond the cap are excess however many share an instant (five at
+/// once under a cap of four: one), and which one is charged does not depend on how the rows
+/// were read. Sends of one campaign at one instant are interchangeable to the counts.
+fn numbered_in_window(window_days: u64) -> String {
+    format!(
+        "(SELECT *, in_window - at_instant + position AS number_in_window FROM (
+            SELECT *,
+                count(*) OVER (PARTITION BY recipient_token, channel ORDER BY sent_at RANGE BETWEEN INTERVAL '{} milliseconds' PRECEDING AND CURRENT ROW) AS in_window,
+                count(*) OVER (PARTITION BY recipient_token, channel, sent_at) AS at_instant,
+                row_number() OVER (PARTITION BY recipient_token, channel, sent_at ORDER BY campaign) AS position
+            FROM fm_sends_judged))",
+        (window_days * 86_400_000).saturating_sub(1)
+    )
+}
 
 /// Per campaign and channel: messages, violations, recipients, time span, example tokens.
 #[derive(Debug, Clone)]
@@ -497,13 +656,12 @@ pub async fn run(
 
     if let Some(check) = policy.check(FREQUENCY_CAP.id) {
         let cap: FrequencySettings = policy.settings(FREQUENCY_CAP.id)?;
-        // A window of D × 24 hours, closed at the current message: one millisecond less than D days back.
-        let from = format!(
-            "(SELECT *, count(*) OVER (PARTITION BY recipient_token, channel ORDER BY sent_at RANGE BETWEEN INTERVAL '{} milliseconds' PRECEDING AND CURRENT ROW) AS in_window FROM fm_sends_judged)",
-            cap.window_days * 86_400_000 - 1
-        );
-        let counts =
-            count_by_campaign(engine, &from, &format!("in_window > {}", cap.max_messages)).await?;
+        let counts = count_by_campaign(
+            engine,
+            &numbered_in_window(cap.window_days),
+            &format!("number_in_window > {}", cap.max_messages),
+        )
+        .await?;
         let what = "messages exceeded the frequency cap";
         let found = counts
             .iter()
@@ -566,6 +724,80 @@ mod tests {
         assert_eq!(minutes(" 8:05"), Some(485));
         assert_eq!(minutes("24:00"), None);
         assert_eq!(minutes("nine"), None);
+    }
+
+    /// `number_in_window` of each send, in `(campaign, sent_at)` order, for sends of one
+    /// recipient written in the given order.
+    async fn numbers(sends: &[(&str, &str)], window_days: u64) -> Vec<(String, String, i64)> {
+        use datafusion::arrow::array::AsArray;
+        let ctx = datafusion::prelude::SessionContext::new();
+        let rows = sends
+            .iter()
+            .map(|(campaign, at)| format!("('t1', 'email', '{campaign}', TIMESTAMP '{at}')"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        ctx.sql(&format!(
+            "CREATE VIEW fm_sends_judged AS SELECT * FROM (VALUES {rows}) AS s(recipient_token, channel, campaign, sent_at)"
+        ))
+        .await
+        .unwrap();
+        let sql = format!(
+            "SELECT campaign, CAST(sent_at AS VARCHAR) AS at, number_in_window FROM {} ORDER BY at, number_in_window",
+            numbered_in_window(window_days)
+        );
+        let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+        let mut out = Vec::new();
+        for batch in &batches {
+            let text = |i: usize| cast(batch.column(i), &DataType::Utf8).unwrap();
+            let (campaigns, times) = (text(0), text(1));
+            let number = cast(batch.column(2), &DataType::Int64).unwrap();
+            for row in 0..batch.num_rows() {
+                out.push((
+                    campaigns.as_string::<i32>().value(row).to_string(),
+                    times.as_string::<i32>().value(row).to_string(),
+                    number.as_primitive::<Int64Type>().value(row),
+                ));
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn messages_of_one_instant_count_one_after_another_in_campaign_order() {
+        let numbered = numbers(
+            &[
+                ("b", "2026-03-05T02:00:00"),
+                ("a", "2026-03-05T02:00:00"),
+                ("b", "2026-03-05T02:00:00"),
+                ("a", "2026-03-04T02:00:00"),
+                ("a", "2026-03-05T02:00:00"),
+                // Seven days after the first: just outside its window of 7 × 24 hours.
+                ("c", "2026-03-11T02:00:00"),
+            ],
+            7,
+        )
+        .await;
+        let expect = |c: &str, t: &str, n| (c.to_string(), t.to_string(), n);
+        assert_eq!(
+            numbered,
+            vec![
+                expect("a", "2026-03-04T02:00:00", 1),
+                expect("a", "2026-03-05T02:00:00", 2),
+                expect("a", "2026-03-05T02:00:00", 3),
+                expect("b", "2026-03-05T02:00:00", 4),
+                expect("b", "2026-03-05T02:00:00", 5),
+                expect("c", "2026-03-11T02:00:00", 5),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_opt_out_is_in_force_from_its_own_instant() {
+        let (_, after) = without_consent(&ConsentSettings::default(), &OptOutSettings::default());
+        assert_eq!(
+            after,
+            "(status = 'opt_out' AND sent_at >= status_at + INTERVAL '0 days')"
+        );
     }
 
     #[test]
