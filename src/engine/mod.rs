@@ -44,6 +44,11 @@ pub struct RegisteredDataset {
     pub raw_table: String,
     #[serde(skip)]
     pub schema: SchemaRef,
+    /// The files on disk, in the order they were resolved.
+    #[serde(skip)]
+    paths: Vec<PathBuf>,
+    #[serde(skip)]
+    file_format: Format,
 }
 
 impl RegisteredDataset {
@@ -70,7 +75,9 @@ pub struct Engine {
 impl Engine {
     /// Registers every configured dataset and its canonical view.
     pub async fn open(config: &Config, key: Arc<Key>) -> Result<Engine> {
-        let session = SessionConfig::new().with_information_schema(false);
+        // DATAFUSION_* environment variables (the partition count, say) apply, so that runs
+        // at other settings can be compared; outputs must not depend on them.
+        let session = SessionConfig::from_env()?.with_information_schema(false);
         let ctx = SessionContext::new_with_config(session);
         for class in IdentifierClass::ALL {
             ctx.register_udf(TokenUdf::udf(class, key.clone()));
@@ -138,6 +145,44 @@ impl Engine {
             .collect()
             .await
             .map_err(|e| Error::from(e).in_dataset(role, &location))
+    }
+
+    /// Registers the first `rows` rows of a dataset, in file order, as a table of their own and
+    /// returns its name: a sample that is the same whatever the partition count, unlike a
+    /// `LIMIT` over a parallel scan, which takes whichever rows arrive first.
+    pub async fn register_head(&self, dataset: &RegisteredDataset, rows: u64) -> Result<String> {
+        let session = SessionConfig::new()
+            .with_target_partitions(1)
+            .with_repartition_file_scans(false);
+        let ctx = SessionContext::new_with_config(session);
+        let paths = dataset
+            .paths
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        let in_dataset = |e: datafusion::error::DataFusionError| {
+            Error::from(e).in_dataset(dataset.role, &dataset.location)
+        };
+        let head = read(
+            &ctx,
+            paths,
+            dataset.file_format,
+            &dataset.paths[0],
+            Some(dataset.schema.as_ref()),
+        )
+        .await
+        .and_then(|frame| frame.limit(0, Some(rows as usize)))
+        .map_err(in_dataset)?
+        .collect()
+        .await
+        .map_err(in_dataset)?;
+        let table = datafusion::datasource::MemTable::try_new(dataset.schema.clone(), vec![head])
+            .map_err(in_dataset)?;
+        let name = format!("head_{}", dataset.role);
+        self.ctx
+            .register_table(name.as_str(), Arc::new(table))
+            .map_err(in_dataset)?;
+        Ok(name)
     }
 
     async fn create_view(&self, name: &str, select: &str, role: &str) -> Result<()> {
@@ -213,7 +258,7 @@ impl Engine {
             check_column(&schema, column)
                 .map_err(|message| Error::input(role, &location, message))?;
         }
-        let files = files
+        let described = files
             .iter()
             .map(|file| describe_file(file, &config.base_dir))
             .collect::<Result<Vec<_>>>()?;
@@ -222,9 +267,11 @@ impl Engine {
             location,
             format: format.name(),
             rows,
-            files,
+            files: described,
             raw_table,
             schema,
+            paths: files,
+            file_format: format,
         })
     }
 }

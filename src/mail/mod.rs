@@ -188,7 +188,7 @@ async fn validate(engine: &Engine, config: &Config) -> Result<()> {
                 "consents",
                 consents.path.as_str(),
                 format!(
-                    "{rows} rows of column `{}` hold action values mapped neither to opt_in nor to opt_out (e.g. {}); list every value under `actions`",
+                    "{rows} row(s) of column `{}` hold action values mapped neither to opt_in nor to opt_out (e.g. {}); list every value under `actions`",
                     consents.action,
                     examples.join(", ")
                 ),

@@ -179,8 +179,10 @@ impl PolicyPack {
             pack: reference.to_string(),
             message: format!("cannot read {}: {e}", path.display()),
         })?;
+        // The report records the pack as the config names it, so that the same audit run from
+        // another directory gives the same report; messages name the file as opened.
         let file = path.display().to_string();
-        PolicyPack::parse(&text, &file, &file)
+        PolicyPack::parse(&text, reference, &file)
     }
 
     /// Parses and validates pack text. `source` is `built-in` or the path it was read from;

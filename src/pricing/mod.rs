@@ -147,11 +147,24 @@ pub async fn register_features(
                 Some(d) => format!("CAST({} AS VARCHAR) AS customer_device", ident(d)),
                 None => "CAST(NULL AS VARCHAR) AS customer_device".to_string(),
             });
+            // A customer listed twice keeps one row, chosen by content (the row whose mapped
+            // values sort first), so the choice does not depend on which file or partition
+            // was read first.
+            let by_content: Vec<String> = attributes
+                .iter()
+                .map(|a| a.as_str())
+                .chain(c.signup_at.as_deref())
+                .chain(c.device_os.as_deref())
+                .map(|column| format!("CAST({} AS VARCHAR) NULLS LAST", ident(column)))
+                .collect();
+            let order = std::iter::once(format!("CAST({} AS VARCHAR)", ident(&c.id)))
+                .chain(by_content)
+                .collect::<Vec<_>>()
+                .join(", ");
             let customers = format!(
-                "(SELECT * FROM (SELECT {}, row_number() OVER (PARTITION BY CAST({} AS VARCHAR) ORDER BY CAST({} AS VARCHAR)) AS copy FROM raw_customers) WHERE copy = 1)",
+                "(SELECT * FROM (SELECT {}, row_number() OVER (PARTITION BY CAST({} AS VARCHAR) ORDER BY {order}) AS copy FROM raw_customers) WHERE copy = 1)",
                 columns.join(", "),
                 ident(&c.id),
-                ident(&c.id)
             );
             (
                 format!(
@@ -191,7 +204,7 @@ pub async fn register_features(
         .await?
         .cache()
         .await
-        .map_err(|e| Error::from(e).in_dataset("orders", "customer features"))?;
+        .map_err(|e| Error::from(e).in_dataset("customers and orders", "customer features"))?;
     engine
         .ctx
         .register_table("fm_customer_features", frame.into_view())?;

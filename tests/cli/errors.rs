@@ -112,7 +112,7 @@ fn an_email_address_in_the_consent_action_column_is_counted_not_shown() {
     let stderr = fails_cleanly(&fixture);
     assert!(
         stderr.contains("dataset consents (consents.csv)")
-            && stderr.contains("1 rows of column `action`")
+            && stderr.contains("1 row(s) of column `action`")
             && stderr.contains("a value not shown"),
         "{stderr}"
     );

@@ -161,11 +161,11 @@ async fn scan_dataset(
     if columns.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let sample = format!("(SELECT * FROM {} LIMIT {sample_rows})", dataset.raw_table);
-    let sampled = count_matches(engine, dataset, &columns, &sample).await?;
     if dataset.rows <= sample_rows {
-        return Ok(sampled);
+        return count_matches(engine, dataset, &columns, &dataset.raw_table).await;
     }
+    let sample = engine.register_head(dataset, sample_rows).await?;
+    let sampled = count_matches(engine, dataset, &columns, &sample).await?;
     let hit: Vec<String> = sampled
         .into_iter()
         .filter(|(_, s)| !s.matches.is_empty())
