@@ -46,9 +46,9 @@ pub struct RegisteredDataset {
     pub schema: SchemaRef,
     /// The files on disk, in the order they were resolved.
     #[serde(skip)]
-    paths: Vec<PathBuf>,
+    pub paths: Vec<PathBuf>,
     #[serde(skip)]
-    file_format: Format,
+    pub file_format: Format,
 }
 
 impl RegisteredDataset {

@@ -356,6 +356,8 @@ mod tests {
             files: vec![],
             raw_table: "raw_customers".into(),
             schema: std::sync::Arc::new(datafusion::arrow::datatypes::Schema::empty()),
+            paths: vec![],
+            file_format: crate::config::Format::Csv,
         }
     }
 
