@@ -1,8 +1,9 @@
 //! fairmark: audits precision-marketing data against privacy, fair-pricing and anti-spam law.
 //!
 //! Data flows one way: [`config`] and [`policy`] → [`engine`] (datasets registered, mapped,
-//! pseudonymized inside DataFusion plans) → [`checks`] and [`segment`] → [`findings`] →
-//! [`report`] renderers → files and an exit code. Nothing below the CLI prints.
+//! pseudonymized inside DataFusion plans by the [`functions`] it is opened with) → [`checks`]
+//! and [`segment`] → [`findings`] → [`report`] renderers → files and an exit code. Nothing
+//! below the CLI prints.
 
 pub mod audit;
 pub mod checks;
@@ -11,6 +12,7 @@ pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod findings;
+pub mod functions;
 pub mod mail;
 pub mod output;
 pub mod pii;
@@ -18,8 +20,10 @@ pub mod policy;
 pub mod pricing;
 pub mod pseudonym;
 pub mod pseudonymize;
+pub mod quasi_kind;
 pub mod report;
 pub mod segment;
 pub mod stats;
+pub mod udf_args;
 
 pub use error::{Error, Result};

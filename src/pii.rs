@@ -15,6 +15,8 @@ use datafusion::logical_expr::{
 };
 use regex::Regex;
 
+use crate::udf_args::text_argument;
+
 /// One kind of identifier the scanner recognizes. The discriminant is its bit in a mask.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PiiKind {
@@ -391,7 +393,7 @@ impl ScalarUDFImpl for PiiMaskUdf {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
-        let text = crate::engine::text_argument(&args.args[0], args.number_rows)?;
+        let text = text_argument(&args.args[0], args.number_rows)?;
         let masks: Int32Array = text
             .iter()
             .map(|v| v.map(|v| i32::from(kind_mask(v))))

@@ -22,6 +22,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::udf_args::text_argument;
 
 /// Keys of fewer random bytes are refused: HMAC's strength is bounded by the key's entropy.
 pub const MIN_KEY_BYTES: usize = 32;
@@ -380,10 +381,10 @@ impl ScalarUDFImpl for TokenUdf {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
         let rows = args.number_rows;
-        let text = crate::engine::text_argument(&args.args[0], rows)?;
+        let text = text_argument(&args.args[0], rows)?;
         let channels = match self.class {
             Some(_) => None,
-            None => Some(crate::engine::text_argument(&args.args[1], rows)?),
+            None => Some(text_argument(&args.args[1], rows)?),
         };
         let mut tokens = StringBuilder::with_capacity(text.len(), text.len() * 24);
         for (row, value) in text.iter().enumerate() {

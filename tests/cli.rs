@@ -4,6 +4,8 @@
 #[path = "cli/support.rs"]
 mod support;
 
+#[path = "cli/architecture.rs"]
+mod architecture;
 #[path = "cli/commands.rs"]
 mod commands;
 #[path = "cli/determinism.rs"]

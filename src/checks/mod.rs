@@ -1,7 +1,8 @@
-//! The check registry: every check's stable id, family, default severity and documentation.
-//! Ids are never reused or renamed: waivers, fingerprints and CI gates refer to them.
+//! The check registry and what every check is: a stable id, its documentation, its settings
+//! type (validated when packs load), what it needs, and a run that turns prepared tables into
+//! findings. The audit and `check-rules` run checks only through this registry.
 //!
-//! A check reads the registered datasets and its policy settings and returns findings. It
+//! Ids are never reused or renamed: waivers, fingerprints and CI gates refer to them. A check
 //! never prints, exits or writes files.
 
 /// Declares a check's registry entry: its id, family, title, default severity, the Markdown
@@ -19,13 +20,19 @@ macro_rules! check_info {
     };
 }
 
+pub mod context;
 pub mod mail;
 pub mod pricing;
 pub mod privacy;
 
-use serde::{Deserialize, Serialize};
+use futures::future::BoxFuture;
+use serde::Serialize;
 
-use crate::findings::Severity;
+pub use context::{Context, Need, Table};
+
+use crate::error::Result;
+use crate::findings::{Finding, Severity};
+use crate::policy::{CheckCatalog, CheckSpec, EffectiveCheck};
 
 /// What the registry knows of a check.
 #[derive(Debug)]
@@ -34,41 +41,73 @@ pub struct CheckInfo {
     pub family: &'static str,
     pub title: &'static str,
     pub default_severity: Severity,
-    /// The check's documentation, the same text its module carries as its doc comment, in
-    /// ruff's sections: what it does, why it matters, example, legal basis.
+    /// The check's documentation, in ruff's sections: what it does, why it matters, example,
+    /// legal basis. `fairmark explain ID` prints it.
     pub doc: &'static str,
     /// Validates a pack's settings table for this check.
-    pub validate_settings: fn(&toml::Table) -> Result<(), String>,
+    pub validate_settings: fn(&toml::Table) -> std::result::Result<(), String>,
 }
 
-/// The settings of a check without thresholds: refuses misspelled keys.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NoSettings {}
+/// What a run of a check found, or why it could not judge.
+#[derive(Debug)]
+pub enum Outcome {
+    Findings(Vec<Finding>),
+    /// The data is there but lacks what the check reads (a column not mapped, say).
+    Skipped(String),
+}
+
+/// One check. Implementations live one per file under the family folders.
+pub trait Check: Sync {
+    fn info(&self) -> &'static CheckInfo;
+
+    /// What it needs before it can run; the first need not met is the reason it is skipped.
+    fn needs(&self) -> &'static [Need];
+
+    /// Runs the check; `check` is its configuration across the packs that enable it.
+    fn run<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        check: &'a EffectiveCheck,
+    ) -> BoxFuture<'a, Result<Outcome>>;
+}
 
 /// Every check, in the order they run.
-pub const ALL: &[&CheckInfo] = &[
-    &privacy::undeclared_pii::INFO,
-    &privacy::k_anonymity::INFO,
-    &pricing::rule_analysis::SURCHARGE,
-    &pricing::rule_analysis::NEW_CUSTOMER_DISCOUNT,
-    &pricing::rule_analysis::PROTECTED_ATTRIBUTE,
-    &pricing::rule_analysis::UNCLASSIFIED_ATTRIBUTE,
-    &pricing::simulated_disparity::INFO,
-    &pricing::observed::TENURE,
-    &pricing::observed::DEVICE,
-    &pricing::observed::PROTECTED,
-    &mail::NO_CONSENT,
-    &mail::AFTER_OPT_OUT,
-    &mail::FREQUENCY_CAP,
-    &mail::QUIET_HOURS,
-    &mail::MISSING_UNSUBSCRIBE,
-    &mail::MISSING_SENDER_ID,
-    &mail::UNSOLICITED_BULK,
+pub const ALL: &[&dyn Check] = &[
+    &privacy::undeclared_pii::UndeclaredPii,
+    &privacy::k_anonymity::KAnonymity,
+    &pricing::rule_surcharge::RuleSurcharge,
+    &pricing::rule_new_customer_discount::RuleNewCustomerDiscount,
+    &pricing::rule_protected_attribute::RuleProtectedAttribute,
+    &pricing::rule_unclassified_attribute::RuleUnclassifiedAttribute,
+    &pricing::simulated_disparity::SimulatedDisparity,
+    &pricing::tenure_overcharge::TenureOvercharge,
+    &pricing::device_overcharge::DeviceOvercharge,
+    &pricing::protected_overcharge::ProtectedOvercharge,
+    &mail::no_consent::NoConsent,
+    &mail::after_opt_out::AfterOptOut,
+    &mail::frequency_cap::FrequencyCap,
+    &mail::quiet_hours::QuietHours,
+    &mail::missing_unsubscribe::MissingUnsubscribe,
+    &mail::missing_sender_id::MissingSenderId,
+    &mail::missing_postal_address::MissingPostalAddress,
+    &mail::unsolicited_bulk::UnsolicitedBulk,
 ];
 
-pub fn find(id: &str) -> Option<&'static CheckInfo> {
-    ALL.iter().copied().find(|c| c.id == id)
+pub fn find(id: &str) -> Option<&'static dyn Check> {
+    ALL.iter().copied().find(|c| c.info().id == id)
+}
+
+/// The registry as the policy loader sees it: each check's default severity and settings
+/// validator.
+pub struct Registry;
+
+impl CheckCatalog for Registry {
+    fn lookup(&self, id: &str) -> Option<CheckSpec> {
+        find(id).map(|check| CheckSpec {
+            default_severity: check.info().default_severity,
+            validate_settings: check.info().validate_settings,
+        })
+    }
 }
 
 /// Whether a check ran in this audit, and if not, why.
@@ -87,17 +126,57 @@ pub struct CheckRun {
     pub status: CheckStatus,
 }
 
+/// Runs every check of `selected` that a pack enables and whose needs are met; returns the
+/// findings (sorted) and, for every check of the registry, whether it ran and if not why.
+pub async fn run(
+    cx: &Context<'_>,
+    selected: impl Fn(&dyn Check) -> bool,
+) -> Result<(Vec<Finding>, Vec<CheckRun>)> {
+    let mut findings = Vec::new();
+    let mut runs = Vec::new();
+    let mut family = "";
+    for check in ALL.iter().copied().filter(|c| selected(*c)) {
+        let id = check.info().id;
+        if check.info().family != family {
+            family = check.info().family;
+            cx.phase(&format!("{family} checks"));
+        }
+        let status = match cx.policy.check(id) {
+            None => CheckStatus::Disabled {
+                reason: "no policy pack in force enables it".into(),
+            },
+            Some(policy) => match cx.unmet(check.needs()) {
+                Some(reason) => CheckStatus::Skipped { reason },
+                None => match check.run(cx, policy).await? {
+                    Outcome::Findings(found) => {
+                        let status = CheckStatus::Ran {
+                            findings: found.len(),
+                        };
+                        findings.extend(found);
+                        status
+                    }
+                    Outcome::Skipped(reason) => CheckStatus::Skipped { reason },
+                },
+            },
+        };
+        runs.push(CheckRun { id, status });
+    }
+    runs.sort_by_key(|r| r.id);
+    crate::findings::sort(&mut findings);
+    Ok((findings, runs))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn ids_are_unique_and_docs_have_every_section() {
-        let mut ids: Vec<_> = ALL.iter().map(|c| c.id).collect();
+        let mut ids: Vec<_> = ALL.iter().map(|c| c.info().id).collect();
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), ALL.len());
-        for check in ALL {
+        for check in ALL.iter().map(|c| c.info()) {
             assert!(
                 check.id.starts_with(&format!("{}.", check.family)),
                 "{}",

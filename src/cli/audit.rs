@@ -45,7 +45,11 @@ pub struct Prepared {
 impl Prepared {
     pub fn load(config_path: &Path) -> anyhow::Result<Prepared> {
         let config = Config::load(config_path)?;
-        let policy = EffectivePolicy::load(&config.policies, &config.base_dir)?;
+        let policy = EffectivePolicy::load(
+            &config.policies,
+            &config.base_dir,
+            &fairmark::checks::Registry,
+        )?;
         let key = Arc::new(Key::load(&config.key, &config.base_dir)?);
         Ok(Prepared {
             config,
@@ -60,7 +64,7 @@ pub async fn execute(
     config_path: &Path,
     out: &Path,
     fail_on: Severity,
-    progress: &dyn Fn(&str),
+    progress: &(dyn Fn(&str) + Sync),
 ) -> anyhow::Result<Report> {
     let prepared = Prepared::load(config_path)?;
     let audit = fairmark::audit::run(

@@ -8,6 +8,7 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, bail};
 use clap::ValueEnum;
+use fairmark::checks::{self, Need};
 use fairmark::config::Config;
 use fairmark::engine::Engine;
 use fairmark::findings::{Finding, Severity};
@@ -101,9 +102,17 @@ struct Row {
     finding: String,
 }
 
+/// The findings of the checks that judge a rules file (those that need one), on the rules of
+/// `cx`; a check whose data is missing (the simulation without datasets) does not run.
+async fn rule_findings(cx: &checks::Context<'_>) -> anyhow::Result<Vec<Finding>> {
+    let (findings, _) =
+        checks::run(cx, |check| check.needs().contains(&Need::PricingRules)).await?;
+    Ok(findings)
+}
+
 pub async fn run(arguments: Arguments) -> anyhow::Result<ExitCode> {
     let config = Config::load(&arguments.config)?;
-    let policy = EffectivePolicy::load(&config.policies, &config.base_dir)?;
+    let policy = EffectivePolicy::load(&config.policies, &config.base_dir, &checks::Registry)?;
     let (shown_path, on_disk) = rules_path(&config, arguments.rules.as_deref())?;
     let text = std::fs::read_to_string(&on_disk)
         .with_context(|| format!("cannot read the pricing rules {}", on_disk.display()))?;
@@ -117,24 +126,18 @@ pub async fn run(arguments: Arguments) -> anyhow::Result<ExitCode> {
     let engine = match &config.datasets.orders {
         Some(_) => {
             let key = std::sync::Arc::new(Key::load(&config.key, &config.base_dir)?);
-            let engine = Engine::open(&config, key).await?;
-            let date = fairmark::segment::reference_date(&engine, &config).await?;
-            pricing::register_features(&engine, &config, date).await?;
-            Some(engine)
+            Some(Engine::open(&config, fairmark::functions::all(key)).await?)
         }
         None => None,
     };
-    let head_findings = pricing::check_rules(engine.as_ref(), &config, &head, &policy).await?;
+    let quiet = |_: &str| {};
+    let cx = checks::Context::new(&config, &policy, Some(&head), engine.as_ref(), &quiet);
+    let head_findings = rule_findings(&cx).await?;
     let base_findings = match &base {
-        Some(base) => Some(
-            pricing::check_rules(
-                engine.as_ref(),
-                &config,
-                &retarget(base, &shown_path),
-                &policy,
-            )
-            .await?,
-        ),
+        Some(base) => {
+            let base = retarget(base, &shown_path);
+            Some(rule_findings(&cx.with_rules(Some(&base))).await?)
+        }
         None => None,
     };
 

@@ -19,9 +19,10 @@ struct Row {
 }
 
 pub fn list() -> anyhow::Result<ExitCode> {
-    let packs = PolicyPack::built_in();
+    let packs = PolicyPack::built_in(&checks::Registry);
     let rows: Vec<Row> = checks::ALL
         .iter()
+        .map(|check| check.info())
         .map(|check| {
             let enabling: Vec<String> = packs
                 .iter()
@@ -47,9 +48,9 @@ pub fn list() -> anyhow::Result<ExitCode> {
 
 pub fn explain(id: &str) -> anyhow::Result<ExitCode> {
     let Some(check) = checks::find(id) else {
-        let ids: Vec<&str> = checks::ALL.iter().map(|c| c.id).collect();
+        let ids: Vec<&str> = checks::ALL.iter().map(|c| c.info().id).collect();
         bail!("no check `{id}`; checks are: {}", ids.join(", "));
     };
-    print!("{}", check.doc);
+    print!("{}", check.info().doc);
     Ok(ExitCode::SUCCESS)
 }

@@ -3,10 +3,11 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use fairmark::checks::Registry;
 use fairmark::policy::PolicyPack;
 
 pub fn list() -> anyhow::Result<ExitCode> {
-    for pack in PolicyPack::built_in() {
+    for pack in PolicyPack::built_in(&Registry) {
         let enabled = pack.checks.values().filter(|c| c.enabled).count();
         println!(
             "{:<4} {} — {} legal bases, {enabled} checks enabled",
@@ -22,7 +23,7 @@ pub fn list() -> anyhow::Result<ExitCode> {
 }
 
 pub fn show(name: &str) -> anyhow::Result<ExitCode> {
-    let pack = PolicyPack::load(name, Path::new("."))?;
+    let pack = PolicyPack::load(name, Path::new("."), &Registry)?;
     println!("{} — {}", pack.name, pack.title);
     if !pack.description.is_empty() {
         println!("{}", pack.description);

@@ -6,13 +6,14 @@ use std::process::ExitCode;
 use anyhow::Context;
 use fairmark::checks::privacy::k_anonymity;
 use fairmark::engine::Engine;
+use fairmark::functions;
 use fairmark::output::{Staging, write_parquet};
 
 use super::audit::Prepared;
 
 pub async fn run(config_path: &Path, role: &str, out: &Path) -> anyhow::Result<ExitCode> {
     let prepared = Prepared::load(config_path)?;
-    let engine = Engine::open(&prepared.config, prepared.key.clone()).await?;
+    let engine = Engine::open(&prepared.config, functions::all(prepared.key.clone())).await?;
     let settings: k_anonymity::Settings = prepared.policy.settings(k_anonymity::ID)?;
     let (frame, anonymity) =
         fairmark::pseudonymize::copy(&engine, &prepared.config, role, &settings.requirement())

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::pseudonym::{IdentifierClass, KeySource};
-use crate::segment::generalize::QuasiKind;
+use crate::quasi_kind::QuasiKind;
 
 /// The file formats fairmark reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -99,6 +99,8 @@ pub struct MailSendsDataset {
     pub one_click_unsubscribe: Option<String>,
     /// The sender's identification (name, address) as stated in the message.
     pub sender_id: Option<String>,
+    /// Whether an e-mail carried the sender's physical postal address (CAN-SPAM).
+    pub postal_address: Option<String>,
     /// The recipient's IANA time zone (`America/Chicago`), for quiet hours.
     pub recipient_timezone: Option<String>,
 }
@@ -373,6 +375,7 @@ impl DatasetConfig for MailSendsDataset {
                 ColumnKind::Text,
             ),
             ("sender_id", &self.sender_id, ColumnKind::Text),
+            ("postal_address", &self.postal_address, ColumnKind::Text),
             (
                 "recipient_timezone",
                 &self.recipient_timezone,

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
+use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::{
     CsvReadOptions, DataFrame, JsonReadOptions, ParquetReadOptions, SessionConfig, SessionContext,
 };
@@ -17,9 +18,6 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{ColumnKind, Config, DatasetConfig, Format, MappedColumn};
 use crate::error::{Error, Result};
-use crate::pii::PiiMaskUdf;
-use crate::pseudonym::{IdentifierClass, Key, TokenUdf};
-use crate::segment::generalize::GeneralizeUdf;
 
 /// One input file, for the report's provenance.
 #[derive(Debug, Clone, Serialize)]
@@ -68,28 +66,22 @@ impl RegisteredDataset {
 
 pub struct Engine {
     pub ctx: SessionContext,
-    pub key: Arc<Key>,
     pub datasets: Vec<RegisteredDataset>,
 }
 
 impl Engine {
-    /// Registers every configured dataset and its canonical view.
-    pub async fn open(config: &Config, key: Arc<Key>) -> Result<Engine> {
+    /// Registers `functions` (fairmark's are [`crate::functions::all`]), then every configured
+    /// dataset and its canonical view.
+    pub async fn open(config: &Config, functions: Vec<ScalarUDF>) -> Result<Engine> {
         // DATAFUSION_* environment variables (the partition count, say) apply, so that runs
         // at other settings can be compared; outputs must not depend on them.
         let session = SessionConfig::from_env()?.with_information_schema(false);
         let ctx = SessionContext::new_with_config(session);
-        for class in IdentifierClass::ALL {
-            ctx.register_udf(TokenUdf::udf(class, key.clone()));
+        for function in functions {
+            ctx.register_udf(function);
         }
-        ctx.register_udf(TokenUdf::recipient_udf(key.clone()));
-        ctx.register_udf(GeneralizeUdf::udf());
-        ctx.register_udf(crate::mail::time::LocalMinuteUdf::udf());
-        ctx.register_udf(crate::mail::time::BusinessDeadlineUdf::udf());
-        ctx.register_udf(PiiMaskUdf::udf());
         let mut engine = Engine {
             ctx,
-            key,
             datasets: Vec::new(),
         };
         for dataset in config.dataset_configs() {
@@ -831,17 +823,6 @@ fn describe_file(path: &Path, base_dir: &Path) -> Result<InputFile> {
         bytes,
         sha256: crate::pseudonym::hex(&hasher.finalize()),
     })
-}
-
-/// A UDF argument read as text, whatever its type: Parquet strings arrive as `Utf8View`, CSV
-/// identifiers sometimes as integers.
-pub fn text_argument(
-    value: &datafusion::logical_expr::ColumnarValue,
-    rows: usize,
-) -> datafusion::common::Result<datafusion::arrow::array::StringArray> {
-    use datafusion::arrow::array::AsArray;
-    let text = datafusion::arrow::compute::cast(&value.to_array(rows)?, &DataType::Utf8)?;
-    Ok(text.as_string::<i32>().clone())
 }
 
 /// A quoted SQL identifier, so column names keep their case and may hold any character.

@@ -25,6 +25,9 @@ use crate::engine::{Engine, ident, literal, timestamp_expr};
 use crate::error::{Error, Result};
 use crate::pseudonym::TokenUdf;
 
+/// The sends judged by the consent in force at their send time, as [`prepare`] registers them.
+pub const JUDGED_TABLE: &str = "fm_sends_judged";
+
 /// The channels fairmark knows; each decides how its recipients are tokenized.
 pub const CHANNELS: [&str; 3] = ["email", "sms", "push"];
 
@@ -56,7 +59,7 @@ fn sends_view_sql(sends: &MailSendsDataset, engine: &Engine) -> String {
         "SELECT {recipient}({r}, {channel}) AS recipient_token, {channel} AS channel,
             CAST({campaign} AS VARCHAR) AS campaign, {sent_at} AS sent_at,
             {has_unsubscribe} AS has_unsubscribe, {one_click} AS one_click_unsubscribe,
-            {sender} AS sender_id, {zone} AS recipient_timezone
+            {sender} AS sender_id, {zone} AS recipient_timezone, {postal} AS postal_address
          FROM raw_mail_sends",
         recipient = TokenUdf::RECIPIENT,
         r = ident(&sends.recipient),
@@ -67,6 +70,7 @@ fn sends_view_sql(sends: &MailSendsDataset, engine: &Engine) -> String {
         one_click = flag(&sends.one_click_unsubscribe),
         sender = text(&sends.sender_id),
         zone = text(&sends.recipient_timezone),
+        postal = flag(&sends.postal_address),
     )
 }
 
@@ -198,7 +202,7 @@ async fn validate(engine: &Engine, config: &Config) -> Result<()> {
     Ok(())
 }
 
-/// Registers `fm_mail_sends`, `fm_consents` and `fm_sends_judged` (one row per send with the
+/// Registers `fm_mail_sends`, `fm_consents` and [`JUDGED_TABLE`] (one row per send with the
 /// consent status as of its send time and when that status began).
 pub async fn prepare(engine: &Engine, config: &Config) -> Result<()> {
     let Some(sends) = &config.datasets.mail_sends else {
@@ -223,7 +227,8 @@ pub async fn prepare(engine: &Engine, config: &Config) -> Result<()> {
             )?;
             "SELECT recipient_token, channel, at AS t, 0 AS kind, action,
                 CAST(NULL AS VARCHAR) AS campaign, CAST(NULL AS BOOLEAN) AS has_unsubscribe, CAST(NULL AS BOOLEAN) AS one_click_unsubscribe,
-                CAST(NULL AS VARCHAR) AS sender_id, CAST(NULL AS VARCHAR) AS recipient_timezone
+                CAST(NULL AS VARCHAR) AS sender_id, CAST(NULL AS VARCHAR) AS recipient_timezone,
+                CAST(NULL AS BOOLEAN) AS postal_address
              FROM fm_consents UNION ALL "
                 .to_string()
         }
@@ -239,7 +244,8 @@ pub async fn prepare(engine: &Engine, config: &Config) -> Result<()> {
         "WITH events AS (
             {consent_events}
             SELECT recipient_token, channel, sent_at AS t, 1 AS kind, CAST(NULL AS VARCHAR) AS action,
-                campaign, has_unsubscribe, one_click_unsubscribe, sender_id, recipient_timezone
+                campaign, has_unsubscribe, one_click_unsubscribe, sender_id, recipient_timezone,
+                postal_address
             FROM fm_mail_sends),
         islands AS (
             SELECT *, count(action) OVER (PARTITION BY recipient_token, channel ORDER BY t, kind, action ROWS UNBOUNDED PRECEDING) AS island
@@ -252,7 +258,7 @@ pub async fn prepare(engine: &Engine, config: &Config) -> Result<()> {
         SELECT recipient_token, channel, campaign, t AS sent_at,
             CASE WHEN island = 0 THEN NULL ELSE status END AS status,
             CASE WHEN island = 0 THEN NULL ELSE status_at END AS status_at,
-            has_unsubscribe, one_click_unsubscribe, sender_id, recipient_timezone
+            has_unsubscribe, one_click_unsubscribe, sender_id, recipient_timezone, postal_address
         FROM judged WHERE kind = 1"
     );
     let judged = engine
@@ -261,7 +267,7 @@ pub async fn prepare(engine: &Engine, config: &Config) -> Result<()> {
         .cache()
         .await
         .map_err(|e| Error::from(e).in_dataset("mail_sends", &sends.path))?;
-    register("fm_sends_judged", judged)?;
+    register(JUDGED_TABLE, judged)?;
     Ok(())
 }
 
@@ -323,11 +329,12 @@ mod tests {
         .unwrap();
         let config = Config::load(&config_path).unwrap();
         let key = Key::from_material("5a".repeat(32).as_bytes(), &KeyOrigin::Env("K".into()));
-        let engine = Engine::open(&config, Arc::new(key.unwrap())).await.unwrap();
+        let functions = crate::functions::all(Arc::new(key.unwrap()));
+        let engine = Engine::open(&config, functions).await.unwrap();
         prepare(&engine, &config).await.unwrap();
         let batches = engine
             .collect(
-                "SELECT campaign, status FROM fm_sends_judged ORDER BY campaign",
+                &format!("SELECT campaign, status FROM {JUDGED_TABLE} ORDER BY campaign"),
                 "mail_sends",
             )
             .await

@@ -22,7 +22,6 @@ use sha2::{Digest, Sha256};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::checks;
 use crate::error::{Error, Result};
 use crate::findings::{Citation, Severity};
 use crate::pseudonym::hex;
@@ -33,6 +32,26 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ("eu", include_str!("../../policies/eu.toml")),
     ("us", include_str!("../../policies/us.toml")),
 ];
+
+/// What loading a pack needs to know of a check. The check registry provides it, so that this
+/// module knows no check and packs are validated by the checks' own settings types.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckSpec {
+    pub default_severity: Severity,
+    /// Validates a pack's settings table for the check (keys, types, ranges).
+    pub validate_settings: fn(&toml::Table) -> std::result::Result<(), String>,
+}
+
+/// The checks a pack may configure.
+pub trait CheckCatalog {
+    /// The check of this id, if there is one.
+    fn lookup(&self, id: &str) -> Option<CheckSpec>;
+}
+
+/// The settings of a check without thresholds: refuses misspelled keys.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoSettings {}
 
 /// The `source` of a pack compiled into the binary.
 const BUILT_IN_SOURCE: &str = "built-in";
@@ -154,9 +173,13 @@ pub struct PolicyPack {
 
 impl PolicyPack {
     /// A built-in pack by name, or a pack file by path (relative to `base_dir`).
-    pub fn load(reference: &str, base_dir: &Path) -> Result<PolicyPack> {
+    pub fn load(
+        reference: &str,
+        base_dir: &Path,
+        catalog: &dyn CheckCatalog,
+    ) -> Result<PolicyPack> {
         if let Some((_, text)) = BUILT_IN.iter().find(|(name, _)| *name == reference) {
-            return PolicyPack::parse(text, BUILT_IN_SOURCE, &built_in_file(reference));
+            return PolicyPack::parse(text, BUILT_IN_SOURCE, &built_in_file(reference), catalog);
         }
         let looks_like_path = reference.contains(['/', '\\', '.']);
         if !looks_like_path {
@@ -182,12 +205,17 @@ impl PolicyPack {
         // The report records the pack as the config names it, so that the same audit run from
         // another directory gives the same report; messages name the file as opened.
         let file = path.display().to_string();
-        PolicyPack::parse(&text, reference, &file)
+        PolicyPack::parse(&text, reference, &file, catalog)
     }
 
     /// Parses and validates pack text. `source` is `built-in` or the path it was read from;
     /// `file` is what errors name, with the line and column of what is wrong.
-    pub fn parse(text: &str, source: &str, file: &str) -> Result<PolicyPack> {
+    pub fn parse(
+        text: &str,
+        source: &str,
+        file: &str,
+        catalog: &dyn CheckCatalog,
+    ) -> Result<PolicyPack> {
         let pack_text = PackText::parse(text, file, source == BUILT_IN_SOURCE)?;
         let raw: RawPack = toml::from_str(text)
             .map_err(|e| pack_text.error(e.span(), e.message().replace('\n', " ")))?;
@@ -210,7 +238,7 @@ impl PolicyPack {
         let mut checks = BTreeMap::new();
         for (id, raw_check) in raw.checks {
             let check_at = [Step::Key("checks"), Step::Key(&id)];
-            let info = checks::find(&id).ok_or_else(|| {
+            let info = catalog.lookup(&id).ok_or_else(|| {
                 pack_text.error(
                     at(&check_at),
                     format!("[checks.\"{id}\"]: no such check (see `fairmark checks`)"),
@@ -267,11 +295,11 @@ impl PolicyPack {
         })
     }
 
-    pub fn built_in() -> Vec<PolicyPack> {
+    pub fn built_in(catalog: &dyn CheckCatalog) -> Vec<PolicyPack> {
         BUILT_IN
             .iter()
             .map(|(name, text)| {
-                PolicyPack::parse(text, BUILT_IN_SOURCE, &built_in_file(name))
+                PolicyPack::parse(text, BUILT_IN_SOURCE, &built_in_file(name), catalog)
                     .expect("built-in packs are valid (tested)")
             })
             .collect()
@@ -462,7 +490,7 @@ pub trait Validate {
     fn validate(&self) -> std::result::Result<(), String>;
 }
 
-impl Validate for checks::NoSettings {
+impl Validate for NoSettings {
     fn validate(&self) -> std::result::Result<(), String> {
         Ok(())
     }
@@ -495,10 +523,14 @@ pub fn within<T: PartialOrd + Display>(
 impl EffectivePolicy {
     /// Loads and combines packs; two different packs may not share a name, since citations
     /// name the pack they come from.
-    pub fn load(references: &[String], base_dir: &Path) -> Result<EffectivePolicy> {
+    pub fn load(
+        references: &[String],
+        base_dir: &Path,
+        catalog: &dyn CheckCatalog,
+    ) -> Result<EffectivePolicy> {
         let mut packs = references
             .iter()
-            .map(|r| PolicyPack::load(r, base_dir))
+            .map(|r| PolicyPack::load(r, base_dir, catalog))
             .collect::<Result<Vec<_>>>()?;
         sort_packs(&mut packs);
         for pair in packs.windows(2) {
@@ -604,7 +636,7 @@ where
     Ok(merged.unwrap_or_default())
 }
 
-/// Validates a settings table against `T` without keeping it, for [`checks::CheckInfo`]: the
+/// Validates a settings table against `T` without keeping it, for [`CheckSpec`]: the
 /// keys and types by deserializing, the ranges by [`Validate`].
 pub fn validate_as<T: DeserializeOwned + Validate>(
     table: &toml::Table,
@@ -622,11 +654,11 @@ mod tests {
     use proptest::sample::select;
 
     use super::*;
-    use crate::checks::{mail, pricing, privacy};
+    use crate::checks::{self, Registry, mail, pricing, privacy};
 
     #[test]
     fn built_in_packs_parse_and_cite_every_enabled_check() {
-        for pack in PolicyPack::built_in() {
+        for pack in PolicyPack::built_in(&Registry) {
             assert!(!pack.legal_bases.is_empty(), "{}", pack.name);
             for (id, check) in pack.checks.iter().filter(|(_, c)| c.enabled) {
                 assert!(
@@ -640,7 +672,7 @@ mod tests {
 
     #[test]
     fn every_check_default_is_within_its_own_bounds() {
-        for check in checks::ALL {
+        for check in checks::ALL.iter().map(|c| c.info()) {
             (check.validate_settings)(&toml::Table::new())
                 .unwrap_or_else(|e| panic!("{}: {e}", check.id));
         }
@@ -648,7 +680,7 @@ mod tests {
 
     #[test]
     fn unknown_pack_names_and_checks_are_clear_errors() {
-        let message = PolicyPack::load("mars", Path::new("."))
+        let message = PolicyPack::load("mars", Path::new("."), &Registry)
             .unwrap_err()
             .to_string();
         assert!(
@@ -656,7 +688,7 @@ mod tests {
             "{message}"
         );
         let text = "name = \"x\"\ntitle = \"x\"\n[checks.\"privacy.nope\"]\nseverity = \"high\"\n";
-        let message = PolicyPack::parse(text, "x.toml", "x.toml")
+        let message = PolicyPack::parse(text, "x.toml", "x.toml", &Registry)
             .unwrap_err()
             .to_string();
         assert!(message.contains("x.toml:3:9"), "{message}");
@@ -668,9 +700,14 @@ mod tests {
     /// The error for a pack of `HEADER` (six lines) and `body`.
     fn error_for(body: &str) -> String {
         let text = format!("{HEADER}{body}");
-        PolicyPack::parse(&text, "policies/custom.toml", "policies/custom.toml")
-            .unwrap_err()
-            .to_string()
+        PolicyPack::parse(
+            &text,
+            "policies/custom.toml",
+            "policies/custom.toml",
+            &Registry,
+        )
+        .unwrap_err()
+        .to_string()
     }
 
     #[test]
@@ -808,7 +845,7 @@ mod tests {
     #[test]
     fn errors_in_a_built_in_pack_name_the_file_it_was_compiled_from() {
         let text = BUILT_IN[0].1.replace("window_days = 7", "window_days = 0");
-        let message = PolicyPack::parse(&text, BUILT_IN_SOURCE, &built_in_file("cn"))
+        let message = PolicyPack::parse(&text, BUILT_IN_SOURCE, &built_in_file("cn"), &Registry)
             .unwrap_err()
             .to_string();
         let line = text.lines().position(|l| l == "window_days = 0").unwrap() + 1;
@@ -819,7 +856,7 @@ mod tests {
     }
 
     fn pack(text: &str) -> PolicyPack {
-        PolicyPack::parse(text, "test.toml", "test.toml").unwrap()
+        PolicyPack::parse(text, "test.toml", "test.toml", &Registry).unwrap()
     }
 
     #[test]
@@ -859,22 +896,24 @@ mod tests {
         .unwrap();
         std::fs::write(dir.path().join("cn-copy.toml"), BUILT_IN[0].1).unwrap();
         let references = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let message = EffectivePolicy::load(&references(&["mine.toml", "cn"]), dir.path())
-            .unwrap_err()
-            .to_string();
+        let message =
+            EffectivePolicy::load(&references(&["mine.toml", "cn"]), dir.path(), &Registry)
+                .unwrap_err()
+                .to_string();
         let mine = dir.path().join("mine.toml").display().to_string();
         assert!(
             message.starts_with(&format!("policy {mine}:2:1: pack name `cn` is already the name of policies/cn.toml:5:1 (built-in)")),
             "{message}"
         );
         let policy =
-            EffectivePolicy::load(&references(&["cn-copy.toml", "cn"]), dir.path()).unwrap();
+            EffectivePolicy::load(&references(&["cn-copy.toml", "cn"]), dir.path(), &Registry)
+                .unwrap();
         assert_eq!(policy.packs.len(), 1);
     }
 
     /// The built-in packs by name.
     fn built_in(names: &[&str]) -> Vec<PolicyPack> {
-        PolicyPack::built_in()
+        PolicyPack::built_in(&Registry)
             .into_iter()
             .filter(|p| names.contains(&p.name.as_str()))
             .collect()
@@ -882,9 +921,9 @@ mod tests {
 
     #[test]
     fn graces_in_days_and_business_days_merge_to_the_earliest_deadline() {
-        let opt_out = |packs: Vec<PolicyPack>| -> mail::OptOutSettings {
+        let opt_out = |packs: Vec<PolicyPack>| -> mail::after_opt_out::Settings {
             EffectivePolicy::combine(packs)
-                .settings(mail::AFTER_OPT_OUT.id)
+                .settings(mail::after_opt_out::INFO.id)
                 .unwrap()
         };
         let grace = |line: &str| {
@@ -921,16 +960,17 @@ mod tests {
             vec![nested.clone(), wider.clone()],
             vec![wider.clone(), nested.clone()],
         ] {
-            let merged: mail::QuietSettings = EffectivePolicy::combine(packs)
-                .settings(mail::QUIET_HOURS.id)
+            let merged: mail::quiet_hours::Settings = EffectivePolicy::combine(packs)
+                .settings(mail::quiet_hours::INFO.id)
                 .unwrap();
             assert_eq!(merged.timezone, "America/New_York");
             assert_eq!(merged.quiet["sms"], ["21:00", "08:00"]);
         }
         // Two 11-hour windows: the earlier start, written HH:MM.
-        let merged: mail::QuietSettings = EffectivePolicy::combine(vec![wider, same_length])
-            .settings(mail::QUIET_HOURS.id)
-            .unwrap();
+        let merged: mail::quiet_hours::Settings =
+            EffectivePolicy::combine(vec![wider, same_length])
+                .settings(mail::quiet_hours::INFO.id)
+                .unwrap();
         assert_eq!(merged.quiet["sms"], ["20:00", "07:00"]);
     }
 
@@ -965,9 +1005,9 @@ mod tests {
             (format!("{left:?}"), format!("{right:?}"))
         }
         let observed = [
-            pricing::observed::TENURE.id,
-            pricing::observed::DEVICE.id,
-            pricing::observed::PROTECTED.id,
+            pricing::tenure_overcharge::INFO.id,
+            pricing::device_overcharge::INFO.id,
+            pricing::protected_overcharge::INFO.id,
         ];
         match id {
             privacy::undeclared_pii::ID => folds::<privacy::undeclared_pii::Settings>(id, tables),
@@ -976,14 +1016,22 @@ mod tests {
                 folds::<pricing::simulated_disparity::Settings>(id, tables)
             }
             _ if observed.contains(&id) => folds::<pricing::observed::Settings>(id, tables),
-            _ if id == mail::NO_CONSENT.id => folds::<mail::ConsentSettings>(id, tables),
-            _ if id == mail::AFTER_OPT_OUT.id => folds::<mail::OptOutSettings>(id, tables),
-            _ if id == mail::FREQUENCY_CAP.id => folds::<mail::FrequencySettings>(id, tables),
-            _ if id == mail::QUIET_HOURS.id => folds::<mail::QuietSettings>(id, tables),
-            _ if id == mail::MISSING_UNSUBSCRIBE.id => {
-                folds::<mail::UnsubscribeSettings>(id, tables)
+            _ if id == mail::no_consent::INFO.id => folds::<mail::no_consent::Settings>(id, tables),
+            _ if id == mail::after_opt_out::INFO.id => {
+                folds::<mail::after_opt_out::Settings>(id, tables)
             }
-            _ if id == mail::UNSOLICITED_BULK.id => folds::<mail::BulkSettings>(id, tables),
+            _ if id == mail::frequency_cap::INFO.id => {
+                folds::<mail::frequency_cap::Settings>(id, tables)
+            }
+            _ if id == mail::quiet_hours::INFO.id => {
+                folds::<mail::quiet_hours::Settings>(id, tables)
+            }
+            _ if id == mail::missing_unsubscribe::INFO.id => {
+                folds::<mail::missing_unsubscribe::Settings>(id, tables)
+            }
+            _ if id == mail::unsolicited_bulk::INFO.id => {
+                folds::<mail::unsolicited_bulk::Settings>(id, tables)
+            }
             _ => (String::new(), String::new()),
         }
     }
@@ -1088,11 +1136,11 @@ mod tests {
                 ],
             ),
             section(pricing::simulated_disparity::ID, simulated),
-            observed_section(pricing::observed::TENURE.id),
-            observed_section(pricing::observed::DEVICE.id),
-            observed_section(pricing::observed::PROTECTED.id),
+            observed_section(pricing::tenure_overcharge::INFO.id),
+            observed_section(pricing::device_overcharge::INFO.id),
+            observed_section(pricing::protected_overcharge::INFO.id),
             section(
-                mail::NO_CONSENT.id,
+                mail::no_consent::INFO.id,
                 vec![line(
                     "opt_in_required",
                     &[
@@ -1104,7 +1152,7 @@ mod tests {
                 )],
             ),
             section(
-                mail::AFTER_OPT_OUT.id,
+                mail::after_opt_out::INFO.id,
                 vec![
                     line(
                         "grace_days = 0\ngrace_business_days",
@@ -1115,14 +1163,14 @@ mod tests {
                 ],
             ),
             section(
-                mail::FREQUENCY_CAP.id,
+                mail::frequency_cap::INFO.id,
                 vec![
                     line("max_messages", &["1", "4", "7"]),
                     line("window_days", &["1", "7", "30", "366"]),
                 ],
             ),
             section(
-                mail::QUIET_HOURS.id,
+                mail::quiet_hours::INFO.id,
                 vec![
                     line(
                         "timezone",
@@ -1137,11 +1185,11 @@ mod tests {
                 ],
             ),
             section(
-                mail::MISSING_UNSUBSCRIBE.id,
+                mail::missing_unsubscribe::INFO.id,
                 vec![line("one_click_min_messages", &["1", "5000"])],
             ),
             section(
-                mail::UNSOLICITED_BULK.id,
+                mail::unsolicited_bulk::INFO.id,
                 vec![
                     line("min_messages", &["1", "100"]),
                     line("min_share", &["0.0", "0.05", "1.0"]),
@@ -1169,9 +1217,9 @@ mod tests {
                     (Just(vec![a, b, c]), Just((0..6).collect::<Vec<usize>>()).prop_shuffle())
                 })
         ) {
-            let mut packs = PolicyPack::built_in();
+            let mut packs = PolicyPack::built_in(&Registry);
             for text in &texts {
-                packs.push(PolicyPack::parse(text, "gen.toml", "gen.toml").unwrap_or_else(|e| panic!("{e}\n{text}")));
+                packs.push(PolicyPack::parse(text, "gen.toml", "gen.toml", &Registry).unwrap_or_else(|e| panic!("{e}\n{text}")));
             }
             let shuffled: Vec<PolicyPack> = order.iter().map(|&i| packs[i].clone()).collect();
             prop_assert_eq!(
@@ -1187,7 +1235,7 @@ mod tests {
                     })
                     .collect()
             };
-            for check in checks::ALL {
+            for check in checks::ALL.iter().map(|c| c.info()) {
                 let (given, _) = merged_both_ways(check.id, &tables(&packs, check.id));
                 let (left, right) = merged_both_ways(check.id, &tables(&shuffled, check.id));
                 prop_assert_eq!(&given, &left, "{} in another order", check.id);

@@ -22,6 +22,9 @@ pub const DERIVED: &[&str] = &[
     "is_new",
 ];
 
+/// The table [`register_features`] registers: one row per customer.
+pub const FEATURES_TABLE: &str = "fm_customer_features";
+
 /// A customer is `is_new` within this many days of signing up.
 pub const NEW_CUSTOMER_DAYS: u32 = 30;
 
@@ -66,23 +69,6 @@ pub fn has_device(config: &Config) -> bool {
             .orders
             .as_ref()
             .is_some_and(|o| o.device_os.is_some())
-}
-
-/// The pre-launch verdict on a rules file: static analysis, plus the simulation on the real
-/// customer base when an engine with the datasets (and `fm_customer_features`) is given.
-pub async fn check_rules(
-    engine: Option<&Engine>,
-    config: &Config,
-    rules: &RulesFile,
-    policy: &crate::policy::EffectivePolicy,
-) -> Result<Vec<crate::findings::Finding>> {
-    use crate::checks::pricing::{rule_analysis, simulated_disparity};
-    let mut findings = rule_analysis::run(rules, policy);
-    if let Some(engine) = engine.filter(|_| policy.check(simulated_disparity::ID).is_some()) {
-        findings.extend(simulated_disparity::run(engine, config, rules, policy).await?);
-    }
-    crate::findings::sort(&mut findings);
-    Ok(findings)
 }
 
 /// Loads the rules file named in the config, if any.
@@ -207,7 +193,7 @@ pub async fn register_features(
         .map_err(|e| Error::from(e).in_dataset("customers and orders", "customer features"))?;
     engine
         .ctx
-        .register_table("fm_customer_features", frame.into_view())?;
+        .register_table(FEATURES_TABLE, frame.into_view())?;
     Ok(())
 }
 

@@ -52,7 +52,7 @@ pub fn render(findings: &[(Finding, Option<BaselineState>)]) -> String {
     let rules: Vec<Value> = rule_ids
         .iter()
         .map(|id| {
-            let info = checks::find(id);
+            let info = checks::find(id).map(|c| c.info());
             let doc = info.map_or("", |i| i.doc);
             let title = info.map_or(*id, |i| i.title);
             json!({

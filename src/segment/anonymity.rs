@@ -17,9 +17,10 @@ use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema};
 use datafusion::datasource::MemTable;
 use serde::Serialize;
 
-use super::generalize::{GeneralizeUdf, QuasiKind, SUPPRESSED};
+use super::generalize::{GeneralizeUdf, SUPPRESSED};
 use crate::engine::{Engine, ident, literal};
 use crate::error::Result;
+use crate::quasi_kind::QuasiKind;
 
 /// A quasi-identifier column: where it is read and what it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,7 +11,9 @@ use datafusion::common::{Result as DfResult, ScalarValue, exec_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
-use serde::{Deserialize, Serialize};
+
+use crate::quasi_kind::QuasiKind;
+use crate::udf_args::text_argument;
 
 /// The published value of a suppressed cell.
 pub const SUPPRESSED: &str = "*";
@@ -19,44 +21,9 @@ pub const SUPPRESSED: &str = "*";
 /// towards class sizes like any other.
 pub const UNKNOWN: &str = "unknown";
 
-/// What a quasi-identifier column holds, which decides its hierarchy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum QuasiKind {
-    /// A year, or a date whose first four characters are the year.
-    BirthYear,
-    Age,
-    Gender,
-    City,
-    Postcode,
-    Other,
-}
-
+/// Each kind's hierarchy: how many levels it has, what each publishes, and the published form
+/// of a value.
 impl QuasiKind {
-    pub const ALL: [QuasiKind; 6] = [
-        QuasiKind::BirthYear,
-        QuasiKind::Age,
-        QuasiKind::Gender,
-        QuasiKind::City,
-        QuasiKind::Postcode,
-        QuasiKind::Other,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            QuasiKind::BirthYear => "birth_year",
-            QuasiKind::Age => "age",
-            QuasiKind::Gender => "gender",
-            QuasiKind::City => "city",
-            QuasiKind::Postcode => "postcode",
-            QuasiKind::Other => "other",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<QuasiKind> {
-        QuasiKind::ALL.into_iter().find(|k| k.name() == name)
-    }
-
     /// The level at which every value is `*`.
     pub fn top_level(self) -> u8 {
         match self {
@@ -301,7 +268,7 @@ impl ScalarUDFImpl for GeneralizeUdf {
             }
             _ => return exec_err!("fm_generalize: level must be an integer literal"),
         };
-        let text = crate::engine::text_argument(&args.args[0], args.number_rows)?;
+        let text = text_argument(&args.args[0], args.number_rows)?;
         let mut out = StringBuilder::with_capacity(text.len(), text.len() * 8);
         for value in text.iter() {
             out.append_value(kind.generalize(value, level));

@@ -88,6 +88,7 @@ pub struct SegmentationSummary {
 }
 
 /// The segmentation: its summary and the rows, sorted by token, ready to stream to Parquet.
+#[derive(Clone)]
 pub struct Segmentation {
     pub summary: SegmentationSummary,
     pub rows: DataFrame,

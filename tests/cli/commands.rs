@@ -98,7 +98,10 @@ fn checks_explain_and_policies_print_their_documentation() {
     let text = String::from_utf8(explain.get_output().stdout.clone()).unwrap();
     assert_eq!(
         text,
-        fairmark::checks::find("privacy.k-anonymity").unwrap().doc
+        fairmark::checks::find("privacy.k-anonymity")
+            .unwrap()
+            .info()
+            .doc
     );
 
     fairmark()

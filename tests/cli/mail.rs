@@ -429,3 +429,78 @@ fn a_key_file_of_random_bytes_is_accepted() {
     let report = audit_report(dir.path(), &config, 1);
     assert!(report["key_id"].as_str().unwrap().starts_with('k'));
 }
+
+// Footers of one e-mail campaign: n2 and n4 lost the sender's postal address (`false`, `no`),
+// n1 and n3 carry it (`true`, `yes`). t1 is a text whose flag is false: CAN-SPAM asks the
+// address of commercial e-mail only.
+const POSTAL_SENDS: &str = "msg,to,chan,campaign,sent,unsub,sender,tz,postal
+n1,alice@example.com,email,news,2026-03-02T10:00:00,true,Shop Ltd,America/New_York,true
+n2,bob@example.com,email,news,2026-03-02T10:00:00,true,Shop Ltd,America/New_York,false
+n3,carol@example.com,email,news,2026-03-02T10:00:00,true,Shop Ltd,America/New_York,yes
+n4,dave@example.com,email,news,2026-03-04T10:00:00,true,Shop Ltd,America/New_York,no
+t1,+14155550100,sms,text,2026-03-02T16:00:00,true,Shop Ltd,America/New_York,false
+";
+
+/// The status of one check in report.json: `(status, reason)`.
+fn check_status(report: &serde_json::Value, id: &str) -> (String, Option<String>) {
+    let run = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap();
+    (
+        run["status"].as_str().unwrap().to_string(),
+        run["reason"].as_str().map(String::from),
+    )
+}
+
+#[test]
+fn the_us_pack_flags_e_mail_without_the_senders_postal_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_log(dir.path(), "\"us\"", POSTAL_SENDS, CONSENTS);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(
+            "sender_id = \"sender\"\n",
+            "sender_id = \"sender\"\npostal_address = \"postal\"\n",
+        ),
+    )
+    .unwrap();
+    let report = audit_report(dir.path(), &config, 0);
+    assert_eq!(
+        counts(&report),
+        expected(&[("mail.missing-postal-address", "news", 2)])
+    );
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "mail.missing-postal-address")
+        .unwrap();
+    assert_eq!(finding["evidence"]["campaign_messages"], 4);
+    assert_eq!(finding["evidence"]["last_sent_at"], "2026-03-04T10:00:00");
+}
+
+#[test]
+fn the_postal_address_check_is_skipped_when_the_sends_do_not_map_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_log(dir.path(), "\"us\"", POSTAL_SENDS, CONSENTS);
+    let report = audit_report(dir.path(), &config, 0);
+    assert_eq!(
+        check_status(&report, "mail.missing-postal-address"),
+        (
+            "skipped".to_string(),
+            Some("the sends map no postal_address".to_string())
+        )
+    );
+    // The cn pack cites no provision that asks for a postal address in each message.
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_log(dir.path(), "\"cn\"", POSTAL_SENDS, CONSENTS);
+    let report = audit_report(dir.path(), &config, 1);
+    assert_eq!(
+        check_status(&report, "mail.missing-postal-address").0,
+        "disabled"
+    );
+}

@@ -1,6 +1,99 @@
-//! Pricing checks: static analysis of the pricing rules, their simulation on the real customer
-//! base, and the prices actually offered.
+//! Pricing checks: static analysis of the pricing rules (`rule_*`), their simulation on the
+//! real customer base (`simulated_disparity`), and the prices actually offered (`*_overcharge`,
+//! over the shared cohort comparison in `observed`).
 
+pub mod cohorts;
+pub mod device_overcharge;
 pub mod observed;
-pub mod rule_analysis;
+pub mod protected_overcharge;
+pub mod rule_new_customer_discount;
+pub mod rule_protected_attribute;
+pub mod rule_surcharge;
+pub mod rule_unclassified_attribute;
 pub mod simulated_disparity;
+pub mod tenure_overcharge;
+
+use futures::future::BoxFuture;
+
+use crate::checks::{Context, Outcome};
+use crate::error::Result;
+use crate::findings::{Finding, SourceLocation, Subject};
+use crate::policy::{AttributeClass, EffectiveCheck, EffectivePolicy};
+use crate::pricing::rules::{AttributeUse, Rule, RulesFile};
+
+/// Where an attribute of a rule's condition sits in the rules file.
+fn location(rules: &RulesFile, used: &AttributeUse) -> SourceLocation {
+    SourceLocation {
+        file: rules.path.clone(),
+        line: used.position.line,
+        column: used.position.column,
+    }
+}
+
+fn rule_subject(rule: &Rule) -> Subject {
+    Subject {
+        rule: Some(rule.id.clone()),
+        ..Subject::default()
+    }
+}
+
+/// Each attribute a rule uses, with the class the policy gives it.
+fn classified<'r>(
+    rule: &'r Rule,
+    policy: &EffectivePolicy,
+) -> Vec<(&'r AttributeUse, Option<AttributeClass>)> {
+    rule.uses
+        .iter()
+        .map(|u| (u, policy.attribute_class(&u.attribute)))
+        .collect()
+}
+
+/// A static rule check: the rules file and the policy in, findings out; no data read.
+type RuleFindings = fn(&RulesFile, &EffectivePolicy, &EffectiveCheck) -> Vec<Finding>;
+
+/// Runs a static rule check as a [`crate::checks::Check`] run.
+fn run_on_rules<'a>(
+    cx: &'a Context<'a>,
+    check: &'a EffectiveCheck,
+    findings: RuleFindings,
+) -> BoxFuture<'a, Result<Outcome>> {
+    Box::pin(async move { Ok(Outcome::Findings(findings(cx.rules()?, cx.policy, check))) })
+}
+
+#[cfg(test)]
+mod test_support {
+    use super::*;
+    use crate::checks::Registry;
+    use crate::policy::PolicyPack;
+
+    /// The findings of one static check on rules text, under the `cn` pack.
+    pub fn analyse(rules: &str, id: &str, findings: RuleFindings) -> Vec<Finding> {
+        let known = [
+            "tenure_days",
+            "is_new",
+            "order_count",
+            "price_sensitivity",
+            "channel",
+            "device_os",
+            "gender",
+            "vip_level",
+            "quantity",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let file = RulesFile::parse(rules, "rules.toml", &known).unwrap();
+        let policy = EffectivePolicy::combine(vec![
+            PolicyPack::built_in(&Registry)
+                .into_iter()
+                .find(|p| p.name == "cn")
+                .unwrap(),
+        ]);
+        let check = policy.check(id).expect("cn enables the check").clone();
+        findings(&file, &policy, &check)
+    }
+
+    pub fn rule(when: &str, adjust: &str) -> String {
+        format!("[[rule]]\nid = \"r\"\nwhen = \"{when}\"\nadjust = \"{adjust}\"\n")
+    }
+}

@@ -1,5 +1,5 @@
-//! The observed-price checks: `pricing.tenure-overcharge`, `pricing.device-overcharge` and
-//! `pricing.protected-overcharge`. One engine, three cohort definitions: strata of the same SKU,
+//! What the observed-price checks (`pricing.tenure-overcharge`, `pricing.device-overcharge`,
+//! `pricing.protected-overcharge`) share: one comparison, three cohort kinds. Strata of the same SKU,
 //! time bucket and trading conditions are built by DataFusion; the per-SKU statistics (Wilcoxon
 //! signed-rank test, Hodges–Lehmann gap, Benjamini–Hochberg q-values) are computed from the
 //! per-stratum gaps it returns.
@@ -11,44 +11,22 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use serde::Deserialize;
 
-use super::simulated_disparity::{CohortPair, cohort_pairs, strictest_tenure, validate_tenure};
-
+use super::cohorts::{CohortKind, CohortPair, cohort_pairs};
+use super::simulated_disparity::{strictest_tenure, validate_tenure};
+use crate::checks::{CheckInfo, Context, Need, Outcome, Table};
 use crate::config::Config;
 use crate::engine::{Engine, ident};
 use crate::error::{Error, Result};
 use crate::findings::{Finding, Severity, Subject};
-use crate::policy::{EffectivePolicy, Strictest, Validate, within};
+use crate::policy::{EffectiveCheck, Strictest, Validate, within};
+use crate::pricing::FEATURES_TABLE;
 use crate::stats;
 
-check_info!(
-    TENURE,
-    "pricing.tenure-overcharge",
-    "pricing",
-    "Long-tenure customers offered higher prices",
-    Severity::High,
-    "tenure_overcharge.md",
-    Settings
-);
-
-check_info!(
-    DEVICE,
-    "pricing.device-overcharge",
-    "pricing",
-    "iOS customers offered higher prices",
-    Severity::High,
-    "device_overcharge.md",
-    Settings
-);
-
-check_info!(
-    PROTECTED,
-    "pricing.protected-overcharge",
-    "pricing",
-    "Protected groups offered different prices",
-    Severity::Critical,
-    "protected_overcharge.md",
-    Settings
-);
+/// What every observed-price check needs: the orders, and the customer features for cohorts.
+pub const NEEDS: &[Need] = &[
+    Need::Dataset("orders"),
+    Need::Table(Table::CustomerFeatures),
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -210,7 +188,7 @@ async fn test_pair(
             SELECT o.sku, date_trunc('{bucket}', o.ordered_at) AS bucket{condition_list}, o.price,
                 CAST(floor(date_part('epoch', o.ordered_at) / 86400) AS BIGINT) - CAST(floor(date_part('epoch', f.tenure_start) / 86400) AS BIGINT) AS tenure_at_order,
                 COALESCE(o.order_device, f.device_os) AS device_os{attributes}
-            FROM ({observations}) o JOIN fm_customer_features f ON o.customer_id = f.customer_id),
+            FROM ({observations}) o JOIN {FEATURES_TABLE} f ON o.customer_id = f.customer_id),
         labelled AS (
             SELECT {group}, price, CASE WHEN {treated} THEN 1 WHEN {reference} THEN 0 END AS cohort FROM observed),
         strata AS (
@@ -294,35 +272,33 @@ fn significant(value: f64) -> f64 {
     (value * scale).round() / scale
 }
 
-/// Runs the observed-price checks the policy enables; returns findings per check id.
-pub async fn run(
-    engine: &Engine,
-    config: &Config,
-    policy: &EffectivePolicy,
-    tenure_expression: &str,
-) -> Result<Vec<(&'static str, Vec<Finding>)>> {
-    let mut results = Vec::new();
-    for info in [&TENURE, &DEVICE, &PROTECTED] {
-        let Some(check) = policy.check(info.id) else {
-            continue;
-        };
-        let settings: Settings = policy.settings(info.id)?;
-        let pairs: Vec<CohortPair> = cohort_pairs(
-            engine,
-            config,
-            policy,
-            settings.old_tenure_days,
-            settings.new_tenure_days,
-            tenure_expression,
-        )
-        .await?
-        .into_iter()
-        .filter(|p| match info.id {
-            "pricing.tenure-overcharge" => p.name.starts_with("tenure"),
-            "pricing.device-overcharge" => p.name.starts_with("iOS"),
-            _ => p.two_sided,
-        })
-        .collect();
+/// Compares the cohort pairs of `kind` SKU by SKU; tenure is measured at the time of each
+/// order.
+pub async fn overcharge(
+    cx: &Context<'_>,
+    info: &CheckInfo,
+    check: &EffectiveCheck,
+    kind: CohortKind,
+) -> Result<Outcome> {
+    if let Some(reason) = missing_data(cx.config) {
+        return Ok(Outcome::Skipped(reason));
+    }
+    cx.table(Table::CustomerFeatures).await?;
+    let (engine, config, policy) = (cx.engine()?, cx.config, cx.policy);
+    let settings: Settings = policy.settings(info.id)?;
+    let pairs: Vec<CohortPair> = cohort_pairs(
+        engine,
+        config,
+        policy,
+        settings.old_tenure_days,
+        settings.new_tenure_days,
+        "tenure_at_order",
+    )
+    .await?
+    .into_iter()
+    .filter(|p| p.kind == kind)
+    .collect();
+    {
         let mut tested: Vec<(usize, SkuTest)> = Vec::new();
         let mut lacking: Vec<(usize, Vec<String>)> = Vec::new();
         for (i, pair) in pairs.iter().enumerate() {
@@ -417,9 +393,8 @@ pub async fn run(
                 .with_evidence("comparisons_tested", tested.len()),
             );
         }
-        results.push((info.id, findings));
+        Ok(Outcome::Findings(findings))
     }
-    Ok(results)
 }
 
 #[cfg(test)]

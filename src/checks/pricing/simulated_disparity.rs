@@ -7,14 +7,18 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use serde::Deserialize;
 
+use futures::future::BoxFuture;
+
+use super::cohorts::{CohortPair, cohort_pairs};
+use crate::checks::{Check, CheckInfo, Context, Need, Outcome, Table};
 use crate::config::Config;
 use crate::engine::{Engine, ident, literal};
 use crate::error::Result;
 use crate::findings::{Finding, Severity, SourceLocation, Subject};
-use crate::policy::{AttributeClass, EffectivePolicy, Strictest, Validate, within};
+use crate::policy::{EffectiveCheck, EffectivePolicy, Strictest, Validate, within};
+use crate::pricing::FEATURES_TABLE;
 use crate::pricing::rules::RulesFile;
 use crate::pseudonym::{IdentifierClass, TokenUdf};
-use crate::segment::generalize::GeneralizeUdf;
 
 pub const ID: &str = "pricing.simulated-disparity";
 
@@ -104,116 +108,6 @@ pub(super) fn strictest_tenure(a: (i64, i64), b: (i64, i64)) -> (i64, i64) {
     (old, a.1.max(b.1).min(old))
 }
 
-/// Two cohorts to compare: the one that may be disadvantaged, and the reference.
-#[derive(Debug, Clone)]
-pub struct CohortPair {
-    pub name: String,
-    /// Who the first cohort is, and who the second, in words.
-    pub treated_label: String,
-    pub reference_label: String,
-    pub treated: String,
-    pub reference: String,
-    /// Protected groups are flagged whichever way the gap goes.
-    pub two_sided: bool,
-}
-
-/// The cohort pairs to compare: tenure, device, and each group of each protected attribute
-/// present in the customer features.
-pub async fn cohort_pairs(
-    engine: &Engine,
-    config: &Config,
-    policy: &EffectivePolicy,
-    old_days: i64,
-    new_days: i64,
-    tenure: &str,
-) -> Result<Vec<CohortPair>> {
-    let mut pairs = vec![CohortPair {
-        name: format!("tenure > {old_days} days vs <= {new_days} days"),
-        treated_label: format!("customers of more than {old_days} days"),
-        reference_label: format!("customers of at most {new_days} days"),
-        treated: format!("{tenure} > {old_days}"),
-        reference: format!("{tenure} <= {new_days}"),
-        two_sided: false,
-    }];
-    if crate::pricing::has_device(config) {
-        pairs.push(CohortPair {
-            name: "iOS vs Android".into(),
-            treated_label: "iOS customers".into(),
-            reference_label: "Android customers".into(),
-            treated: "lower(device_os) LIKE '%ios%'".into(),
-            reference: "lower(device_os) LIKE '%android%'".into(),
-            two_sided: false,
-        });
-    }
-    let Some(customers) = &config.datasets.customers else {
-        return Ok(pairs);
-    };
-    let attributes: Vec<(String, Option<crate::segment::generalize::QuasiKind>)> = customers
-        .quasi_identifiers
-        .iter()
-        .map(|(c, k)| (c.to_lowercase(), Some(*k)))
-        .chain(
-            customers
-                .attributes
-                .iter()
-                .map(|a| (a.to_lowercase(), None)),
-        )
-        .collect();
-    for (attribute, kind) in attributes {
-        if policy.attribute_class(&attribute) != Some(AttributeClass::Protected) {
-            continue;
-        }
-        let group = protected_group_expr(&attribute, kind);
-        let sql = format!(
-            "SELECT DISTINCT {group} AS g FROM fm_customer_features WHERE {} IS NOT NULL ORDER BY g LIMIT 13",
-            ident(&attribute)
-        );
-        let batches = engine.collect(&sql, "customers").await?;
-        let mut groups = Vec::new();
-        for batch in &batches {
-            let values = cast(batch.column(0), &DataType::Utf8)?;
-            let values = values.as_string::<i32>();
-            groups.extend(
-                (0..values.len())
-                    .filter(|i| !values.is_null(*i))
-                    .map(|i| values.value(i).to_string()),
-            );
-        }
-        // A "protected attribute" with a dozen or more values is not a set of groups to compare.
-        if groups.len() < 2 || groups.len() > 12 {
-            continue;
-        }
-        for value in groups {
-            pairs.push(CohortPair {
-                name: format!("{attribute} = {value} vs other {attribute}"),
-                treated_label: format!("customers with {attribute} = {value}"),
-                reference_label: format!("customers with another {attribute}"),
-                treated: format!("{group} = {}", literal(&value)),
-                reference: format!("{group} <> {}", literal(&value)),
-                two_sided: true,
-            });
-        }
-    }
-    Ok(pairs)
-}
-
-/// Birth years and ages are compared in ten-year bands; other attributes by value.
-pub fn protected_group_expr(
-    attribute: &str,
-    kind: Option<crate::segment::generalize::QuasiKind>,
-) -> String {
-    use crate::segment::generalize::QuasiKind;
-    match kind {
-        Some(k @ (QuasiKind::BirthYear | QuasiKind::Age)) => format!(
-            "{}({}, {}, 1)",
-            GeneralizeUdf::NAME,
-            ident(attribute),
-            literal(k.name())
-        ),
-        _ => format!("CAST({} AS VARCHAR)", ident(attribute)),
-    }
-}
-
 /// The SQL of the simulated prices of every sampled customer for every SKU: one column
 /// `price_v{k}` per variant, variant `k` applying every rule but the one at `variants[k]`.
 /// All variants come from one scan of the customer × SKU grid.
@@ -225,7 +119,7 @@ fn simulation_sql(
 ) -> String {
     let token = TokenUdf::function_name(IdentifierClass::CustomerId);
     let features = format!(
-        "(SELECT * FROM (SELECT *, row_number() OVER (ORDER BY {token}(customer_id)) AS sample_rank FROM fm_customer_features) WHERE sample_rank <= {max_customers})"
+        "(SELECT * FROM (SELECT *, row_number() OVER (ORDER BY {token}(customer_id)) AS sample_rank FROM {FEATURES_TABLE}) WHERE sample_rank <= {max_customers})"
     );
     let mut context = Vec::new();
     let mut taken: Vec<String> = vec!["sku".into(), "category".into(), "price_0".into()];
@@ -410,13 +304,39 @@ fn round4(value: f64) -> f64 {
     (value * 10_000.0).round() / 10_000.0
 }
 
-pub async fn run(
+pub struct SimulatedDisparity;
+
+impl Check for SimulatedDisparity {
+    fn info(&self) -> &'static CheckInfo {
+        &INFO
+    }
+
+    fn needs(&self) -> &'static [Need] {
+        &[Need::PricingRules, Need::Table(Table::CustomerFeatures)]
+    }
+
+    fn run<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        check: &'a EffectiveCheck,
+    ) -> BoxFuture<'a, Result<Outcome>> {
+        Box::pin(async move {
+            cx.table(Table::CustomerFeatures).await?;
+            let findings = simulate(cx.engine()?, cx.config, cx.rules()?, cx.policy, check).await?;
+            Ok(Outcome::Findings(findings))
+        })
+    }
+}
+
+/// Prices every (sampled) customer for every SKU with the rules, compares cohorts, and names
+/// the rules behind each gap over the tolerance.
+async fn simulate(
     engine: &Engine,
     config: &Config,
     rules: &RulesFile,
     policy: &EffectivePolicy,
+    check: &EffectiveCheck,
 ) -> Result<Vec<Finding>> {
-    let check = policy.check(ID).expect("run only when enabled");
     let settings: Settings = policy.settings(ID)?;
     let pairs = cohort_pairs(
         engine,
@@ -460,7 +380,7 @@ pub async fn run(
     let customers_simulated = engine
         .collect(
             &format!(
-                "SELECT CAST(least(count(*), {}) AS BIGINT) FROM fm_customer_features",
+                "SELECT CAST(least(count(*), {}) AS BIGINT) FROM {FEATURES_TABLE}",
                 settings.max_customers
             ),
             "orders",
@@ -529,6 +449,7 @@ mod tests {
     #[test]
     fn one_sided_pairs_only_flag_the_treated_paying_more() {
         let pair = CohortPair {
+            kind: super::super::cohorts::CohortKind::Tenure,
             name: "p".into(),
             treated_label: "t".into(),
             reference_label: "r".into(),

@@ -2,12 +2,15 @@
 
 use std::collections::BTreeMap;
 
+use futures::future::BoxFuture;
 use serde::Deserialize;
 
+use crate::checks::{Check, CheckInfo, Context, Need, Outcome, Table};
+use crate::error::Result;
 use crate::findings::{Finding, Severity, Subject, share};
 use crate::policy::{EffectiveCheck, Strictest, Validate, within};
+use crate::quasi_kind::QuasiKind;
 use crate::segment::anonymity::{AnonymityReport, Requirement};
-use crate::segment::generalize::QuasiKind;
 
 pub const ID: &str = "privacy.k-anonymity";
 
@@ -85,8 +88,34 @@ impl Settings {
     }
 }
 
+pub struct KAnonymity;
+
+impl Check for KAnonymity {
+    fn info(&self) -> &'static CheckInfo {
+        &INFO
+    }
+
+    fn needs(&self) -> &'static [Need] {
+        &[Need::Table(Table::Segmentation)]
+    }
+
+    fn run<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        check: &'a EffectiveCheck,
+    ) -> BoxFuture<'a, Result<Outcome>> {
+        Box::pin(async move {
+            let settings: Settings = cx.policy.settings(ID)?;
+            Ok(match &cx.segmentation().await?.summary.anonymity {
+                Some(report) => Outcome::Findings(findings(report, check, &settings)),
+                None => Outcome::Skipped("the customers dataset maps no quasi_identifiers".into()),
+            })
+        })
+    }
+}
+
 /// Findings from what the segmentation's anonymization achieved.
-pub fn run(report: &AnonymityReport, check: &EffectiveCheck, settings: &Settings) -> Vec<Finding> {
+fn findings(report: &AnonymityReport, check: &EffectiveCheck, settings: &Settings) -> Vec<Finding> {
     let subject = Subject::dataset("customers");
     let columns: Vec<&str> = report.columns.iter().map(|c| c.column.as_str()).collect();
     let columns = columns.join(", ");
@@ -193,7 +222,7 @@ mod tests {
 
     #[test]
     fn a_compliant_table_gives_only_the_raw_risk_note() {
-        let findings = run(&report(1000, 12, 0.01, 300), &check(), &Settings::default());
+        let findings = findings(&report(1000, 12, 0.01, 300), &check(), &Settings::default());
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].severity, Severity::Info);
         assert_eq!(findings[0].legal_bases.len(), 1);
@@ -201,7 +230,7 @@ mod tests {
 
     #[test]
     fn too_few_customers_and_heavy_suppression_are_reported() {
-        let findings = run(&report(7, 7, 1.0, 7), &check(), &Settings::default());
+        let findings = findings(&report(7, 7, 1.0, 7), &check(), &Settings::default());
         let severities: Vec<Severity> = findings.iter().map(|f| f.severity).collect();
         assert_eq!(
             severities,

@@ -4,14 +4,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::Int64Type;
+use futures::future::BoxFuture;
 use serde::Deserialize;
 
+use crate::checks::{Check, CheckInfo, Context, Need, Outcome};
 use crate::config::Config;
 use crate::engine::{Engine, RegisteredDataset, ident};
 use crate::error::Result;
 use crate::findings::{Finding, Severity, Subject, share};
 use crate::pii::{PiiKind, PiiMaskUdf};
-use crate::policy::{EffectivePolicy, Strictest, Validate, within};
+use crate::policy::{EffectiveCheck, EffectivePolicy, Strictest, Validate, within};
 use crate::pseudonym::IdentifierClass;
 
 pub const ID: &str = "privacy.undeclared-pii";
@@ -79,12 +81,36 @@ struct ColumnScan {
     matches: BTreeMap<PiiKind, u64>,
 }
 
-pub async fn run(
+pub struct UndeclaredPii;
+
+impl Check for UndeclaredPii {
+    fn info(&self) -> &'static CheckInfo {
+        &INFO
+    }
+
+    /// Every configured dataset is scanned, whichever there are.
+    fn needs(&self) -> &'static [Need] {
+        &[]
+    }
+
+    fn run<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        check: &'a EffectiveCheck,
+    ) -> BoxFuture<'a, Result<Outcome>> {
+        Box::pin(async move {
+            let findings = scan(cx.engine()?, cx.config, cx.policy, check).await?;
+            Ok(Outcome::Findings(findings))
+        })
+    }
+}
+
+async fn scan(
     engine: &Engine,
     config: &Config,
     policy: &EffectivePolicy,
+    check: &EffectiveCheck,
 ) -> Result<Vec<Finding>> {
-    let check = policy.check(ID).expect("run only when enabled");
     let settings: Settings = policy.settings(ID)?;
     let mut findings = Vec::new();
     for dataset in &engine.datasets {

@@ -1,0 +1,184 @@
+#![doc = include_str!("frequency_cap.md")]
+
+use futures::future::BoxFuture;
+use serde::Deserialize;
+
+use super::{campaign_finding, count_by_campaign};
+use crate::checks::{Check, CheckInfo, Context, Need, Outcome, Table};
+use crate::error::Result;
+use crate::findings::Severity;
+use crate::policy::{EffectiveCheck, Strictest, Validate, within};
+
+check_info!(
+    INFO,
+    "mail.frequency-cap",
+    "mail",
+    "Too many messages to one recipient",
+    Severity::Medium,
+    "frequency_cap.md",
+    Settings
+);
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub max_messages: u64,
+    pub window_days: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_messages: 4,
+            window_days: 7,
+        }
+    }
+}
+
+impl Strictest for Settings {
+    fn strictest(self, other: Self) -> Self {
+        Settings {
+            max_messages: self.max_messages.min(other.max_messages),
+            window_days: self.window_days.max(other.window_days),
+        }
+    }
+}
+
+/// At least one message; a window of 1 to 366 days (a year, leap day included).
+impl Validate for Settings {
+    fn validate(&self) -> Result<(), String> {
+        within("max_messages", self.max_messages, 1..)?;
+        within("window_days", self.window_days, 1..=366)
+    }
+}
+
+/// The judged sends, each with its number among the messages to its recipient on its channel
+/// in the `window_days` × 24 hours up to it: one millisecond less than that many days back,
+/// to the message itself. Messages of one instant count one after another in campaign order,
+/// so exactly the messages beyond the cap are excess however many share an instant (five at
+/// once under a cap of four: one), and which one is charged does not depend on how the rows
+/// were read. Sends of one campaign at one instant are interchangeable to the counts.
+fn numbered_in_window(judged: &str, window_days: u64) -> String {
+    format!(
+        "(SELECT *, in_window - at_instant + position AS number_in_window FROM (
+            SELECT *,
+                count(*) OVER (PARTITION BY recipient_token, channel ORDER BY sent_at RANGE BETWEEN INTERVAL '{} milliseconds' PRECEDING AND CURRENT ROW) AS in_window,
+                count(*) OVER (PARTITION BY recipient_token, channel, sent_at) AS at_instant,
+                row_number() OVER (PARTITION BY recipient_token, channel, sent_at ORDER BY campaign) AS position
+            FROM {judged}))",
+        (window_days * 86_400_000).saturating_sub(1)
+    )
+}
+
+pub struct FrequencyCap;
+
+impl Check for FrequencyCap {
+    fn info(&self) -> &'static CheckInfo {
+        &INFO
+    }
+
+    fn needs(&self) -> &'static [Need] {
+        &[Need::Table(Table::JudgedSends)]
+    }
+
+    fn run<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        check: &'a EffectiveCheck,
+    ) -> BoxFuture<'a, Result<Outcome>> {
+        Box::pin(async move {
+            let cap: Settings = cx.policy.settings(INFO.id)?;
+            let judged = cx.table(Table::JudgedSends).await?;
+            let counts = count_by_campaign(
+                cx.engine()?,
+                &numbered_in_window(judged, cap.window_days),
+                &format!("number_in_window > {}", cap.max_messages),
+            )
+            .await?;
+            let what = "messages exceeded the frequency cap";
+            Ok(Outcome::Findings(
+                counts
+                    .iter()
+                    .map(|c| {
+                        campaign_finding(&INFO, check.severity, c, what, &check.legal_bases)
+                            .with_evidence("max_messages", cap.max_messages)
+                            .with_evidence("window_days", cap.window_days)
+                    })
+                    .collect(),
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::compute::cast;
+    use datafusion::arrow::datatypes::{DataType, Int64Type};
+
+    use super::*;
+
+    /// `number_in_window` of each send, in `(campaign, sent_at)` order, for sends of one
+    /// recipient written in the given order.
+    async fn numbers(sends: &[(&str, &str)], window_days: u64) -> Vec<(String, String, i64)> {
+        let ctx = datafusion::prelude::SessionContext::new();
+        let rows = sends
+            .iter()
+            .map(|(campaign, at)| format!("('t1', 'email', '{campaign}', TIMESTAMP '{at}')"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        ctx.sql(&format!(
+            "CREATE VIEW judged AS SELECT * FROM (VALUES {rows}) AS s(recipient_token, channel, campaign, sent_at)"
+        ))
+        .await
+        .unwrap();
+        let sql = format!(
+            "SELECT campaign, CAST(sent_at AS VARCHAR) AS at, number_in_window FROM {} ORDER BY at, number_in_window",
+            numbered_in_window("judged", window_days)
+        );
+        let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+        let mut out = Vec::new();
+        for batch in &batches {
+            let text = |i: usize| cast(batch.column(i), &DataType::Utf8).unwrap();
+            let (campaigns, times) = (text(0), text(1));
+            let number = cast(batch.column(2), &DataType::Int64).unwrap();
+            for row in 0..batch.num_rows() {
+                out.push((
+                    campaigns.as_string::<i32>().value(row).to_string(),
+                    times.as_string::<i32>().value(row).to_string(),
+                    number.as_primitive::<Int64Type>().value(row),
+                ));
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn messages_of_one_instant_count_one_after_another_in_campaign_order() {
+        let numbered = numbers(
+            &[
+                ("b", "2026-03-05T02:00:00"),
+                ("a", "2026-03-05T02:00:00"),
+                ("b", "2026-03-05T02:00:00"),
+                ("a", "2026-03-04T02:00:00"),
+                ("a", "2026-03-05T02:00:00"),
+                // Seven days after the first: just outside its window of 7 × 24 hours.
+                ("c", "2026-03-11T02:00:00"),
+            ],
+            7,
+        )
+        .await;
+        let expect = |c: &str, t: &str, n| (c.to_string(), t.to_string(), n);
+        assert_eq!(
+            numbered,
+            vec![
+                expect("a", "2026-03-04T02:00:00", 1),
+                expect("a", "2026-03-05T02:00:00", 2),
+                expect("a", "2026-03-05T02:00:00", 3),
+                expect("b", "2026-03-05T02:00:00", 4),
+                expect("b", "2026-03-05T02:00:00", 5),
+                expect("c", "2026-03-11T02:00:00", 5),
+            ]
+        );
+    }
+}

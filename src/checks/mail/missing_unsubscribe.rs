@@ -1,0 +1,85 @@
+#![doc = include_str!("missing_unsubscribe.md")]
+
+use futures::future::BoxFuture;
+use serde::Deserialize;
+
+use super::{per_campaign, sends_map};
+use crate::checks::{Check, CheckInfo, Context, Need, Outcome, Table};
+use crate::error::Result;
+use crate::findings::Severity;
+use crate::policy::{EffectiveCheck, Strictest, Validate, within};
+
+check_info!(
+    INFO,
+    "mail.missing-unsubscribe",
+    "mail",
+    "No way to unsubscribe",
+    Severity::High,
+    "missing_unsubscribe.md",
+    Settings
+);
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub one_click_min_messages: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            one_click_min_messages: 5000,
+        }
+    }
+}
+
+impl Strictest for Settings {
+    fn strictest(self, other: Self) -> Self {
+        Settings {
+            one_click_min_messages: self
+                .one_click_min_messages
+                .min(other.one_click_min_messages),
+        }
+    }
+}
+
+impl Validate for Settings {
+    fn validate(&self) -> Result<(), String> {
+        within("one_click_min_messages", self.one_click_min_messages, 1..)
+    }
+}
+
+pub struct MissingUnsubscribe;
+
+impl Check for MissingUnsubscribe {
+    fn info(&self) -> &'static CheckInfo {
+        &INFO
+    }
+
+    fn needs(&self) -> &'static [Need] {
+        &[Need::Table(Table::JudgedSends)]
+    }
+
+    fn run<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        check: &'a EffectiveCheck,
+    ) -> BoxFuture<'a, Result<Outcome>> {
+        Box::pin(async move {
+            if !sends_map(cx, |s| {
+                s.has_unsubscribe.is_some() || s.one_click_unsubscribe.is_some()
+            }) {
+                return Ok(Outcome::Skipped(
+                    "the sends map neither has_unsubscribe nor one_click_unsubscribe".into(),
+                ));
+            }
+            let unsubscribe: Settings = cx.policy.settings(INFO.id)?;
+            let predicate = format!(
+                "(has_unsubscribe = false OR (channel = 'email' AND one_click_unsubscribe = false AND campaign_messages >= {}))",
+                unsubscribe.one_click_min_messages
+            );
+            let what = "messages offer no (one-click) way to unsubscribe";
+            per_campaign(cx, &INFO, check, &predicate, what).await
+        })
+    }
+}

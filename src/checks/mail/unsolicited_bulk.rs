@@ -1,0 +1,94 @@
+#![doc = include_str!("unsolicited_bulk.md")]
+
+use futures::future::BoxFuture;
+use serde::Deserialize;
+
+use super::{campaign_finding, consents_missing, count_by_campaign, without_consent_in};
+use crate::checks::{Check, CheckInfo, Context, Need, Outcome, Table};
+use crate::error::Result;
+use crate::findings::{Severity, share};
+use crate::policy::{EffectiveCheck, Strictest, Validate, within};
+
+check_info!(
+    INFO,
+    "mail.unsolicited-bulk",
+    "mail",
+    "Campaign without consent (spam)",
+    Severity::Critical,
+    "unsolicited_bulk.md",
+    Settings
+);
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub min_messages: u64,
+    pub min_share: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            min_messages: 100,
+            min_share: 0.05,
+        }
+    }
+}
+
+impl Strictest for Settings {
+    fn strictest(self, other: Self) -> Self {
+        Settings {
+            min_messages: self.min_messages.min(other.min_messages),
+            min_share: self.min_share.min(other.min_share),
+        }
+    }
+}
+
+/// At least one message; a share in [0, 1].
+impl Validate for Settings {
+    fn validate(&self) -> Result<(), String> {
+        within("min_messages", self.min_messages, 1..)?;
+        within("min_share", self.min_share, 0.0..=1.0)
+    }
+}
+
+pub struct UnsolicitedBulk;
+
+impl Check for UnsolicitedBulk {
+    fn info(&self) -> &'static CheckInfo {
+        &INFO
+    }
+
+    fn needs(&self) -> &'static [Need] {
+        &[Need::Table(Table::JudgedSends)]
+    }
+
+    fn run<'a>(
+        &'a self,
+        cx: &'a Context<'a>,
+        check: &'a EffectiveCheck,
+    ) -> BoxFuture<'a, Result<Outcome>> {
+        Box::pin(async move {
+            if let Some(skipped) = consents_missing(cx) {
+                return Ok(skipped);
+            }
+            let bulk: Settings = cx.policy.settings(INFO.id)?;
+            let (no_consent, after_opt_out) = without_consent_in(cx.policy)?;
+            let predicate = format!("({no_consent} OR {after_opt_out})");
+            let judged = cx.table(Table::JudgedSends).await?;
+            let counts = count_by_campaign(cx.engine()?, judged, &predicate).await?;
+            let what = "messages lacked valid consent: unsolicited bulk messaging";
+            Ok(Outcome::Findings(
+                counts
+                    .iter()
+                    .filter(|c| {
+                        c.violations >= bulk.min_messages
+                            || (c.messages >= bulk.min_messages
+                                && share(c.violations, c.messages) >= bulk.min_share)
+                    })
+                    .map(|c| campaign_finding(&INFO, check.severity, c, what, &check.legal_bases))
+                    .collect(),
+            ))
+        })
+    }
+}

@@ -1,0 +1,30 @@
+//! Every scalar function fairmark adds to DataFusion, as the one list the engine is opened with.
+//! Each function lives beside what it computes (tokens in [`crate::pseudonym`], generalization in
+//! [`crate::segment::generalize`], local time and deadlines in [`crate::mail::time`], the PII
+//! mask in [`crate::pii`]); this module sits above them and the engine, so that the engine
+//! imports none of them and they may query the engine.
+
+use std::sync::Arc;
+
+use datafusion::logical_expr::ScalarUDF;
+
+use crate::mail::time::{BusinessDeadlineUdf, LocalMinuteUdf};
+use crate::pii::PiiMaskUdf;
+use crate::pseudonym::{IdentifierClass, Key, TokenUdf};
+use crate::segment::generalize::GeneralizeUdf;
+
+/// The functions every plan may call; the token functions compute under `key`.
+pub fn all(key: Arc<Key>) -> Vec<ScalarUDF> {
+    let mut functions: Vec<ScalarUDF> = IdentifierClass::ALL
+        .into_iter()
+        .map(|class| TokenUdf::udf(class, key.clone()))
+        .collect();
+    functions.extend([
+        TokenUdf::recipient_udf(key),
+        GeneralizeUdf::udf(),
+        LocalMinuteUdf::udf(),
+        BusinessDeadlineUdf::udf(),
+        PiiMaskUdf::udf(),
+    ]);
+    functions
+}
