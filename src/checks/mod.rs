@@ -20,6 +20,33 @@ macro_rules! check_info {
     };
 }
 
+/// Declares a check: a unit struct implementing [`Check`] from its registry entry, its needs
+/// and the body of its run (an async block over `cx` and the check's policy `check`).
+macro_rules! check {
+    ($name:ident, $info:expr, needs: $needs:expr, run: |$cx:ident, $check:ident| $body:expr) => {
+        pub struct $name;
+
+        impl $crate::checks::Check for $name {
+            fn info(&self) -> &'static $crate::checks::CheckInfo {
+                &$info
+            }
+
+            fn needs(&self) -> &'static [$crate::checks::Need] {
+                $needs
+            }
+
+            fn run<'a>(
+                &'a self,
+                $cx: &'a $crate::checks::Context<'a>,
+                $check: &'a $crate::policy::EffectiveCheck,
+            ) -> futures::future::BoxFuture<'a, $crate::error::Result<$crate::checks::Outcome>>
+            {
+                Box::pin(async move { $body })
+            }
+        }
+    };
+}
+
 pub mod context;
 pub mod mail;
 pub mod pricing;

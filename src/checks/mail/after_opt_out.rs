@@ -1,13 +1,12 @@
 #![doc = include_str!("after_opt_out.md")]
 
-use futures::future::BoxFuture;
 use serde::Deserialize;
 
 use super::{consents_missing, per_campaign, without_consent_in};
-use crate::checks::{Check, CheckInfo, Context, Need, Outcome, Table};
+use crate::checks::{Need, Table};
 use crate::error::Result;
 use crate::findings::Severity;
-use crate::policy::{EffectiveCheck, Strictest, Validate, within};
+use crate::policy::{Strictest, Validate, within};
 
 check_info!(
     INFO,
@@ -78,29 +77,16 @@ impl Validate for Settings {
     }
 }
 
-pub struct AfterOptOut;
-
-impl Check for AfterOptOut {
-    fn info(&self) -> &'static CheckInfo {
-        &INFO
+check!(
+    AfterOptOut,
+    INFO,
+    needs: &[Need::Table(Table::JudgedSends)],
+    run: |cx, check| {
+        if let Some(skipped) = consents_missing(cx) {
+            return Ok(skipped);
+        }
+        let (_, after_opt_out) = without_consent_in(cx.policy)?;
+        let what = "messages were sent after the recipient opted out";
+        per_campaign(cx, &INFO, check, &after_opt_out, what).await
     }
-
-    fn needs(&self) -> &'static [Need] {
-        &[Need::Table(Table::JudgedSends)]
-    }
-
-    fn run<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        check: &'a EffectiveCheck,
-    ) -> BoxFuture<'a, Result<Outcome>> {
-        Box::pin(async move {
-            if let Some(skipped) = consents_missing(cx) {
-                return Ok(skipped);
-            }
-            let (_, after_opt_out) = without_consent_in(cx.policy)?;
-            let what = "messages were sent after the recipient opted out";
-            per_campaign(cx, &INFO, check, &after_opt_out, what).await
-        })
-    }
-}
+);

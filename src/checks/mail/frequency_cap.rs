@@ -1,13 +1,12 @@
 #![doc = include_str!("frequency_cap.md")]
 
-use futures::future::BoxFuture;
 use serde::Deserialize;
 
 use super::{campaign_finding, count_by_campaign};
-use crate::checks::{Check, CheckInfo, Context, Need, Outcome, Table};
+use crate::checks::{Need, Outcome, Table};
 use crate::error::Result;
 use crate::findings::Severity;
-use crate::policy::{EffectiveCheck, Strictest, Validate, within};
+use crate::policy::{Strictest, Validate, within};
 
 check_info!(
     INFO,
@@ -70,45 +69,32 @@ fn numbered_in_window(judged: &str, window_days: u64) -> String {
     )
 }
 
-pub struct FrequencyCap;
-
-impl Check for FrequencyCap {
-    fn info(&self) -> &'static CheckInfo {
-        &INFO
+check!(
+    FrequencyCap,
+    INFO,
+    needs: &[Need::Table(Table::JudgedSends)],
+    run: |cx, check| {
+        let cap: Settings = cx.policy.settings(INFO.id)?;
+        let judged = cx.table(Table::JudgedSends).await?;
+        let counts = count_by_campaign(
+            cx.engine()?,
+            &numbered_in_window(judged, cap.window_days),
+            &format!("number_in_window > {}", cap.max_messages),
+        )
+        .await?;
+        let what = "messages exceeded the frequency cap";
+        Ok(Outcome::Findings(
+            counts
+                .iter()
+                .map(|c| {
+                    campaign_finding(&INFO, check.severity, c, what, &check.legal_bases)
+                        .with_evidence("max_messages", cap.max_messages)
+                        .with_evidence("window_days", cap.window_days)
+                })
+                .collect(),
+        ))
     }
-
-    fn needs(&self) -> &'static [Need] {
-        &[Need::Table(Table::JudgedSends)]
-    }
-
-    fn run<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        check: &'a EffectiveCheck,
-    ) -> BoxFuture<'a, Result<Outcome>> {
-        Box::pin(async move {
-            let cap: Settings = cx.policy.settings(INFO.id)?;
-            let judged = cx.table(Table::JudgedSends).await?;
-            let counts = count_by_campaign(
-                cx.engine()?,
-                &numbered_in_window(judged, cap.window_days),
-                &format!("number_in_window > {}", cap.max_messages),
-            )
-            .await?;
-            let what = "messages exceeded the frequency cap";
-            Ok(Outcome::Findings(
-                counts
-                    .iter()
-                    .map(|c| {
-                        campaign_finding(&INFO, check.severity, c, what, &check.legal_bases)
-                            .with_evidence("max_messages", cap.max_messages)
-                            .with_evidence("window_days", cap.window_days)
-                    })
-                    .collect(),
-            ))
-        })
-    }
-}
+);
 
 #[cfg(test)]
 mod tests {

@@ -1,12 +1,9 @@
 #![doc = include_str!("missing_postal_address.md")]
 
-use futures::future::BoxFuture;
-
 use super::{per_campaign, sends_map};
-use crate::checks::{Check, CheckInfo, Context, Need, Outcome, Table};
-use crate::error::Result;
+use crate::checks::{Need, Outcome, Table};
 use crate::findings::Severity;
-use crate::policy::{EffectiveCheck, NoSettings};
+use crate::policy::NoSettings;
 
 check_info!(
     INFO,
@@ -22,31 +19,18 @@ check_info!(
 /// flagged whatever their flag says.
 const PREDICATE: &str = "(channel = 'email' AND postal_address = false)";
 
-pub struct MissingPostalAddress;
-
-impl Check for MissingPostalAddress {
-    fn info(&self) -> &'static CheckInfo {
-        &INFO
+check!(
+    MissingPostalAddress,
+    INFO,
+    needs: &[Need::Table(Table::JudgedSends)],
+    run: |cx, check| {
+        if !sends_map(cx, |s| s.postal_address.is_some()) {
+            return Ok(Outcome::Skipped("the sends map no postal_address".into()));
+        }
+        let what = "messages carry no postal address of the sender";
+        per_campaign(cx, &INFO, check, PREDICATE, what).await
     }
-
-    fn needs(&self) -> &'static [Need] {
-        &[Need::Table(Table::JudgedSends)]
-    }
-
-    fn run<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        check: &'a EffectiveCheck,
-    ) -> BoxFuture<'a, Result<Outcome>> {
-        Box::pin(async move {
-            if !sends_map(cx, |s| s.postal_address.is_some()) {
-                return Ok(Outcome::Skipped("the sends map no postal_address".into()));
-            }
-            let what = "messages carry no postal address of the sender";
-            per_campaign(cx, &INFO, check, PREDICATE, what).await
-        })
-    }
-}
+);
 
 #[cfg(test)]
 mod tests {

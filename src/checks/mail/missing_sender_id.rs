@@ -1,12 +1,9 @@
 #![doc = include_str!("missing_sender_id.md")]
 
-use futures::future::BoxFuture;
-
 use super::{per_campaign, sends_map};
-use crate::checks::{Check, CheckInfo, Context, Need, Outcome, Table};
-use crate::error::Result;
+use crate::checks::{Need, Outcome, Table};
 use crate::findings::Severity;
-use crate::policy::{EffectiveCheck, NoSettings};
+use crate::policy::NoSettings;
 
 check_info!(
     INFO,
@@ -18,29 +15,16 @@ check_info!(
     NoSettings
 );
 
-pub struct MissingSenderId;
-
-impl Check for MissingSenderId {
-    fn info(&self) -> &'static CheckInfo {
-        &INFO
+check!(
+    MissingSenderId,
+    INFO,
+    needs: &[Need::Table(Table::JudgedSends)],
+    run: |cx, check| {
+        if !sends_map(cx, |s| s.sender_id.is_some()) {
+            return Ok(Outcome::Skipped("the sends map no sender_id".into()));
+        }
+        let predicate = "(sender_id IS NULL OR trim(sender_id) = '')";
+        let what = "messages do not identify the sender";
+        per_campaign(cx, &INFO, check, predicate, what).await
     }
-
-    fn needs(&self) -> &'static [Need] {
-        &[Need::Table(Table::JudgedSends)]
-    }
-
-    fn run<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        check: &'a EffectiveCheck,
-    ) -> BoxFuture<'a, Result<Outcome>> {
-        Box::pin(async move {
-            if !sends_map(cx, |s| s.sender_id.is_some()) {
-                return Ok(Outcome::Skipped("the sends map no sender_id".into()));
-            }
-            let predicate = "(sender_id IS NULL OR trim(sender_id) = '')";
-            let what = "messages do not identify the sender";
-            per_campaign(cx, &INFO, check, predicate, what).await
-        })
-    }
-}
+);

@@ -1,13 +1,12 @@
 #![doc = include_str!("missing_unsubscribe.md")]
 
-use futures::future::BoxFuture;
 use serde::Deserialize;
 
 use super::{per_campaign, sends_map};
-use crate::checks::{Check, CheckInfo, Context, Need, Outcome, Table};
+use crate::checks::{Need, Outcome, Table};
 use crate::error::Result;
 use crate::findings::Severity;
-use crate::policy::{EffectiveCheck, Strictest, Validate, within};
+use crate::policy::{Strictest, Validate, within};
 
 check_info!(
     INFO,
@@ -49,37 +48,24 @@ impl Validate for Settings {
     }
 }
 
-pub struct MissingUnsubscribe;
-
-impl Check for MissingUnsubscribe {
-    fn info(&self) -> &'static CheckInfo {
-        &INFO
+check!(
+    MissingUnsubscribe,
+    INFO,
+    needs: &[Need::Table(Table::JudgedSends)],
+    run: |cx, check| {
+        if !sends_map(cx, |s| {
+            s.has_unsubscribe.is_some() || s.one_click_unsubscribe.is_some()
+        }) {
+            return Ok(Outcome::Skipped(
+                "the sends map neither has_unsubscribe nor one_click_unsubscribe".into(),
+            ));
+        }
+        let unsubscribe: Settings = cx.policy.settings(INFO.id)?;
+        let predicate = format!(
+            "(has_unsubscribe = false OR (channel = 'email' AND one_click_unsubscribe = false AND campaign_messages >= {}))",
+            unsubscribe.one_click_min_messages
+        );
+        let what = "messages offer no (one-click) way to unsubscribe";
+        per_campaign(cx, &INFO, check, &predicate, what).await
     }
-
-    fn needs(&self) -> &'static [Need] {
-        &[Need::Table(Table::JudgedSends)]
-    }
-
-    fn run<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        check: &'a EffectiveCheck,
-    ) -> BoxFuture<'a, Result<Outcome>> {
-        Box::pin(async move {
-            if !sends_map(cx, |s| {
-                s.has_unsubscribe.is_some() || s.one_click_unsubscribe.is_some()
-            }) {
-                return Ok(Outcome::Skipped(
-                    "the sends map neither has_unsubscribe nor one_click_unsubscribe".into(),
-                ));
-            }
-            let unsubscribe: Settings = cx.policy.settings(INFO.id)?;
-            let predicate = format!(
-                "(has_unsubscribe = false OR (channel = 'email' AND one_click_unsubscribe = false AND campaign_messages >= {}))",
-                unsubscribe.one_click_min_messages
-            );
-            let what = "messages offer no (one-click) way to unsubscribe";
-            per_campaign(cx, &INFO, check, &predicate, what).await
-        })
-    }
-}
+);

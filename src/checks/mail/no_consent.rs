@@ -1,13 +1,12 @@
 #![doc = include_str!("no_consent.md")]
 
-use futures::future::BoxFuture;
 use serde::Deserialize;
 
 use super::{consents_missing, known_channel, per_campaign, without_consent_in};
-use crate::checks::{Check, CheckInfo, Context, Need, Outcome, Table};
+use crate::checks::{Need, Table};
 use crate::error::Result;
 use crate::findings::Severity;
-use crate::policy::{EffectiveCheck, Strictest, Validate};
+use crate::policy::{Strictest, Validate};
 
 check_info!(
     INFO,
@@ -51,29 +50,16 @@ impl Validate for Settings {
     }
 }
 
-pub struct NoConsent;
-
-impl Check for NoConsent {
-    fn info(&self) -> &'static CheckInfo {
-        &INFO
+check!(
+    NoConsent,
+    INFO,
+    needs: &[Need::Table(Table::JudgedSends)],
+    run: |cx, check| {
+        if let Some(skipped) = consents_missing(cx) {
+            return Ok(skipped);
+        }
+        let (no_consent, _) = without_consent_in(cx.policy)?;
+        let what = "messages were sent without consent on record";
+        per_campaign(cx, &INFO, check, &no_consent, what).await
     }
-
-    fn needs(&self) -> &'static [Need] {
-        &[Need::Table(Table::JudgedSends)]
-    }
-
-    fn run<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        check: &'a EffectiveCheck,
-    ) -> BoxFuture<'a, Result<Outcome>> {
-        Box::pin(async move {
-            if let Some(skipped) = consents_missing(cx) {
-                return Ok(skipped);
-            }
-            let (no_consent, _) = without_consent_in(cx.policy)?;
-            let what = "messages were sent without consent on record";
-            per_campaign(cx, &INFO, check, &no_consent, what).await
-        })
-    }
-}
+);

@@ -2,16 +2,15 @@
 
 use std::collections::BTreeMap;
 
-use futures::future::BoxFuture;
 use serde::Deserialize;
 
 use super::{known_channel, per_campaign};
-use crate::checks::{Check, CheckInfo, Context, Need, Outcome, Table};
+use crate::checks::{Need, Outcome, Table};
 use crate::engine::literal;
 use crate::error::Result;
 use crate::findings::Severity;
 use crate::mail::time::LocalMinuteUdf;
-use crate::policy::{EffectiveCheck, Strictest, Validate};
+use crate::policy::{Strictest, Validate};
 
 check_info!(
     INFO,
@@ -138,32 +137,19 @@ fn inside_quiet_hours(quiet: &Settings) -> Option<String> {
     (!windows.is_empty()).then(|| windows.join(" OR "))
 }
 
-pub struct QuietHours;
-
-impl Check for QuietHours {
-    fn info(&self) -> &'static CheckInfo {
-        &INFO
+check!(
+    QuietHours,
+    INFO,
+    needs: &[Need::Table(Table::JudgedSends)],
+    run: |cx, check| {
+        let quiet: Settings = cx.policy.settings(INFO.id)?;
+        let Some(inside) = inside_quiet_hours(&quiet) else {
+            return Ok(Outcome::Skipped("the policy sets no quiet hours".into()));
+        };
+        let what = "messages were sent inside quiet hours";
+        per_campaign(cx, &INFO, check, &inside, what).await
     }
-
-    fn needs(&self) -> &'static [Need] {
-        &[Need::Table(Table::JudgedSends)]
-    }
-
-    fn run<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        check: &'a EffectiveCheck,
-    ) -> BoxFuture<'a, Result<Outcome>> {
-        Box::pin(async move {
-            let quiet: Settings = cx.policy.settings(INFO.id)?;
-            let Some(inside) = inside_quiet_hours(&quiet) else {
-                return Ok(Outcome::Skipped("the policy sets no quiet hours".into()));
-            };
-            let what = "messages were sent inside quiet hours";
-            per_campaign(cx, &INFO, check, &inside, what).await
-        })
-    }
-}
+);
 
 #[cfg(test)]
 mod tests {

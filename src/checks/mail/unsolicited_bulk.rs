@@ -1,13 +1,12 @@
 #![doc = include_str!("unsolicited_bulk.md")]
 
-use futures::future::BoxFuture;
 use serde::Deserialize;
 
 use super::{campaign_finding, consents_missing, count_by_campaign, without_consent_in};
-use crate::checks::{Check, CheckInfo, Context, Need, Outcome, Table};
+use crate::checks::{Need, Outcome, Table};
 use crate::error::Result;
 use crate::findings::{Severity, share};
-use crate::policy::{EffectiveCheck, Strictest, Validate, within};
+use crate::policy::{Strictest, Validate, within};
 
 check_info!(
     INFO,
@@ -52,43 +51,30 @@ impl Validate for Settings {
     }
 }
 
-pub struct UnsolicitedBulk;
-
-impl Check for UnsolicitedBulk {
-    fn info(&self) -> &'static CheckInfo {
-        &INFO
+check!(
+    UnsolicitedBulk,
+    INFO,
+    needs: &[Need::Table(Table::JudgedSends)],
+    run: |cx, check| {
+        if let Some(skipped) = consents_missing(cx) {
+            return Ok(skipped);
+        }
+        let bulk: Settings = cx.policy.settings(INFO.id)?;
+        let (no_consent, after_opt_out) = without_consent_in(cx.policy)?;
+        let predicate = format!("({no_consent} OR {after_opt_out})");
+        let judged = cx.table(Table::JudgedSends).await?;
+        let counts = count_by_campaign(cx.engine()?, judged, &predicate).await?;
+        let what = "messages lacked valid consent: unsolicited bulk messaging";
+        Ok(Outcome::Findings(
+            counts
+                .iter()
+                .filter(|c| {
+                    c.violations >= bulk.min_messages
+                        || (c.messages >= bulk.min_messages
+                            && share(c.violations, c.messages) >= bulk.min_share)
+                })
+                .map(|c| campaign_finding(&INFO, check.severity, c, what, &check.legal_bases))
+                .collect(),
+        ))
     }
-
-    fn needs(&self) -> &'static [Need] {
-        &[Need::Table(Table::JudgedSends)]
-    }
-
-    fn run<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        check: &'a EffectiveCheck,
-    ) -> BoxFuture<'a, Result<Outcome>> {
-        Box::pin(async move {
-            if let Some(skipped) = consents_missing(cx) {
-                return Ok(skipped);
-            }
-            let bulk: Settings = cx.policy.settings(INFO.id)?;
-            let (no_consent, after_opt_out) = without_consent_in(cx.policy)?;
-            let predicate = format!("({no_consent} OR {after_opt_out})");
-            let judged = cx.table(Table::JudgedSends).await?;
-            let counts = count_by_campaign(cx.engine()?, judged, &predicate).await?;
-            let what = "messages lacked valid consent: unsolicited bulk messaging";
-            Ok(Outcome::Findings(
-                counts
-                    .iter()
-                    .filter(|c| {
-                        c.violations >= bulk.min_messages
-                            || (c.messages >= bulk.min_messages
-                                && share(c.violations, c.messages) >= bulk.min_share)
-                    })
-                    .map(|c| campaign_finding(&INFO, check.severity, c, what, &check.legal_bases))
-                    .collect(),
-            ))
-        })
-    }
-}
+);

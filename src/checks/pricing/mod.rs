@@ -13,12 +13,8 @@ pub mod rule_unclassified_attribute;
 pub mod simulated_disparity;
 pub mod tenure_overcharge;
 
-use futures::future::BoxFuture;
-
-use crate::checks::{Context, Outcome};
-use crate::error::Result;
-use crate::findings::{Finding, SourceLocation, Subject};
-use crate::policy::{AttributeClass, EffectiveCheck, EffectivePolicy};
+use crate::findings::{SourceLocation, Subject};
+use crate::policy::{AttributeClass, EffectivePolicy};
 use crate::pricing::rules::{AttributeUse, Rule, RulesFile};
 
 /// Where an attribute of a rule's condition sits in the rules file.
@@ -48,21 +44,14 @@ fn classified<'r>(
         .collect()
 }
 
-/// A static rule check: the rules file and the policy in, findings out; no data read.
-type RuleFindings = fn(&RulesFile, &EffectivePolicy, &EffectiveCheck) -> Vec<Finding>;
-
-/// Runs a static rule check as a [`crate::checks::Check`] run.
-fn run_on_rules<'a>(
-    cx: &'a Context<'a>,
-    check: &'a EffectiveCheck,
-    findings: RuleFindings,
-) -> BoxFuture<'a, Result<Outcome>> {
-    Box::pin(async move { Ok(Outcome::Findings(findings(cx.rules()?, cx.policy, check))) })
-}
-
 #[cfg(test)]
 mod test_support {
     use super::*;
+    use crate::findings::Finding;
+    use crate::policy::EffectiveCheck;
+
+    /// A static rule check: the rules file and the policy in, findings out.
+    type RuleFindings = fn(&RulesFile, &EffectivePolicy, &EffectiveCheck) -> Vec<Finding>;
     use crate::checks::Registry;
     use crate::policy::PolicyPack;
 

@@ -1,8 +1,8 @@
 //! What the observed-price checks (`pricing.tenure-overcharge`, `pricing.device-overcharge`,
-//! `pricing.protected-overcharge`) share: one comparison, three cohort kinds. Strata of the same SKU,
-//! time bucket and trading conditions are built by DataFusion; the per-SKU statistics (Wilcoxon
-//! signed-rank test, Hodges–Lehmann gap, Benjamini–Hochberg q-values) are computed from the
-//! per-stratum gaps it returns.
+//! `pricing.protected-overcharge`) share: one comparison, three cohort kinds. Strata of the same
+//! SKU, time bucket and trading conditions are built by DataFusion; the per-SKU statistics
+//! (Wilcoxon signed-rank test, Hodges–Lehmann gap, Benjamini–Hochberg q-values) are computed
+//! from the per-stratum gaps it returns.
 
 use std::ops::Bound;
 

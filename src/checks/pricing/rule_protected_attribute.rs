@@ -1,10 +1,7 @@
 //! `pricing.rule-protected-attribute`: see `rule_protected_attribute.md`.
 
-use futures::future::BoxFuture;
-
-use super::{classified, location, rule_subject, run_on_rules};
-use crate::checks::{Check, CheckInfo, Context, Need, Outcome};
-use crate::error::Result;
+use super::{classified, location, rule_subject};
+use crate::checks::{Need, Outcome};
 use crate::findings::{Finding, Severity};
 use crate::policy::{AttributeClass, EffectiveCheck, EffectivePolicy, NoSettings};
 use crate::pricing::rules::RulesFile;
@@ -19,25 +16,12 @@ check_info!(
     NoSettings
 );
 
-pub struct RuleProtectedAttribute;
-
-impl Check for RuleProtectedAttribute {
-    fn info(&self) -> &'static CheckInfo {
-        &INFO
-    }
-
-    fn needs(&self) -> &'static [Need] {
-        &[Need::PricingRules]
-    }
-
-    fn run<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        check: &'a EffectiveCheck,
-    ) -> BoxFuture<'a, Result<Outcome>> {
-        run_on_rules(cx, check, findings)
-    }
-}
+check!(
+    RuleProtectedAttribute,
+    INFO,
+    needs: &[Need::PricingRules],
+    run: |cx, check| Ok(Outcome::Findings(findings(cx.rules()?, cx.policy, check)))
+);
 
 /// Any adjustment, up or down, whose condition uses a protected attribute.
 fn findings(rules: &RulesFile, policy: &EffectivePolicy, check: &EffectiveCheck) -> Vec<Finding> {

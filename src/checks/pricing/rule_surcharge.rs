@@ -1,10 +1,7 @@
 //! `pricing.rule-surcharge`: see `rule_surcharge.md`.
 
-use futures::future::BoxFuture;
-
-use super::{classified, location, rule_subject, run_on_rules};
-use crate::checks::{Check, CheckInfo, Context, Need, Outcome};
-use crate::error::Result;
+use super::{classified, location, rule_subject};
+use crate::checks::{Need, Outcome};
 use crate::findings::{Finding, Severity};
 use crate::policy::{AttributeClass, EffectiveCheck, EffectivePolicy, NoSettings};
 use crate::pricing::rules::{Direction, RulesFile};
@@ -19,25 +16,12 @@ check_info!(
     NoSettings
 );
 
-pub struct RuleSurcharge;
-
-impl Check for RuleSurcharge {
-    fn info(&self) -> &'static CheckInfo {
-        &INFO
-    }
-
-    fn needs(&self) -> &'static [Need] {
-        &[Need::PricingRules]
-    }
-
-    fn run<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        check: &'a EffectiveCheck,
-    ) -> BoxFuture<'a, Result<Outcome>> {
-        run_on_rules(cx, check, findings)
-    }
-}
+check!(
+    RuleSurcharge,
+    INFO,
+    needs: &[Need::PricingRules],
+    run: |cx, check| Ok(Outcome::Findings(findings(cx.rules()?, cx.policy, check)))
+);
 
 /// A rule that raises (or fixes) the price on a loyalty attribute not pointing at new
 /// customers (an unknown direction counts), or on any profiling attribute.

@@ -7,10 +7,8 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use serde::Deserialize;
 
-use futures::future::BoxFuture;
-
 use super::cohorts::{CohortPair, cohort_pairs};
-use crate::checks::{Check, CheckInfo, Context, Need, Outcome, Table};
+use crate::checks::{Need, Outcome, Table};
 use crate::config::Config;
 use crate::engine::{Engine, ident, literal};
 use crate::error::Result;
@@ -304,29 +302,16 @@ fn round4(value: f64) -> f64 {
     (value * 10_000.0).round() / 10_000.0
 }
 
-pub struct SimulatedDisparity;
-
-impl Check for SimulatedDisparity {
-    fn info(&self) -> &'static CheckInfo {
-        &INFO
+check!(
+    SimulatedDisparity,
+    INFO,
+    needs: &[Need::PricingRules, Need::Table(Table::CustomerFeatures)],
+    run: |cx, check| {
+        cx.table(Table::CustomerFeatures).await?;
+        let findings = simulate(cx.engine()?, cx.config, cx.rules()?, cx.policy, check).await?;
+        Ok(Outcome::Findings(findings))
     }
-
-    fn needs(&self) -> &'static [Need] {
-        &[Need::PricingRules, Need::Table(Table::CustomerFeatures)]
-    }
-
-    fn run<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        check: &'a EffectiveCheck,
-    ) -> BoxFuture<'a, Result<Outcome>> {
-        Box::pin(async move {
-            cx.table(Table::CustomerFeatures).await?;
-            let findings = simulate(cx.engine()?, cx.config, cx.rules()?, cx.policy, check).await?;
-            Ok(Outcome::Findings(findings))
-        })
-    }
-}
+);
 
 /// Prices every (sampled) customer for every SKU with the rules, compares cohorts, and names
 /// the rules behind each gap over the tolerance.

@@ -2,10 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use futures::future::BoxFuture;
 use serde::Deserialize;
 
-use crate::checks::{Check, CheckInfo, Context, Need, Outcome, Table};
+use crate::checks::{Need, Outcome, Table};
 use crate::error::Result;
 use crate::findings::{Finding, Severity, Subject, share};
 use crate::policy::{EffectiveCheck, Strictest, Validate, within};
@@ -88,31 +87,18 @@ impl Settings {
     }
 }
 
-pub struct KAnonymity;
-
-impl Check for KAnonymity {
-    fn info(&self) -> &'static CheckInfo {
-        &INFO
-    }
-
-    fn needs(&self) -> &'static [Need] {
-        &[Need::Table(Table::Segmentation)]
-    }
-
-    fn run<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        check: &'a EffectiveCheck,
-    ) -> BoxFuture<'a, Result<Outcome>> {
-        Box::pin(async move {
-            let settings: Settings = cx.policy.settings(ID)?;
-            Ok(match &cx.segmentation().await?.summary.anonymity {
-                Some(report) => Outcome::Findings(findings(report, check, &settings)),
-                None => Outcome::Skipped("the customers dataset maps no quasi_identifiers".into()),
-            })
+check!(
+    KAnonymity,
+    INFO,
+    needs: &[Need::Table(Table::Segmentation)],
+    run: |cx, check| {
+        let settings: Settings = cx.policy.settings(ID)?;
+        Ok(match &cx.segmentation().await?.summary.anonymity {
+            Some(report) => Outcome::Findings(findings(report, check, &settings)),
+            None => Outcome::Skipped("the customers dataset maps no quasi_identifiers".into()),
         })
     }
-}
+);
 
 /// Findings from what the segmentation's anonymization achieved.
 fn findings(report: &AnonymityReport, check: &EffectiveCheck, settings: &Settings) -> Vec<Finding> {

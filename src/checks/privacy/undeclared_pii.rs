@@ -4,10 +4,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::Int64Type;
-use futures::future::BoxFuture;
 use serde::Deserialize;
 
-use crate::checks::{Check, CheckInfo, Context, Need, Outcome};
+use crate::checks::Outcome;
 use crate::config::Config;
 use crate::engine::{Engine, RegisteredDataset, ident};
 use crate::error::Result;
@@ -81,29 +80,16 @@ struct ColumnScan {
     matches: BTreeMap<PiiKind, u64>,
 }
 
-pub struct UndeclaredPii;
-
-impl Check for UndeclaredPii {
-    fn info(&self) -> &'static CheckInfo {
-        &INFO
+// Every configured dataset is scanned, whichever there are.
+check!(
+    UndeclaredPii,
+    INFO,
+    needs: &[],
+    run: |cx, check| {
+        let findings = scan(cx.engine()?, cx.config, cx.policy, check).await?;
+        Ok(Outcome::Findings(findings))
     }
-
-    /// Every configured dataset is scanned, whichever there are.
-    fn needs(&self) -> &'static [Need] {
-        &[]
-    }
-
-    fn run<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        check: &'a EffectiveCheck,
-    ) -> BoxFuture<'a, Result<Outcome>> {
-        Box::pin(async move {
-            let findings = scan(cx.engine()?, cx.config, cx.policy, check).await?;
-            Ok(Outcome::Findings(findings))
-        })
-    }
-}
+);
 
 async fn scan(
     engine: &Engine,
