@@ -2,8 +2,7 @@
 
 use serde::Deserialize;
 
-use super::{consents_missing, per_campaign, without_consent_in};
-use crate::checks::{Need, Table};
+use super::{CONSENT_NEEDS, per_campaign, without_consent_in};
 use crate::error::Result;
 use crate::findings::Severity;
 use crate::policy::{Strictest, Validate, within};
@@ -80,11 +79,8 @@ impl Validate for Settings {
 check!(
     AfterOptOut,
     INFO,
-    needs: &[Need::Table(Table::JudgedSends)],
+    needs: CONSENT_NEEDS,
     run: |cx, check| {
-        if let Some(skipped) = consents_missing(cx) {
-            return Ok(skipped);
-        }
         let (_, after_opt_out) = without_consent_in(cx.policy)?;
         let what = "messages were sent after the recipient opted out";
         per_campaign(cx, &INFO, check, &after_opt_out, what).await

@@ -16,7 +16,7 @@ use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Int64Type};
 
-use crate::checks::{CheckInfo, Context, Outcome, Table};
+use crate::checks::{CheckInfo, Context, Need, Outcome, Table};
 use crate::config::MailSendsDataset;
 use crate::engine::{Engine, literal};
 use crate::error::Result;
@@ -24,15 +24,9 @@ use crate::findings::{Finding, Severity, Subject, share};
 use crate::mail::time::BusinessDeadlineUdf;
 use crate::policy::{EffectiveCheck, EffectivePolicy};
 
-/// Without consent records nothing can be said about consent: the consent checks are skipped,
-/// not turned into "every message lacks consent".
-fn consents_missing(cx: &Context<'_>) -> Option<Outcome> {
-    cx.config
-        .datasets
-        .consents
-        .is_none()
-        .then(|| Outcome::Skipped("no consents dataset, so consent cannot be judged".into()))
-}
+/// What the consent checks need. Without consent records nothing can be said about consent:
+/// they are skipped ("no consents dataset"), not turned into "every message lacks consent".
+const CONSENT_NEEDS: &[Need] = &[Need::Table(Table::JudgedSends), Need::Dataset("consents")];
 
 /// Whether the sends map what `mapped` asks for (a column the check reads).
 fn sends_map(cx: &Context<'_>, mapped: impl Fn(&MailSendsDataset) -> bool) -> bool {

@@ -2,8 +2,7 @@
 
 use serde::Deserialize;
 
-use super::{consents_missing, known_channel, per_campaign, without_consent_in};
-use crate::checks::{Need, Table};
+use super::{CONSENT_NEEDS, known_channel, per_campaign, without_consent_in};
 use crate::error::Result;
 use crate::findings::Severity;
 use crate::policy::{Strictest, Validate};
@@ -53,11 +52,8 @@ impl Validate for Settings {
 check!(
     NoConsent,
     INFO,
-    needs: &[Need::Table(Table::JudgedSends)],
+    needs: CONSENT_NEEDS,
     run: |cx, check| {
-        if let Some(skipped) = consents_missing(cx) {
-            return Ok(skipped);
-        }
         let (no_consent, _) = without_consent_in(cx.policy)?;
         let what = "messages were sent without consent on record";
         per_campaign(cx, &INFO, check, &no_consent, what).await

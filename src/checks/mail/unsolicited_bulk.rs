@@ -2,8 +2,8 @@
 
 use serde::Deserialize;
 
-use super::{campaign_finding, consents_missing, count_by_campaign, without_consent_in};
-use crate::checks::{Need, Outcome, Table};
+use super::{CONSENT_NEEDS, campaign_finding, count_by_campaign, without_consent_in};
+use crate::checks::{Outcome, Table};
 use crate::error::Result;
 use crate::findings::{Severity, share};
 use crate::policy::{Strictest, Validate, within};
@@ -54,11 +54,8 @@ impl Validate for Settings {
 check!(
     UnsolicitedBulk,
     INFO,
-    needs: &[Need::Table(Table::JudgedSends)],
+    needs: CONSENT_NEEDS,
     run: |cx, check| {
-        if let Some(skipped) = consents_missing(cx) {
-            return Ok(skipped);
-        }
         let bulk: Settings = cx.policy.settings(INFO.id)?;
         let (no_consent, after_opt_out) = without_consent_in(cx.policy)?;
         let predicate = format!("({no_consent} OR {after_opt_out})");
