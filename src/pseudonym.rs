@@ -223,7 +223,20 @@ impl IdentifierClass {
         }
         let normalized = match self {
             IdentifierClass::Email => trimmed.to_lowercase(),
-            IdentifierClass::Phone => normalize_phone(trimmed),
+            IdentifierClass::Phone => {
+                // Stripping a prefix can leave digits that read as another prefix ("001" after
+                // a number written without `+`): strip until nothing changes, so that
+                // normalizing twice changes nothing (the fuzzer found such numbers). Each
+                // change shortens the digits, so this ends.
+                let mut digits = normalize_phone(trimmed);
+                loop {
+                    let again = normalize_phone(&digits);
+                    if again == digits {
+                        break digits;
+                    }
+                    digits = again;
+                }
+            }
             IdentifierClass::NationalId => trimmed.to_uppercase(),
             IdentifierClass::BankCard => trimmed.chars().filter(char::is_ascii_digit).collect(),
             IdentifierClass::Name | IdentifierClass::Address => trimmed
@@ -244,8 +257,7 @@ impl IdentifierClass {
 /// mobile, and `+1`/`001` before a 10-digit North American number. A bare 11-digit number
 /// starting with 1 is read as a mainland mobile: without a `+` it cannot be told apart from
 /// a North American number with its country code. Each prefix is only stripped when what
-/// remains has the right length, so the result is a fixed point (normalizing twice changes
-/// nothing).
+/// remains has the right length; [`IdentifierClass::normalize`] repeats it to a fixed point.
 fn normalize_phone(raw: &str) -> String {
     let written_international = raw.starts_with('+') || raw.starts_with("00");
     let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
@@ -582,7 +594,23 @@ mod tests {
         );
     }
 
+    /// Found by the `normalize` fuzz target: the digits of a number written without `+` began
+    /// with `001` and a 10-digit number, which a second pass read as an international prefix.
+    #[test]
+    fn a_prefix_left_after_normalizing_is_stripped_in_the_same_pass() {
+        let once = IdentifierClass::Phone.normalize("0-010022868622").unwrap();
+        assert_eq!(once, "0022868622");
+        assert_eq!(IdentifierClass::Phone.normalize(&once).unwrap(), once);
+    }
+
     proptest! {
+        #[test]
+        fn phone_normalization_is_idempotent(raw in "[+0 ]{0,3}[0-9 ()+-]{0,20}") {
+            if let Some(once) = IdentifierClass::Phone.normalize(&raw) {
+                prop_assert_eq!(IdentifierClass::Phone.normalize(&once), Some(once));
+            }
+        }
+
         #[test]
         fn normalization_is_idempotent(raw in "\\PC{0,24}") {
             for class in IdentifierClass::ALL {
