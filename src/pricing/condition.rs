@@ -58,6 +58,13 @@ impl ConditionError {
 
 type Parsed<T> = std::result::Result<T, ConditionError>;
 
+/// The most tokens a condition may have (found by fuzzing: thousands of `AND`s overflowed the
+/// stack while converting).
+const MAX_TOKENS: usize = 256;
+/// The deepest a condition may nest: its printed SQL, wrapped by the simulation, must stay within
+/// the SQL parser's limit of 50 levels (found by fuzzing: `1+1+…+1` fifty times).
+const MAX_DEPTH: usize = 24;
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Literal {
     /// As written (digits, `.`, exponent): printed back unchanged.
@@ -344,10 +351,21 @@ impl Condition {
                 _ => {}
             }
         }
-        if tokens
+        // Bounds that keep conversion (recursive) off the stack's edge and the printed SQL,
+        // one parenthesis per node, within the SQL parser's nesting limit of 50.
+        let significant = tokens
             .iter()
-            .all(|t| matches!(t.token, Token::Whitespace(_) | Token::EOF))
-        {
+            .filter(|t| !matches!(t.token, Token::Whitespace(_) | Token::EOF))
+            .count();
+        if significant > MAX_TOKENS {
+            return Err(ConditionError::at(
+                Position { line: 1, column: 1 },
+                format!(
+                    "the condition has {significant} tokens; at most {MAX_TOKENS} are allowed (split it into several rules)"
+                ),
+            ));
+        }
+        if significant == 0 {
             return Err(ConditionError::at(
                 Position { line: 1, column: 1 },
                 "the condition is empty",
@@ -367,7 +385,22 @@ impl Condition {
                 "unexpected text after the end of the condition (unbalanced parentheses?)",
             ));
         }
-        convert(&expr)
+        let condition = convert(&expr)?;
+        if condition.depth() > MAX_DEPTH {
+            return Err(ConditionError::at(
+                Position { line: 1, column: 1 },
+                format!(
+                    "the condition nests {} levels deep; at most {MAX_DEPTH} are allowed (split it into several rules)",
+                    condition.depth()
+                ),
+            ));
+        }
+        Ok(condition)
+    }
+
+    /// How deeply the tree nests (a leaf is 1).
+    pub fn depth(&self) -> usize {
+        1 + self.children().iter().map(|c| c.depth()).max().unwrap_or(0)
     }
 
     /// The condition as SQL for DataFusion: every attribute quoted in lower case, every compound
@@ -1001,6 +1034,14 @@ mod tests {
                 .contains("argument")
         );
         assert!(refused("   ").message.contains("empty"));
+        let long_sum = vec!["1"; 50].join("+");
+        assert!(
+            refused(&format!("{long_sum} > 3"))
+                .message
+                .contains("levels deep")
+        );
+        let many = vec!["quantity > 1"; 4000].join(" AND ");
+        assert!(refused(&many).message.contains("tokens"));
         assert!(
             refused("CAST(channel AS DATE) IS NULL")
                 .message
