@@ -143,10 +143,7 @@ impl Engine {
     /// returns its name: a sample that is the same whatever the partition count, unlike a
     /// `LIMIT` over a parallel scan, which takes whichever rows arrive first.
     pub async fn register_head(&self, dataset: &RegisteredDataset, rows: u64) -> Result<String> {
-        let session = SessionConfig::new()
-            .with_target_partitions(1)
-            .with_repartition_file_scans(false);
-        let ctx = SessionContext::new_with_config(session);
+        let ctx = file_order_session();
         let paths = dataset
             .paths
             .iter()
@@ -266,6 +263,15 @@ impl Engine {
             file_format: format,
         })
     }
+}
+
+/// A session that reads files in one partition, so that rows arrive in file order (to name
+/// the row of a bad cell, or to take the same first rows whatever the machine).
+fn file_order_session() -> SessionContext {
+    let session = SessionConfig::new()
+        .with_target_partitions(1)
+        .with_repartition_file_scans(false);
+    SessionContext::new_with_config(session)
 }
 
 /// Reads `paths` as one table; with `schema`, under that schema instead of an inferred one.
@@ -617,10 +623,7 @@ impl<'a> FileOrderScan<'a> {
         format: Format,
     ) -> std::result::Result<u64, String> {
         use futures::StreamExt;
-        let session = SessionConfig::new()
-            .with_target_partitions(1)
-            .with_repartition_file_scans(false);
-        let ctx = SessionContext::new_with_config(session);
+        let ctx = file_order_session();
         let mut rows = 0;
         for file in files {
             let prefix = match files.len() {

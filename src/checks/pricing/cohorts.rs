@@ -9,9 +9,33 @@ use datafusion::arrow::datatypes::DataType;
 use crate::config::Config;
 use crate::engine::{Engine, ident, literal};
 use crate::error::Result;
-use crate::policy::{AttributeClass, EffectivePolicy};
+use crate::policy::{AttributeClass, EffectivePolicy, within};
 use crate::pricing::FEATURES_TABLE;
 use crate::segment::generalize::GeneralizeUdf;
+
+/// The most tenure a pack may ask for: a century.
+const MAX_TENURE_DAYS: i64 = 36_500;
+
+/// Long-tenure customers have more than `old` days, new ones at most `new`: the cohorts are
+/// disjoint only while `new <= old`.
+pub fn validate_tenure(old: i64, new: i64) -> std::result::Result<(), String> {
+    within("old_tenure_days", old, 1..=MAX_TENURE_DAYS)?;
+    within("new_tenure_days", new, 0..=MAX_TENURE_DAYS)?;
+    if new > old {
+        return Err(format!(
+            "new_tenure_days = {new} must be at most old_tenure_days = {old}: the cohorts would overlap"
+        ));
+    }
+    Ok(())
+}
+
+/// Two packs' (old, new) tenure thresholds merged into broader cohorts: the smaller `old`, the
+/// larger `new`, but never past `old` (the cohorts stay disjoint). Equal to the same rule over
+/// all packs at once, so the order packs merge in does not matter.
+pub fn strictest_tenure(a: (i64, i64), b: (i64, i64)) -> (i64, i64) {
+    let old = a.0.min(b.0);
+    (old, a.1.max(b.1).min(old))
+}
 
 /// Which comparison a pair belongs to; each observed-price check takes one kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,8 +11,7 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use serde::Deserialize;
 
-use super::cohorts::{CohortKind, CohortPair, cohort_pairs};
-use super::simulated_disparity::{strictest_tenure, validate_tenure};
+use super::cohorts::{CohortKind, CohortPair, cohort_pairs, strictest_tenure, validate_tenure};
 use crate::checks::{CheckInfo, Context, Need, Outcome, Table};
 use crate::config::Config;
 use crate::engine::{Engine, ident};

@@ -7,7 +7,7 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use serde::Deserialize;
 
-use super::cohorts::{CohortPair, cohort_pairs};
+use super::cohorts::{CohortPair, cohort_pairs, strictest_tenure, validate_tenure};
 use crate::checks::{Need, Outcome, Table};
 use crate::config::Config;
 use crate::engine::{Engine, ident, literal};
@@ -80,30 +80,6 @@ impl Validate for Settings {
         within("min_cohort_customers", self.min_cohort_customers, 1..)?;
         validate_tenure(self.old_tenure_days, self.new_tenure_days)
     }
-}
-
-/// The most tenure a pack may ask for: a century.
-const MAX_TENURE_DAYS: i64 = 36_500;
-
-/// Long-tenure customers have more than `old` days, new ones at most `new`: the cohorts are
-/// disjoint only while `new <= old`.
-pub(super) fn validate_tenure(old: i64, new: i64) -> std::result::Result<(), String> {
-    within("old_tenure_days", old, 1..=MAX_TENURE_DAYS)?;
-    within("new_tenure_days", new, 0..=MAX_TENURE_DAYS)?;
-    if new > old {
-        return Err(format!(
-            "new_tenure_days = {new} must be at most old_tenure_days = {old}: the cohorts would overlap"
-        ));
-    }
-    Ok(())
-}
-
-/// Two packs' (old, new) tenure thresholds merged into broader cohorts: the smaller `old`, the
-/// larger `new`, but never past `old` (the cohorts stay disjoint). Equal to the same rule over
-/// all packs at once, so the order packs merge in does not matter.
-pub(super) fn strictest_tenure(a: (i64, i64), b: (i64, i64)) -> (i64, i64) {
-    let old = a.0.min(b.0);
-    (old, a.1.max(b.1).min(old))
 }
 
 /// The SQL of the simulated prices of every sampled customer for every SKU: one column
