@@ -49,7 +49,8 @@ impl Prepared {
             &config.policies,
             &config.base_dir,
             &fairmark::checks::Registry,
-        )?;
+        )?
+        .with_declared_kinds(config.declared_kinds());
         let key = Arc::new(Key::load(&config.key, &config.base_dir)?);
         Ok(Prepared {
             config,

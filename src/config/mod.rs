@@ -145,6 +145,26 @@ pub struct CustomersDataset {
     /// Other columns usable in cohorts and pricing conditions.
     #[serde(default)]
     pub attributes: Vec<String>,
+    /// Attribute column → the kind it holds when its name does not say so (`xb = "gender"`,
+    /// `minzu = "ethnicity"`): the policy packs classify it by its kind as well as its name.
+    #[serde(default)]
+    pub attribute_kinds: BTreeMap<String, String>,
+}
+
+impl CustomersDataset {
+    /// Every attribute and quasi-identifier column with a declared kind, lower case, with the
+    /// kind's name.
+    pub fn declared_kinds(&self) -> BTreeMap<String, String> {
+        self.quasi_identifiers
+            .iter()
+            .map(|(column, kind)| (column.to_lowercase(), kind.name().to_string()))
+            .chain(
+                self.attribute_kinds
+                    .iter()
+                    .map(|(column, kind)| (column.to_lowercase(), kind.to_lowercase())),
+            )
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -412,6 +432,15 @@ impl Config {
         Ok(config)
     }
 
+    /// The kinds the customers dataset declares for its columns (none without one).
+    pub fn declared_kinds(&self) -> BTreeMap<String, String> {
+        self.datasets
+            .customers
+            .as_ref()
+            .map(CustomersDataset::declared_kinds)
+            .unwrap_or_default()
+    }
+
     /// Parses config text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Config> {
         let mut config: Config = toml::from_str(text).map_err(|e| toml_error(file, text, &e))?;
@@ -460,6 +489,19 @@ impl Config {
                     ));
                 }
             }
+        }
+        if let Some(customers) = &self.datasets.customers
+            && let Some(column) = customers
+                .attribute_kinds
+                .keys()
+                .find(|c| !customers.attributes.contains(c))
+        {
+            return Err(Error::config(
+                &self.file,
+                format!(
+                    "[datasets.customers]: `attribute_kinds` names `{column}`, which is not in `attributes`; list the column there too"
+                ),
+            ));
         }
         if let (Some(quotes), Some(orders)) = (&self.datasets.quotes, &self.datasets.orders)
             && quotes.conditions != orders.conditions

@@ -38,8 +38,12 @@ pub const TENURE_OVERCHARGE_SKUS: [(&str, f64); 3] =
     [("SKU10000", 0.05), ("SKU10001", 0.10), ("SKU10002", 0.15)];
 /// SKUs where iOS orders are offered 6% more.
 pub const IOS_SURCHARGE_SKUS: [&str; 2] = ["SKU10005", "SKU10006"];
+/// The SKU where a scenario may plant a 6% surcharge for women.
+pub const GENDER_SURCHARGE_SKU: &str = "SKU10008";
 /// SKUs under a cohort-blind random price test (±5%, a coin flip per order).
 pub const PRICE_TEST_SKUS: [&str; 2] = ["SKU10003", "SKU10004"];
+/// The days (offsets into the year) of the clustered price test: four running, in spring.
+pub const CLUSTERED_TEST_DAYS: std::ops::Range<i64> = 150..154;
 /// The first this many SKUs take most of the traffic, as bestsellers do.
 const BESTSELLERS: usize = 12;
 
@@ -59,6 +63,9 @@ pub struct Confounders {
     pub coupons: bool,
     /// A cohort-blind random price test on two SKUs.
     pub price_test: bool,
+    /// A cohort-blind random price test on every SKU, ±8% by a coin flip per order, on four
+    /// days only: a cluster of large gaps in both directions that is not an episode.
+    pub clustered_price_test: bool,
 }
 
 impl Confounders {
@@ -69,6 +76,7 @@ impl Confounders {
         member_discount: true,
         coupons: true,
         price_test: true,
+        clustered_price_test: true,
     };
     pub const NONE: Confounders = Confounders {
         price_drift: false,
@@ -77,7 +85,29 @@ impl Confounders {
         member_discount: false,
         coupons: false,
         price_test: false,
+        clustered_price_test: false,
     };
+}
+
+/// On which days a planted tenure surcharge applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SurchargeDays {
+    Every,
+    /// Two days in three: the demo's.
+    TwoInThree,
+    /// One day in five, the others at the new customers' price: overcharging that comes and
+    /// goes, which an average over the whole period hides.
+    OneInFive,
+}
+
+impl SurchargeDays {
+    pub fn applies(self, day_index: i64) -> bool {
+        match self {
+            SurchargeDays::Every => true,
+            SurchargeDays::TwoInThree => day_index % 3 != 0,
+            SurchargeDays::OneInFive => day_index % 5 == 2,
+        }
+    }
 }
 
 /// What to generate.
@@ -87,9 +117,13 @@ pub struct Scenario {
     pub seed: u64,
     /// SKUs where long-tenure customers are offered more, and how much more.
     pub tenure_surcharges: &'static [(&'static str, f64)],
-    /// Whether the tenure surcharge applies every day (else two days in three).
-    pub surcharge_every_day: bool,
+    /// On which days the tenure surcharge applies.
+    pub surcharge_days: SurchargeDays,
+    /// The one channel the tenure surcharge applies in, if it is confined to one.
+    pub surcharge_channel: Option<&'static str>,
     pub plant_ios_surcharge: bool,
+    /// Women offered 6% more on [`GENDER_SURCHARGE_SKU`].
+    pub plant_gender_surcharge: bool,
     pub confounders: Confounders,
 }
 
@@ -100,8 +134,10 @@ impl Scenario {
             customers,
             seed,
             tenure_surcharges: &TENURE_OVERCHARGE_SKUS,
-            surcharge_every_day: false,
+            surcharge_days: SurchargeDays::TwoInThree,
+            surcharge_channel: None,
             plant_ios_surcharge: true,
+            plant_gender_surcharge: false,
             confounders: Confounders::ALL,
         }
     }
@@ -112,8 +148,10 @@ impl Scenario {
             customers,
             seed,
             tenure_surcharges: &[],
-            surcharge_every_day: false,
+            surcharge_days: SurchargeDays::TwoInThree,
+            surcharge_channel: None,
             plant_ios_surcharge: false,
+            plant_gender_surcharge: false,
             confounders,
         }
     }
@@ -960,13 +998,23 @@ fn write_orders(
                 if c.price_test && PRICE_TEST_SKUS.contains(&sku.code.as_str()) {
                     offered *= if rng.chance(0.5) { 1.05 } else { 0.95 };
                 }
-                let surcharge_day = scenario.surcharge_every_day || day_index % 3 != 0;
+                if c.clustered_price_test && CLUSTERED_TEST_DAYS.contains(&day_index) {
+                    offered *= if rng.chance(0.5) { 1.08 } else { 0.92 };
+                }
+                let surcharge_day = scenario.surcharge_days.applies(day_index)
+                    && scenario.surcharge_channel.is_none_or(|c| c == channel);
                 let planted = scenario
                     .tenure_surcharges
                     .iter()
                     .find(|(code, _)| *code == sku.code);
                 if let Some((_, surcharge)) = planted.filter(|_| tenure > 365 && surcharge_day) {
                     offered *= 1.0 + surcharge;
+                }
+                if scenario.plant_gender_surcharge
+                    && person.gender == "F"
+                    && sku.code == GENDER_SURCHARGE_SKU
+                {
+                    offered *= 1.06;
                 }
                 if scenario.plant_ios_surcharge
                     && person.os == "iOS"

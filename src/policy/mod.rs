@@ -469,6 +469,8 @@ pub struct EffectivePolicy {
     /// Sorted by name (then content), each pack once.
     pub packs: Vec<PolicyPack>,
     checks: BTreeMap<String, EffectiveCheck>,
+    /// Column (lower case) → the kind the config declares it holds.
+    declared_kinds: BTreeMap<String, String>,
 }
 
 /// How a check's thresholds combine across packs.
@@ -583,14 +585,33 @@ impl EffectivePolicy {
                 .legal_bases
                 .retain(|citation| seen.insert(citation.clone()));
         }
-        EffectivePolicy { packs, checks }
+        EffectivePolicy {
+            packs,
+            checks,
+            declared_kinds: BTreeMap::new(),
+        }
     }
 
-    /// The most sensitive class any pack gives `attribute`.
+    /// The kinds the config declares for its columns (`born` holds a `birth_year`), so that a
+    /// column is classified by what it holds, not only by what it is called.
+    pub fn with_declared_kinds(mut self, kinds: BTreeMap<String, String>) -> EffectivePolicy {
+        self.declared_kinds = kinds;
+        self
+    }
+
+    /// The most sensitive class any pack gives `attribute`, by its name or by the kind the
+    /// config declares it holds.
     pub fn attribute_class(&self, attribute: &str) -> Option<AttributeClass> {
+        let kind = self.declared_kinds.get(&attribute.to_lowercase());
         self.packs
             .iter()
-            .filter_map(|p| p.attributes.class_of(attribute))
+            .flat_map(|p| {
+                [
+                    p.attributes.class_of(attribute),
+                    kind.and_then(|k| p.attributes.class_of(k)),
+                ]
+            })
+            .flatten()
             .max()
     }
 

@@ -4,7 +4,10 @@
 
 use std::collections::BTreeSet;
 
-use fairmark::demo::{Confounders, IOS_SURCHARGE_SKUS, Scenario, TENURE_OVERCHARGE_SKUS};
+use fairmark::demo::{
+    Confounders, GENDER_SURCHARGE_SKU, IOS_SURCHARGE_SKUS, Scenario, SurchargeDays,
+    TENURE_OVERCHARGE_SKUS,
+};
 
 use crate::support::{Fixture, fairmark, report_json};
 
@@ -37,6 +40,11 @@ fn overcharges(report: &serde_json::Value) -> Vec<String> {
 }
 
 fn audit_without_rules(fixture: &Fixture) -> serde_json::Value {
+    audit_report(fixture, 0)
+}
+
+/// The report of an audit without rules or mail, failing on critical findings only.
+fn audit_report(fixture: &Fixture, code: i32) -> serde_json::Value {
     fixture.edit_config("pricing_rules = \"rules.toml\"\n", "");
     fixture.without_mail();
     let out = fixture.out("report");
@@ -46,7 +54,7 @@ fn audit_without_rules(fixture: &Fixture) -> serde_json::Value {
         .arg("--out")
         .arg(&out)
         .assert()
-        .code(0);
+        .code(code);
     report_json(&out)
 }
 
@@ -107,7 +115,7 @@ fn legitimate_price_structure_alone_is_never_an_overcharge() {
         edit(&mut confounders);
         confounders
     };
-    let cases: [(&str, Confounders); 6] = [
+    let cases: [(&str, Confounders); 7] = [
         ("price drift and promotions", only(|c| c.price_drift = true)),
         ("quantity tiers", only(|c| c.quantity_tiers = true)),
         (
@@ -117,6 +125,10 @@ fn legitimate_price_structure_alone_is_never_an_overcharge() {
         ("member discounts", only(|c| c.member_discount = true)),
         ("customer coupons", only(|c| c.coupons = true)),
         ("random price tests", only(|c| c.price_test = true)),
+        (
+            "a random price test on four days",
+            only(|c| c.clustered_price_test = true),
+        ),
     ];
     for (name, confounders) in cases {
         let fixture = Fixture::of(&Scenario::fair(2500, 11, confounders));
@@ -145,8 +157,8 @@ fn an_overcharge_near_the_threshold_is_found_and_one_below_it_is_not() {
             } else {
                 &[("SKU10000", 0.01)]
             },
-            surcharge_every_day: true,
-            ..Scenario::fair(3000, 5, Confounders::ALL)
+            surcharge_days: SurchargeDays::Every,
+            ..Scenario::fair(8000, 5, Confounders::ALL)
         };
         let fixture = Fixture::of(&scenario);
         let report = audit_without_rules(&fixture);
@@ -463,5 +475,185 @@ fn a_discount_whose_condition_cannot_be_read_is_reported_not_passed() {
     assert!(
         checks.contains(&"pricing.rule-new-customer-discount"),
         "{report:#}"
+    );
+}
+
+/// The finding of `check` on `sku`.
+fn finding<'r>(report: &'r serde_json::Value, check: &str, sku: &str) -> &'r serde_json::Value {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == check && f["subject"]["sku"] == sku)
+        .unwrap_or_else(|| panic!("no {check} finding on {sku}"))
+}
+
+#[test]
+fn an_overcharge_on_one_day_in_five_is_found_with_its_episodes() {
+    for channel in [None, Some("app")] {
+        let scenario = Scenario {
+            tenure_surcharges: &[("SKU10001", 0.10)],
+            surcharge_days: SurchargeDays::OneInFive,
+            surcharge_channel: channel,
+            // Day by day, new customers are few: a year of a 20,000-customer shop gives the
+            // SKU about 200 matched strata, a fifth of them on surcharge days.
+            ..Scenario::fair(20_000, 17, Confounders::ALL)
+        };
+        let fixture = Fixture::of(&scenario);
+        let report = audit_without_rules(&fixture);
+        assert_eq!(
+            overcharges(&report),
+            vec![format!(
+                "\"pricing.tenure-overcharge\" {}",
+                serde_json::json!({"dataset": "orders", "sku": "SKU10001"})
+            )],
+            "{channel:?}"
+        );
+        let evidence = &finding(&report, "pricing.tenure-overcharge", "SKU10001")["evidence"];
+        let episodes = evidence["episodes"].as_array().expect("episodes listed");
+        assert!(!episodes.is_empty());
+        // Episodes are the surcharge days (offsets 2, 7, 12, … of the year), but for a
+        // consistent-looking cell of the four-day random price test now and then.
+        let mut off_days = 0;
+        for episode in episodes {
+            let text = episode.as_str().unwrap();
+            let day = chrono::NaiveDate::parse_from_str(&text[..10], "%Y-%m-%d").unwrap();
+            let offset = (day - chrono::NaiveDate::from_ymd_opt(2025, 11, 1).unwrap()).num_days();
+            if offset % 5 != 2 {
+                assert!(
+                    fairmark::demo::CLUSTERED_TEST_DAYS.contains(&offset),
+                    "{text} is neither a surcharge day nor a price-test day ({channel:?})"
+                );
+                off_days += 1;
+            }
+            // Confined to the app: no episode in another channel (a day whose only matched
+            // strata were in the app is an episode of the whole day).
+            if channel.is_some() && offset % 5 == 2 {
+                assert!(
+                    !text.contains("channel = web") && !text.contains("channel = mini_program"),
+                    "{text}"
+                );
+            }
+        }
+        assert!(
+            off_days * 10 <= episodes.len(),
+            "{off_days} of {episodes:?}"
+        );
+        let gap = evidence["episode_gap"].as_f64().unwrap();
+        assert!((0.08..=0.12).contains(&gap), "episode gap {gap}");
+        let share = evidence["episode_share"].as_f64().unwrap();
+        assert!(share > 0.0 && share <= 0.25, "share {share}");
+    }
+}
+
+/// Renames the customers file's columns `from` to `to` (header only) in the CSV and config.
+fn rename_customer_columns(fixture: &Fixture, renames: &[(&str, &str)]) {
+    let csv = std::fs::read_to_string(&fixture.data.customers_csv).unwrap();
+    let (header, rest) = csv.split_once('\n').unwrap();
+    let header: Vec<String> = header
+        .split(',')
+        .map(|h| {
+            renames
+                .iter()
+                .find(|(from, _)| *from == h)
+                .map_or(h.to_string(), |(_, to)| to.to_string())
+        })
+        .collect();
+    std::fs::write(
+        &fixture.data.customers_csv,
+        format!("{}\n{rest}", header.join(",")),
+    )
+    .unwrap();
+}
+
+#[test]
+fn protected_attributes_are_known_by_their_declared_kind_whatever_their_name() {
+    let scenario = Scenario {
+        plant_gender_surcharge: true,
+        ..Scenario::fair(3000, 23, Confounders::ALL)
+    };
+    let fixture = Fixture::of(&scenario);
+    rename_customer_columns(&fixture, &[("birth_year", "born"), ("gender", "xb")]);
+    fixture.edit_config(
+        "quasi_identifiers = { birth_year = \"birth_year\", gender = \"gender\", city = \"city\" }",
+        "quasi_identifiers = { born = \"birth_year\", xb = \"gender\", city = \"city\" }",
+    );
+    let report = audit_report(&fixture, 1);
+    // Two genders: one comparison, one finding.
+    let protected: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "pricing.protected-overcharge" && f["severity"] != "info")
+        .collect();
+    assert_eq!(protected.len(), 1, "{protected:#?}");
+    assert_eq!(protected[0]["subject"]["sku"], GENDER_SURCHARGE_SKU);
+    let cohorts = protected[0]["evidence"]["cohorts"].as_str().unwrap();
+    assert_eq!(cohorts, "with xb female vs with xb male");
+    let gap = protected[0]["evidence"]["gap_estimate"].as_f64().unwrap();
+    assert!((0.04..=0.08).contains(&gap), "gap {gap}");
+    let coverage = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["check"] == "pricing.protected-overcharge"
+                && f["severity"] == "info"
+                && f["evidence"].get("attributes_compared").is_some()
+        })
+        .expect("a coverage note");
+    assert_eq!(
+        coverage["evidence"]["attributes_compared"],
+        serde_json::json!(["born", "xb"])
+    );
+}
+
+#[test]
+fn a_protected_attribute_with_forty_values_is_reported_as_skipped() {
+    let fixture = Fixture::of(&Scenario::fair(1500, 29, Confounders::ALL));
+    fixture.without_mail();
+    fixture.edit_config("pricing_rules = \"rules.toml\"\n", "");
+    // `religion` (a protected name in every pack) with forty values, from the customer index.
+    let csv = std::fs::read_to_string(&fixture.data.customers_csv).unwrap();
+    let mut lines = csv.lines();
+    let mut out = format!("{},religion\n", lines.next().unwrap());
+    for (i, line) in lines.enumerate() {
+        out.push_str(&format!("{line},r{}\n", i % 40));
+    }
+    std::fs::write(&fixture.data.customers_csv, out).unwrap();
+    fixture.edit_config(
+        "attributes = [\"os\", \"vip\", \"price_sensitivity\"]",
+        "attributes = [\"os\", \"vip\", \"price_sensitivity\", \"religion\"]",
+    );
+    let out = fixture.out("report");
+    fairmark()
+        .args(["audit", "--fail-on", "critical", "--config"])
+        .arg(&fixture.data.config)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(0);
+    let report = report_json(&out);
+    let coverage = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["check"] == "pricing.protected-overcharge"
+                && f["evidence"].get("attributes_skipped").is_some()
+        })
+        .expect("a coverage note");
+    assert_eq!(coverage["severity"], "info");
+    let skipped = coverage["evidence"]["attributes_skipped"]
+        .as_array()
+        .unwrap();
+    assert!(
+        skipped.contains(&serde_json::json!("religion")),
+        "{skipped:?}"
+    );
+    let message = coverage["message"].as_str().unwrap();
+    assert!(
+        message.contains("`religion`: more than 12 distinct values"),
+        "{message}"
     );
 }

@@ -4,13 +4,14 @@
 
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{DataType, Int64Type};
 
 use crate::config::Config;
 use crate::engine::{Engine, ident, literal};
 use crate::error::Result;
 use crate::policy::{AttributeClass, EffectivePolicy, within};
 use crate::pricing::FEATURES_TABLE;
+use crate::quasi_kind::QuasiKind;
 use crate::segment::generalize::GeneralizeUdf;
 
 /// The most tenure a pack may ask for: a century.
@@ -59,8 +60,32 @@ pub struct CohortPair {
     pub two_sided: bool,
 }
 
-/// The cohort pairs to compare: tenure, device, and each group of each protected attribute
-/// present in the customer features.
+/// A protected attribute that could not be compared, and why: reported, never dropped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkippedAttribute {
+    pub attribute: String,
+    pub reason: String,
+}
+
+/// The cohort pairs to compare, and which protected attributes were compared (with their
+/// number of groups) and which could not be.
+#[derive(Debug, Clone, Default)]
+pub struct Cohorts {
+    pub pairs: Vec<CohortPair>,
+    pub compared: Vec<(String, usize)>,
+    pub skipped: Vec<SkippedAttribute>,
+}
+
+/// A protected attribute with more groups than this is not a set of groups to compare (an
+/// exact birth date, a free-text field): it is reported as skipped.
+pub const MAX_PROTECTED_GROUPS: usize = 12;
+/// Groups with fewer customers than this are left out of the comparison (and said to be).
+pub const MIN_GROUP_CUSTOMERS: i64 = 20;
+
+/// The cohort pairs to compare: tenure, device, and each protected attribute present in the
+/// customer features (recognized by its name or by the kind the config declares). A
+/// two-valued attribute is one comparison; with more values, each group is compared with the
+/// rest.
 pub async fn cohort_pairs(
     engine: &Engine,
     config: &Config,
@@ -68,8 +93,9 @@ pub async fn cohort_pairs(
     old_days: i64,
     new_days: i64,
     tenure: &str,
-) -> Result<Vec<CohortPair>> {
-    let mut pairs = vec![CohortPair {
+) -> Result<Cohorts> {
+    let mut cohorts = Cohorts::default();
+    cohorts.pairs.push(CohortPair {
         name: format!("tenure > {old_days} days vs <= {new_days} days"),
         treated_label: format!("customers of more than {old_days} days"),
         reference_label: format!("customers of at most {new_days} days"),
@@ -77,9 +103,9 @@ pub async fn cohort_pairs(
         reference: format!("{tenure} <= {new_days}"),
         two_sided: false,
         kind: CohortKind::Tenure,
-    }];
+    });
     if crate::pricing::has_device(config) {
-        pairs.push(CohortPair {
+        cohorts.pairs.push(CohortPair {
             name: "iOS vs Android".into(),
             treated_label: "iOS customers".into(),
             reference_label: "Android customers".into(),
@@ -90,9 +116,9 @@ pub async fn cohort_pairs(
         });
     }
     let Some(customers) = &config.datasets.customers else {
-        return Ok(pairs);
+        return Ok(cohorts);
     };
-    let attributes: Vec<(String, Option<crate::quasi_kind::QuasiKind>)> = customers
+    let attributes: Vec<(String, Option<QuasiKind>)> = customers
         .quasi_identifiers
         .iter()
         .map(|(c, k)| (c.to_lowercase(), Some(*k)))
@@ -100,6 +126,7 @@ pub async fn cohort_pairs(
             customers
                 .attributes
                 .iter()
+                .filter(|a| !customers.quasi_identifiers.contains_key(*a))
                 .map(|a| (a.to_lowercase(), None)),
         )
         .collect();
@@ -109,48 +136,108 @@ pub async fn cohort_pairs(
         }
         let group = protected_group_expr(&attribute, kind);
         let sql = format!(
-            "SELECT DISTINCT {group} AS g FROM {FEATURES_TABLE} WHERE {} IS NOT NULL ORDER BY g LIMIT 13",
-            ident(&attribute)
+            "SELECT {group} AS g, count(*) AS customers FROM {FEATURES_TABLE} WHERE {} IS NOT NULL GROUP BY {group} ORDER BY g LIMIT {}",
+            ident(&attribute),
+            MAX_PROTECTED_GROUPS + 1
         );
         let batches = engine.collect(&sql, "customers").await?;
-        let mut groups = Vec::new();
+        let mut groups: Vec<(String, i64)> = Vec::new();
         for batch in &batches {
             let values = cast(batch.column(0), &DataType::Utf8)?;
             let values = values.as_string::<i32>();
+            let sizes = cast(batch.column(1), &DataType::Int64)?;
+            let sizes = sizes.as_primitive::<Int64Type>();
             groups.extend(
                 (0..values.len())
                     .filter(|i| !values.is_null(*i))
-                    .map(|i| values.value(i).to_string()),
+                    .map(|i| (values.value(i).to_string(), sizes.value(i))),
             );
         }
-        // A "protected attribute" with a dozen or more values is not a set of groups to compare.
-        if groups.len() < 2 || groups.len() > 12 {
+        let skip = |reason: String| SkippedAttribute {
+            attribute: attribute.clone(),
+            reason,
+        };
+        if groups.len() > MAX_PROTECTED_GROUPS {
+            cohorts.skipped.push(skip(format!(
+                "more than {MAX_PROTECTED_GROUPS} distinct values: not a set of groups to compare (band it, or declare its kind so that fairmark bands it)"
+            )));
             continue;
         }
-        for value in groups {
-            pairs.push(CohortPair {
-                name: format!("{attribute} = {value} vs other {attribute}"),
-                treated_label: format!("customers with {attribute} = {value}"),
-                reference_label: format!("customers with another {attribute}"),
-                treated: format!("{group} = {}", literal(&value)),
-                reference: format!("{group} <> {}", literal(&value)),
+        let small = groups
+            .iter()
+            .filter(|(_, n)| *n < MIN_GROUP_CUSTOMERS)
+            .count();
+        groups.retain(|(_, n)| *n >= MIN_GROUP_CUSTOMERS);
+        if groups.len() < 2 {
+            cohorts.skipped.push(skip(format!(
+                "fewer than two groups of at least {MIN_GROUP_CUSTOMERS} customers"
+            )));
+            continue;
+        }
+        if small > 0 {
+            cohorts.skipped.push(skip(format!(
+                "{small} of its groups have fewer than {MIN_GROUP_CUSTOMERS} customers and were left out; the other {} were compared",
+                groups.len()
+            )));
+        }
+        cohorts.compared.push((attribute.clone(), groups.len()));
+        let words = |value: &str| group_in_words(&attribute, kind, value);
+        if let [(first, _), (second, _)] = groups.as_slice() {
+            cohorts.pairs.push(CohortPair {
+                name: format!("{} vs {}", words(first), words(second)),
+                treated_label: format!("customers {}", words(first)),
+                reference_label: format!("customers {}", words(second)),
+                treated: format!("{group} = {}", literal(first)),
+                reference: format!("{group} = {}", literal(second)),
+                two_sided: true,
+                kind: CohortKind::Protected,
+            });
+            continue;
+        }
+        let compared: Vec<String> = groups.iter().map(|(v, _)| literal(v)).collect();
+        for (value, _) in &groups {
+            cohorts.pairs.push(CohortPair {
+                name: format!("{} vs the rest", words(value)),
+                treated_label: format!("customers {}", words(value)),
+                reference_label: format!("the other customers with a known {attribute}"),
+                treated: format!("{group} = {}", literal(value)),
+                reference: format!(
+                    "{group} <> {} AND {group} IN ({})",
+                    literal(value),
+                    compared.join(", ")
+                ),
                 two_sided: true,
                 kind: CohortKind::Protected,
             });
         }
     }
-    Ok(pairs)
+    Ok(cohorts)
 }
 
-/// Birth years and ages are compared in ten-year bands; other attributes by value.
-pub fn protected_group_expr(attribute: &str, kind: Option<crate::quasi_kind::QuasiKind>) -> String {
-    use crate::quasi_kind::QuasiKind;
+/// A protected group in words: `born 1980-1989`, `aged 30-39`, `with gender f`.
+fn group_in_words(attribute: &str, kind: Option<QuasiKind>, value: &str) -> String {
+    match kind {
+        Some(QuasiKind::BirthYear) => format!("born {value}"),
+        Some(QuasiKind::Age) => format!("aged {value}"),
+        _ => format!("with {attribute} {value}"),
+    }
+}
+
+/// Birth years and ages are compared in ten-year bands, genders in their normal spelling;
+/// other attributes by value.
+pub fn protected_group_expr(attribute: &str, kind: Option<QuasiKind>) -> String {
     match kind {
         Some(k @ (QuasiKind::BirthYear | QuasiKind::Age)) => format!(
             "{}({}, {}, 1)",
             GeneralizeUdf::NAME,
             ident(attribute),
             literal(k.name())
+        ),
+        Some(QuasiKind::Gender) => format!(
+            "{}({}, {}, 0)",
+            GeneralizeUdf::NAME,
+            ident(attribute),
+            literal(QuasiKind::Gender.name())
         ),
         _ => format!("CAST({} AS VARCHAR)", ident(attribute)),
     }

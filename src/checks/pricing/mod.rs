@@ -4,6 +4,7 @@
 
 pub mod cohorts;
 pub mod device_overcharge;
+pub mod episodes;
 pub mod observed;
 pub mod protected_overcharge;
 pub mod rule_new_customer_discount;

@@ -11,11 +11,14 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use serde::Deserialize;
 
+use std::collections::BTreeSet;
+
 use super::cohorts::{CohortKind, CohortPair, cohort_pairs, strictest_tenure, validate_tenure};
+use super::episodes::{Cell, Permutations, Scan, Scope, Stratum, scan};
 use crate::checks::{CheckInfo, Context, Need, Outcome, Table};
 use crate::config::Config;
 use crate::engine::{Engine, ident};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::findings::{Finding, Severity, Subject};
 use crate::policy::{EffectiveCheck, Strictest, Validate, within};
 use crate::pricing::FEATURES_TABLE;
@@ -48,6 +51,11 @@ pub struct Settings {
     pub old_tenure_days: i64,
     pub new_tenure_days: i64,
     pub confidence: f64,
+    /// An overcharge worth at least this share of what the first cohort was offered for the
+    /// SKU raises the finding one severity step ...
+    pub critical_share: f64,
+    /// ... and one below this share lowers it one step.
+    pub minor_share: f64,
 }
 
 impl Default for Settings {
@@ -60,6 +68,8 @@ impl Default for Settings {
             old_tenure_days: 365,
             new_tenure_days: 30,
             confidence: 0.95,
+            critical_share: 0.05,
+            minor_share: 0.005,
         }
     }
 }
@@ -83,6 +93,8 @@ impl Strictest for Settings {
             old_tenure_days,
             new_tenure_days,
             confidence: self.confidence.max(other.confidence),
+            critical_share: self.critical_share.min(other.critical_share),
+            minor_share: self.minor_share.min(other.minor_share),
         }
     }
 }
@@ -97,6 +109,8 @@ impl Validate for Settings {
         within("alpha", self.alpha, open_unit)?;
         within("confidence", self.confidence, open_unit)?;
         within("min_strata", self.min_strata, 1..)?;
+        within("critical_share", self.critical_share, 0.0..=1.0)?;
+        within("minor_share", self.minor_share, 0.0..=self.critical_share)?;
         validate_tenure(self.old_tenure_days, self.new_tenure_days)
     }
 }
@@ -113,18 +127,6 @@ pub fn missing_data(config: &Config) -> Option<String> {
         return Some("the orders dataset maps no `offered_price` (paid prices include the customer's own coupons)".into());
     }
     None
-}
-
-/// One SKU's comparison.
-#[derive(Debug, Clone, PartialEq)]
-struct SkuTest {
-    sku: String,
-    matched_strata: usize,
-    n_treated: u64,
-    n_reference: u64,
-    median_gap: f64,
-    estimate: stats::Estimate,
-    p_value: f64,
 }
 
 /// The observations (orders, then quotes) with cohort-relevant columns, as SQL.
@@ -150,117 +152,174 @@ fn observations_sql(config: &Config) -> String {
     sql
 }
 
-async fn test_pair(
+/// One SKU's strata under one cohort pair, as the plan returned them.
+#[derive(Debug, Clone)]
+struct SkuStrata {
+    sku: String,
+    strata: Vec<Stratum>,
+}
+
+/// One SKU's whole-period comparison.
+#[derive(Debug, Clone, PartialEq)]
+struct SkuTest {
+    sku: String,
+    matched_strata: usize,
+    n_treated: u64,
+    n_reference: u64,
+    /// The mean stratum gap over every matched stratum: the effect flagged.
+    mean: stats::Estimate,
+    hodges_lehmann: f64,
+    median_gap: f64,
+    p_value: f64,
+}
+
+fn bucket_format(bucket: TimeBucket) -> (&'static str, &'static str, &'static str) {
+    match bucket {
+        TimeBucket::Hour => ("hour", "%Y-%m-%d %H:00", "hours"),
+        TimeBucket::Day => ("day", "%Y-%m-%d", "days"),
+        TimeBucket::Week => ("week", "%Y-%m-%d", "weeks"),
+    }
+}
+
+/// Every stratum (SKU × time bucket × condition values) where at least one of the pair's
+/// cohorts was offered the SKU, with the cohorts' median offered prices and order counts,
+/// computed in the plan.
+async fn strata_of_pair(
     engine: &Engine,
     config: &Config,
     pair: &CohortPair,
     settings: &Settings,
-) -> Result<(Vec<SkuTest>, Vec<String>)> {
-    let bucket = match settings.time_bucket {
-        TimeBucket::Hour => "hour",
-        TimeBucket::Day => "day",
-        TimeBucket::Week => "week",
-    };
+) -> Result<Vec<SkuStrata>> {
+    let (unit, format, _) = bucket_format(settings.time_bucket);
     let conditions: Vec<String> = crate::pricing::condition_columns(config)
         .into_iter()
         .map(|(_, c)| ident(&c))
         .collect();
-    let group = std::iter::once("sku".to_string())
-        .chain(std::iter::once("bucket".to_string()))
+    let keys: Vec<String> = ["sku".to_string(), "bucket".to_string()]
+        .into_iter()
         .chain(conditions.iter().cloned())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let condition_list = if conditions.is_empty() {
-        String::new()
-    } else {
-        format!(
-            ", {}",
-            conditions
-                .iter()
-                .map(|c| format!("o.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    };
+        .collect();
+    let group = keys.join(", ");
+    let condition_text: String = conditions
+        .iter()
+        .map(|c| format!(", CAST(o.{c} AS VARCHAR) AS {c}"))
+        .collect();
     let sql = format!(
         "WITH observed AS (
-            SELECT o.sku, date_trunc('{bucket}', o.ordered_at) AS bucket{condition_list}, o.price,
+            SELECT CAST(o.sku AS VARCHAR) AS sku, to_char(date_trunc('{unit}', o.ordered_at), '{format}') AS bucket{condition_text}, o.price,
                 CAST(floor(date_part('epoch', o.ordered_at) / 86400) AS BIGINT) - CAST(floor(date_part('epoch', f.tenure_start) / 86400) AS BIGINT) AS tenure_at_order,
                 COALESCE(o.order_device, f.device_os) AS device_os{attributes}
             FROM ({observations}) o JOIN {FEATURES_TABLE} f ON o.customer_id = f.customer_id),
         labelled AS (
-            SELECT {group}, price, CASE WHEN {treated} THEN 1 WHEN {reference} THEN 0 END AS cohort FROM observed),
-        strata AS (
-            SELECT {group},
-                median(CASE WHEN cohort = 1 THEN price END) AS treated_price,
-                median(CASE WHEN cohort = 0 THEN price END) AS reference_price,
-                count(CASE WHEN cohort = 1 THEN 1 END) AS n_treated,
-                count(CASE WHEN cohort = 0 THEN 1 END) AS n_reference
-            FROM labelled WHERE cohort IS NOT NULL GROUP BY {group}),
-        matched AS (
-            SELECT sku, n_treated, n_reference,
-                CASE WHEN n_treated > 0 AND n_reference > 0 AND reference_price > 0 THEN treated_price / reference_price - 1 END AS gap
-            FROM strata)
-        SELECT sku, array_agg(gap ORDER BY gap) AS gaps,
-            CAST(sum(CASE WHEN gap IS NOT NULL THEN n_treated ELSE 0 END) AS BIGINT) AS n_treated,
-            CAST(sum(CASE WHEN gap IS NOT NULL THEN n_reference ELSE 0 END) AS BIGINT) AS n_reference,
-            CAST(sum(n_treated) AS BIGINT) AS any_treated, CAST(sum(n_reference) AS BIGINT) AS any_reference
-        FROM matched GROUP BY sku ORDER BY sku",
+            SELECT {group}, price, CASE WHEN {treated} THEN 1 WHEN {reference} THEN 0 END AS cohort FROM observed)
+        SELECT {group},
+            median(CASE WHEN cohort = 1 THEN price END) AS treated_price,
+            median(CASE WHEN cohort = 0 THEN price END) AS reference_price,
+            CAST(count(CASE WHEN cohort = 1 THEN 1 END) AS BIGINT) AS n_treated,
+            CAST(count(CASE WHEN cohort = 0 THEN 1 END) AS BIGINT) AS n_reference
+        FROM labelled WHERE cohort IS NOT NULL GROUP BY {group}
+        ORDER BY {group}",
         observations = observations_sql(config),
         attributes = crate::pricing::customer_attribute_columns(config).iter().map(|a| format!(", f.{}", ident(a))).collect::<String>(),
         treated = pair.treated,
         reference = pair.reference,
     );
     let batches = engine.collect(&sql, "orders").await?;
-    let mut tests = Vec::new();
-    let mut lacking = Vec::new();
+    let mut skus: Vec<SkuStrata> = Vec::new();
     for batch in &batches {
-        let skus = cast(batch.column(0), &DataType::Utf8)?;
-        let skus = skus.as_string::<i32>();
-        let lists = batch.column(1).as_list::<i32>();
-        let column = |i: usize| batch.column(i).as_primitive::<Int64Type>().clone();
-        let (n_treated, n_reference, any_treated, any_reference) =
-            (column(2), column(3), column(4), column(5));
+        let text = |i: usize| -> Result<_> { Ok(cast(batch.column(i), &DataType::Utf8)?) };
+        let (sku_column, bucket_column) = (text(0)?, text(1)?);
+        let (sku_column, bucket_column) = (
+            sku_column.as_string::<i32>(),
+            bucket_column.as_string::<i32>(),
+        );
+        let condition_columns = (0..conditions.len())
+            .map(|c| text(2 + c))
+            .collect::<Result<Vec<_>>>()?;
+        let at = 2 + conditions.len();
+        let price = |i: usize| batch.column(at + i).as_primitive::<Float64Type>().clone();
+        let count = |i: usize| batch.column(at + 2 + i).as_primitive::<Int64Type>().clone();
+        let (treated_price, reference_price) = (price(0), price(1));
+        let (n_treated, n_reference) = (count(0), count(1));
+        let optional = |array: &datafusion::arrow::array::Float64Array, row: usize| {
+            (!array.is_null(row)).then(|| array.value(row))
+        };
         for row in 0..batch.num_rows() {
-            let values = lists.value(row);
-            let values = values.as_primitive::<Float64Type>();
-            let gaps: Vec<f64> = (0..values.len())
-                .filter(|i| !values.is_null(*i))
-                .map(|i| values.value(i))
-                .collect();
-            let sku = skus.value(row).to_string();
-            if gaps.len() < settings.min_strata {
-                if any_treated.value(row) > 0 && any_reference.value(row) > 0 {
-                    lacking.push(sku);
-                }
-                continue;
+            let sku = sku_column.value(row);
+            if skus.last().is_none_or(|s| s.sku != sku) {
+                skus.push(SkuStrata {
+                    sku: sku.to_string(),
+                    strata: Vec::new(),
+                });
             }
-            let estimate = stats::hodges_lehmann(&gaps, settings.confidence)
-                .ok_or_else(|| Error::Engine("no gaps to estimate".into()))?;
-            let p_value = if pair.two_sided {
-                let up = stats::signed_rank_greater(&gaps).p_value;
-                let down = stats::signed_rank_greater(&gaps.iter().map(|g| -g).collect::<Vec<_>>())
-                    .p_value;
-                (2.0 * up.min(down)).min(1.0)
-            } else {
-                stats::signed_rank_greater(&gaps).p_value
+            let stratum = Stratum {
+                bucket: bucket_column.value(row).to_string(),
+                conditions: condition_columns
+                    .iter()
+                    .map(|c| {
+                        let c = c.as_string::<i32>();
+                        (!c.is_null(row)).then(|| c.value(row).to_string())
+                    })
+                    .collect(),
+                treated_price: optional(&treated_price, row),
+                reference_price: optional(&reference_price, row),
+                n_treated: n_treated.value(row).max(0) as u64,
+                n_reference: n_reference.value(row).max(0) as u64,
             };
-            tests.push(SkuTest {
-                sku,
-                matched_strata: gaps.len(),
-                n_treated: n_treated.value(row) as u64,
-                n_reference: n_reference.value(row) as u64,
-                median_gap: stats::median(&gaps).unwrap_or(0.0),
-                estimate,
-                p_value,
-            });
+            skus.last_mut().expect("pushed above").strata.push(stratum);
         }
     }
-    Ok((tests, lacking))
+    Ok(skus)
+}
+
+/// The whole-period test of one SKU, or `None` when too few strata matched. The tests and
+/// estimates run on log price ratios (symmetric, see [`Stratum::log_gap`]) and are reported
+/// back as relative gaps.
+fn whole_period(strata: &SkuStrata, pair: &CohortPair, settings: &Settings) -> Option<SkuTest> {
+    let matched: Vec<&Stratum> = strata.strata.iter().filter(|s| s.gap().is_some()).collect();
+    let gaps: Vec<f64> = matched.iter().filter_map(|s| s.log_gap()).collect();
+    if gaps.len() < settings.min_strata {
+        return None;
+    }
+    let p_value = if pair.two_sided {
+        let up = stats::signed_rank_greater(&gaps).p_value;
+        let down = stats::signed_rank_greater(&gaps.iter().map(|g| -g).collect::<Vec<_>>()).p_value;
+        (2.0 * up.min(down)).min(1.0)
+    } else {
+        stats::signed_rank_greater(&gaps).p_value
+    };
+    let mean = stats::mean_with_ci(&gaps, settings.confidence)?;
+    Some(SkuTest {
+        sku: strata.sku.clone(),
+        matched_strata: gaps.len(),
+        n_treated: matched.iter().map(|s| s.n_treated).sum(),
+        n_reference: matched.iter().map(|s| s.n_reference).sum(),
+        mean: stats::Estimate {
+            estimate: mean.estimate.exp_m1(),
+            low: mean.low.exp_m1(),
+            high: mean.high.exp_m1(),
+        },
+        hodges_lehmann: stats::hodges_lehmann(&gaps, settings.confidence)?
+            .estimate
+            .exp_m1(),
+        median_gap: stats::median(&gaps)?.exp_m1(),
+        p_value,
+    })
+}
+
+/// Both cohorts were offered the SKU, but not in `min_strata` matched strata.
+fn lacks_data(strata: &SkuStrata, settings: &Settings) -> bool {
+    let matched = strata.strata.iter().filter(|s| s.gap().is_some()).count();
+    let any = |side: fn(&Stratum) -> u64| strata.strata.iter().any(|s| side(s) > 0);
+    matched < settings.min_strata && any(|s| s.n_treated) && any(|s| s.n_reference)
 }
 
 fn round4(value: f64) -> f64 {
     (value * 10_000.0).round() / 10_000.0
+}
+
+fn round2(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
 }
 
 fn significant(value: f64) -> f64 {
@@ -271,8 +330,104 @@ fn significant(value: f64) -> f64 {
     (value * scale).round() / scale
 }
 
+/// One step up or down from the configured severity, by the share of what the first cohort
+/// was offered that the overcharge accounts for.
+fn severity_for_money(configured: Severity, share: f64, settings: &Settings) -> Severity {
+    let steps = Severity::ALL;
+    let at = steps.iter().position(|s| *s == configured).unwrap_or(0);
+    if share >= settings.critical_share {
+        steps[(at + 1).min(steps.len() - 1)]
+    } else if share < settings.minor_share {
+        // Never down to info: info findings are notes, not results.
+        steps[at.saturating_sub(1).max(2)].min(configured)
+    } else {
+        configured
+    }
+}
+
+/// An episode in words: `2025-11-03 (channel = app: 2 strata, +10.0%)`.
+fn episode_text(cell: &Cell, gap: f64, condition_names: &[String]) -> String {
+    let scope = match &cell.scope {
+        Scope::AllConditions => "all conditions".to_string(),
+        Scope::Condition(column, value) => format!("{} = {value}", condition_names[*column]),
+    };
+    format!(
+        "{} ({scope}: {} strata, {:+.1}%)",
+        cell.bucket,
+        cell.strata.len(),
+        100.0 * gap
+    )
+}
+
+/// Which protected attributes were compared and which were not, and why: an auditor must be
+/// able to tell "no gap" from "not looked at".
+fn protected_coverage(info: &CheckInfo, cohorts: &super::cohorts::Cohorts) -> Finding {
+    let compared: Vec<String> = cohorts
+        .compared
+        .iter()
+        .map(|(attribute, groups)| format!("`{attribute}` ({groups} groups)"))
+        .collect();
+    let skipped: Vec<String> = cohorts
+        .skipped
+        .iter()
+        .map(|s| format!("`{}`: {}", s.attribute, s.reason))
+        .collect();
+    let mut message = if compared.is_empty() {
+        "No protected attribute could be compared.".to_string()
+    } else {
+        format!("Compared: {}.", compared.join(", "))
+    };
+    if !skipped.is_empty() {
+        message.push_str(&format!(
+            " Not compared, or not wholly: {}.",
+            skipped.join("; ")
+        ));
+    }
+    Finding::new(
+        info.id,
+        Severity::Info,
+        Subject::dataset("customers"),
+        "coverage",
+        format!(
+            "Protected attributes: {} compared, {} with groups left out or skipped",
+            cohorts.compared.len(),
+            cohorts.skipped.len()
+        ),
+        message,
+    )
+    .with_evidence(
+        "attributes_compared",
+        cohorts
+            .compared
+            .iter()
+            .map(|(a, _)| a.clone())
+            .collect::<Vec<_>>(),
+    )
+    .with_evidence(
+        "attributes_skipped",
+        cohorts
+            .skipped
+            .iter()
+            .map(|s| s.attribute.clone())
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// A repeatable seed for one SKU's permutations (FNV-1a of the names that identify the test).
+fn seed_of(parts: &[&str]) -> u64 {
+    parts.iter().fold(0xcbf2_9ce4_8422_2325u64, |hash, part| {
+        part.bytes().chain(std::iter::once(0)).fold(hash, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+    })
+}
+
+/// At most this many episodes are listed in a finding; the count says how many there are.
+const EPISODES_SHOWN: usize = 40;
+
 /// Compares the cohort pairs of `kind` SKU by SKU; tenure is measured at the time of each
-/// order.
+/// order. A SKU is flagged for a persistent gap (the whole-period test significant and the
+/// mean stratum gap at least `min_gap`) or for episodes (see [`super::episodes`]).
 pub async fn overcharge(
     cx: &Context<'_>,
     info: &CheckInfo,
@@ -285,7 +440,7 @@ pub async fn overcharge(
     cx.table(Table::CustomerFeatures).await?;
     let (engine, config, policy) = (cx.engine()?, cx.config, cx.policy);
     let settings: Settings = policy.settings(info.id)?;
-    let pairs: Vec<CohortPair> = cohort_pairs(
+    let cohorts = cohort_pairs(
         engine,
         config,
         policy,
@@ -293,107 +448,244 @@ pub async fn overcharge(
         settings.new_tenure_days,
         "tenure_at_order",
     )
-    .await?
-    .into_iter()
-    .filter(|p| p.kind == kind)
-    .collect();
-    {
-        let mut tested: Vec<(usize, SkuTest)> = Vec::new();
-        let mut lacking: Vec<(usize, Vec<String>)> = Vec::new();
-        for (i, pair) in pairs.iter().enumerate() {
-            let (tests, short) = test_pair(engine, config, pair, &settings).await?;
-            tested.extend(tests.into_iter().map(|t| (i, t)));
-            lacking.push((i, short));
-        }
-        let q_values =
-            stats::benjamini_hochberg(&tested.iter().map(|(_, t)| t.p_value).collect::<Vec<_>>());
-        let mut findings = Vec::new();
-        for ((i, test), q) in tested.iter().zip(&q_values) {
-            let pair = &pairs[*i];
-            let gap = test.estimate.estimate;
-            let large = if pair.two_sided {
-                gap.abs() >= settings.min_gap
-            } else {
-                gap >= settings.min_gap
-            };
-            if !large || *q >= settings.alpha {
-                continue;
-            }
-            findings.push(
-                Finding::new(
-                    info.id,
-                    check.severity,
-                    Subject { dataset: Some("orders".into()), sku: Some(test.sku.clone()), ..Subject::default() },
-                    &pair.name,
-                    format!("SKU {}: {} offered {:+.1}% for the same item", test.sku, pair.treated_label, 100.0 * gap),
-                    format!(
-                        "Across {} matched strata (same SKU, {} and trading conditions), {} were offered {:+.2}% (Hodges-Lehmann estimate, 95% CI {:+.2}% to {:+.2}%; median stratum gap {:+.2}%) relative to {}; Wilcoxon signed-rank p = {:.2e}, Benjamini-Hochberg q = {:.2e} over {} SKU tests.",
-                        test.matched_strata,
-                        match settings.time_bucket {
-                            TimeBucket::Hour => "hour",
-                            TimeBucket::Day => "day",
-                            TimeBucket::Week => "week",
-                        },
-                        pair.treated_label,
-                        100.0 * gap,
-                        100.0 * test.estimate.low,
-                        100.0 * test.estimate.high,
-                        100.0 * test.median_gap,
-                        pair.reference_label,
-                        test.p_value,
-                        q,
-                        tested.len()
-                    ),
-                )
-                .with_evidence("cohorts", pair.name.clone())
-                .with_evidence("matched_strata", test.matched_strata)
-                .with_evidence("n_first_cohort", test.n_treated)
-                .with_evidence("n_second_cohort", test.n_reference)
-                .with_evidence("gap_estimate", round4(gap))
-                .with_evidence("gap_ci_low", round4(test.estimate.low))
-                .with_evidence("gap_ci_high", round4(test.estimate.high))
-                .with_evidence("median_gap", round4(test.median_gap))
-                .with_evidence("p_value", significant(test.p_value))
-                .with_evidence("q_value", significant(*q))
-                .with_evidence("skus_tested", tested.len())
-                .with_legal_bases(&check.legal_bases),
-            );
-        }
-        let lacking: Vec<(String, &Vec<String>)> = lacking
-            .iter()
-            .filter(|(_, s)| !s.is_empty())
-            .map(|(i, s)| (pairs[*i].name.clone(), s))
-            .collect();
-        if !lacking.is_empty() {
-            let per_pair: Vec<String> = lacking
-                .iter()
-                .map(|(name, skus)| {
-                    let shown: Vec<&str> = skus.iter().take(10).map(String::as_str).collect();
-                    format!(
-                        "{name}: {} SKUs ({}{})",
-                        skus.len(),
-                        shown.join(", "),
-                        if skus.len() > shown.len() {
-                            ", …"
-                        } else {
-                            ""
-                        }
-                    )
-                })
-                .collect();
-            let total: usize = lacking.iter().map(|(_, s)| s.len()).sum();
-            findings.push(
-                Finding::new(info.id, Severity::Info, Subject::dataset("orders"), "lacking-data", format!("{total} SKU comparisons lacked data to decide"), format!(
-                    "Both cohorts bought or were quoted these SKUs, but in fewer than {} matched strata (same SKU, time bucket and conditions): too few to decide either way. {}.",
-                    settings.min_strata,
-                    per_pair.join("; ")
-                ))
-                .with_evidence("comparisons_lacking_data", total)
-                .with_evidence("comparisons_tested", tested.len()),
-            );
-        }
-        Ok(Outcome::Findings(findings))
+    .await?;
+    let pairs: Vec<&CohortPair> = cohorts.pairs.iter().filter(|p| p.kind == kind).collect();
+    let condition_names: Vec<String> = crate::pricing::condition_columns(config)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    let (_, _, unit_plural) = bucket_format(settings.time_bucket);
+
+    let mut per_pair: Vec<Vec<SkuStrata>> = Vec::new();
+    for pair in &pairs {
+        per_pair.push(strata_of_pair(engine, config, pair, &settings).await?);
     }
+    // Per SKU with enough matched strata, two tests: the whole-period signed-rank test and the
+    // episode scan. Each family goes under Benjamini–Hochberg across every SKU of every pair.
+    let mut tests: Vec<(usize, usize, SkuTest, Scan)> = Vec::new();
+    let mut lacking: Vec<(usize, Vec<String>)> = Vec::new();
+    for (p, (pair, skus)) in pairs.iter().zip(&per_pair).enumerate() {
+        let mut short = Vec::new();
+        for (s, sku) in skus.iter().enumerate() {
+            if lacks_data(sku, &settings) {
+                short.push(sku.sku.clone());
+            }
+            if let Some(test) = whole_period(sku, pair, &settings) {
+                let seed = seed_of(&[info.id, &pair.name, &sku.sku]);
+                let scan = scan(
+                    &sku.strata,
+                    condition_names.len(),
+                    settings.min_gap,
+                    pair.two_sided,
+                    Permutations::default(),
+                    seed,
+                );
+                tests.push((p, s, test, scan));
+            }
+        }
+        lacking.push((p, short));
+    }
+    let q_whole = stats::benjamini_hochberg(&tests.iter().map(|t| t.2.p_value).collect::<Vec<_>>());
+    let q_scan = stats::benjamini_hochberg(&tests.iter().map(|t| t.3.p_value).collect::<Vec<_>>());
+
+    let confidence = 100.0 * settings.confidence;
+    let mut findings = Vec::new();
+    for (((p, s, test, scan), q), q_episodes) in tests.iter().zip(&q_whole).zip(&q_scan) {
+        let (pair, sku) = (pairs[*p], &per_pair[*p][*s]);
+        let size = |gap: f64| if pair.two_sided { gap.abs() } else { gap };
+        let persistent = *q < settings.alpha && size(test.mean.estimate) >= settings.min_gap;
+        let found: Vec<(&Cell, f64)> = if *q_episodes < settings.alpha {
+            scan.episodes
+                .iter()
+                .zip(scan.gaps.iter().copied())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if !persistent && found.is_empty() {
+            continue;
+        }
+        // The money: over every matched stratum for a persistent gap, over the episodes'
+        // strata otherwise; as a share of what the first cohort was offered in the period.
+        let counted: BTreeSet<usize> = if persistent {
+            (0..sku.strata.len()).collect()
+        } else {
+            found
+                .iter()
+                .flat_map(|(c, _)| c.strata.iter().copied())
+                .collect()
+        };
+        let excess: f64 = counted.iter().map(|i| sku.strata[*i].excess()).sum();
+        let offered: f64 = sku.strata.iter().map(Stratum::treated_spend).sum();
+        let share = if offered > 0.0 {
+            excess.abs() / offered
+        } else {
+            0.0
+        };
+        let severity = severity_for_money(check.severity, share, &settings);
+
+        let matched_buckets: BTreeSet<&str> = sku
+            .strata
+            .iter()
+            .filter(|s| s.gap().is_some())
+            .map(|s| s.bucket.as_str())
+            .collect();
+        let episode_buckets: BTreeSet<&str> =
+            found.iter().map(|(c, _)| c.bucket.as_str()).collect();
+        let episode_share = episode_buckets.len() as f64 / matched_buckets.len().max(1) as f64;
+        let episode_gaps: Vec<f64> = found
+            .iter()
+            .flat_map(|(c, _)| c.strata.iter().filter_map(|i| sku.strata[*i].log_gap()))
+            .collect();
+        let episode_gap = if episode_gaps.is_empty() {
+            0.0
+        } else {
+            (episode_gaps.iter().sum::<f64>() / episode_gaps.len() as f64).exp_m1()
+        };
+
+        // An overcharge on under half of the period is described by its episodes.
+        let title = if persistent && (found.is_empty() || episode_share >= 0.5) {
+            format!(
+                "SKU {}: {} offered {:+.1}% for the same item",
+                sku.sku,
+                pair.treated_label,
+                100.0 * test.mean.estimate
+            )
+        } else {
+            format!(
+                "SKU {}: {} offered {:+.1}% on {} of {} {unit_plural}",
+                sku.sku,
+                pair.treated_label,
+                100.0 * episode_gap,
+                episode_buckets.len(),
+                matched_buckets.len()
+            )
+        };
+        let mut message = format!(
+            "Across {} matched strata (same SKU, {} and trading conditions), {} were offered {:+.2}% on average ({confidence}% CI {:+.2}% to {:+.2}%, over all strata; Hodges-Lehmann {:+.2}%, median stratum gap {:+.2}%) relative to {}; Wilcoxon signed-rank p = {:.2e}, Benjamini-Hochberg q = {:.2e} over {} SKU tests.",
+            test.matched_strata,
+            bucket_format(settings.time_bucket).0,
+            pair.treated_label,
+            100.0 * test.mean.estimate,
+            100.0 * test.mean.low,
+            100.0 * test.mean.high,
+            100.0 * test.hodges_lehmann,
+            100.0 * test.median_gap,
+            pair.reference_label,
+            test.p_value,
+            q,
+            tests.len()
+        );
+        if !found.is_empty() {
+            let shown: Vec<String> = found
+                .iter()
+                .take(5)
+                .map(|(c, gap)| episode_text(c, *gap, &condition_names))
+                .collect();
+            message.push_str(&format!(
+                " The gap comes in {} episodes ({} of the {} {unit_plural} with matched strata, {:.0}% of the period) where the first cohort was offered more in every stratum, {:+.1}% on average there; episode scan p = {:.2e} (sign-flip permutations), Benjamini-Hochberg q = {:.2e}: {}{}.",
+                found.len(),
+                episode_buckets.len(),
+                matched_buckets.len(),
+                100.0 * episode_share,
+                100.0 * episode_gap,
+                scan.p_value,
+                q_episodes,
+                shown.join("; "),
+                if found.len() > shown.len() { "; …" } else { "" }
+            ));
+        }
+        message.push_str(&format!(
+            " In {} strata the first cohort's order lines were offered {:.2} more than the second's median price (per unit, quantities not weighted): {:.1}% of what it was offered for the SKU.",
+            if persistent { "all matched" } else { "the episodes'" },
+            excess.abs(),
+            100.0 * share
+        ));
+        let mut finding = Finding::new(
+            info.id,
+            severity,
+            Subject {
+                dataset: Some("orders".into()),
+                sku: Some(sku.sku.clone()),
+                ..Subject::default()
+            },
+            &pair.name,
+            title,
+            message,
+        )
+        .with_evidence("cohorts", pair.name.clone())
+        .with_evidence("confidence", settings.confidence)
+        .with_evidence("excess_offered", round2(excess.abs()))
+        .with_evidence("excess_share", round4(share))
+        .with_evidence("skus_tested", tests.len())
+        .with_evidence("matched_strata", test.matched_strata)
+        .with_evidence("n_first_cohort", test.n_treated)
+        .with_evidence("n_second_cohort", test.n_reference)
+        .with_evidence("gap_estimate", round4(test.mean.estimate))
+        .with_evidence("gap_ci_low", round4(test.mean.low))
+        .with_evidence("gap_ci_high", round4(test.mean.high))
+        .with_evidence("hodges_lehmann", round4(test.hodges_lehmann))
+        .with_evidence("median_gap", round4(test.median_gap))
+        .with_evidence("p_value", significant(test.p_value))
+        .with_evidence("q_value", significant(*q))
+        .with_evidence("episode_p_value", significant(scan.p_value))
+        .with_evidence("episode_q_value", significant(*q_episodes));
+        if !found.is_empty() {
+            finding = finding
+                .with_evidence(
+                    "episodes",
+                    found
+                        .iter()
+                        .take(EPISODES_SHOWN)
+                        .map(|(c, gap)| episode_text(c, *gap, &condition_names))
+                        .collect::<Vec<_>>(),
+                )
+                .with_evidence("episodes_total", found.len())
+                .with_evidence("episode_buckets", episode_buckets.len())
+                .with_evidence("episode_share", round4(episode_share))
+                .with_evidence("episode_gap", round4(episode_gap));
+        }
+        findings.push(finding.with_legal_bases(&check.legal_bases));
+    }
+
+    let lacking: Vec<(String, &Vec<String>)> = lacking
+        .iter()
+        .filter(|(_, s)| !s.is_empty())
+        .map(|(i, s)| (pairs[*i].name.clone(), s))
+        .collect();
+    if !lacking.is_empty() {
+        let per_pair: Vec<String> = lacking
+            .iter()
+            .map(|(name, skus)| {
+                let shown: Vec<&str> = skus.iter().take(10).map(String::as_str).collect();
+                format!(
+                    "{name}: {} SKUs ({}{})",
+                    skus.len(),
+                    shown.join(", "),
+                    if skus.len() > shown.len() {
+                        ", …"
+                    } else {
+                        ""
+                    }
+                )
+            })
+            .collect();
+        let total: usize = lacking.iter().map(|(_, s)| s.len()).sum();
+        findings.push(
+            Finding::new(info.id, Severity::Info, Subject::dataset("orders"), "lacking-data", format!("{total} SKU comparisons lacked data to decide"), format!(
+                "Both cohorts bought or were quoted these SKUs, but in fewer than {} matched strata (same SKU, time bucket and conditions): too few to decide either way. {}.",
+                settings.min_strata,
+                per_pair.join("; ")
+            ))
+            .with_evidence("comparisons_lacking_data", total)
+            .with_evidence("comparisons_tested", tests.len()),
+        );
+    }
+    if kind == CohortKind::Protected && !(cohorts.compared.is_empty() && cohorts.skipped.is_empty())
+    {
+        findings.push(protected_coverage(info, &cohorts));
+    }
+    Ok(Outcome::Findings(findings))
 }
 
 #[cfg(test)]

@@ -307,7 +307,8 @@ async fn simulate(
         settings.new_tenure_days,
         "tenure_days",
     )
-    .await?;
+    .await?
+    .pairs;
     let baseline = gaps(engine, config, rules, &[None], &pairs, &settings)
         .await?
         .remove(0);

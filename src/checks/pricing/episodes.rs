@@ -1,0 +1,352 @@
+//! Overcharging that comes and goes: the time buckets (days, or weeks, or hours) where one
+//! cohort was offered more in every matched stratum, over the whole bucket or over the strata
+//! of one value of one condition column (one channel, one payment method).
+//!
+//! Per SKU, a *cell* is a bucket, or a bucket and one condition value. A cell is *consistent*
+//! when every one of its strata has a gap of the same sign and their mean gap reaches
+//! `min_gap`. The SKU's episodes are its consistent cells, and the scan statistic is the sum
+//! of the Wilcoxon ranks of the strata they cover: large when big gaps line up on the same
+//! days. Its null distribution comes from the same assumption as the signed-rank test (a
+//! stratum's gap is as likely negative as positive when the price ignores the cohort): signs
+//! are flipped at random, the episodes are looked for again, and the statistic recomputed, so
+//! the search over every day and condition is paid for in the p-value. The caller puts the
+//! SKUs' p-values under Benjamini–Hochberg.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::stats::{SplitMix, absolute_ranks};
+
+/// One stratum of a SKU: its prices in one time bucket under one set of trading conditions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stratum {
+    pub bucket: String,
+    /// The values of the condition columns, in the config's order.
+    pub conditions: Vec<Option<String>>,
+    pub treated_price: Option<f64>,
+    pub reference_price: Option<f64>,
+    pub n_treated: u64,
+    pub n_reference: u64,
+}
+
+impl Stratum {
+    /// The relative gap between the cohorts' median offered prices, where both were offered
+    /// the item.
+    pub fn gap(&self) -> Option<f64> {
+        match (self.treated_price, self.reference_price) {
+            (Some(t), Some(r)) if self.n_treated > 0 && self.n_reference > 0 && r > 0.0 => {
+                Some(t / r - 1.0)
+            }
+            _ => None,
+        }
+    }
+
+    /// The log of the price ratio: the gap the tests use, since it is symmetric (+5% then −5%
+    /// of a coin-flip price test are ln 1.05 and ln 0.95 of the same base, where the relative
+    /// gaps +10.5% and −9.5% would rank the upward ones higher and look like an overcharge).
+    pub fn log_gap(&self) -> Option<f64> {
+        self.gap().map(f64::ln_1p)
+    }
+
+    /// What the first cohort's order lines were offered beyond the second's median, per unit,
+    /// in the data's currency.
+    pub fn excess(&self) -> f64 {
+        match (self.treated_price, self.reference_price, self.gap()) {
+            (Some(t), Some(r), Some(_)) => self.n_treated as f64 * (t - r),
+            _ => 0.0,
+        }
+    }
+
+    /// What the first cohort's order lines were offered in all, per unit.
+    pub fn treated_spend(&self) -> f64 {
+        match (self.treated_price, self.gap()) {
+            (Some(t), Some(_)) => self.n_treated as f64 * t,
+            _ => 0.0,
+        }
+    }
+}
+
+/// Which strata of a bucket a cell covers.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    /// Every matched stratum of the bucket.
+    AllConditions,
+    /// The strata where condition column `column` (its index) has `value`.
+    Condition(usize, String),
+}
+
+/// A bucket, or a bucket and one condition value, of one SKU.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    pub bucket: String,
+    pub scope: Scope,
+    /// Indices into the SKU's strata, all matched.
+    pub strata: Vec<usize>,
+}
+
+/// One SKU's scan: its episodes, in bucket order, and the permutation p-value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scan {
+    pub episodes: Vec<Cell>,
+    /// The mean gap of each episode.
+    pub gaps: Vec<f64>,
+    pub p_value: f64,
+}
+
+/// How the permutations run: at most `max` sign flips, stopping once `enough` of them
+/// (Besag and Clifford's sequential rule) reach the observed statistic, since the p-value is
+/// then plainly large.
+#[derive(Debug, Clone, Copy)]
+pub struct Permutations {
+    pub max: usize,
+    pub enough: usize,
+}
+
+impl Default for Permutations {
+    fn default() -> Self {
+        Permutations {
+            max: 20_000,
+            enough: 40,
+        }
+    }
+}
+
+/// Every cell of a SKU with at least one matched stratum: each bucket over all its strata, and
+/// each (bucket, condition = value) that is not the same set of strata again.
+pub fn cells(strata: &[Stratum], condition_count: usize) -> Vec<Cell> {
+    let mut cells: BTreeMap<(String, Scope), Vec<usize>> = BTreeMap::new();
+    for (i, stratum) in strata.iter().enumerate() {
+        if stratum.gap().is_none() {
+            continue;
+        }
+        let bucket = &stratum.bucket;
+        cells
+            .entry((bucket.clone(), Scope::AllConditions))
+            .or_default()
+            .push(i);
+        for column in 0..condition_count {
+            if let Some(value) = &stratum.conditions[column] {
+                cells
+                    .entry((bucket.clone(), Scope::Condition(column, value.clone())))
+                    .or_default()
+                    .push(i);
+            }
+        }
+    }
+    let mut seen: BTreeSet<(String, Vec<usize>)> = BTreeSet::new();
+    cells
+        .into_iter()
+        // A condition that takes one value all day is the whole day again.
+        .filter(|((bucket, _), members)| seen.insert((bucket.clone(), members.clone())))
+        .map(|((bucket, scope), strata)| Cell {
+            bucket,
+            scope,
+            strata,
+        })
+        .collect()
+}
+
+/// Relative gaps this close to zero are equal prices written in floating point.
+const GAP_EPSILON: f64 = 1e-9;
+
+/// Which cells are consistent with an overcharge in `direction` (+1: the first cohort offered
+/// more; −1: less): every stratum's log gap has that sign and their mean reaches `min_log_gap`.
+fn consistent(cells: &[Cell], log_gaps: &[f64], direction: f64, min_log_gap: f64) -> Vec<bool> {
+    cells
+        .iter()
+        .map(|cell| {
+            let mut sum = 0.0;
+            for i in &cell.strata {
+                let gap = direction * log_gaps[*i];
+                if gap <= GAP_EPSILON {
+                    return false;
+                }
+                sum += gap;
+            }
+            sum / cell.strata.len() as f64 >= min_log_gap
+        })
+        .collect()
+}
+
+/// The scan statistic: the rank mass of the strata the consistent cells cover, each once.
+fn statistic(cells: &[Cell], qualifying: &[bool], ranks: &[f64], covered: &mut [bool]) -> f64 {
+    covered.iter_mut().for_each(|c| *c = false);
+    let mut total = 0.0;
+    for (cell, _) in cells.iter().zip(qualifying).filter(|(_, q)| **q) {
+        for i in &cell.strata {
+            if !covered[*i] {
+                covered[*i] = true;
+                total += ranks[*i];
+            }
+        }
+    }
+    total
+}
+
+/// Scans one SKU's strata for episodes. `two_sided` looks both ways (protected groups) and
+/// keeps the direction with the larger statistic; `seed` makes the permutations repeatable.
+pub fn scan(
+    strata: &[Stratum],
+    condition_count: usize,
+    min_gap: f64,
+    two_sided: bool,
+    permutations: Permutations,
+    seed: u64,
+) -> Scan {
+    let cells = cells(strata, condition_count);
+    let log_gaps: Vec<f64> = strata.iter().map(|s| s.log_gap().unwrap_or(0.0)).collect();
+    let ranks = absolute_ranks(&log_gaps);
+    let min_log_gap = min_gap.ln_1p();
+    let directions: &[f64] = if two_sided { &[1.0, -1.0] } else { &[1.0] };
+    let mut covered = vec![false; strata.len()];
+    let mut best = |log_gaps: &[f64]| {
+        let mut best: Option<(f64, Vec<bool>)> = None;
+        for direction in directions {
+            let qualifying = consistent(&cells, log_gaps, *direction, min_log_gap);
+            let value = statistic(&cells, &qualifying, &ranks, &mut covered);
+            if best.as_ref().is_none_or(|(b, _)| value > *b) {
+                best = Some((value, qualifying));
+            }
+        }
+        best.expect("at least one direction")
+    };
+    let (observed, qualifying) = best(&log_gaps);
+    // A whole bucket that qualifies stands for its conditions in the list.
+    let whole: BTreeSet<&str> = cells
+        .iter()
+        .zip(&qualifying)
+        .filter(|(c, q)| **q && c.scope == Scope::AllConditions)
+        .map(|(c, _)| c.bucket.as_str())
+        .collect();
+    let episodes: Vec<Cell> = cells
+        .iter()
+        .zip(&qualifying)
+        .filter(|(c, q)| {
+            **q && (c.scope == Scope::AllConditions || !whole.contains(c.bucket.as_str()))
+        })
+        .map(|(c, _)| c.clone())
+        .collect();
+    let gaps = episodes
+        .iter()
+        .map(|c| {
+            let mean = c.strata.iter().map(|i| log_gaps[*i]).sum::<f64>() / c.strata.len() as f64;
+            mean.exp_m1()
+        })
+        .collect();
+    if observed <= 0.0 {
+        return Scan {
+            episodes,
+            gaps,
+            p_value: 1.0,
+        };
+    }
+    let mut rng = SplitMix::new(seed);
+    let (mut runs, mut reached) = (0usize, 0usize);
+    let mut flipped = log_gaps.clone();
+    while runs < permutations.max && reached < permutations.enough {
+        for (flip, gap) in flipped.iter_mut().zip(&log_gaps) {
+            *flip = if rng.next_u64() & 1 == 1 { -gap } else { *gap };
+        }
+        if best(&flipped).0 >= observed - 1e-9 {
+            reached += 1;
+        }
+        runs += 1;
+    }
+    Scan {
+        episodes,
+        gaps,
+        p_value: (reached + 1) as f64 / (runs + 1) as f64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stratum(bucket: &str, channel: &str, treated: f64, reference: f64) -> Stratum {
+        Stratum {
+            bucket: bucket.into(),
+            conditions: vec![Some(channel.into())],
+            treated_price: Some(treated),
+            reference_price: Some(reference),
+            n_treated: 3,
+            n_reference: 2,
+        }
+    }
+
+    /// Sixty days, two channels; the app overcharged by `surcharge` on every fifth day.
+    fn shop(surcharge: f64) -> Vec<Stratum> {
+        (0..60)
+            .flat_map(|day| {
+                let bucket = format!("2025-01-{day:02}");
+                let app = if day % 5 == 2 {
+                    100.0 * (1.0 + surcharge)
+                } else {
+                    100.0
+                };
+                vec![
+                    stratum(&bucket, "app", app, 100.0),
+                    stratum(&bucket, "web", 100.0, 100.0),
+                ]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_app_overcharge_on_one_day_in_five_is_found_day_by_day() {
+        let result = scan(&shop(0.10), 1, 0.02, false, Permutations::default(), 7);
+        assert_eq!(result.episodes.len(), 12);
+        assert!(
+            result
+                .episodes
+                .iter()
+                .all(|c| c.scope == Scope::Condition(0, "app".into()))
+        );
+        assert!(result.gaps.iter().all(|g| (g - 0.10).abs() < 1e-9));
+        assert!(result.p_value < 1e-3, "{}", result.p_value);
+    }
+
+    #[test]
+    fn gaps_below_the_threshold_make_no_episode() {
+        let result = scan(&shop(0.01), 1, 0.02, false, Permutations::default(), 7);
+        assert!(result.episodes.is_empty());
+        assert_eq!(result.p_value, 1.0);
+    }
+
+    #[test]
+    fn gaps_of_random_sign_are_not_significant() {
+        // A cohort-blind test: ±8% by a fixed coin, on every stratum of four days.
+        let mut rng = SplitMix::new(3);
+        let strata: Vec<Stratum> = (0..40)
+            .flat_map(|day| {
+                let bucket = format!("d{day:02}");
+                ["app", "web"].map(|channel| {
+                    let price = if day < 4 && rng.next_u64() & 1 == 1 {
+                        108.0
+                    } else if day < 4 {
+                        92.0
+                    } else {
+                        100.0
+                    };
+                    stratum(&bucket, channel, price, 100.0)
+                })
+            })
+            .collect();
+        let result = scan(&strata, 1, 0.02, false, Permutations::default(), 7);
+        assert!(result.p_value > 0.05, "{}", result.p_value);
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_p_value() {
+        let strata = shop(0.03);
+        let a = scan(&strata, 1, 0.02, true, Permutations::default(), 11);
+        let b = scan(&strata, 1, 0.02, true, Permutations::default(), 11);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn money_counts_the_first_cohorts_lines_at_the_stratum_gap() {
+        let s = stratum("d", "app", 110.0, 100.0);
+        assert!((s.excess() - 30.0).abs() < 1e-9);
+        assert!((s.treated_spend() - 330.0).abs() < 1e-9);
+    }
+}
