@@ -184,7 +184,7 @@ impl Engine {
         while let Some(batch) = stream.next().await {
             let batch = batch.map_err(in_dataset)?;
             let picked: BooleanArray = (row..row + batch.num_rows() as u64)
-                .map(|r| Some(mix(r) % stride == 0))
+                .map(|r| Some(mix(r).is_multiple_of(stride)))
                 .collect();
             sample.push(filter_record_batch(&batch, &picked)?);
             row += batch.num_rows() as u64;
