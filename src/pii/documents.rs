@@ -4,8 +4,9 @@
 //! number counts only with a context word close by: one of [`DOCUMENT_WORDS`] ending at most
 //! [`CONTEXT_BEFORE`] characters before it, or starting at most [`CONTEXT_AFTER`] characters
 //! after it. A value that is nothing but the shape is reported separately, as shape only: a
-//! column is taken to hold such numbers when most of its values have the shape (see
-//! `privacy.undeclared-pii`). Taiwan compatriot permits are eight bare digits, the shape of
+//! column is taken to hold such numbers when most of its values have the shape and its name is
+//! a context word of its own (`passport_no`, `证件号`; see [`names_documents`]), since columns of
+//! message ids (`M00000001`) and product codes have the shape too. Taiwan compatriot permits are eight bare digits, the shape of
 //! countless other numbers: they count with a context word only, never by shape.
 
 use super::PiiKind;
@@ -26,6 +27,8 @@ pub const DOCUMENT_WORDS: [&str; 10] = [
 ];
 /// Words that make eight bare digits a Taiwan compatriot permit (台湾居民来往大陆通行证).
 pub const TAIWAN_PERMIT_WORDS: [&str; 4] = ["台胞证", "通行证", "台湾居民", "permit"];
+/// Column-name words, besides [`DOCUMENT_WORDS`], for a column of document numbers.
+const COLUMN_NAME_WORDS: [&str; 3] = ["doc", "证号", "travel"];
 /// How far before a number a context word may end, in characters: "护照号码：" is five.
 const CONTEXT_BEFORE: usize = 10;
 /// How far after a number a context word may start: "E12345678（护照）".
@@ -69,6 +72,15 @@ pub fn has_context(text: &str, start: usize, end: usize, words: &[&str]) -> bool
                 .find(word)
                 .is_some_and(|at| after[..at].chars().count() <= CONTEXT_AFTER)
     })
+}
+
+/// Whether a column's name says it holds document numbers.
+pub fn names_documents(column: &str) -> bool {
+    let column = column.to_lowercase();
+    DOCUMENT_WORDS
+        .iter()
+        .chain(&COLUMN_NAME_WORDS)
+        .any(|word| column.contains(word))
 }
 
 /// Document numbers in folded `text`: confirmed ones (with context) as `found`, and whether
@@ -122,6 +134,22 @@ mod tests {
             ("X12345678", None),
         ] {
             assert_eq!(shape_of(token), kind, "{token}");
+        }
+    }
+
+    #[test]
+    fn column_names_that_announce_documents() {
+        for column in [
+            "passport_no",
+            "Passport",
+            "证件号码",
+            "doc_number",
+            "回乡证",
+        ] {
+            assert!(names_documents(column), "{column}");
+        }
+        for column in ["message_id", "sku", "model", "order_no"] {
+            assert!(!names_documents(column), "{column}");
         }
     }
 

@@ -17,6 +17,8 @@ mod chinese_text;
 mod documents;
 mod fold;
 
+pub use documents::names_documents;
+
 use std::net::Ipv6Addr;
 use std::sync::{Arc, LazyLock};
 
@@ -70,8 +72,9 @@ impl PiiKind {
         PiiKind::PostalAddress,
     ];
 
-    /// The kinds a value can have by shape alone, without a context word: a column where most
-    /// values have the shape holds them (see [`scan_mask`]).
+    /// The kinds a value can have by shape alone, without a context word: a column named for
+    /// them ([`names_documents`]) where most values have the shape holds them (see
+    /// [`scan_mask`]).
     pub const SHAPE_ONLY: [PiiKind; 2] = [PiiKind::Passport, PiiKind::TravelPermit];
 
     pub fn bit(self) -> u16 {

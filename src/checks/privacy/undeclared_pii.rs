@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::engine::{Engine, RegisteredDataset, ident};
 use crate::error::Result;
 use crate::findings::{Finding, Severity, Subject, share};
-use crate::pii::{PiiKind, PiiMaskUdf};
+use crate::pii::{PiiKind, PiiMaskUdf, names_documents};
 use crate::policy::{EffectiveCheck, EffectivePolicy, Strictest, Validate, within};
 use crate::pseudonym::IdentifierClass;
 
@@ -32,9 +32,10 @@ check_info!(
 const BANK_CARD_MIN_RATE: f64 = 0.3;
 /// Below this share of declared-kind values, a declared identifier column is mis-mapped.
 const DECLARED_MIN_RATE: f64 = 0.5;
-/// A document number without a context word counts only in a column where at least this share
-/// of the values is nothing but that number's shape: a column of passport numbers. A few
-/// `E12345678` among other values are product codes.
+/// A document number without a context word counts only in a column named for documents where
+/// at least this share of the values is nothing but that number's shape: a column of passport
+/// numbers. A few `E12345678` among other values are product codes, and a column of
+/// `M00000001` named `message_id` holds message ids.
 const SHAPE_ONLY_MIN_RATE: f64 = 0.5;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -88,19 +89,22 @@ struct ColumnScan {
 }
 
 impl ColumnScan {
-    /// Matches per kind, counting shape-only cells where most of the column has that shape.
-    fn effective_matches(&self) -> BTreeMap<PiiKind, u64> {
+    /// Matches per kind, counting shape-only cells where `column` is named for documents and
+    /// most of it has that shape.
+    fn effective_matches(&self, column: &str) -> BTreeMap<PiiKind, u64> {
         let mut matches = self.matches.clone();
         for (kind, count) in &self.shape_only {
-            if share(*count, self.non_empty) >= SHAPE_ONLY_MIN_RATE {
+            if names_documents(column) && share(*count, self.non_empty) >= SHAPE_ONLY_MIN_RATE {
                 *matches.entry(*kind).or_default() += count;
             }
         }
         matches
     }
 
-    fn has_any_hit(&self) -> bool {
-        !self.matches.is_empty() || !self.shape_only.is_empty()
+    /// Whether the column is worth counting over all rows: anything found, or document shapes
+    /// in a column named for documents.
+    fn has_hit(&self, column: &str) -> bool {
+        !self.matches.is_empty() || (names_documents(column) && !self.shape_only.is_empty())
     }
 }
 
@@ -207,7 +211,7 @@ async fn scan_dataset(
     let sampled = count_matches(engine, dataset, &columns, &sample).await?;
     let hit: Vec<String> = sampled
         .into_iter()
-        .filter(|(_, s)| s.has_any_hit())
+        .filter(|(column, s)| s.has_hit(column))
         .map(|(c, _)| c)
         .collect();
     if hit.is_empty() {
@@ -303,7 +307,7 @@ fn undeclared_finding(
     severity: Severity,
 ) -> Option<Finding> {
     let significant: BTreeMap<PiiKind, u64> = scan
-        .effective_matches()
+        .effective_matches(column)
         .iter()
         .filter(|(kind, count)| {
             let rate = **count as f64 / scan.non_empty.max(1) as f64;
@@ -494,7 +498,7 @@ mod tests {
         };
         let passports = undeclared_finding(
             &dataset(),
-            "doc_no",
+            "passport_no",
             &with_shape(900),
             &settings,
             Severity::High,
@@ -504,13 +508,24 @@ mod tests {
         assert!(
             undeclared_finding(
                 &dataset(),
-                "sku",
+                "passport_no",
                 &with_shape(100),
                 &settings,
                 Severity::High
             )
             .is_none(),
-            "a few product codes of that shape are no passports"
+            "a few values of that shape are not the column's content"
+        );
+        assert!(
+            undeclared_finding(
+                &dataset(),
+                "sku",
+                &with_shape(900),
+                &settings,
+                Severity::High
+            )
+            .is_none(),
+            "product codes of that shape are no passports"
         );
     }
 
