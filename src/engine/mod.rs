@@ -139,10 +139,22 @@ impl Engine {
             .map_err(|e| Error::from(e).in_dataset(role, &location))
     }
 
-    /// Registers the first `rows` rows of a dataset, in file order, as a table of their own and
-    /// returns its name: a sample that is the same whatever the partition count, unlike a
-    /// `LIMIT` over a parallel scan, which takes whichever rows arrive first.
-    pub async fn register_head(&self, dataset: &RegisteredDataset, rows: u64) -> Result<String> {
+    /// Registers a sample of about `rows` rows of a dataset, holding only `columns`, as a table
+    /// of its own and returns its name. A row is sampled when a hash of its position in file
+    /// order falls in one k-th of the range (k: the dataset's rows over `rows`, rounded up):
+    /// the sample reaches into every file and row group, does not alias with data that repeats
+    /// every k rows, and is the same on every run whatever the partition count. Rows are read
+    /// once, in one stream; only the sampled ones are kept.
+    pub async fn register_sample(
+        &self,
+        dataset: &RegisteredDataset,
+        columns: &[String],
+        rows: u64,
+    ) -> Result<String> {
+        use datafusion::arrow::array::BooleanArray;
+        use datafusion::arrow::compute::filter_record_batch;
+        use futures::StreamExt;
+
         let ctx = file_order_session();
         let paths = dataset
             .paths
@@ -152,7 +164,8 @@ impl Engine {
         let in_dataset = |e: datafusion::error::DataFusionError| {
             Error::from(e).in_dataset(dataset.role, &dataset.location)
         };
-        let head = read(
+        let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+        let mut stream = read(
             &ctx,
             paths,
             dataset.file_format,
@@ -160,14 +173,29 @@ impl Engine {
             Some(dataset.schema.as_ref()),
         )
         .await
-        .and_then(|frame| frame.limit(0, Some(rows as usize)))
+        .and_then(|frame| frame.select_columns(&columns))
         .map_err(in_dataset)?
-        .collect()
+        .execute_stream()
         .await
         .map_err(in_dataset)?;
-        let table = datafusion::datasource::MemTable::try_new(dataset.schema.clone(), vec![head])
+        let stride = dataset.rows.div_ceil(rows.max(1)).max(1);
+        let mut sample = Vec::new();
+        let mut row = 0u64;
+        while let Some(batch) = stream.next().await {
+            let batch = batch.map_err(in_dataset)?;
+            let picked: BooleanArray = (row..row + batch.num_rows() as u64)
+                .map(|r| Some(mix(r).is_multiple_of(stride)))
+                .collect();
+            sample.push(filter_record_batch(&batch, &picked)?);
+            row += batch.num_rows() as u64;
+        }
+        let table = datafusion::datasource::MemTable::try_new(stream.schema(), vec![sample])
             .map_err(in_dataset)?;
-        let name = format!("head_{}", dataset.role);
+        // A sample taken again (another sample size, a second run in one session) replaces it.
+        let name = format!("sample_{}", dataset.role);
+        self.ctx
+            .deregister_table(name.as_str())
+            .map_err(in_dataset)?;
         self.ctx
             .register_table(name.as_str(), Arc::new(table))
             .map_err(in_dataset)?;
@@ -266,12 +294,21 @@ impl Engine {
 }
 
 /// A session that reads files in one partition, so that rows arrive in file order (to name
-/// the row of a bad cell, or to take the same first rows whatever the machine).
+/// the row of a bad cell, or to take the same sample whatever the machine).
 fn file_order_session() -> SessionContext {
     let session = SessionConfig::new()
         .with_target_partitions(1)
         .with_repartition_file_scans(false);
     SessionContext::new_with_config(session)
+}
+
+/// SplitMix64's finalizer: spreads consecutive row positions over the whole `u64` range, so
+/// that "every k-th" by hash is a fixed, even, non-periodic choice of rows.
+fn mix(position: u64) -> u64 {
+    let mut z = position.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// Reads `paths` as one table; with `schema`, under that schema instead of an inferred one.

@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::engine::{Engine, RegisteredDataset, ident};
 use crate::error::Result;
 use crate::findings::{Finding, Severity, Subject, share};
-use crate::pii::{PiiKind, PiiMaskUdf};
+use crate::pii::{PiiKind, PiiMaskUdf, names_documents};
 use crate::policy::{EffectiveCheck, EffectivePolicy, Strictest, Validate, within};
 use crate::pseudonym::IdentifierClass;
 
@@ -32,6 +32,11 @@ check_info!(
 const BANK_CARD_MIN_RATE: f64 = 0.3;
 /// Below this share of declared-kind values, a declared identifier column is mis-mapped.
 const DECLARED_MIN_RATE: f64 = 0.5;
+/// A document number without a context word counts only in a column named for documents where
+/// at least this share of the values is nothing but that number's shape: a column of passport
+/// numbers. A few `E12345678` among other values are product codes, and a column of
+/// `M00000001` named `message_id` holds message ids.
+const SHAPE_ONLY_MIN_RATE: f64 = 0.5;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -40,7 +45,7 @@ pub struct Settings {
     pub min_match_rate: f64,
     /// Minimum number of matching cells for a finding.
     pub min_matches: u64,
-    /// Rows scanned in the first, sampling pass.
+    /// Rows in the first, sampling pass: every k-th row, across all files and row groups.
     pub sample_rows: u64,
 }
 
@@ -78,6 +83,29 @@ impl Validate for Settings {
 struct ColumnScan {
     non_empty: u64,
     matches: BTreeMap<PiiKind, u64>,
+    /// Cells that are nothing but a document number's shape, with no context word, per kind
+    /// (see [`PiiKind::SHAPE_ONLY`]).
+    shape_only: BTreeMap<PiiKind, u64>,
+}
+
+impl ColumnScan {
+    /// Matches per kind, counting shape-only cells where `column` is named for documents and
+    /// most of it has that shape.
+    fn effective_matches(&self, column: &str) -> BTreeMap<PiiKind, u64> {
+        let mut matches = self.matches.clone();
+        for (kind, count) in &self.shape_only {
+            if names_documents(column) && share(*count, self.non_empty) >= SHAPE_ONLY_MIN_RATE {
+                *matches.entry(*kind).or_default() += count;
+            }
+        }
+        matches
+    }
+
+    /// Whether the column is worth counting over all rows: anything found, or document shapes
+    /// in a column named for documents.
+    fn has_hit(&self, column: &str) -> bool {
+        !self.matches.is_empty() || (names_documents(column) && !self.shape_only.is_empty())
+    }
 }
 
 // Every configured dataset is scanned, whichever there are.
@@ -162,8 +190,9 @@ fn declared_identifiers(config: &Config, role: &str) -> BTreeMap<String, Identif
     declared
 }
 
-/// Counts matches per column and kind: first over a sample, then, for the columns with a hit,
-/// over every row.
+/// Counts matches per column and kind: first over a sample spread across the whole dataset,
+/// then, for the columns with a hit, over every row. A dataset no bigger than the sample is
+/// read once, whole.
 async fn scan_dataset(
     engine: &Engine,
     dataset: &RegisteredDataset,
@@ -176,11 +205,13 @@ async fn scan_dataset(
     if dataset.rows <= sample_rows {
         return count_matches(engine, dataset, &columns, &dataset.raw_table).await;
     }
-    let sample = engine.register_head(dataset, sample_rows).await?;
+    let sample = engine
+        .register_sample(dataset, &columns, sample_rows)
+        .await?;
     let sampled = count_matches(engine, dataset, &columns, &sample).await?;
     let hit: Vec<String> = sampled
         .into_iter()
-        .filter(|(_, s)| !s.matches.is_empty())
+        .filter(|(column, s)| s.has_hit(column))
         .map(|(c, _)| c)
         .collect();
     if hit.is_empty() {
@@ -189,25 +220,50 @@ async fn scan_dataset(
     count_matches(engine, dataset, &hit, &dataset.raw_table).await
 }
 
+/// One aggregate over `from`: per column, its non-null cells and the cells with each kind's
+/// bit (and each shape-only bit) in `fm_pii_mask`, computed once per cell in a subquery.
 async fn count_matches(
     engine: &Engine,
     dataset: &RegisteredDataset,
     columns: &[String],
     from: &str,
 ) -> Result<BTreeMap<String, ColumnScan>> {
+    let mut masks = Vec::new();
     let mut select = Vec::new();
+    let count_bit = |select: &mut Vec<String>, i: usize, bit: u32, name: String| {
+        select.push(format!(
+            "CAST(sum(CASE WHEN (k{i} & {bit}) <> 0 THEN 1 ELSE 0 END) AS BIGINT) AS {name}"
+        ));
+    };
     for (i, column) in columns.iter().enumerate() {
-        let mask = format!("{}({})", PiiMaskUdf::NAME, ident(column));
-        select.push(format!("CAST(count({}) AS BIGINT) AS n{i}", ident(column)));
+        masks.push(format!(
+            "{col} AS v{i}, {}({col}) AS k{i}",
+            PiiMaskUdf::NAME,
+            col = ident(column)
+        ));
+        select.push(format!("CAST(count(v{i}) AS BIGINT) AS n{i}"));
         for kind in PiiKind::ALL {
-            select.push(format!(
-                "CAST(sum(CASE WHEN ({mask} & {}) <> 0 THEN 1 ELSE 0 END) AS BIGINT) AS m{i}_{}",
-                kind.bit(),
-                kind.bit()
-            ));
+            count_bit(
+                &mut select,
+                i,
+                u32::from(kind.bit()),
+                format!("m{i}_{}", kind.bit()),
+            );
+        }
+        for kind in PiiKind::SHAPE_ONLY {
+            count_bit(
+                &mut select,
+                i,
+                kind.shape_only_bit(),
+                format!("s{i}_{}", kind.bit()),
+            );
         }
     }
-    let sql = format!("SELECT {} FROM {from}", select.join(", "));
+    let sql = format!(
+        "SELECT {} FROM (SELECT {} FROM {from})",
+        select.join(", "),
+        masks.join(", ")
+    );
     let batches = engine.collect(&sql, dataset.role).await?;
     let batch = batches
         .iter()
@@ -224,18 +280,20 @@ async fn count_matches(
             array.value(0).max(0) as u64
         }
     };
+    let counts = |prefix: &str, i: usize, kinds: &[PiiKind]| -> BTreeMap<PiiKind, u64> {
+        kinds
+            .iter()
+            .map(|kind| (*kind, value(&format!("{prefix}{i}_{}", kind.bit()))))
+            .filter(|(_, count)| *count > 0)
+            .collect()
+    };
     let mut scans = BTreeMap::new();
     for (i, column) in columns.iter().enumerate() {
-        let mut scan = ColumnScan {
+        let scan = ColumnScan {
             non_empty: value(&format!("n{i}")),
-            matches: BTreeMap::new(),
+            matches: counts("m", i, &PiiKind::ALL),
+            shape_only: counts("s", i, &PiiKind::SHAPE_ONLY),
         };
-        for kind in PiiKind::ALL {
-            let count = value(&format!("m{i}_{}", kind.bit()));
-            if count > 0 {
-                scan.matches.insert(kind, count);
-            }
-        }
         scans.insert(column.clone(), scan);
     }
     Ok(scans)
@@ -249,7 +307,7 @@ fn undeclared_finding(
     severity: Severity,
 ) -> Option<Finding> {
     let significant: BTreeMap<PiiKind, u64> = scan
-        .matches
+        .effective_matches(column)
         .iter()
         .filter(|(kind, count)| {
             let rate = **count as f64 / scan.non_empty.max(1) as f64;
@@ -377,6 +435,7 @@ mod tests {
         ColumnScan {
             non_empty,
             matches: matches.iter().copied().collect(),
+            shape_only: BTreeMap::new(),
         }
     }
 
@@ -427,6 +486,93 @@ mod tests {
             )
             .is_some()
         );
+    }
+
+    #[test]
+    fn bare_document_numbers_count_only_where_most_of_the_column_has_their_shape() {
+        let settings = Settings::default();
+        let with_shape = |shape_only: u64| ColumnScan {
+            non_empty: 1000,
+            matches: BTreeMap::new(),
+            shape_only: [(PiiKind::Passport, shape_only)].into_iter().collect(),
+        };
+        let passports = undeclared_finding(
+            &dataset(),
+            "passport_no",
+            &with_shape(900),
+            &settings,
+            Severity::High,
+        )
+        .expect("a column of passport numbers");
+        assert_eq!(passports.evidence["passport_cells"], 900);
+        assert!(
+            undeclared_finding(
+                &dataset(),
+                "passport_no",
+                &with_shape(100),
+                &settings,
+                Severity::High
+            )
+            .is_none(),
+            "a few values of that shape are not the column's content"
+        );
+        assert!(
+            undeclared_finding(
+                &dataset(),
+                "sku",
+                &with_shape(900),
+                &settings,
+                Severity::High
+            )
+            .is_none(),
+            "product codes of that shape are no passports"
+        );
+    }
+
+    /// 50,000 customers in five files; only the last 10,000 rows carry a phone number in
+    /// their notes, every tenth, so a sample of the first rows would see none, and neither
+    /// would one of every tenth row starting at another.
+    #[tokio::test]
+    async fn the_sample_reaches_the_last_file_of_a_directory() {
+        use crate::pseudonym::{Key, KeyOrigin};
+        let dir = tempfile::tempdir().unwrap();
+        let files = dir.path().join("customers");
+        std::fs::create_dir(&files).unwrap();
+        for part in 0..5 {
+            let mut text = String::from("uid,notes\n");
+            for row in part * 10_000..(part + 1) * 10_000 {
+                let note = if row >= 40_000 && row % 10 == 3 {
+                    format!("call back on 138{:08}", row)
+                } else {
+                    format!("order {row} delivered")
+                };
+                text.push_str(&format!("U{row},{note}\n"));
+            }
+            std::fs::write(files.join(format!("part-{part}.csv")), text).unwrap();
+        }
+        let config_path = dir.path().join("fairmark.toml");
+        std::fs::write(
+            &config_path,
+            "policies = [\"cn\"]\nkey = { env = \"UNUSED\" }\n\
+             [datasets.customers]\npath = \"customers\"\nformat = \"csv\"\nid = \"uid\"\n",
+        )
+        .unwrap();
+        let config = Config::load(&config_path).unwrap();
+        let key = Key::from_material("5a".repeat(32).as_bytes(), &KeyOrigin::Env("K".into()));
+        let functions = crate::functions::all(std::sync::Arc::new(key.unwrap()));
+        let engine = Engine::open(&config, functions).await.unwrap();
+        let customers = engine.dataset("customers").unwrap();
+        assert_eq!(customers.rows, 50_000);
+        let first = scan_dataset(&engine, customers, 5_000).await.unwrap();
+        let notes = &first["notes"];
+        assert_eq!(
+            notes.matches[&PiiKind::CnMobile],
+            1_000,
+            "confirmed over all rows"
+        );
+        assert_eq!(notes.non_empty, 50_000);
+        let again = scan_dataset(&engine, customers, 5_000).await.unwrap();
+        assert_eq!(first, again, "the same input gives the same scan");
     }
 
     #[test]
