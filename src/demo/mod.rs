@@ -532,7 +532,17 @@ fn customer(rng: &mut Rng, index: usize, first_day: NaiveDate, scenario: &Scenar
     let notes = match rng.below(100) {
         0..=69 => String::new(),
         70..=89 => rng.pick(BENIGN_NOTES).to_string(),
-        90..=93 => format!("客户要求改用 {} 联系", other_mobile(rng)),
+        // The recipient named beside a number, half of them typed in full-width digits as
+        // Chinese input methods write them.
+        90..=93 => {
+            let mobile = other_mobile(rng);
+            let typed = if mobile.ends_with(['0', '2', '4', '6', '8']) {
+                full_width(&mobile)
+            } else {
+                mobile
+            };
+            format!("收件人：{name}，要求改用 {typed} 联系")
+        }
         94..=97 => format!("call back on {}", other_mobile(rng)),
         _ => format!(
             "second mailbox {}{}@example.com",
@@ -591,6 +601,17 @@ fn customer(rng: &mut Rng, index: usize, first_day: NaiveDate, scenario: &Scenar
 }
 
 /// A mainland mobile number: 1, a second digit from 3 to 9, nine more digits.
+/// ASCII digits as full-width ones (０–９).
+fn full_width(digits: &str) -> String {
+    digits
+        .chars()
+        .map(|c| match c.to_digit(10) {
+            Some(d) => char::from_u32('０' as u32 + d).expect("a full-width digit"),
+            None => c,
+        })
+        .collect()
+}
+
 fn other_mobile(rng: &mut Rng) -> String {
     format!("1{}{}", rng.between(3, 9), rng.digits(9))
 }

@@ -176,7 +176,9 @@ pub async fn cohort_pairs(
         }
         if small > 0 {
             cohorts.skipped.push(skip(format!(
-                "{small} of its groups have fewer than {MIN_GROUP_CUSTOMERS} customers and were left out; the other {} were compared",
+                "{small} of its groups {} fewer than {MIN_GROUP_CUSTOMERS} customers and {} left out; the other {} were compared",
+                if small == 1 { "has" } else { "have" },
+                if small == 1 { "was" } else { "were" },
                 groups.len()
             )));
         }

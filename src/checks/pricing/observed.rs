@@ -352,9 +352,14 @@ fn episode_text(cell: &Cell, gap: f64, condition_names: &[String]) -> String {
         Scope::Condition(column, value) => format!("{} = {value}", condition_names[*column]),
     };
     format!(
-        "{} ({scope}: {} strata, {:+.1}%)",
+        "{} ({scope}: {} {}, {:+.1}%)",
         cell.bucket,
         cell.strata.len(),
+        if cell.strata.len() == 1 {
+            "stratum"
+        } else {
+            "strata"
+        },
         100.0 * gap
     )
 }
