@@ -74,8 +74,8 @@ pub fn absolute_ranks(gaps: &[f64]) -> Vec<f64> {
     ranks
 }
 
-/// A small seeded generator (SplitMix64) for the permutation tests: the same seed gives the
-/// same p-values on every machine.
+/// A small seeded generator (SplitMix64) for the permutation tests (and, through `demo::Rng`,
+/// the demo data): the same seed gives the same draws on every machine.
 #[derive(Debug, Clone)]
 pub struct SplitMix(u64);
 

@@ -1,20 +1,18 @@
-//! A small seeded generator (SplitMix64). Written out here rather than taken from a crate so
-//! that the demo data, and the test fixtures built from it, stay byte-identical across
-//! dependency upgrades.
+//! The demo's random draws, over the seeded SplitMix64 generator the statistics use. Written
+//! out rather than taken from a crate so that the demo data, and the test fixtures built from
+//! it, stay byte-identical across dependency upgrades.
 
-pub struct Rng(u64);
+use crate::stats::SplitMix;
+
+pub struct Rng(SplitMix);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
+        Rng(SplitMix::new(seed ^ 0x9E37_79B9_7F4A_7C15))
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// Uniform in `0..n` (n > 0).
