@@ -148,12 +148,18 @@ pub fn cells(strata: &[Stratum], condition_count: usize) -> Vec<Cell> {
 /// Relative gaps this close to zero are equal prices written in floating point.
 const GAP_EPSILON: f64 = 1e-9;
 
-/// Which cells are consistent with an overcharge in `direction` (+1: the first cohort offered
-/// more; −1: less): every stratum's log gap has that sign and their mean reaches `min_log_gap`.
-fn consistent(cells: &[Cell], log_gaps: &[f64], direction: f64, min_log_gap: f64) -> Vec<bool> {
-    cells
-        .iter()
-        .map(|cell| {
+/// Marks in `qualifying` the cells consistent with an overcharge in `direction` (+1: the first
+/// cohort offered more; −1: less): every stratum's log gap has that sign and their mean reaches
+/// `min_log_gap`. The buffer is reused across permutations.
+fn mark_consistent(
+    cells: &[Cell],
+    log_gaps: &[f64],
+    direction: f64,
+    min_log_gap: f64,
+    qualifying: &mut [bool],
+) {
+    for (cell, mark) in cells.iter().zip(qualifying.iter_mut()) {
+        *mark = (|| {
             let mut sum = 0.0;
             for i in &cell.strata {
                 let gap = direction * log_gaps[*i];
@@ -163,8 +169,8 @@ fn consistent(cells: &[Cell], log_gaps: &[f64], direction: f64, min_log_gap: f64
                 sum += gap;
             }
             sum / cell.strata.len() as f64 >= min_log_gap
-        })
-        .collect()
+        })();
+    }
 }
 
 /// The scan statistic: the rank mass of the strata the consistent cells cover, each once.
@@ -192,24 +198,37 @@ pub fn scan(
     permutations: Permutations,
     seed: u64,
 ) -> Scan {
-    let cells = cells(strata, condition_count);
     let log_gaps: Vec<f64> = strata.iter().map(|s| s.log_gap().unwrap_or(0.0)).collect();
     let ranks = absolute_ranks(&log_gaps);
     let min_log_gap = min_gap.ln_1p();
+    // Flipping signs never changes a gap's size: a cell with an equal-price stratum, or whose
+    // gaps are too small on average, qualifies under no permutation and is left out of them.
+    let cells: Vec<Cell> = cells(strata, condition_count)
+        .into_iter()
+        .filter(|cell| {
+            let sizes = cell.strata.iter().map(|i| log_gaps[*i].abs());
+            sizes.clone().all(|g| g > GAP_EPSILON)
+                && sizes.sum::<f64>() / cell.strata.len() as f64 >= min_log_gap
+        })
+        .collect();
     let directions: &[f64] = if two_sided { &[1.0, -1.0] } else { &[1.0] };
     let mut covered = vec![false; strata.len()];
-    let mut best = |log_gaps: &[f64]| {
-        let mut best: Option<(f64, Vec<bool>)> = None;
+    let mut marks = vec![false; cells.len()];
+    // The larger statistic over the directions looked at, and the cells of that direction.
+    let mut best = |log_gaps: &[f64], keep: &mut Vec<bool>| {
+        let mut best = f64::NEG_INFINITY;
         for direction in directions {
-            let qualifying = consistent(&cells, log_gaps, *direction, min_log_gap);
-            let value = statistic(&cells, &qualifying, &ranks, &mut covered);
-            if best.as_ref().is_none_or(|(b, _)| value > *b) {
-                best = Some((value, qualifying));
+            mark_consistent(&cells, log_gaps, *direction, min_log_gap, &mut marks);
+            let value = statistic(&cells, &marks, &ranks, &mut covered);
+            if value > best {
+                best = value;
+                keep.clone_from(&marks);
             }
         }
-        best.expect("at least one direction")
+        best
     };
-    let (observed, qualifying) = best(&log_gaps);
+    let mut qualifying = vec![false; cells.len()];
+    let observed = best(&log_gaps, &mut qualifying);
     // A whole bucket that qualifies stands for its conditions in the list.
     let whole: BTreeSet<&str> = cells
         .iter()
@@ -242,11 +261,12 @@ pub fn scan(
     let mut rng = SplitMix::new(seed);
     let (mut runs, mut reached) = (0usize, 0usize);
     let mut flipped = log_gaps.clone();
+    let mut scratch = vec![false; cells.len()];
     while runs < permutations.max && reached < permutations.enough {
         for (flip, gap) in flipped.iter_mut().zip(&log_gaps) {
             *flip = if rng.next_u64() & 1 == 1 { -gap } else { *gap };
         }
-        if best(&flipped).0 >= observed - 1e-9 {
+        if best(&flipped, &mut scratch) >= observed - 1e-9 {
             reached += 1;
         }
         runs += 1;

@@ -156,7 +156,11 @@ fn observations_sql(config: &Config) -> String {
 #[derive(Debug, Clone)]
 struct SkuStrata {
     sku: String,
+    /// Only the matched strata: the others count for [`SkuStrata::offered_to_both`] alone, and
+    /// keeping them would hold every order group of every cohort pair in memory.
     strata: Vec<Stratum>,
+    /// Both cohorts were offered the SKU somewhere, if not in the same stratum.
+    offered_to_both: (bool, bool),
 }
 
 /// One SKU's whole-period comparison.
@@ -200,25 +204,31 @@ async fn strata_of_pair(
         .chain(conditions.iter().cloned())
         .collect();
     let group = keys.join(", ");
+    let condition_columns: String = conditions.iter().map(|c| format!(", o.{c}")).collect();
+    // Text only for the groups, not for every order line.
     let condition_text: String = conditions
         .iter()
-        .map(|c| format!(", CAST(o.{c} AS VARCHAR) AS {c}"))
+        .enumerate()
+        .map(|(i, c)| format!(", CAST({c} AS VARCHAR) AS condition_{i}"))
         .collect();
     let sql = format!(
         "WITH observed AS (
-            SELECT CAST(o.sku AS VARCHAR) AS sku, to_char(date_trunc('{unit}', o.ordered_at), '{format}') AS bucket{condition_text}, o.price,
+            SELECT o.sku, date_trunc('{unit}', o.ordered_at) AS bucket{condition_columns}, o.price,
                 CAST(floor(date_part('epoch', o.ordered_at) / 86400) AS BIGINT) - CAST(floor(date_part('epoch', f.tenure_start) / 86400) AS BIGINT) AS tenure_at_order,
                 COALESCE(o.order_device, f.device_os) AS device_os{attributes}
             FROM ({observations}) o JOIN {FEATURES_TABLE} f ON o.customer_id = f.customer_id),
         labelled AS (
-            SELECT {group}, price, CASE WHEN {treated} THEN 1 WHEN {reference} THEN 0 END AS cohort FROM observed)
-        SELECT {group},
-            median(CASE WHEN cohort = 1 THEN price END) AS treated_price,
-            median(CASE WHEN cohort = 0 THEN price END) AS reference_price,
-            CAST(count(CASE WHEN cohort = 1 THEN 1 END) AS BIGINT) AS n_treated,
-            CAST(count(CASE WHEN cohort = 0 THEN 1 END) AS BIGINT) AS n_reference
-        FROM labelled WHERE cohort IS NOT NULL GROUP BY {group}
-        ORDER BY {group}",
+            SELECT {group}, price, CASE WHEN {treated} THEN 1 WHEN {reference} THEN 0 END AS cohort FROM observed),
+        strata AS (
+            SELECT {group},
+                median(CASE WHEN cohort = 1 THEN price END) AS treated_price,
+                median(CASE WHEN cohort = 0 THEN price END) AS reference_price,
+                CAST(count(CASE WHEN cohort = 1 THEN 1 END) AS BIGINT) AS n_treated,
+                CAST(count(CASE WHEN cohort = 0 THEN 1 END) AS BIGINT) AS n_reference
+            FROM labelled WHERE cohort IS NOT NULL GROUP BY {group})
+        SELECT CAST(sku AS VARCHAR) AS sku_text, to_char(bucket, '{format}') AS bucket_text{condition_text},
+            treated_price, reference_price, n_treated, n_reference
+        FROM strata ORDER BY {group}",
         observations = observations_sql(config),
         attributes = crate::pricing::customer_attribute_columns(config).iter().map(|a| format!(", f.{}", ident(a))).collect::<String>(),
         treated = pair.treated,
@@ -250,9 +260,28 @@ async fn strata_of_pair(
                 skus.push(SkuStrata {
                     sku: sku.to_string(),
                     strata: Vec::new(),
+                    offered_to_both: (false, false),
                 });
             }
+            let current = skus.last_mut().expect("pushed above");
+            let (n_treated, n_reference) = (
+                n_treated.value(row).max(0) as u64,
+                n_reference.value(row).max(0) as u64,
+            );
+            current.offered_to_both.0 |= n_treated > 0;
+            current.offered_to_both.1 |= n_reference > 0;
             let stratum = Stratum {
+                bucket: String::new(),
+                conditions: Vec::new(),
+                treated_price: optional(&treated_price, row),
+                reference_price: optional(&reference_price, row),
+                n_treated,
+                n_reference,
+            };
+            if stratum.gap().is_none() {
+                continue;
+            }
+            current.strata.push(Stratum {
                 bucket: bucket_column.value(row).to_string(),
                 conditions: condition_columns
                     .iter()
@@ -261,12 +290,8 @@ async fn strata_of_pair(
                         (!c.is_null(row)).then(|| c.value(row).to_string())
                     })
                     .collect(),
-                treated_price: optional(&treated_price, row),
-                reference_price: optional(&reference_price, row),
-                n_treated: n_treated.value(row).max(0) as u64,
-                n_reference: n_reference.value(row).max(0) as u64,
-            };
-            skus.last_mut().expect("pushed above").strata.push(stratum);
+                ..stratum
+            });
         }
     }
     Ok(skus)
@@ -309,9 +334,9 @@ fn whole_period(strata: &SkuStrata, pair: &CohortPair, settings: &Settings) -> O
 
 /// Both cohorts were offered the SKU, but not in `min_strata` matched strata.
 fn lacks_data(strata: &SkuStrata, settings: &Settings) -> bool {
-    let matched = strata.strata.iter().filter(|s| s.gap().is_some()).count();
-    let any = |side: fn(&Stratum) -> u64| strata.strata.iter().any(|s| side(s) > 0);
-    matched < settings.min_strata && any(|s| s.n_treated) && any(|s| s.n_reference)
+    strata.strata.len() < settings.min_strata
+        && strata.offered_to_both.0
+        && strata.offered_to_both.1
 }
 
 fn round4(value: f64) -> f64 {
@@ -418,6 +443,32 @@ fn protected_coverage(info: &CheckInfo, cohorts: &super::cohorts::Cohorts) -> Fi
     )
 }
 
+/// `f` over `items` on every core, results in the order of `items`: the permutation scans are
+/// independent per SKU and CPU-bound, and each is seeded by its own names, so the result does
+/// not depend on how they are split.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len().max(1));
+    // Dealt round-robin: the slow scans (significant SKUs) are not in one thread's share.
+    let shares: Vec<Vec<R>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let f = &f;
+                scope.spawn(move || items.iter().skip(t).step_by(threads).map(f).collect())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a scan thread does not panic"))
+            .collect()
+    });
+    let mut shares: Vec<_> = shares.into_iter().map(Vec::into_iter).collect();
+    (0..items.len())
+        .map(|i| shares[i % threads].next().expect("one result per item"))
+        .collect()
+}
+
 /// A repeatable seed for one SKU's permutations (FNV-1a of the names that identify the test).
 fn seed_of(parts: &[&str]) -> u64 {
     parts.iter().fold(0xcbf2_9ce4_8422_2325u64, |hash, part| {
@@ -467,7 +518,7 @@ pub async fn overcharge(
     }
     // Per SKU with enough matched strata, two tests: the whole-period signed-rank test and the
     // episode scan. Each family goes under Benjamini–Hochberg across every SKU of every pair.
-    let mut tests: Vec<(usize, usize, SkuTest, Scan)> = Vec::new();
+    let mut whole: Vec<(usize, usize, SkuTest)> = Vec::new();
     let mut lacking: Vec<(usize, Vec<String>)> = Vec::new();
     for (p, (pair, skus)) in pairs.iter().zip(&per_pair).enumerate() {
         let mut short = Vec::new();
@@ -476,20 +527,27 @@ pub async fn overcharge(
                 short.push(sku.sku.clone());
             }
             if let Some(test) = whole_period(sku, pair, &settings) {
-                let seed = seed_of(&[info.id, &pair.name, &sku.sku]);
-                let scan = scan(
-                    &sku.strata,
-                    condition_names.len(),
-                    settings.min_gap,
-                    pair.two_sided,
-                    Permutations::default(),
-                    seed,
-                );
-                tests.push((p, s, test, scan));
+                whole.push((p, s, test));
             }
         }
         lacking.push((p, short));
     }
+    let scans = parallel_map(&whole, |(p, s, _)| {
+        let (pair, sku) = (pairs[*p], &per_pair[*p][*s]);
+        scan(
+            &sku.strata,
+            condition_names.len(),
+            settings.min_gap,
+            pair.two_sided,
+            Permutations::default(),
+            seed_of(&[info.id, &pair.name, &sku.sku]),
+        )
+    });
+    let tests: Vec<(usize, usize, SkuTest, Scan)> = whole
+        .into_iter()
+        .zip(scans)
+        .map(|((p, s, test), scan)| (p, s, test, scan))
+        .collect();
     let q_whole = stats::benjamini_hochberg(&tests.iter().map(|t| t.2.p_value).collect::<Vec<_>>());
     let q_scan = stats::benjamini_hochberg(&tests.iter().map(|t| t.3.p_value).collect::<Vec<_>>());
 
