@@ -566,6 +566,19 @@ fn rename_customer_columns(fixture: &Fixture, renames: &[(&str, &str)]) {
     .unwrap();
 }
 
+/// The protected-overcharge note of which attributes were compared and which skipped.
+fn coverage_note(report: &serde_json::Value) -> &serde_json::Value {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["check"] == "pricing.protected-overcharge"
+                && f["evidence"].get("attributes_compared").is_some()
+        })
+        .expect("a coverage note")
+}
+
 #[test]
 fn protected_attributes_are_known_by_their_declared_kind_whatever_their_name() {
     let scenario = Scenario {
@@ -592,16 +605,8 @@ fn protected_attributes_are_known_by_their_declared_kind_whatever_their_name() {
     assert_eq!(cohorts, "with xb female vs with xb male");
     let gap = protected[0]["evidence"]["gap_estimate"].as_f64().unwrap();
     assert!((0.04..=0.08).contains(&gap), "gap {gap}");
-    let coverage = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| {
-            f["check"] == "pricing.protected-overcharge"
-                && f["severity"] == "info"
-                && f["evidence"].get("attributes_compared").is_some()
-        })
-        .expect("a coverage note");
+    let coverage = coverage_note(&report);
+    assert_eq!(coverage["severity"], "info");
     assert_eq!(
         coverage["evidence"]["attributes_compared"],
         serde_json::json!(["born", "xb"])
@@ -624,15 +629,7 @@ fn a_protected_attribute_with_forty_values_is_reported_as_skipped() {
         "attributes = [\"os\", \"vip\", \"price_sensitivity\", \"religion\"]",
     );
     let report = audit_without_rules(&fixture);
-    let coverage = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| {
-            f["check"] == "pricing.protected-overcharge"
-                && f["evidence"].get("attributes_skipped").is_some()
-        })
-        .expect("a coverage note");
+    let coverage = coverage_note(&report);
     assert_eq!(coverage["severity"], "info");
     let skipped = coverage["evidence"]["attributes_skipped"]
         .as_array()
