@@ -65,6 +65,20 @@ pub struct Citation {
     pub id: String,
     pub citation: String,
     pub gist: String,
+    /// The message channels the provision governs; empty when it governs all.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub channels: Vec<String>,
+}
+
+impl Citation {
+    /// Whether the provision governs messages on `channel`.
+    pub fn governs(&self, channel: &str) -> bool {
+        self.channels.is_empty()
+            || self
+                .channels
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(channel))
+    }
 }
 
 /// What a finding is about. Only the fields that fit are set.

@@ -1,7 +1,8 @@
 //! The statistics behind the observed-price checks, written out so that what fairmark reports
 //! can be checked by hand: the Wilcoxon signed-rank test on matched-stratum price gaps, the
 //! Hodges–Lehmann estimate of the typical gap with its distribution-free confidence interval,
-//! and Benjamini–Hochberg q-values across the SKUs tested.
+//! the mean gap with its Student-t interval, Benjamini–Hochberg q-values across the SKUs
+//! tested, and the seeded generator the permutation tests flip signs with.
 
 /// Standard normal upper tail, P(Z > z), via the complementary error function (Numerical
 /// Recipes' Chebyshev fit, relative error below 1.2e-7 everywhere).
@@ -51,7 +52,7 @@ pub struct SignedRank {
 
 /// Gaps within this distance of zero count as zero: prices are in cents, so float noise in a
 /// ratio of equal prices must not become a "gap".
-const ZERO: f64 = 1e-9;
+pub const ZERO: f64 = 1e-9;
 
 /// The Wilcoxon ranks of `|gap|` (average ranks over ties), in the order of `gaps`; zero gaps
 /// get rank 0, as they are dropped from the test.
@@ -94,7 +95,8 @@ impl SplitMix {
 }
 
 pub fn signed_rank_greater(gaps: &[f64]) -> SignedRank {
-    let mut nonzero: Vec<f64> = gaps.iter().copied().filter(|g| g.abs() > ZERO).collect();
+    let ranks = absolute_ranks(gaps);
+    let mut nonzero: Vec<f64> = ranks.iter().copied().filter(|r| *r > 0.0).collect();
     let n = nonzero.len();
     if n == 0 {
         return SignedRank {
@@ -103,28 +105,20 @@ pub fn signed_rank_greater(gaps: &[f64]) -> SignedRank {
             p_value: 1.0,
         };
     }
-    nonzero.sort_by(|a, b| a.abs().total_cmp(&b.abs()));
-    // Average ranks over ties of |gap|.
-    let mut ranks = vec![0.0; n];
-    let mut tie_correction = 0.0;
-    let mut i = 0;
-    while i < n {
-        let mut j = i;
-        while j + 1 < n && (nonzero[j + 1].abs() - nonzero[i].abs()).abs() <= ZERO {
-            j += 1;
-        }
-        let average = (i + j + 2) as f64 / 2.0;
-        for rank in &mut ranks[i..=j] {
-            *rank = average;
-        }
-        let t = (j - i + 1) as f64;
-        tie_correction += t * t * t - t;
-        i = j + 1;
-    }
-    let w_plus: f64 = nonzero
+    // Tied gaps share one average rank, distinct from every other group's: Σ(t³ − t) over
+    // the groups of equal ranks.
+    nonzero.sort_by(f64::total_cmp);
+    let tie_correction: f64 = nonzero
+        .chunk_by(|a, b| a == b)
+        .map(|group| {
+            let t = group.len() as f64;
+            t * t * t - t
+        })
+        .sum();
+    let w_plus: f64 = gaps
         .iter()
         .zip(&ranks)
-        .filter(|(g, _)| **g > 0.0)
+        .filter(|(g, r)| **r > 0.0 && **g > 0.0)
         .map(|(_, r)| r)
         .sum();
     let has_ties = tie_correction > 0.0;
@@ -212,26 +206,35 @@ pub fn hodges_lehmann(gaps: &[f64], confidence: f64) -> Option<Estimate> {
     })
 }
 
-/// The mean of `values` with its two-sided normal-theory confidence interval (mean ± z·s/√n),
+/// The mean of `values` with its two-sided Student-t confidence interval (mean ± t·s/√n),
 /// computed on every value: the effect size of an overcharge that comes and goes, which the
-/// median-based estimate reports as zero when most strata have no gap.
+/// median-based estimate reports as zero when most strata have no gap. `None` for fewer than
+/// two values, which have no spread to build an interval from.
 pub fn mean_with_ci(values: &[f64], confidence: f64) -> Option<Estimate> {
-    if values.is_empty() {
+    if values.len() < 2 {
         return None;
     }
     let n = values.len() as f64;
     let mean = values.iter().sum::<f64>() / n;
-    let variance = if values.len() > 1 {
-        values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
-    } else {
-        0.0
-    };
-    let half_width = normal_quantile_upper((1.0 - confidence) / 2.0) * (variance / n).sqrt();
+    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    let t = student_t_quantile_upper((1.0 - confidence) / 2.0, n - 1.0);
+    let half_width = t * (variance / n).sqrt();
     Some(Estimate {
         estimate: mean,
         low: mean - half_width,
         high: mean + half_width,
     })
+}
+
+/// The Student-t quantile with `df` degrees of freedom for upper-tail probability `p`, by the
+/// Cornish–Fisher expansion around the normal quantile (Abramowitz and Stegun 26.7.5): within
+/// 0.5% of the tables from 4 degrees of freedom, exact in the limit.
+pub fn student_t_quantile_upper(p: f64, df: f64) -> f64 {
+    let z = normal_quantile_upper(p);
+    let (z3, z5, z7) = (z.powi(3), z.powi(5), z.powi(7));
+    z + (z3 + z) / (4.0 * df)
+        + (5.0 * z5 + 16.0 * z3 + 3.0 * z) / (96.0 * df * df)
+        + (3.0 * z7 + 19.0 * z5 + 17.0 * z3 - 15.0 * z) / (384.0 * df.powi(3))
 }
 
 pub fn median(values: &[f64]) -> Option<f64> {
@@ -305,6 +308,15 @@ mod tests {
         let estimate = hodges_lehmann(&gaps, 0.95).unwrap();
         assert!((estimate.estimate - 0.08).abs() < 0.005, "{estimate:?}");
         assert!(estimate.low <= 0.08 && estimate.high >= 0.08 && estimate.low < estimate.high);
+    }
+
+    #[test]
+    fn t_quantiles_match_the_tables() {
+        for (df, table) in [(4.0, 2.776), (10.0, 2.228), (30.0, 2.042)] {
+            let t = student_t_quantile_upper(0.025, df);
+            assert!((t - table).abs() / table < 0.005, "df {df}: {t} vs {table}");
+        }
+        assert_eq!(mean_with_ci(&[0.1], 0.95), None);
     }
 
     #[test]

@@ -45,12 +45,7 @@ pub struct Prepared {
 impl Prepared {
     pub fn load(config_path: &Path) -> anyhow::Result<Prepared> {
         let config = Config::load(config_path)?;
-        let policy = EffectivePolicy::load(
-            &config.policies,
-            &config.base_dir,
-            &fairmark::checks::Registry,
-        )?
-        .with_declared_kinds(config.declared_kinds());
+        let policy = EffectivePolicy::for_config(&config, &fairmark::checks::Registry)?;
         let key = Arc::new(Key::load(&config.key, &config.base_dir)?);
         Ok(Prepared {
             config,

@@ -112,8 +112,7 @@ async fn rule_findings(cx: &checks::Context<'_>) -> anyhow::Result<Vec<Finding>>
 
 pub async fn run(arguments: Arguments) -> anyhow::Result<ExitCode> {
     let config = Config::load(&arguments.config)?;
-    let policy = EffectivePolicy::load(&config.policies, &config.base_dir, &checks::Registry)?
-        .with_declared_kinds(config.declared_kinds());
+    let policy = EffectivePolicy::for_config(&config, &checks::Registry)?;
     let (shown_path, on_disk) = rules_path(&config, arguments.rules.as_deref())?;
     let text = std::fs::read_to_string(&on_disk)
         .with_context(|| format!("cannot read the pricing rules {}", on_disk.display()))?;

@@ -600,7 +600,6 @@ fn customer(rng: &mut Rng, index: usize, first_day: NaiveDate, scenario: &Scenar
     }
 }
 
-/// A mainland mobile number: 1, a second digit from 3 to 9, nine more digits.
 /// ASCII digits as full-width ones (０–９).
 fn full_width(digits: &str) -> String {
     digits
@@ -612,6 +611,7 @@ fn full_width(digits: &str) -> String {
         .collect()
 }
 
+/// A mainland mobile number: 1, a second digit from 3 to 9, nine more digits.
 fn other_mobile(rng: &mut Rng) -> String {
     format!("1{}{}", rng.between(3, 9), rng.digits(9))
 }

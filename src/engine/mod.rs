@@ -305,10 +305,7 @@ fn file_order_session() -> SessionContext {
 /// SplitMix64's finalizer: spreads consecutive row positions over the whole `u64` range, so
 /// that "every k-th" by hash is a fixed, even, non-periodic choice of rows.
 fn mix(position: u64) -> u64 {
-    let mut z = position.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+    crate::stats::SplitMix::new(position).next_u64()
 }
 
 /// Reads `paths` as one table; with `schema`, under that schema instead of an inferred one.

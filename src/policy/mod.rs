@@ -22,9 +22,11 @@ use sha2::{Digest, Sha256};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::findings::{Citation, Severity};
 use crate::pseudonym::hex;
+use crate::quasi_kind::QuasiKind;
 
 /// The packs compiled into the binary: (name, TOML text).
 pub const BUILT_IN: &[(&str, &str)] = &[
@@ -62,6 +64,10 @@ pub struct LegalBasis {
     pub id: String,
     pub citation: String,
     pub gist: String,
+    /// The message channels the provision governs (`["sms"]` for an SMS regulation); empty
+    /// when it is not about one channel. A mail finding cites it only on those channels.
+    #[serde(default)]
+    pub channels: Vec<String>,
 }
 
 /// Unknown keys are caught by the check's own settings type: `flatten` collects them, and
@@ -260,6 +266,7 @@ impl PolicyPack {
                         id: basis.id.clone(),
                         citation: basis.citation.clone(),
                         gist: basis.gist.clone(),
+                        channels: basis.channels.iter().map(|c| c.to_lowercase()).collect(),
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
@@ -592,27 +599,44 @@ impl EffectivePolicy {
         }
     }
 
-    /// The kinds the config declares for its columns (`born` holds a `birth_year`), so that a
-    /// column is classified by what it holds, not only by what it is called.
-    pub fn with_declared_kinds(mut self, kinds: BTreeMap<String, String>) -> EffectivePolicy {
-        self.declared_kinds = kinds;
-        self
+    /// The packs `config` names, knowing the kinds the config declares for its columns (`born`
+    /// holds a `birth_year`), so that a column is classified by what it holds, not only by what
+    /// it is called. A declared attribute kind that no pack classifies is refused: a typo would
+    /// otherwise leave a protected attribute unclassified without a word.
+    pub fn for_config(config: &Config, catalog: &dyn CheckCatalog) -> Result<EffectivePolicy> {
+        let mut policy = EffectivePolicy::load(&config.policies, &config.base_dir, catalog)?;
+        if let Some(customers) = &config.datasets.customers
+            && let Some((column, kind)) = customers.attribute_kinds.iter().find(|(_, kind)| {
+                QuasiKind::from_name(kind).is_none() && policy.kind_class(kind).is_none()
+            })
+        {
+            return Err(Error::config(
+                &config.file,
+                format!(
+                    "[datasets.customers] attribute_kinds: `{column}` is declared a `{kind}`, a kind no policy pack classifies; use one of the kinds the packs list under [attributes] (e.g. gender, age, ethnicity)"
+                ),
+            ));
+        }
+        policy.declared_kinds = config.declared_kinds();
+        Ok(policy)
+    }
+
+    /// The most sensitive class any pack gives the name `kind`.
+    fn kind_class(&self, kind: &str) -> Option<AttributeClass> {
+        self.packs
+            .iter()
+            .filter_map(|p| p.attributes.class_of(kind))
+            .max()
     }
 
     /// The most sensitive class any pack gives `attribute`, by its name or by the kind the
     /// config declares it holds.
     pub fn attribute_class(&self, attribute: &str) -> Option<AttributeClass> {
-        let kind = self.declared_kinds.get(&attribute.to_lowercase());
-        self.packs
-            .iter()
-            .flat_map(|p| {
-                [
-                    p.attributes.class_of(attribute),
-                    kind.and_then(|k| p.attributes.class_of(k)),
-                ]
-            })
-            .flatten()
-            .max()
+        let by_kind = self
+            .declared_kinds
+            .get(&attribute.to_lowercase())
+            .and_then(|kind| self.kind_class(kind));
+        self.kind_class(attribute).max(by_kind)
     }
 
     /// The check's configuration, or `None` when no pack enables it.

@@ -240,3 +240,19 @@ fn an_unknown_config_key_is_named() {
     let stderr = fails_cleanly(&fixture);
     assert!(stderr.contains("skuu"), "{stderr}");
 }
+
+#[test]
+fn an_attribute_kind_no_pack_classifies_is_refused() {
+    let fixture = Fixture::small();
+    fixture.edit_config(
+        "attributes = [\"os\", \"vip\", \"price_sensitivity\"]",
+        "attributes = [\"os\", \"vip\", \"price_sensitivity\"]\nattribute_kinds = { vip = \"ethnicty\" }",
+    );
+    let stderr = fails_cleanly(&fixture);
+    assert!(
+        stderr.contains("attribute_kinds")
+            && stderr.contains("`vip`")
+            && stderr.contains("ethnicty"),
+        "{stderr}"
+    );
+}

@@ -139,6 +139,21 @@ fn each_check_counts_exactly_under_the_cn_pack() {
             ("mail.missing-sender-id", "spring", 1),
         ])
     );
+    // The SMS regulation is cited on SMS findings, never on e-mail ones.
+    for finding in report["findings"].as_array().unwrap() {
+        let cites_sms_order = finding["legal_bases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["id"] == "miit-31");
+        match finding["subject"]["channel"].as_str() {
+            Some("email") => assert!(!cites_sms_order, "{finding:#}"),
+            Some("sms") if finding["check"] != "mail.frequency-cap" => {
+                assert!(cites_sms_order, "{finding:#}")
+            }
+            _ => {}
+        }
+    }
     let suppression = parquet_rows(&out.join("suppression.parquet"));
     let reasons: Vec<&str> = suppression
         .iter()

@@ -232,7 +232,13 @@ fn campaign_finding(
     .with_evidence("first_sent_at", count.first.clone())
     .with_evidence("last_sent_at", count.last.clone())
     .with_evidence("example_recipients", count.examples.join(", "))
-    .with_legal_bases(legal)
+    .with_legal_bases(
+        &legal
+            .iter()
+            .filter(|c| c.governs(&count.channel))
+            .cloned()
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// The channels on which the policy requires opt-in, for the suppression list.

@@ -127,7 +127,12 @@ pub async fn cohort_pairs(
                 .attributes
                 .iter()
                 .filter(|a| !customers.quasi_identifiers.contains_key(*a))
-                .map(|a| (a.to_lowercase(), None)),
+                // A kind declared under `attribute_kinds` is banded and spelled as the same
+                // kind under `quasi_identifiers` is.
+                .map(|a| {
+                    let kind = customers.attribute_kinds.get(a);
+                    (a.to_lowercase(), kind.and_then(|k| QuasiKind::from_name(k)))
+                }),
         )
         .collect();
     for (attribute, kind) in attributes {

@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::stats::{SplitMix, absolute_ranks};
+use crate::stats::{SplitMix, ZERO, absolute_ranks};
 
 /// One stratum of a SKU: its prices in one time bucket under one set of trading conditions.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,9 +40,9 @@ impl Stratum {
         }
     }
 
-    /// The log of the price ratio: the gap the tests use, since it is symmetric (+5% then −5%
-    /// of a coin-flip price test are ln 1.05 and ln 0.95 of the same base, where the relative
-    /// gaps +10.5% and −9.5% would rank the upward ones higher and look like an overcharge).
+    /// The log of the price ratio: the gap the tests use, since it is symmetric. A coin-flip
+    /// ±5% price test gives relative gaps of +10.5% (1.05/0.95) and −9.5% (0.95/1.05), which a
+    /// rank test reads as a lean upwards; their logs are ±0.100.
     pub fn log_gap(&self) -> Option<f64> {
         self.gap().map(f64::ln_1p)
     }
@@ -101,10 +101,14 @@ pub struct Permutations {
     pub enough: usize,
 }
 
-impl Default for Permutations {
-    fn default() -> Self {
+impl Permutations {
+    /// Enough flips that the smallest p-value, 1/(max + 1), passes Benjamini–Hochberg at
+    /// `alpha` with a tenth to spare among `tests` tests (at least 20,000): with thousands of
+    /// SKUs a fixed number would make one strong SKU unflaggable. Weak SKUs still stop early.
+    pub fn resolving(tests: usize, alpha: f64) -> Permutations {
+        let needed = (10.0 * tests as f64 / alpha).ceil() as usize;
         Permutations {
-            max: 20_000,
+            max: needed.max(20_000),
             enough: 40,
         }
     }
@@ -145,9 +149,6 @@ pub fn cells(strata: &[Stratum], condition_count: usize) -> Vec<Cell> {
         .collect()
 }
 
-/// Relative gaps this close to zero are equal prices written in floating point.
-const GAP_EPSILON: f64 = 1e-9;
-
 /// Marks in `qualifying` the cells consistent with an overcharge in `direction` (+1: the first
 /// cohort offered more; −1: less): every stratum's log gap has that sign and their mean reaches
 /// `min_log_gap`. The buffer is reused across permutations.
@@ -163,7 +164,7 @@ fn mark_consistent(
             let mut sum = 0.0;
             for i in &cell.strata {
                 let gap = direction * log_gaps[*i];
-                if gap <= GAP_EPSILON {
+                if gap <= ZERO {
                     return false;
                 }
                 sum += gap;
@@ -207,7 +208,7 @@ pub fn scan(
         .into_iter()
         .filter(|cell| {
             let sizes = cell.strata.iter().map(|i| log_gaps[*i].abs());
-            sizes.clone().all(|g| g > GAP_EPSILON)
+            sizes.clone().all(|g| g > ZERO)
                 && sizes.sum::<f64>() / cell.strata.len() as f64 >= min_log_gap
         })
         .collect();
@@ -313,7 +314,14 @@ mod tests {
 
     #[test]
     fn an_app_overcharge_on_one_day_in_five_is_found_day_by_day() {
-        let result = scan(&shop(0.10), 1, 0.02, false, Permutations::default(), 7);
+        let result = scan(
+            &shop(0.10),
+            1,
+            0.02,
+            false,
+            Permutations::resolving(1, 0.05),
+            7,
+        );
         assert_eq!(result.episodes.len(), 12);
         assert!(
             result
@@ -327,7 +335,14 @@ mod tests {
 
     #[test]
     fn gaps_below_the_threshold_make_no_episode() {
-        let result = scan(&shop(0.01), 1, 0.02, false, Permutations::default(), 7);
+        let result = scan(
+            &shop(0.01),
+            1,
+            0.02,
+            false,
+            Permutations::resolving(1, 0.05),
+            7,
+        );
         assert!(result.episodes.is_empty());
         assert_eq!(result.p_value, 1.0);
     }
@@ -351,15 +366,15 @@ mod tests {
                 })
             })
             .collect();
-        let result = scan(&strata, 1, 0.02, false, Permutations::default(), 7);
+        let result = scan(&strata, 1, 0.02, false, Permutations::resolving(1, 0.05), 7);
         assert!(result.p_value > 0.05, "{}", result.p_value);
     }
 
     #[test]
     fn the_same_seed_gives_the_same_p_value() {
         let strata = shop(0.03);
-        let a = scan(&strata, 1, 0.02, true, Permutations::default(), 11);
-        let b = scan(&strata, 1, 0.02, true, Permutations::default(), 11);
+        let a = scan(&strata, 1, 0.02, true, Permutations::resolving(1, 0.05), 11);
+        let b = scan(&strata, 1, 0.02, true, Permutations::resolving(1, 0.05), 11);
         assert_eq!(a, b);
     }
 

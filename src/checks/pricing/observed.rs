@@ -1,8 +1,9 @@
 //! What the observed-price checks (`pricing.tenure-overcharge`, `pricing.device-overcharge`,
 //! `pricing.protected-overcharge`) share: one comparison, three cohort kinds. Strata of the same
 //! SKU, time bucket and trading conditions are built by DataFusion; the per-SKU statistics
-//! (Wilcoxon signed-rank test, Hodges–Lehmann gap, Benjamini–Hochberg q-values) are computed
-//! from the per-stratum gaps it returns.
+//! (the mean gap and its interval, the Wilcoxon signed-rank test, the episode scan of
+//! [`super::episodes`], Benjamini–Hochberg q-values over both tests) are computed from the
+//! matched strata it returns.
 
 use std::ops::Bound;
 
@@ -14,7 +15,7 @@ use serde::Deserialize;
 use std::collections::BTreeSet;
 
 use super::cohorts::{CohortKind, CohortPair, cohort_pairs, strictest_tenure, validate_tenure};
-use super::episodes::{Cell, Permutations, Scan, Scope, Stratum, scan};
+use super::episodes::{Cell, Permutations, Scope, Stratum, scan};
 use crate::checks::{CheckInfo, Context, Need, Outcome, Table};
 use crate::config::Config;
 use crate::engine::{Engine, ident};
@@ -166,22 +167,30 @@ struct SkuStrata {
 /// One SKU's whole-period comparison.
 #[derive(Debug, Clone, PartialEq)]
 struct SkuTest {
-    sku: String,
     matched_strata: usize,
     n_treated: u64,
     n_reference: u64,
     /// The mean stratum gap over every matched stratum: the effect flagged.
     mean: stats::Estimate,
-    hodges_lehmann: f64,
-    median_gap: f64,
     p_value: f64,
 }
 
-fn bucket_format(bucket: TimeBucket) -> (&'static str, &'static str, &'static str) {
-    match bucket {
-        TimeBucket::Hour => ("hour", "%Y-%m-%d %H:00", "hours"),
-        TimeBucket::Day => ("day", "%Y-%m-%d", "days"),
-        TimeBucket::Week => ("week", "%Y-%m-%d", "weeks"),
+impl TimeBucket {
+    /// The unit in SQL's `date_trunc` and in messages.
+    fn unit(self) -> &'static str {
+        match self {
+            TimeBucket::Hour => "hour",
+            TimeBucket::Day => "day",
+            TimeBucket::Week => "week",
+        }
+    }
+
+    /// How a bucket is written in findings (a week by its Monday).
+    fn format(self) -> &'static str {
+        match self {
+            TimeBucket::Hour => "%Y-%m-%d %H:00",
+            TimeBucket::Day | TimeBucket::Week => "%Y-%m-%d",
+        }
     }
 }
 
@@ -194,7 +203,7 @@ async fn strata_of_pair(
     pair: &CohortPair,
     settings: &Settings,
 ) -> Result<Vec<SkuStrata>> {
-    let (unit, format, _) = bucket_format(settings.time_bucket);
+    let (unit, format) = (settings.time_bucket.unit(), settings.time_bucket.format());
     let conditions: Vec<String> = crate::pricing::condition_columns(config)
         .into_iter()
         .map(|(_, c)| ident(&c))
@@ -301,8 +310,7 @@ async fn strata_of_pair(
 /// estimates run on log price ratios (symmetric, see [`Stratum::log_gap`]) and are reported
 /// back as relative gaps.
 fn whole_period(strata: &SkuStrata, pair: &CohortPair, settings: &Settings) -> Option<SkuTest> {
-    let matched: Vec<&Stratum> = strata.strata.iter().filter(|s| s.gap().is_some()).collect();
-    let gaps: Vec<f64> = matched.iter().filter_map(|s| s.log_gap()).collect();
+    let gaps = strata.log_gaps();
     if gaps.len() < settings.min_strata {
         return None;
     }
@@ -315,21 +323,23 @@ fn whole_period(strata: &SkuStrata, pair: &CohortPair, settings: &Settings) -> O
     };
     let mean = stats::mean_with_ci(&gaps, settings.confidence)?;
     Some(SkuTest {
-        sku: strata.sku.clone(),
         matched_strata: gaps.len(),
-        n_treated: matched.iter().map(|s| s.n_treated).sum(),
-        n_reference: matched.iter().map(|s| s.n_reference).sum(),
+        n_treated: strata.strata.iter().map(|s| s.n_treated).sum(),
+        n_reference: strata.strata.iter().map(|s| s.n_reference).sum(),
         mean: stats::Estimate {
             estimate: mean.estimate.exp_m1(),
             low: mean.low.exp_m1(),
             high: mean.high.exp_m1(),
         },
-        hodges_lehmann: stats::hodges_lehmann(&gaps, settings.confidence)?
-            .estimate
-            .exp_m1(),
-        median_gap: stats::median(&gaps)?.exp_m1(),
         p_value,
     })
+}
+
+impl SkuStrata {
+    /// The log gap of every (matched) stratum.
+    fn log_gaps(&self) -> Vec<f64> {
+        self.strata.iter().filter_map(Stratum::log_gap).collect()
+    }
 }
 
 /// Both cohorts were offered the SKU, but not in `min_strata` matched strata.
@@ -355,16 +365,21 @@ fn significant(value: f64) -> f64 {
     (value * scale).round() / scale
 }
 
-/// One step up or down from the configured severity, by the share of what the first cohort
-/// was offered that the overcharge accounts for.
+/// A small overcharge is still an overcharge: the money never lowers a finding below this.
+const LOWEST_MONEY_SEVERITY: Severity = Severity::Medium;
+
+/// One step up from the configured severity when the overcharge is at least `critical_share`
+/// of what the first cohort was offered for the SKU; one step down, but not below
+/// [`LOWEST_MONEY_SEVERITY`] (nor above the configured one), under `minor_share`.
 fn severity_for_money(configured: Severity, share: f64, settings: &Settings) -> Severity {
     let steps = Severity::ALL;
-    let at = steps.iter().position(|s| *s == configured).unwrap_or(0);
+    let at = configured as usize;
     if share >= settings.critical_share {
         steps[(at + 1).min(steps.len() - 1)]
     } else if share < settings.minor_share {
-        // Never down to info: info findings are notes, not results.
-        steps[at.saturating_sub(1).max(2)].min(configured)
+        steps[at.saturating_sub(1)]
+            .max(LOWEST_MONEY_SEVERITY)
+            .min(configured)
     } else {
         configured
     }
@@ -510,7 +525,7 @@ pub async fn overcharge(
         .into_iter()
         .map(|(name, _)| name)
         .collect();
-    let (_, _, unit_plural) = bucket_format(settings.time_bucket);
+    let unit = settings.time_bucket.unit();
 
     let mut per_pair: Vec<Vec<SkuStrata>> = Vec::new();
     for pair in &pairs {
@@ -532,6 +547,8 @@ pub async fn overcharge(
         }
         lacking.push((p, short));
     }
+    // Enough permutations that one strong SKU can pass Benjamini–Hochberg among all tested.
+    let permutations = Permutations::resolving(whole.len(), settings.alpha);
     let scans = parallel_map(&whole, |(p, s, _)| {
         let (pair, sku) = (pairs[*p], &per_pair[*p][*s]);
         scan(
@@ -539,46 +556,47 @@ pub async fn overcharge(
             condition_names.len(),
             settings.min_gap,
             pair.two_sided,
-            Permutations::default(),
+            permutations,
             seed_of(&[info.id, &pair.name, &sku.sku]),
         )
     });
-    let tests: Vec<(usize, usize, SkuTest, Scan)> = whole
-        .into_iter()
-        .zip(scans)
-        .map(|((p, s, test), scan)| (p, s, test, scan))
+    // Both tests of every SKU of every pair under one Benjamini–Hochberg: a SKU is flagged when
+    // either of its hypotheses is rejected, and the false-discovery rate holds over them all.
+    let p_values: Vec<f64> = whole
+        .iter()
+        .map(|(_, _, t)| t.p_value)
+        .chain(scans.iter().map(|s| s.p_value))
         .collect();
-    let q_whole = stats::benjamini_hochberg(&tests.iter().map(|t| t.2.p_value).collect::<Vec<_>>());
-    let q_scan = stats::benjamini_hochberg(&tests.iter().map(|t| t.3.p_value).collect::<Vec<_>>());
+    let q_values = stats::benjamini_hochberg(&p_values);
+    let (q_whole, q_scan) = q_values.split_at(whole.len());
+    let tested = whole.len();
 
     let confidence = 100.0 * settings.confidence;
     let mut findings = Vec::new();
-    for (((p, s, test, scan), q), q_episodes) in tests.iter().zip(&q_whole).zip(&q_scan) {
+    for ((((p, s, test), scan), q), q_episodes) in whole.iter().zip(&scans).zip(q_whole).zip(q_scan)
+    {
         let (pair, sku) = (pairs[*p], &per_pair[*p][*s]);
         let size = |gap: f64| if pair.two_sided { gap.abs() } else { gap };
         let persistent = *q < settings.alpha && size(test.mean.estimate) >= settings.min_gap;
-        let found: Vec<(&Cell, f64)> = if *q_episodes < settings.alpha {
-            scan.episodes
-                .iter()
-                .zip(scan.gaps.iter().copied())
-                .collect()
+        let found: &[Cell] = if *q_episodes < settings.alpha {
+            &scan.episodes
         } else {
-            Vec::new()
+            &[]
         };
         if !persistent && found.is_empty() {
             continue;
         }
+        let episode_strata: BTreeSet<usize> = found
+            .iter()
+            .flat_map(|c| c.strata.iter().copied())
+            .collect();
         // The money: over every matched stratum for a persistent gap, over the episodes'
         // strata otherwise; as a share of what the first cohort was offered in the period.
-        let counted: BTreeSet<usize> = if persistent {
-            (0..sku.strata.len()).collect()
+        let excess: f64 = if persistent {
+            sku.strata.iter().map(Stratum::excess).sum()
         } else {
-            found
-                .iter()
-                .flat_map(|(c, _)| c.strata.iter().copied())
-                .collect()
+            episode_strata.iter().map(|i| sku.strata[*i].excess()).sum()
         };
-        let excess: f64 = counted.iter().map(|i| sku.strata[*i].excess()).sum();
         let offered: f64 = sku.strata.iter().map(Stratum::treated_spend).sum();
         let share = if offered > 0.0 {
             excess.abs() / offered
@@ -586,25 +604,32 @@ pub async fn overcharge(
             0.0
         };
         let severity = severity_for_money(check.severity, share, &settings);
+        let more_or_less = |value: f64| if value < 0.0 { "less" } else { "more" };
 
-        let matched_buckets: BTreeSet<&str> = sku
-            .strata
-            .iter()
-            .filter(|s| s.gap().is_some())
-            .map(|s| s.bucket.as_str())
-            .collect();
-        let episode_buckets: BTreeSet<&str> =
-            found.iter().map(|(c, _)| c.bucket.as_str()).collect();
+        let matched_buckets: BTreeSet<&str> =
+            sku.strata.iter().map(|s| s.bucket.as_str()).collect();
+        let episode_buckets: BTreeSet<&str> = found.iter().map(|c| c.bucket.as_str()).collect();
         let episode_share = episode_buckets.len() as f64 / matched_buckets.len().max(1) as f64;
-        let episode_gaps: Vec<f64> = found
-            .iter()
-            .flat_map(|(c, _)| c.strata.iter().filter_map(|i| sku.strata[*i].log_gap()))
-            .collect();
-        let episode_gap = if episode_gaps.is_empty() {
+        // Each stratum once, though a day's channel and payment-method cells share strata.
+        let episode_gap = if episode_strata.is_empty() {
             0.0
         } else {
-            (episode_gaps.iter().sum::<f64>() / episode_gaps.len() as f64).exp_m1()
+            let sum: f64 = episode_strata
+                .iter()
+                .filter_map(|i| sku.strata[*i].log_gap())
+                .sum();
+            (sum / episode_strata.len() as f64).exp_m1()
         };
+        let episode_texts: Vec<String> = found
+            .iter()
+            .zip(&scan.gaps)
+            .take(EPISODES_SHOWN)
+            .map(|(c, gap)| episode_text(c, *gap, &condition_names))
+            .collect();
+        let log_gaps = sku.log_gaps();
+        let hodges_lehmann = stats::hodges_lehmann(&log_gaps, settings.confidence)
+            .map_or(0.0, |e| e.estimate.exp_m1());
+        let median_gap = stats::median(&log_gaps).map_or(0.0, f64::exp_m1);
 
         // An overcharge on under half of the period is described by its episodes.
         let title = if persistent && (found.is_empty() || episode_share >= 0.5) {
@@ -616,7 +641,7 @@ pub async fn overcharge(
             )
         } else {
             format!(
-                "SKU {}: {} offered {:+.1}% on {} of {} {unit_plural}",
+                "SKU {}: {} offered {:+.1}% on {} of {} {unit}s",
                 sku.sku,
                 pair.treated_label,
                 100.0 * episode_gap,
@@ -625,32 +650,29 @@ pub async fn overcharge(
             )
         };
         let mut message = format!(
-            "Across {} matched strata (same SKU, {} and trading conditions), {} were offered {:+.2}% on average ({confidence}% CI {:+.2}% to {:+.2}%, over all strata; Hodges-Lehmann {:+.2}%, median stratum gap {:+.2}%) relative to {}; Wilcoxon signed-rank p = {:.2e}, Benjamini-Hochberg q = {:.2e} over {} SKU tests.",
+            "Across {} matched strata (same SKU, {unit} and trading conditions), {} were offered {:+.2}% on average ({confidence}% CI {:+.2}% to {:+.2}%, over all strata; Hodges-Lehmann {:+.2}%, median stratum gap {:+.2}%) relative to {}; Wilcoxon signed-rank p = {:.2e}, Benjamini-Hochberg q = {:.2e} over {} tests ({} SKU comparisons, two tests each).",
             test.matched_strata,
-            bucket_format(settings.time_bucket).0,
             pair.treated_label,
             100.0 * test.mean.estimate,
             100.0 * test.mean.low,
             100.0 * test.mean.high,
-            100.0 * test.hodges_lehmann,
-            100.0 * test.median_gap,
+            100.0 * hodges_lehmann,
+            100.0 * median_gap,
             pair.reference_label,
             test.p_value,
             q,
-            tests.len()
+            p_values.len(),
+            tested
         );
         if !found.is_empty() {
-            let shown: Vec<String> = found
-                .iter()
-                .take(5)
-                .map(|(c, gap)| episode_text(c, *gap, &condition_names))
-                .collect();
+            let shown = &episode_texts[..episode_texts.len().min(5)];
             message.push_str(&format!(
-                " The gap comes in {} episodes ({} of the {} {unit_plural} with matched strata, {:.0}% of the period) where the first cohort was offered more in every stratum, {:+.1}% on average there; episode scan p = {:.2e} (sign-flip permutations), Benjamini-Hochberg q = {:.2e}: {}{}.",
+                " The gap comes in {} episodes ({} of the {} {unit}s with matched strata: {:.0}%) where the first cohort was offered {} in every stratum, {:+.1}% on average there; episode scan p = {:.2e} (sign-flip permutations), Benjamini-Hochberg q = {:.2e}: {}{}.",
                 found.len(),
                 episode_buckets.len(),
                 matched_buckets.len(),
                 100.0 * episode_share,
+                more_or_less(episode_gap),
                 100.0 * episode_gap,
                 scan.p_value,
                 q_episodes,
@@ -659,9 +681,10 @@ pub async fn overcharge(
             ));
         }
         message.push_str(&format!(
-            " In {} strata the first cohort's order lines were offered {:.2} more than the second's median price (per unit, quantities not weighted): {:.1}% of what it was offered for the SKU.",
+            " In {} strata the first cohort's order lines were offered {:.2} {} than the second's median price (per unit, quantities not weighted): {:.1}% of what it was offered for the SKU.",
             if persistent { "all matched" } else { "the episodes'" },
             excess.abs(),
+            more_or_less(excess),
             100.0 * share
         ));
         let mut finding = Finding::new(
@@ -680,29 +703,22 @@ pub async fn overcharge(
         .with_evidence("confidence", settings.confidence)
         .with_evidence("excess_offered", round2(excess.abs()))
         .with_evidence("excess_share", round4(share))
-        .with_evidence("skus_tested", tests.len())
+        .with_evidence("skus_tested", tested)
         .with_evidence("matched_strata", test.matched_strata)
         .with_evidence("n_first_cohort", test.n_treated)
         .with_evidence("n_second_cohort", test.n_reference)
         .with_evidence("gap_estimate", round4(test.mean.estimate))
         .with_evidence("gap_ci_low", round4(test.mean.low))
         .with_evidence("gap_ci_high", round4(test.mean.high))
-        .with_evidence("hodges_lehmann", round4(test.hodges_lehmann))
-        .with_evidence("median_gap", round4(test.median_gap))
+        .with_evidence("hodges_lehmann", round4(hodges_lehmann))
+        .with_evidence("median_gap", round4(median_gap))
         .with_evidence("p_value", significant(test.p_value))
         .with_evidence("q_value", significant(*q))
         .with_evidence("episode_p_value", significant(scan.p_value))
         .with_evidence("episode_q_value", significant(*q_episodes));
         if !found.is_empty() {
             finding = finding
-                .with_evidence(
-                    "episodes",
-                    found
-                        .iter()
-                        .take(EPISODES_SHOWN)
-                        .map(|(c, gap)| episode_text(c, *gap, &condition_names))
-                        .collect::<Vec<_>>(),
-                )
+                .with_evidence("episodes", episode_texts)
                 .with_evidence("episodes_total", found.len())
                 .with_evidence("episode_buckets", episode_buckets.len())
                 .with_evidence("episode_share", round4(episode_share))
@@ -741,7 +757,7 @@ pub async fn overcharge(
                 per_pair.join("; ")
             ))
             .with_evidence("comparisons_lacking_data", total)
-            .with_evidence("comparisons_tested", tests.len()),
+            .with_evidence("comparisons_tested", tested),
         );
     }
     if kind == CohortKind::Protected && !(cohorts.compared.is_empty() && cohorts.skipped.is_empty())

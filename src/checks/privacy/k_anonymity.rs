@@ -201,6 +201,7 @@ mod tests {
                 id: "gbt-37964".into(),
                 citation: "GB/T 37964".into(),
                 gist: "g".into(),
+                channels: Vec::new(),
             }],
             settings: vec![],
         }
