@@ -103,10 +103,11 @@ pub struct Permutations {
 
 impl Permutations {
     /// Enough flips that the smallest p-value, 1/(max + 1), passes Benjamini–Hochberg at
-    /// `alpha` with a tenth to spare among `tests` tests (at least 20,000): with thousands of
-    /// SKUs a fixed number would make one strong SKU unflaggable. Weak SKUs still stop early.
+    /// `alpha` among `tests` tests with a third to spare (q ≤ alpha / 1.5), and at least 20,000:
+    /// with thousands of SKUs a fixed number would make one strong SKU unflaggable. Weak SKUs
+    /// still stop early; strong ones run to the end, so the margin is kept small.
     pub fn resolving(tests: usize, alpha: f64) -> Permutations {
-        let needed = (10.0 * tests as f64 / alpha).ceil() as usize;
+        let needed = (1.5 * tests as f64 / alpha).ceil() as usize;
         Permutations {
             max: needed.max(20_000),
             enough: 40,

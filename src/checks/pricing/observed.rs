@@ -548,7 +548,7 @@ pub async fn overcharge(
         lacking.push((p, short));
     }
     // Enough permutations that one strong SKU can pass Benjamini–Hochberg among all tested.
-    let permutations = Permutations::resolving(whole.len(), settings.alpha);
+    let permutations = Permutations::resolving(2 * whole.len(), settings.alpha);
     let scans = parallel_map(&whole, |(p, s, _)| {
         let (pair, sku) = (pairs[*p], &per_pair[*p][*s]);
         scan(
