@@ -75,7 +75,9 @@ impl KeyOrigin {
 /// The secret pseudonymization key. Its `Debug` shows only the key id.
 #[derive(Clone)]
 pub struct Key {
-    secret: Vec<u8>,
+    /// The HMAC state with the secret absorbed, cloned for each token: keying it anew would
+    /// hash the padded secret twice more per value.
+    keyed: Hmac<Sha256>,
     id: String,
 }
 
@@ -107,7 +109,8 @@ impl Key {
             .chain_update(&secret)
             .finalize();
         let id = format!("k{}", &hex(&digest)[..5]);
-        Ok(Key { secret, id })
+        let keyed = Hmac::<Sha256>::new_from_slice(&secret).expect("HMAC takes any key length");
+        Ok(Key { keyed, id })
     }
 
     /// Loads the key named by `source`; relative files are resolved against `base_dir`.
@@ -141,14 +144,26 @@ impl Key {
     /// The token of `raw` read as an identifier of `class`, or `None` when nothing is left
     /// after normalization (blank cells stay null rather than all sharing one token).
     pub fn token(&self, class: IdentifierClass, raw: &str) -> Option<String> {
-        let normalized = class.normalize(raw)?;
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
+        let mut token = String::new();
+        self.write_token(class, raw, &mut token).then_some(token)
+    }
+
+    /// Appends the token of `raw` to `out` (see [`Key::token`]); false, with nothing written,
+    /// when nothing is left after normalization. The UDFs write tokens straight into their
+    /// output buffer this way.
+    pub fn write_token(&self, class: IdentifierClass, raw: &str, out: &mut String) -> bool {
+        let Some(normalized) = class.normalize(raw) else {
+            return false;
+        };
+        let mut mac = self.keyed.clone();
         mac.update(class.domain().as_bytes());
         mac.update(&[0]);
         mac.update(normalized.as_bytes());
         let tag = mac.finalize().into_bytes();
-        Some(format!("{}_{}", self.id, base32(&tag[..TOKEN_HMAC_BYTES])))
+        out.push_str(&self.id);
+        out.push('_');
+        base32_into(&tag[..TOKEN_HMAC_BYTES], out);
+        true
     }
 }
 
@@ -294,9 +309,8 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// RFC 4648 base32, lower case, unpadded: tokens stay safe in CSV, URLs and file names.
-fn base32(bytes: &[u8]) -> String {
+fn base32_into(bytes: &[u8], out: &mut String) {
     const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
-    let mut out = String::with_capacity(bytes.len() * 8 / 5 + 1);
     let mut buffer: u32 = 0;
     let mut bits = 0;
     for &byte in bytes {
@@ -310,7 +324,6 @@ fn base32(bytes: &[u8]) -> String {
     if bits > 0 {
         out.push(ALPHABET[((buffer << (5 - bits)) & 31) as usize] as char);
     }
-    out
 }
 
 /// `fm_token_<class>(value)`: the pseudonymization UDF, so tokens are computed inside
@@ -389,6 +402,7 @@ impl ScalarUDFImpl for TokenUdf {
             None => Some(text_argument(&args.args[1], rows)?),
         };
         let mut tokens = StringBuilder::with_capacity(text.len(), text.len() * 24);
+        let mut token = String::with_capacity(32);
         for (row, value) in text.iter().enumerate() {
             let class = match &channels {
                 None => self.class,
@@ -396,7 +410,13 @@ impl ScalarUDFImpl for TokenUdf {
                     .then(|| IdentifierClass::of_channel(channels.value(row)))
                     .flatten(),
             };
-            tokens.append_option(value.zip(class).and_then(|(v, c)| self.key.token(c, v)));
+            token.clear();
+            match value.zip(class) {
+                Some((value, class)) if self.key.write_token(class, value, &mut token) => {
+                    tokens.append_value(&token)
+                }
+                _ => tokens.append_null(),
+            }
         }
         Ok(ColumnarValue::Array(Arc::new(tokens.finish()) as ArrayRef))
     }

@@ -15,6 +15,7 @@ use crate::policy::EffectivePolicy;
 use crate::pricing::rules::RulesFile;
 use crate::segment::Segmentation;
 
+use super::pricing::strata::{ObservedStrata, StrataSpec};
 use super::privacy::k_anonymity;
 
 /// Something a check needs before it can run.
@@ -38,6 +39,9 @@ pub enum Table {
     JudgedSends,
     /// The RFM segmentation with its k-anonymity report (not a SQL table: rows and summary).
     Segmentation,
+    /// The observed prices per stratum and cohort (not a SQL table: see
+    /// [`Context::observed_strata`]).
+    ObservedStrata,
 }
 
 impl Table {
@@ -47,12 +51,15 @@ impl Table {
             Table::CustomerFeatures => crate::pricing::FEATURES_TABLE,
             Table::JudgedSends => crate::mail::JUDGED_TABLE,
             Table::Segmentation => "segmentation",
+            Table::ObservedStrata => "observed strata",
         }
     }
 
     fn needs(self) -> &'static [Need] {
         match self {
-            Table::CustomerFeatures | Table::Segmentation => &[Need::Dataset("orders")],
+            Table::CustomerFeatures | Table::Segmentation | Table::ObservedStrata => {
+                &[Need::Dataset("orders")]
+            }
             Table::JudgedSends => &[Need::Dataset("mail_sends")],
         }
     }
@@ -75,6 +82,8 @@ struct Derived {
     customer_features: OnceCell<()>,
     judged_sends: OnceCell<()>,
     segmentation: OnceCell<Segmentation>,
+    /// Built per distinct spec; checks configured alike share one.
+    observed_strata: tokio::sync::Mutex<Vec<(StrataSpec, Arc<ObservedStrata>)>>,
 }
 
 impl<'a> Context<'a> {
@@ -156,6 +165,7 @@ impl<'a> Context<'a> {
                 self.derived
                     .customer_features
                     .get_or_try_init(|| async {
+                        (self.progress)("building customer features");
                         crate::pricing::register_features(self.engine()?, self.config, date).await
                     })
                     .await?;
@@ -172,6 +182,8 @@ impl<'a> Context<'a> {
             Table::Segmentation => {
                 self.segmentation().await?;
             }
+            // Built per spec by the checks that read it.
+            Table::ObservedStrata => {}
         }
         Ok(table.name())
     }
@@ -188,6 +200,27 @@ impl<'a> Context<'a> {
                     .await
             })
             .await
+    }
+
+    /// The observed prices of every cohort pair, stratified as `spec` says: built once per spec
+    /// (on the customer features), shared by the observed-price checks.
+    pub async fn observed_strata(&self, spec: StrataSpec) -> Result<Arc<ObservedStrata>> {
+        self.table(Table::CustomerFeatures).await?;
+        let mut built = self.derived.observed_strata.lock().await;
+        if let Some((_, strata)) = built.iter().find(|(s, _)| *s == spec) {
+            return Ok(Arc::clone(strata));
+        }
+        (self.progress)("stratifying observed prices");
+        let strata =
+            Arc::new(ObservedStrata::build(self.engine()?, self.config, self.policy, spec).await?);
+        built.push((spec, Arc::clone(&strata)));
+        Ok(strata)
+    }
+
+    /// Lets go of the observed strata once no check left needs them: they are the largest
+    /// table an audit holds.
+    pub async fn release_observed_strata(&self) {
+        self.derived.observed_strata.lock().await.clear();
     }
 
     /// Tells the progress listener a phase has started.

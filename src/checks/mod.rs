@@ -161,20 +161,18 @@ pub async fn run(
 ) -> Result<(Vec<Finding>, Vec<CheckRun>)> {
     let mut findings = Vec::new();
     let mut runs = Vec::new();
-    let mut family = "";
-    for check in ALL.iter().copied().filter(|c| selected(*c)) {
+    let checks: Vec<&dyn Check> = ALL.iter().copied().filter(|c| selected(*c)).collect();
+    let reads_strata = |c: &&dyn Check| c.needs().contains(&Need::Table(Table::ObservedStrata));
+    let last_reading_strata = checks.iter().rposition(reads_strata);
+    for (at, check) in checks.iter().copied().enumerate() {
         let id = check.info().id;
-        if check.info().family != family {
-            family = check.info().family;
-            cx.phase(&format!("{family} checks"));
-        }
         let status = match cx.policy.check(id) {
             None => CheckStatus::Disabled {
                 reason: "no policy pack in force enables it".into(),
             },
             Some(policy) => match cx.unmet(check.needs()) {
                 Some(reason) => CheckStatus::Skipped { reason },
-                None => match check.run(cx, policy).await? {
+                None => match prepare_and_run(cx, check, policy).await? {
                     Outcome::Findings(found) => {
                         let status = CheckStatus::Ran {
                             findings: found.len(),
@@ -187,10 +185,32 @@ pub async fn run(
             },
         };
         runs.push(CheckRun { id, status });
+        if Some(at) == last_reading_strata {
+            cx.release_observed_strata().await;
+        }
     }
     runs.sort_by_key(|r| r.id);
     crate::findings::sort(&mut findings);
     Ok((findings, runs))
+}
+
+/// Builds the shared tables a check reads (each announces itself as a phase), then runs the
+/// check as a phase of its own, so each phase's time is its own work.
+async fn prepare_and_run(
+    cx: &Context<'_>,
+    check: &dyn Check,
+    policy: &EffectiveCheck,
+) -> Result<Outcome> {
+    for need in check.needs() {
+        // The strata depend on the check's settings: the check builds them.
+        if let Need::Table(table) = need
+            && *table != Table::ObservedStrata
+        {
+            cx.table(*table).await?;
+        }
+    }
+    cx.phase(check.info().id);
+    check.run(cx, policy).await
 }
 
 #[cfg(test)]

@@ -4,14 +4,23 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use fairmark::demo::Scenario;
+use fairmark::demo::{Scenario, Volume};
 use fairmark::findings::Severity;
 use fairmark::report;
 
-pub async fn run(out: &Path, customers: u32, seed: u64) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    out: &Path,
+    customers: u32,
+    volume: Volume,
+    seed: u64,
+) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let input = out.join("input");
-    let data = fairmark::demo::generate(&input, &Scenario::demo(customers as usize, seed))?;
+    let scenario = Scenario {
+        volume,
+        ..Scenario::demo(customers as usize, seed)
+    };
+    let data = fairmark::demo::generate(&input, &scenario)?;
     println!(
         "Generated {} customers, {} order lines and {} marketing messages in {} (seed {seed}).",
         data.customers,

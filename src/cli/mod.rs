@@ -40,6 +40,8 @@ enum Command {
         /// Number of customers to generate.
         #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u32).range(1..=5_000_000))]
         customers: u32,
+        #[command(flatten)]
+        volume: Volume,
         /// Seed of the generator; the same seed gives the same data.
         #[arg(long, default_value_t = 20261123)]
         seed: u64,
@@ -51,6 +53,8 @@ enum Command {
         out: PathBuf,
         #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(u32).range(1..=5_000_000))]
         customers: u32,
+        #[command(flatten)]
+        volume: Volume,
         #[arg(long, default_value_t = 20261123)]
         seed: u64,
     },
@@ -112,6 +116,24 @@ enum Command {
     },
 }
 
+/// How much data to generate beyond the customers.
+#[derive(Debug, clap::Args)]
+struct Volume {
+    /// About this many order lines (default: about 11 per customer, as the demo's habits give).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    orders: Option<u64>,
+    /// At least this many marketing messages (default: the demo's five campaigns, about one
+    /// per customer); the rest are a consented newsletter.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    messages: Option<u64>,
+}
+
+impl Volume {
+    fn for_customers(&self, customers: u32) -> fairmark::demo::Volume {
+        fairmark::demo::Volume::about(customers as usize, self.orders, self.messages)
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum PolicyCommand {
     /// List the built-in packs.
@@ -132,13 +154,25 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo {
             out,
             customers,
+            volume,
             seed,
-        } => with_runtime(demo::run(&out, customers, seed)),
+        } => with_runtime(demo::run(
+            &out,
+            customers,
+            volume.for_customers(customers),
+            seed,
+        )),
         Command::Bench {
             out,
             customers,
+            volume,
             seed,
-        } => with_runtime(bench::run(&out, customers, seed)),
+        } => with_runtime(bench::run(
+            &out,
+            customers,
+            volume.for_customers(customers),
+            seed,
+        )),
         Command::Audit {
             config,
             out,

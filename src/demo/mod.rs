@@ -125,7 +125,42 @@ pub struct Scenario {
     /// Women offered 6% more on [`GENDER_SURCHARGE_SKU`].
     pub plant_gender_surcharge: bool,
     pub confounders: Confounders,
+    /// How much data beyond the customers: the demo's natural volume unless a bench asks for more.
+    pub volume: Volume,
 }
+
+/// The volume of orders and messages to generate, for benches at a chosen size.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Volume {
+    /// Purchases per customer relative to the demo's habits (1.0: about
+    /// [`NATURAL_LINES_PER_CUSTOMER`] order lines per customer).
+    pub order_density: f64,
+    /// At least this many marketing messages in all: beyond the five campaigns, a consented
+    /// newsletter to e-mail subscribers at an even cadence makes up the rest.
+    pub min_messages: usize,
+}
+
+impl Volume {
+    pub const NATURAL: Volume = Volume {
+        order_density: 1.0,
+        min_messages: 0,
+    };
+
+    /// The volume that gives about `order_lines` order lines and at least `messages` messages
+    /// for `customers` customers (`None`: the natural volume).
+    pub fn about(customers: usize, order_lines: Option<u64>, messages: Option<u64>) -> Volume {
+        Volume {
+            order_density: order_lines.map_or(1.0, |lines| {
+                lines as f64 / (customers.max(1) as f64 * NATURAL_LINES_PER_CUSTOMER)
+            }),
+            min_messages: messages.unwrap_or(0) as usize,
+        }
+    }
+}
+
+/// Order lines per customer the demo's habits give, measured at a million customers
+/// (11,416,840 lines).
+pub const NATURAL_LINES_PER_CUSTOMER: f64 = 11.42;
 
 impl Scenario {
     /// The demo: every confounder, and both planted overcharges.
@@ -139,6 +174,7 @@ impl Scenario {
             plant_ios_surcharge: true,
             plant_gender_surcharge: false,
             confounders: Confounders::ALL,
+            volume: Volume::NATURAL,
         }
     }
 
@@ -153,6 +189,7 @@ impl Scenario {
             plant_ios_surcharge: false,
             plant_gender_surcharge: false,
             confounders,
+            volume: Volume::NATURAL,
         }
     }
 }
@@ -358,7 +395,13 @@ pub fn generate(dir: &Path, scenario: &Scenario) -> Result<DemoData> {
     let key_file = dir.join("demo.key");
     std::fs::write(&key_file, format!("{}\n", demo_key(scenario.seed)))
         .map_err(|e| Error::io(&key_file, e))?;
-    let mail_sends = write_mail(dir, &people, &mut rng, first_day)?;
+    let mail_sends = write_mail(
+        dir,
+        &people,
+        &mut rng,
+        first_day,
+        scenario.volume.min_messages,
+    )?;
     let rules_file = dir.join("rules.toml");
     std::fs::write(&rules_file, DEMO_RULES).map_err(|e| Error::io(&rules_file, e))?;
     let config = dir.join("fairmark.toml");
@@ -652,26 +695,29 @@ fn write_customers_csv(path: &Path, people: &[Customer]) -> Result<()> {
 
 /// When a customer buys, as day offsets into the year: by habit, never before signing up,
 /// and right after signing up for customers won during the year.
-fn purchase_days(rng: &mut Rng, customer: &Customer) -> Vec<i64> {
+fn purchase_days(rng: &mut Rng, customer: &Customer, density: f64) -> Vec<i64> {
     let year = DAYS as u64;
+    // At density 1 every count is the habit's own, and the generator draws as it always did.
+    let scaled = |count: i64| ((count as f64) * density).round() as i64;
     let mut days: Vec<i64> = match customer.habit {
-        Habit::Frequent => (0..rng.between(8, 30))
+        Habit::Frequent => (0..scaled(rng.between(8, 30)))
             .map(|_| rng.below(year) as i64)
             .collect(),
         Habit::Periodic(interval) => {
+            let interval = ((interval as f64 / density).round() as i64).max(1);
             let mut day = rng.below(interval as u64) as i64;
             let mut days = Vec::new();
             while day < DAYS - 1 {
                 days.push(day);
-                day += interval + rng.between(-1, 1);
+                day += (interval + rng.between(-1, 1)).max(1);
             }
             days
         }
-        Habit::Occasional => (0..rng.between(2, 5))
+        Habit::Occasional => (0..scaled(rng.between(2, 5)))
             .map(|_| rng.below(year) as i64)
             .collect(),
-        Habit::OneOff => vec![rng.below(year) as i64],
-        Habit::Churned => (0..rng.between(1, 6))
+        Habit::OneOff => (0..scaled(1)).map(|_| rng.below(year) as i64).collect(),
+        Habit::Churned => (0..scaled(rng.between(1, 6)))
             .map(|_| rng.below(120) as i64)
             .collect(),
         Habit::New => Vec::new(),
@@ -712,6 +758,7 @@ fn write_mail(
     people: &[Customer],
     rng: &mut Rng,
     first_day: NaiveDate,
+    min_messages: usize,
 ) -> Result<usize> {
     let midnight =
         |day: i64| first_day.and_hms_opt(0, 0, 0).expect("valid time") + Duration::days(day);
@@ -854,6 +901,54 @@ fn write_mail(
             ));
         }
     }
+    // A bench's volume: a lawful newsletter (consented, in daytime Shanghai, at most one a day
+    // until the volume asks for more) to every e-mail subscriber of the day, as many rounds
+    // as it takes. Drawn without the generator, so the rest of the data is the demo's.
+    let eligible = states.iter().filter(|s| s.0.is_some()).count();
+    if sends.len() < min_messages && eligible > 0 {
+        let needed = min_messages - sends.len();
+        let round_day = |round: i64, rounds: i64| round * DAYS / rounds;
+        let reached = |rounds: i64| {
+            let mut total = 0;
+            for round in 0..rounds {
+                let day = round_day(round, rounds);
+                total += states
+                    .iter()
+                    .filter(|(email_in, email_out, _)| subscribed(*email_in, *email_out, day))
+                    .count();
+                if total >= needed {
+                    return true;
+                }
+            }
+            false
+        };
+        // As many rounds as it takes (not every subscriber has subscribed yet on every day).
+        let mut rounds = needed.div_ceil(eligible) as i64;
+        // (Bounded, for a base where nobody is subscribed on most days.)
+        while !reached(rounds) && rounds < (needed as i64).saturating_mul(DAYS) {
+            rounds += 1 + rounds / 10;
+        }
+        for round in 0..rounds {
+            let day = round_day(round, rounds);
+            let hour = 1 + round % 8;
+            for (person, (email_in, email_out, _)) in people.iter().zip(&states) {
+                if sends.len() >= min_messages {
+                    break;
+                }
+                if subscribed(*email_in, *email_out, day) {
+                    sends.push((
+                        person.email.clone(),
+                        "email",
+                        "member-news",
+                        at(day, hour, 0),
+                        true,
+                        true,
+                        Some("Demo Shop, 88 Example Road"),
+                    ));
+                }
+            }
+        }
+    }
     let count = sends.len();
     let schema = Arc::new(Schema::new(vec![
         Field::new("message_id", DataType::Utf8, false),
@@ -975,7 +1070,7 @@ fn write_orders(
     let mut order_number = 0u64;
     for person in people {
         let favourite = rng.below(skus.len() as u64) as usize;
-        for day_index in purchase_days(rng, person) {
+        for day_index in purchase_days(rng, person, scenario.volume.order_density) {
             order_number += 1;
             let tenure = day_index - person.signup_day;
             let new = tenure <= 30;

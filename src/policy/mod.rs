@@ -1151,7 +1151,6 @@ mod tests {
         ];
         let mut simulated = vec![
             line("tolerance", &["0.0", "0.01", "0.05"]),
-            line("max_customers", &["1000", "100000"]),
             line("min_cohort_customers", &["1", "30", "100"]),
         ];
         simulated.extend(tenure_lines());

@@ -7,6 +7,8 @@ pub mod rules;
 use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
+use datafusion::arrow::array::AsArray;
+use datafusion::arrow::datatypes::Int64Type;
 
 use crate::config::Config;
 use crate::engine::{Engine, condition_column, ident};
@@ -147,11 +149,29 @@ pub async fn register_features(
                 .chain(by_content)
                 .collect::<Vec<_>>()
                 .join(", ");
-            let customers = format!(
-                "(SELECT * FROM (SELECT {}, row_number() OVER (PARTITION BY CAST({} AS VARCHAR) ORDER BY {order}) AS copy FROM raw_customers) WHERE copy = 1)",
-                columns.join(", "),
-                ident(&c.id),
-            );
+            // The window costs per customer, so it runs only when some customer is listed
+            // twice (or without an id); usually none is, and one aggregate says so.
+            let duplicated = engine
+                .collect(
+                    &format!(
+                        "SELECT CAST(count(*) - count(DISTINCT CAST({id} AS VARCHAR)) AS BIGINT) FROM raw_customers",
+                        id = ident(&c.id)
+                    ),
+                    "customers",
+                )
+                .await?
+                .iter()
+                .find(|b| b.num_rows() > 0)
+                .is_some_and(|b| b.column(0).as_primitive::<Int64Type>().value(0) > 0);
+            let customers = if duplicated {
+                format!(
+                    "(SELECT * FROM (SELECT {}, row_number() OVER (PARTITION BY CAST({} AS VARCHAR) ORDER BY {order}) AS copy FROM raw_customers) WHERE copy = 1)",
+                    columns.join(", "),
+                    ident(&c.id),
+                )
+            } else {
+                format!("(SELECT {} FROM raw_customers)", columns.join(", "))
+            };
             (
                 format!(
                     "{customers} c FULL OUTER JOIN ({stats}) s ON c.customer_id = s.customer_id"

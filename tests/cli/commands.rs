@@ -26,6 +26,39 @@ fn demo_runs_end_to_end_and_says_where_the_report_is() {
 }
 
 #[test]
+fn demo_generates_the_volume_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let assert = fairmark()
+        .args([
+            "demo",
+            "--customers",
+            "300",
+            "--orders",
+            "9000",
+            "--messages",
+            "4000",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    let count = |what: &str| -> u64 {
+        let before = stdout.split(what).next().unwrap();
+        before.split_whitespace().last().unwrap().parse().unwrap()
+    };
+    let (lines, messages) = (count(" order lines"), count(" marketing messages"));
+    // Order lines come from purchase habits scaled to the target: about, not exactly.
+    assert!((6_000..12_000).contains(&lines), "{stdout}");
+    assert!(messages >= 4000, "{stdout}");
+    assert_eq!(
+        parquet_rows(&out.join("input").join("sends.parquet")).len(),
+        messages as usize
+    );
+}
+
+#[test]
 fn fail_on_sets_the_exit_code() {
     let fixture = Fixture::small();
     // Without the mail log, the worst findings are high (the planted pricing), none critical.

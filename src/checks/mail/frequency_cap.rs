@@ -57,15 +57,56 @@ impl Validate for Settings {
 /// so exactly the messages beyond the cap are excess however many share an instant (five at
 /// once under a cap of four: one), and which one is charged does not depend on how the rows
 /// were read. Sends of one campaign at one instant are interchangeable to the counts.
+/// The table [`register_candidates`] registers.
+const CANDIDATES_TABLE: &str = "fm_frequency_candidates";
+
+/// Registers the (recipient, channel) pairs that could exceed the cap: only one with more than
+/// `max_messages` sends in some two consecutive window-long buckets of time can (any window lies
+/// within two). Plain aggregates find them, once, so that the windows, which cost per
+/// recipient, run on theirs alone.
+async fn register_candidates(
+    ctx: &datafusion::prelude::SessionContext,
+    judged: &str,
+    window_days: u64,
+    max_messages: u64,
+) -> datafusion::error::Result<()> {
+    let window_ms = window_days * 86_400_000;
+    let sql = format!(
+        "WITH buckets AS (SELECT recipient_token, channel, CAST(floor(date_part('epoch', sent_at) * 1000 / {window_ms}) AS BIGINT) AS bucket, count(*) AS sends FROM {judged} GROUP BY 1, 2, 3)
+        SELECT DISTINCT recipient_token, channel FROM (
+            SELECT recipient_token, channel, bucket, sends FROM buckets
+            UNION ALL SELECT recipient_token, channel, bucket - 1, sends FROM buckets)
+        GROUP BY recipient_token, channel, bucket HAVING sum(sends) > {max_messages}"
+    );
+    let frame = ctx.sql(&sql).await?;
+    let schema = std::sync::Arc::new(frame.schema().as_arrow().clone());
+    let batches = frame.collect().await?;
+    let table = datafusion::datasource::MemTable::try_new(schema, vec![batches])?;
+    ctx.deregister_table(CANDIDATES_TABLE)?;
+    ctx.register_table(CANDIDATES_TABLE, std::sync::Arc::new(table))?;
+    Ok(())
+}
+
+/// The judged sends, numbered (see above) for the candidates of [`register_candidates`]; every
+/// other send is numbered 0.
 fn numbered_in_window(judged: &str, window_days: u64) -> String {
+    let window_ms = window_days * 86_400_000;
+    let candidates = CANDIDATES_TABLE;
+    // Every window partitioned by recipient and channel and ordered by time (then campaign),
+    // so one sort serves them all: a send's number is its position (by time, then campaign)
+    // less the sends before its window; and the sends before its window are the sends up to
+    // and at its instant less those in its window.
     format!(
-        "(SELECT *, in_window - at_instant + position AS number_in_window FROM (
-            SELECT *,
-                count(*) OVER (PARTITION BY recipient_token, channel ORDER BY sent_at RANGE BETWEEN INTERVAL '{} milliseconds' PRECEDING AND CURRENT ROW) AS in_window,
-                count(*) OVER (PARTITION BY recipient_token, channel, sent_at) AS at_instant,
-                row_number() OVER (PARTITION BY recipient_token, channel, sent_at ORDER BY campaign) AS position
-            FROM {judged}))",
-        (window_days * 86_400_000).saturating_sub(1)
+        "(SELECT recipient_token, channel, campaign, sent_at, in_window + position - up_to_instant AS number_in_window FROM (
+            SELECT j.recipient_token, j.channel, j.campaign, j.sent_at,
+                count(*) OVER (PARTITION BY j.recipient_token, j.channel ORDER BY j.sent_at RANGE BETWEEN INTERVAL '{} milliseconds' PRECEDING AND CURRENT ROW) AS in_window,
+                count(*) OVER (PARTITION BY j.recipient_token, j.channel ORDER BY j.sent_at RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS up_to_instant,
+                row_number() OVER (PARTITION BY j.recipient_token, j.channel ORDER BY j.sent_at, j.campaign) AS position
+            FROM {judged} j JOIN {candidates} c ON j.recipient_token = c.recipient_token AND j.channel = c.channel)
+        UNION ALL
+        SELECT recipient_token, channel, campaign, sent_at, 0 AS number_in_window FROM {judged} j
+        WHERE NOT EXISTS (SELECT 1 FROM {candidates} c WHERE c.recipient_token = j.recipient_token AND c.channel = j.channel))",
+        window_ms.saturating_sub(1)
     )
 }
 
@@ -76,8 +117,12 @@ check!(
     run: |cx, check| {
         let cap: Settings = cx.policy.settings(INFO.id)?;
         let judged = cx.table(Table::JudgedSends).await?;
+        let engine = cx.engine()?;
+        register_candidates(&engine.ctx, judged, cap.window_days, cap.max_messages)
+            .await
+            .map_err(|e| crate::error::Error::from(e).in_dataset("mail_sends", "judged sends"))?;
         let counts = count_by_campaign(
-            cx.engine()?,
+            engine,
             &numbered_in_window(judged, cap.window_days),
             &format!("number_in_window > {}", cap.max_messages),
         )
@@ -118,6 +163,9 @@ mod tests {
         ))
         .await
         .unwrap();
+        register_candidates(&ctx, "judged", window_days, 0)
+            .await
+            .unwrap();
         let sql = format!(
             "SELECT campaign, CAST(sent_at AS VARCHAR) AS at, number_in_window FROM {} ORDER BY at, number_in_window",
             numbered_in_window("judged", window_days)

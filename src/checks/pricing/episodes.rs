@@ -260,15 +260,49 @@ pub fn scan(
             p_value: 1.0,
         };
     }
+    // Under a sign flip a kept cell is consistent exactly when all its strata point the way
+    // looked at: the sizes, hence the mean, do not change. So the permutations need only
+    // the signs, and walk the cells' strata flattened.
+    let members: Vec<usize> = cells
+        .iter()
+        .flat_map(|c| c.strata.iter().copied())
+        .collect();
+    let ends: Vec<usize> = cells
+        .iter()
+        .scan(0, |end, c| {
+            *end += c.strata.len();
+            Some(*end)
+        })
+        .collect();
     let mut rng = SplitMix::new(seed);
     let (mut runs, mut reached) = (0usize, 0usize);
-    let mut flipped = log_gaps.clone();
-    let mut scratch = vec![false; cells.len()];
+    let mut positive = vec![false; strata.len()];
     while runs < permutations.max && reached < permutations.enough {
-        for (flip, gap) in flipped.iter_mut().zip(&log_gaps) {
-            *flip = if rng.next_u64() & 1 == 1 { -gap } else { *gap };
+        for (sign, gap) in positive.iter_mut().zip(&log_gaps) {
+            let flip = rng.next_u64() & 1 == 1;
+            *sign = (*gap > 0.0) != flip;
         }
-        if best(&flipped, &mut scratch) >= observed - 1e-9 {
+        let mut permuted = f64::NEG_INFINITY;
+        for direction in directions {
+            let wanted = *direction > 0.0;
+            covered.iter_mut().for_each(|c| *c = false);
+            let mut total = 0.0;
+            let mut start = 0;
+            for &end in &ends {
+                let cell = &members[start..end];
+                start = end;
+                if cell.iter().all(|i| positive[*i] == wanted) {
+                    for i in cell {
+                        if !covered[*i] {
+                            covered[*i] = true;
+                            total += ranks[*i];
+                        }
+                    }
+                }
+            }
+            permuted = permuted.max(total);
+        }
+        if permuted >= observed - 1e-9 {
             reached += 1;
         }
         runs += 1;

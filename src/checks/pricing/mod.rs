@@ -12,6 +12,7 @@ pub mod rule_protected_attribute;
 pub mod rule_surcharge;
 pub mod rule_unclassified_attribute;
 pub mod simulated_disparity;
+pub mod strata;
 pub mod tenure_overcharge;
 
 use crate::findings::{SourceLocation, Subject};

@@ -7,28 +7,26 @@
 
 use std::ops::Bound;
 
-use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use serde::Deserialize;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
-use super::cohorts::{CohortKind, CohortPair, cohort_pairs, strictest_tenure, validate_tenure};
+use super::cohorts::{CohortKind, CohortPair, strictest_tenure, validate_tenure};
 use super::episodes::{Cell, Permutations, Scope, Stratum, scan};
+use super::strata::{Keys, SkuStrata, StrataSpec};
 use crate::checks::{CheckInfo, Context, Need, Outcome, Table};
 use crate::config::Config;
-use crate::engine::{Engine, ident};
+use crate::engine::ident;
 use crate::error::Result;
 use crate::findings::{Finding, Severity, Subject};
 use crate::policy::{EffectiveCheck, Strictest, Validate, within};
-use crate::pricing::FEATURES_TABLE;
 use crate::stats;
 
 /// What every observed-price check needs: the orders, and the customer features for cohorts.
 pub const NEEDS: &[Need] = &[
     Need::Dataset("orders"),
     Need::Table(Table::CustomerFeatures),
+    Need::Table(Table::ObservedStrata),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -131,7 +129,7 @@ pub fn missing_data(config: &Config) -> Option<String> {
 }
 
 /// The observations (orders, then quotes) with cohort-relevant columns, as SQL.
-fn observations_sql(config: &Config) -> String {
+pub(super) fn observations_sql(config: &Config) -> String {
     let conditions: Vec<String> = crate::pricing::condition_columns(config)
         .into_iter()
         .map(|(_, c)| ident(&c))
@@ -153,17 +151,6 @@ fn observations_sql(config: &Config) -> String {
     sql
 }
 
-/// One SKU's strata under one cohort pair, as the plan returned them.
-#[derive(Debug, Clone)]
-struct SkuStrata {
-    sku: String,
-    /// Only the matched strata: the others count for [`SkuStrata::offered_to_both`] alone, and
-    /// keeping them would hold every order group of every cohort pair in memory.
-    strata: Vec<Stratum>,
-    /// Both cohorts were offered the SKU somewhere, if not in the same stratum.
-    offered_to_both: (bool, bool),
-}
-
 /// One SKU's whole-period comparison.
 #[derive(Debug, Clone, PartialEq)]
 struct SkuTest {
@@ -177,7 +164,7 @@ struct SkuTest {
 
 impl TimeBucket {
     /// The unit in SQL's `date_trunc` and in messages.
-    fn unit(self) -> &'static str {
+    pub(super) fn unit(self) -> &'static str {
         match self {
             TimeBucket::Hour => "hour",
             TimeBucket::Day => "day",
@@ -186,124 +173,12 @@ impl TimeBucket {
     }
 
     /// How a bucket is written in findings (a week by its Monday).
-    fn format(self) -> &'static str {
+    pub(super) fn format(self) -> &'static str {
         match self {
             TimeBucket::Hour => "%Y-%m-%d %H:00",
             TimeBucket::Day | TimeBucket::Week => "%Y-%m-%d",
         }
     }
-}
-
-/// Every stratum (SKU × time bucket × condition values) where at least one of the pair's
-/// cohorts was offered the SKU, with the cohorts' median offered prices and order counts,
-/// computed in the plan.
-async fn strata_of_pair(
-    engine: &Engine,
-    config: &Config,
-    pair: &CohortPair,
-    settings: &Settings,
-) -> Result<Vec<SkuStrata>> {
-    let (unit, format) = (settings.time_bucket.unit(), settings.time_bucket.format());
-    let conditions: Vec<String> = crate::pricing::condition_columns(config)
-        .into_iter()
-        .map(|(_, c)| ident(&c))
-        .collect();
-    let keys: Vec<String> = ["sku".to_string(), "bucket".to_string()]
-        .into_iter()
-        .chain(conditions.iter().cloned())
-        .collect();
-    let group = keys.join(", ");
-    let condition_columns: String = conditions.iter().map(|c| format!(", o.{c}")).collect();
-    // Text only for the groups, not for every order line.
-    let condition_text: String = conditions
-        .iter()
-        .enumerate()
-        .map(|(i, c)| format!(", CAST({c} AS VARCHAR) AS condition_{i}"))
-        .collect();
-    let sql = format!(
-        "WITH observed AS (
-            SELECT o.sku, date_trunc('{unit}', o.ordered_at) AS bucket{condition_columns}, o.price,
-                CAST(floor(date_part('epoch', o.ordered_at) / 86400) AS BIGINT) - CAST(floor(date_part('epoch', f.tenure_start) / 86400) AS BIGINT) AS tenure_at_order,
-                COALESCE(o.order_device, f.device_os) AS device_os{attributes}
-            FROM ({observations}) o JOIN {FEATURES_TABLE} f ON o.customer_id = f.customer_id),
-        labelled AS (
-            SELECT {group}, price, CASE WHEN {treated} THEN 1 WHEN {reference} THEN 0 END AS cohort FROM observed),
-        strata AS (
-            SELECT {group},
-                median(CASE WHEN cohort = 1 THEN price END) AS treated_price,
-                median(CASE WHEN cohort = 0 THEN price END) AS reference_price,
-                CAST(count(CASE WHEN cohort = 1 THEN 1 END) AS BIGINT) AS n_treated,
-                CAST(count(CASE WHEN cohort = 0 THEN 1 END) AS BIGINT) AS n_reference
-            FROM labelled WHERE cohort IS NOT NULL GROUP BY {group})
-        SELECT CAST(sku AS VARCHAR) AS sku_text, to_char(bucket, '{format}') AS bucket_text{condition_text},
-            treated_price, reference_price, n_treated, n_reference
-        FROM strata ORDER BY {group}",
-        observations = observations_sql(config),
-        attributes = crate::pricing::customer_attribute_columns(config).iter().map(|a| format!(", f.{}", ident(a))).collect::<String>(),
-        treated = pair.treated,
-        reference = pair.reference,
-    );
-    let batches = engine.collect(&sql, "orders").await?;
-    let mut skus: Vec<SkuStrata> = Vec::new();
-    for batch in &batches {
-        let text = |i: usize| -> Result<_> { Ok(cast(batch.column(i), &DataType::Utf8)?) };
-        let (sku_column, bucket_column) = (text(0)?, text(1)?);
-        let (sku_column, bucket_column) = (
-            sku_column.as_string::<i32>(),
-            bucket_column.as_string::<i32>(),
-        );
-        let condition_columns = (0..conditions.len())
-            .map(|c| text(2 + c))
-            .collect::<Result<Vec<_>>>()?;
-        let at = 2 + conditions.len();
-        let price = |i: usize| batch.column(at + i).as_primitive::<Float64Type>().clone();
-        let count = |i: usize| batch.column(at + 2 + i).as_primitive::<Int64Type>().clone();
-        let (treated_price, reference_price) = (price(0), price(1));
-        let (n_treated, n_reference) = (count(0), count(1));
-        let optional = |array: &datafusion::arrow::array::Float64Array, row: usize| {
-            (!array.is_null(row)).then(|| array.value(row))
-        };
-        for row in 0..batch.num_rows() {
-            let sku = sku_column.value(row);
-            if skus.last().is_none_or(|s| s.sku != sku) {
-                skus.push(SkuStrata {
-                    sku: sku.to_string(),
-                    strata: Vec::new(),
-                    offered_to_both: (false, false),
-                });
-            }
-            let current = skus.last_mut().expect("pushed above");
-            let (n_treated, n_reference) = (
-                n_treated.value(row).max(0) as u64,
-                n_reference.value(row).max(0) as u64,
-            );
-            current.offered_to_both.0 |= n_treated > 0;
-            current.offered_to_both.1 |= n_reference > 0;
-            let stratum = Stratum {
-                bucket: String::new(),
-                conditions: Vec::new(),
-                treated_price: optional(&treated_price, row),
-                reference_price: optional(&reference_price, row),
-                n_treated,
-                n_reference,
-            };
-            if stratum.gap().is_none() {
-                continue;
-            }
-            current.strata.push(Stratum {
-                bucket: bucket_column.value(row).to_string(),
-                conditions: condition_columns
-                    .iter()
-                    .map(|c| {
-                        let c = c.as_string::<i32>();
-                        (!c.is_null(row)).then(|| c.value(row).to_string())
-                    })
-                    .collect(),
-                ..stratum
-            });
-        }
-    }
-    Ok(skus)
 }
 
 /// The whole-period test of one SKU, or `None` when too few strata matched. The tests and
@@ -508,36 +383,38 @@ pub async fn overcharge(
     if let Some(reason) = missing_data(cx.config) {
         return Ok(Outcome::Skipped(reason));
     }
-    cx.table(Table::CustomerFeatures).await?;
-    let (engine, config, policy) = (cx.engine()?, cx.config, cx.policy);
+    let (config, policy) = (cx.config, cx.policy);
     let settings: Settings = policy.settings(info.id)?;
-    let cohorts = cohort_pairs(
-        engine,
-        config,
-        policy,
-        settings.old_tenure_days,
-        settings.new_tenure_days,
-        "tenure_at_order",
-    )
-    .await?;
-    let pairs: Vec<&CohortPair> = cohorts.pairs.iter().filter(|p| p.kind == kind).collect();
+    let observed = cx
+        .observed_strata(StrataSpec {
+            time_bucket: settings.time_bucket,
+            old_tenure_days: settings.old_tenure_days,
+            new_tenure_days: settings.new_tenure_days,
+        })
+        .await?;
+    cx.phase(info.id);
+    let cohorts = &observed.cohorts;
+    let pair_indices = observed.pairs_of(kind);
+    let pairs: Vec<&CohortPair> = pair_indices.iter().map(|p| &cohorts.pairs[*p]).collect();
     let condition_names: Vec<String> = crate::pricing::condition_columns(config)
         .into_iter()
         .map(|(name, _)| name)
         .collect();
     let unit = settings.time_bucket.unit();
 
-    let mut per_pair: Vec<Vec<SkuStrata>> = Vec::new();
-    for pair in &pairs {
-        per_pair.push(strata_of_pair(engine, config, pair, &settings).await?);
-    }
     // Per SKU with enough matched strata, two tests: the whole-period signed-rank test and the
-    // episode scan. Each family goes under Benjamini–Hochberg across every SKU of every pair.
+    // episode scan. Both go under one Benjamini–Hochberg across every SKU of every pair. The
+    // whole-period tests come first, from the prices alone, since their number sets how many
+    // permutations the scans need.
     let mut whole: Vec<(usize, usize, SkuTest)> = Vec::new();
     let mut lacking: Vec<(usize, Vec<String>)> = Vec::new();
-    for (p, (pair, skus)) in pairs.iter().zip(&per_pair).enumerate() {
+    for (p, pair) in pairs.iter().enumerate() {
         let mut short = Vec::new();
-        for (s, sku) in skus.iter().enumerate() {
+        for (s, sku) in observed
+            .sku_strata(pair_indices[p], Keys::Without)
+            .iter()
+            .enumerate()
+        {
             if lacks_data(sku, &settings) {
                 short.push(sku.sku.clone());
             }
@@ -549,17 +426,33 @@ pub async fn overcharge(
     }
     // Enough permutations that one strong SKU can pass Benjamini–Hochberg among all tested.
     let permutations = Permutations::resolving(2 * whole.len(), settings.alpha);
-    let scans = parallel_map(&whole, |(p, s, _)| {
-        let (pair, sku) = (pairs[*p], &per_pair[*p][*s]);
-        scan(
-            &sku.strata,
-            condition_names.len(),
-            settings.min_gap,
-            pair.two_sided,
-            permutations,
-            seed_of(&[info.id, &pair.name, &sku.sku]),
-        )
-    });
+    // The scans, a pair at a time so that one pair's strata are in memory; a SKU's strata are
+    // kept for its finding only if a test could pass Benjamini–Hochberg (q ≥ p).
+    let mut scans = Vec::with_capacity(whole.len());
+    let mut kept: HashMap<(usize, usize), SkuStrata> = HashMap::new();
+    for (p, pair) in pairs.iter().enumerate() {
+        let tested: Vec<&(usize, usize, SkuTest)> = whole.iter().filter(|w| w.0 == p).collect();
+        if tested.is_empty() {
+            continue;
+        }
+        let mut skus = observed.sku_strata(pair_indices[p], Keys::With);
+        let pair_scans = parallel_map(&tested, |(_, s, _)| {
+            scan(
+                &skus[*s].strata,
+                condition_names.len(),
+                settings.min_gap,
+                pair.two_sided,
+                permutations,
+                seed_of(&[info.id, &pair.name, &skus[*s].sku]),
+            )
+        });
+        for ((_, s, test), scan) in tested.into_iter().zip(pair_scans) {
+            if test.p_value < settings.alpha || scan.p_value < settings.alpha {
+                kept.insert((p, *s), std::mem::take(&mut skus[*s]));
+            }
+            scans.push(scan);
+        }
+    }
     // Both tests of every SKU of every pair under one Benjamini–Hochberg: a SKU is flagged when
     // either of its hypotheses is rejected, and the false-discovery rate holds over them all.
     let p_values: Vec<f64> = whole
@@ -575,7 +468,7 @@ pub async fn overcharge(
     let mut findings = Vec::new();
     for ((((p, s, test), scan), q), q_episodes) in whole.iter().zip(&scans).zip(q_whole).zip(q_scan)
     {
-        let (pair, sku) = (pairs[*p], &per_pair[*p][*s]);
+        let pair = pairs[*p];
         let size = |gap: f64| if pair.two_sided { gap.abs() } else { gap };
         let persistent = *q < settings.alpha && size(test.mean.estimate) >= settings.min_gap;
         let found: &[Cell] = if *q_episodes < settings.alpha {
@@ -586,6 +479,8 @@ pub async fn overcharge(
         if !persistent && found.is_empty() {
             continue;
         }
+        // A test rejected under Benjamini–Hochberg has p ≤ q < alpha: its strata were kept.
+        let sku = &kept[&(*p, *s)];
         let episode_strata: BTreeSet<usize> = found
             .iter()
             .flat_map(|c| c.strata.iter().copied())
@@ -762,7 +657,7 @@ pub async fn overcharge(
     }
     if kind == CohortKind::Protected && !(cohorts.compared.is_empty() && cohorts.skipped.is_empty())
     {
-        findings.push(protected_coverage(info, &cohorts));
+        findings.push(protected_coverage(info, cohorts));
     }
     Ok(Outcome::Findings(findings))
 }

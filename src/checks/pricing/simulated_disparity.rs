@@ -16,7 +16,6 @@ use crate::findings::{Finding, Severity, SourceLocation, Subject};
 use crate::policy::{EffectiveCheck, EffectivePolicy, Strictest, Validate, within};
 use crate::pricing::FEATURES_TABLE;
 use crate::pricing::rules::RulesFile;
-use crate::pseudonym::{IdentifierClass, TokenUdf};
 
 pub const ID: &str = "pricing.simulated-disparity";
 
@@ -37,7 +36,6 @@ pub struct Settings {
     pub tolerance: f64,
     pub old_tenure_days: i64,
     pub new_tenure_days: i64,
-    pub max_customers: u64,
     /// Cohorts smaller than this are not compared: their average moves with who happens to
     /// be in them.
     pub min_cohort_customers: u64,
@@ -49,7 +47,6 @@ impl Default for Settings {
             tolerance: 0.01,
             old_tenure_days: 365,
             new_tenure_days: 30,
-            max_customers: 100_000,
             min_cohort_customers: 30,
         }
     }
@@ -65,36 +62,45 @@ impl Strictest for Settings {
             tolerance: self.tolerance.min(other.tolerance),
             old_tenure_days,
             new_tenure_days,
-            max_customers: self.max_customers.max(other.max_customers),
             min_cohort_customers: self.min_cohort_customers.min(other.min_cohort_customers),
         }
     }
 }
 
-/// `tolerance` a relative gap in [0, 1); the customers simulated and the smallest cohort
-/// compared at least 1; tenure cohorts as [`validate_tenure`] says.
+/// `tolerance` a relative gap in [0, 1); the smallest cohort compared at least 1; tenure cohorts as [`validate_tenure`] says.
 impl Validate for Settings {
     fn validate(&self) -> std::result::Result<(), String> {
         within("tolerance", self.tolerance, 0.0..1.0)?;
-        within("max_customers", self.max_customers, 1..)?;
         within("min_cohort_customers", self.min_cohort_customers, 1..)?;
         validate_tenure(self.old_tenure_days, self.new_tenure_days)
     }
 }
 
-/// The SQL of the simulated prices of every sampled customer for every SKU: one column
-/// `price_v{k}` per variant, variant `k` applying every rule but the one at `variants[k]`.
-/// All variants come from one scan of the customer × SKU grid.
-fn simulation_sql(
+/// The table of distinct customer profiles [`register_profiles`] registers.
+const PROFILES_TABLE: &str = "fm_price_profiles";
+/// The catalogue the simulation prices: each SKU at its median list price.
+const CATALOGUE_TABLE: &str = "fm_price_catalogue";
+
+/// Whether a rule's condition depends on the SKU priced (names `sku` or `category`): its
+/// outcome is then decided per SKU, not once per customer.
+fn depends_on_sku(rule: &crate::pricing::rules::Rule) -> bool {
+    rule.condition
+        .attributes()
+        .iter()
+        .any(|(name, _)| matches!(*name, "sku" | "category"))
+}
+
+/// Registers the customer base as the rules see it: one row per distinct profile, with the
+/// number of customers who have it. A profile is the outcome of every rule condition that does
+/// not depend on the SKU, the attributes the other conditions read, and each cohort pair's
+/// membership: customers with the same profile are offered the same price for every SKU. Also
+/// registers the catalogue. The trading conditions are held at their most common value.
+async fn register_profiles(
+    engine: &Engine,
     config: &Config,
     rules: &RulesFile,
-    variants: &[Option<usize>],
-    max_customers: u64,
-) -> String {
-    let token = TokenUdf::function_name(IdentifierClass::CustomerId);
-    let features = format!(
-        "(SELECT * FROM (SELECT *, row_number() OVER (ORDER BY {token}(customer_id)) AS sample_rank FROM {FEATURES_TABLE}) WHERE sample_rank <= {max_customers})"
-    );
+    pairs: &[CohortPair],
+) -> Result<()> {
     let mut context = Vec::new();
     let mut taken: Vec<String> = vec!["sku".into(), "category".into(), "price_0".into()];
     if let Some(orders) = &config.datasets.orders {
@@ -127,11 +133,66 @@ fn simulation_sql(
     let context_columns: String = (0..context.len())
         .map(|i| format!(", context_{i}.*"))
         .collect();
-    let base = format!(
-        "SELECT f.*, k.sku, k.category, k.base_price AS price_0{context_columns} FROM {features} f \
-         CROSS JOIN (SELECT sku, min(category) AS category, median(list_unit_price) AS base_price FROM fm_orders WHERE sku IS NOT NULL GROUP BY sku) k {}",
-        context.join(" ")
+    let mut keys: Vec<String> = Vec::new();
+    let mut carried: Vec<&str> = Vec::new();
+    for (i, rule) in rules.rules.iter().enumerate() {
+        if depends_on_sku(rule) {
+            for (name, _) in rule.condition.attributes() {
+                if !matches!(name, "sku" | "category") && !carried.contains(&name) {
+                    carried.push(name);
+                }
+            }
+        } else {
+            // NULL attributes (a customer without orders has no recency) make a rule not apply.
+            // Printed from the analysed tree, never the author's text: what runs is what was
+            // checked.
+            keys.push(format!(
+                "COALESCE({}, false) AS fm_rule_{i}",
+                rule.condition.to_sql()
+            ));
+        }
+    }
+    keys.extend(carried.iter().map(|name| ident(name)));
+    for (p, pair) in pairs.iter().enumerate() {
+        keys.push(format!(
+            "COALESCE({}, false) AS fm_treated_{p}",
+            pair.treated
+        ));
+        keys.push(format!(
+            "COALESCE({}, false) AS fm_reference_{p}",
+            pair.reference
+        ));
+    }
+    let group: Vec<String> = (1..=keys.len()).map(|i| i.to_string()).collect();
+    let profiles = format!(
+        "SELECT {}, CAST(count(*) AS BIGINT) AS fm_customers FROM (SELECT f.*{context_columns} FROM {FEATURES_TABLE} f {}) GROUP BY {}",
+        keys.join(", "),
+        context.join(" "),
+        group.join(", ")
     );
+    let catalogue = "SELECT sku, min(category) AS category, median(list_unit_price) AS base_price FROM fm_orders WHERE sku IS NOT NULL GROUP BY sku";
+    for (name, sql) in [
+        (PROFILES_TABLE, profiles.as_str()),
+        (CATALOGUE_TABLE, catalogue),
+    ] {
+        let batches = engine.collect(sql, "orders").await?;
+        let schema = batches.first().map_or_else(
+            || std::sync::Arc::new(datafusion::arrow::datatypes::Schema::empty()),
+            |b| b.schema(),
+        );
+        let table = datafusion::datasource::MemTable::try_new(schema, vec![batches])?;
+        engine.ctx.deregister_table(name)?;
+        engine
+            .ctx
+            .register_table(name, std::sync::Arc::new(table))?;
+    }
+    Ok(())
+}
+
+/// The SQL of the simulated price of every profile for every SKU: one column `price_v{k}` per
+/// variant, variant `k` applying every rule but the one at `variants[k]`. Every variant is a
+/// re-pricing of the same few profiles.
+fn simulation_sql(rules: &RulesFile, variants: &[Option<usize>]) -> String {
     let price_without = |skip: Option<usize>| {
         let mut price = "price_0".to_string();
         for (i, rule) in rules.rules.iter().enumerate() {
@@ -161,9 +222,12 @@ fn simulation_sql(
                         .join(", ")
                 ));
             }
-            // NULL attributes (a customer without orders has no recency) make a rule not apply.
-            // Printed from the analysed tree, never the author's text: what runs is what was checked.
-            let applies = std::iter::once(format!("COALESCE({}, false)", rule.condition.to_sql()))
+            let outcome = if depends_on_sku(rule) {
+                format!("COALESCE({}, false)", rule.condition.to_sql())
+            } else {
+                format!("fm_rule_{i}")
+            };
+            let applies = std::iter::once(outcome)
                 .chain(scope)
                 .collect::<Vec<_>>()
                 .join(" AND ");
@@ -176,7 +240,10 @@ fn simulation_sql(
         .enumerate()
         .map(|(k, skip)| format!("{} AS price_v{k}", price_without(*skip)))
         .collect();
-    format!("SELECT *, {} FROM ({base})", prices.join(", "))
+    format!(
+        "SELECT *, {} FROM (SELECT p.*, k.sku, k.category, k.base_price AS price_0 FROM {PROFILES_TABLE} p CROSS JOIN {CATALOGUE_TABLE} k)",
+        prices.join(", ")
+    )
 }
 
 /// Per cohort pair and SKU: (relative gap, treated average, reference average).
@@ -185,7 +252,6 @@ type Gaps = Vec<BTreeMap<String, f64>>;
 /// Per variant (see [`simulation_sql`]), per cohort pair: SKU → relative gap.
 async fn gaps(
     engine: &Engine,
-    config: &Config,
     rules: &RulesFile,
     variants: &[Option<usize>],
     pairs: &[CohortPair],
@@ -193,27 +259,23 @@ async fn gaps(
 ) -> Result<Vec<Gaps>> {
     let mut aggregates = Vec::new();
     for k in 0..variants.len() {
-        for (i, pair) in pairs.iter().enumerate() {
-            aggregates.push(format!(
-                "avg(CASE WHEN {} THEN price_v{k} END) AS t{k}_{i}",
-                pair.treated
-            ));
-            aggregates.push(format!(
-                "avg(CASE WHEN {} THEN price_v{k} END) AS r{k}_{i}",
-                pair.reference
-            ));
+        for i in 0..pairs.len() {
+            for (cohort, column) in [("treated", "t"), ("reference", "r")] {
+                aggregates.push(format!(
+                    "sum(CASE WHEN fm_{cohort}_{i} THEN fm_customers * price_v{k} END) / sum(CASE WHEN fm_{cohort}_{i} THEN fm_customers END) AS {column}{k}_{i}"
+                ));
+            }
         }
     }
-    for (i, pair) in pairs.iter().enumerate() {
+    for i in 0..pairs.len() {
         aggregates.push(format!(
-            "least(count(CASE WHEN {} THEN 1 END), count(CASE WHEN {} THEN 1 END)) AS n{i}",
-            pair.treated, pair.reference
+            "CAST(least(COALESCE(sum(CASE WHEN fm_treated_{i} THEN fm_customers END), 0), COALESCE(sum(CASE WHEN fm_reference_{i} THEN fm_customers END), 0)) AS BIGINT) AS n{i}"
         ));
     }
     let sql = format!(
         "SELECT sku, {} FROM ({}) GROUP BY sku ORDER BY sku",
         aggregates.join(", "),
-        simulation_sql(config, rules, variants, settings.max_customers)
+        simulation_sql(rules, variants)
     );
     let batches = engine.collect(&sql, "orders").await?;
     let mut per_variant: Vec<Gaps> = vec![vec![BTreeMap::new(); pairs.len()]; variants.len()];
@@ -270,7 +332,9 @@ fn over_tolerance(
         })
         .map(|(s, g)| (s.clone(), *g))
         .collect();
-    over.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then_with(|| a.0.cmp(&b.0)));
+    // Gaps equal but for rounding (the same rules on SKUs of one price level) are listed by SKU.
+    let size = |gap: f64| (gap.abs() * 1e9).round();
+    over.sort_by(|a, b| size(b.1).total_cmp(&size(a.1)).then_with(|| a.0.cmp(&b.0)));
     over
 }
 
@@ -309,7 +373,8 @@ async fn simulate(
     )
     .await?
     .pairs;
-    let baseline = gaps(engine, config, rules, &[None], &pairs, &settings)
+    register_profiles(engine, config, rules, &pairs).await?;
+    let baseline = gaps(engine, rules, &[None], &pairs, &settings)
         .await?
         .remove(0);
     let flagged: Vec<usize> = (0..pairs.len())
@@ -321,7 +386,7 @@ async fn simulate(
     let mut responsible: Vec<Vec<String>> = vec![Vec::new(); pairs.len()];
     // Every "without rule r" simulation in one more scan.
     let variants: Vec<Option<usize>> = (0..rules.rules.len()).map(Some).collect();
-    let all_without = gaps(engine, config, rules, &variants, &pairs, &settings).await?;
+    let all_without = gaps(engine, rules, &variants, &pairs, &settings).await?;
     for (rule, without) in rules.rules.iter().zip(&all_without) {
         for &i in &flagged {
             // A rule is responsible when, on some flagged SKU, it alone accounts for more than
@@ -341,10 +406,7 @@ async fn simulate(
     }
     let customers_simulated = engine
         .collect(
-            &format!(
-                "SELECT CAST(least(count(*), {}) AS BIGINT) FROM {FEATURES_TABLE}",
-                settings.max_customers
-            ),
+            &format!("SELECT CAST(count(*) AS BIGINT) FROM {FEATURES_TABLE}"),
             "orders",
         )
         .await?

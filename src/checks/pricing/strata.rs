@@ -1,0 +1,396 @@
+//! The observed prices of every cohort pair, in one pass over the orders: the histogram of
+//! offered prices per stratum (SKU × time bucket × trading conditions), with, for each price,
+//! how many order lines of each pair's two cohorts were offered it. The medians each check
+//! compares follow exactly from it.
+//!
+//! One grouped plan replaces a join and a grouped `median` per cohort pair: DataFusion's
+//! grouped median holds every price and walks all its groups to account for memory on every
+//! batch, which at a few million strata dominated the audit. The histogram is a few counts per
+//! distinct (stratum, price), usually about one row per stratum.
+
+use std::collections::HashMap;
+
+use datafusion::arrow::array::{
+    Array, AsArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
+};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Float64Type, Int32Type, Int64Type};
+
+use super::cohorts::{CohortKind, Cohorts, cohort_pairs};
+use super::episodes::Stratum;
+use super::observed::TimeBucket;
+use crate::config::Config;
+use crate::engine::{Engine, ident};
+use crate::error::Result;
+use crate::policy::EffectivePolicy;
+use crate::pricing::FEATURES_TABLE;
+
+/// What the strata depend on: the time bucket and the tenure cohorts. Checks configured alike
+/// share one build.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StrataSpec {
+    pub time_bucket: TimeBucket,
+    pub old_tenure_days: i64,
+    pub new_tenure_days: i64,
+}
+
+/// Whether [`ObservedStrata::sku_strata`] writes out each stratum's bucket and conditions
+/// (for the episode scan and the findings) or only its prices (for the whole-period test).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keys {
+    With,
+    Without,
+}
+
+/// One SKU's strata under one cohort pair.
+#[derive(Debug, Clone, Default)]
+pub struct SkuStrata {
+    pub sku: String,
+    /// Only the matched strata: the others count for [`SkuStrata::offered_to_both`] alone.
+    pub strata: Vec<Stratum>,
+    /// Both cohorts were offered the SKU somewhere, if not in the same stratum.
+    pub offered_to_both: (bool, bool),
+}
+
+/// The price histogram of every stratum, for every cohort pair.
+pub struct ObservedStrata {
+    pub cohorts: Cohorts,
+    batches: Vec<HistogramBatch>,
+    /// Every histogram row as (batch, row), stratum by stratum in the plan's order.
+    rows: Vec<(u32, u32)>,
+    /// Where each stratum's rows start in `rows` (and one past the last).
+    starts: Vec<usize>,
+    bucket_format: &'static str,
+}
+
+/// One batch of the histogram, its columns in the types read.
+struct HistogramBatch {
+    sku: StringArray,
+    /// The bucket's start, in seconds since the epoch.
+    bucket: Int64Array,
+    conditions: Vec<StringArray>,
+    price: Float64Array,
+    /// Per pair, the first cohort's and the second's order lines at this price.
+    counts: Vec<(Int32Array, Int32Array)>,
+}
+
+impl HistogramBatch {
+    /// The columns of the plan (sku, bucket, the conditions, the price, two counts per pair),
+    /// cast to the types read: text may come back as a string view.
+    fn read(batch: &RecordBatch, conditions: usize, pairs: usize) -> Result<HistogramBatch> {
+        let text = |i: usize| -> Result<StringArray> {
+            Ok(cast(batch.column(i), &DataType::Utf8)?
+                .as_string::<i32>()
+                .clone())
+        };
+        let typed = |i: usize, to: &DataType| cast(batch.column(i), to);
+        let counts_at = 3 + conditions;
+        Ok(HistogramBatch {
+            sku: text(0)?,
+            bucket: typed(1, &DataType::Int64)?
+                .as_primitive::<Int64Type>()
+                .clone(),
+            conditions: (0..conditions)
+                .map(|c| text(2 + c))
+                .collect::<Result<_>>()?,
+            price: typed(2 + conditions, &DataType::Float64)?
+                .as_primitive::<Float64Type>()
+                .clone(),
+            counts: (0..pairs)
+                .map(|p| -> Result<_> {
+                    let count = |i: usize| -> Result<Int32Array> {
+                        Ok(typed(counts_at + 2 * p + i, &DataType::Int32)?
+                            .as_primitive::<Int32Type>()
+                            .clone())
+                    };
+                    Ok((count(0)?, count(1)?))
+                })
+                .collect::<Result<_>>()?,
+        })
+    }
+
+    /// The stratum keys of a row, as text.
+    fn key(&self, row: usize) -> (&str, i64, Vec<Option<&str>>) {
+        (
+            self.sku.value(row),
+            self.bucket.value(row),
+            self.conditions
+                .iter()
+                .map(|c| (!c.is_null(row)).then(|| c.value(row)))
+                .collect(),
+        )
+    }
+}
+
+impl ObservedStrata {
+    /// Builds the histogram of every cohort pair of `spec` (all kinds) in one plan.
+    pub async fn build(
+        engine: &Engine,
+        config: &Config,
+        policy: &EffectivePolicy,
+        spec: StrataSpec,
+    ) -> Result<ObservedStrata> {
+        let cohorts = cohort_pairs(
+            engine,
+            config,
+            policy,
+            spec.old_tenure_days,
+            spec.new_tenure_days,
+            "tenure_at_order",
+        )
+        .await?;
+        let conditions: Vec<String> = crate::pricing::condition_columns(config)
+            .into_iter()
+            .map(|(_, c)| ident(&c))
+            .collect();
+        let batches = engine
+            .collect(
+                &histogram_sql(config, &cohorts, &conditions, spec),
+                "orders",
+            )
+            .await?
+            .iter()
+            .map(|b| HistogramBatch::read(b, conditions.len(), cohorts.pairs.len()))
+            .collect::<Result<Vec<_>>>()?;
+        let mut strata = ObservedStrata {
+            cohorts,
+            batches,
+            rows: Vec::new(),
+            starts: Vec::new(),
+            bucket_format: spec.time_bucket.format(),
+        };
+        strata.index();
+        Ok(strata)
+    }
+
+    /// Finds where each stratum starts: the plan sorts by the stratum keys, so a stratum's
+    /// rows are consecutive (possibly across batches).
+    fn index(&mut self) {
+        let mut previous: Option<(usize, usize)> = None;
+        for (b, batch) in self.batches.iter().enumerate() {
+            for row in 0..batch.sku.len() {
+                let new_stratum =
+                    previous.is_none_or(|(pb, pr)| self.batches[pb].key(pr) != batch.key(row));
+                if new_stratum {
+                    self.starts.push(self.rows.len());
+                }
+                self.rows.push((b as u32, row as u32));
+                previous = Some((b, row));
+            }
+        }
+        self.starts.push(self.rows.len());
+    }
+
+    /// The pairs of one kind, as indices into `cohorts.pairs`.
+    pub fn pairs_of(&self, kind: CohortKind) -> Vec<usize> {
+        (0..self.cohorts.pairs.len())
+            .filter(|p| self.cohorts.pairs[*p].kind == kind)
+            .collect()
+    }
+
+    /// Pair `pair`'s strata, SKU by SKU in the plan's order, with each cohort's median offered
+    /// price per stratum; only matched strata are kept.
+    pub fn sku_strata(&self, pair: usize, keys: Keys) -> Vec<SkuStrata> {
+        let mut skus: Vec<SkuStrata> = Vec::new();
+        let mut bucket_text: HashMap<i64, String> = HashMap::new();
+        let mut treated: Vec<(f64, u32)> = Vec::new();
+        let mut reference: Vec<(f64, u32)> = Vec::new();
+        for stratum in self.starts.windows(2) {
+            treated.clear();
+            reference.clear();
+            for &(b, row) in &self.rows[stratum[0]..stratum[1]] {
+                let (batch, row) = (&self.batches[b as usize], row as usize);
+                if batch.price.is_null(row) {
+                    continue;
+                }
+                let price = batch.price.value(row);
+                let (t, r) = &batch.counts[pair];
+                let (t, r) = (t.value(row).max(0) as u32, r.value(row).max(0) as u32);
+                if t > 0 {
+                    treated.push((price, t));
+                }
+                if r > 0 {
+                    reference.push((price, r));
+                }
+            }
+            if treated.is_empty() && reference.is_empty() {
+                continue;
+            }
+            let (b, row) = self.rows[stratum[0]];
+            let (batch, row) = (&self.batches[b as usize], row as usize);
+            let sku = batch.sku.value(row);
+            if skus.last().is_none_or(|s| s.sku != sku) {
+                skus.push(SkuStrata {
+                    sku: sku.to_string(),
+                    strata: Vec::new(),
+                    offered_to_both: (false, false),
+                });
+            }
+            let current = skus.last_mut().expect("pushed above");
+            let n_treated: u64 = treated.iter().map(|(_, n)| u64::from(*n)).sum();
+            let n_reference: u64 = reference.iter().map(|(_, n)| u64::from(*n)).sum();
+            current.offered_to_both.0 |= n_treated > 0;
+            current.offered_to_both.1 |= n_reference > 0;
+            let stratum = Stratum {
+                bucket: String::new(),
+                conditions: Vec::new(),
+                treated_price: weighted_median(&mut treated),
+                reference_price: weighted_median(&mut reference),
+                n_treated,
+                n_reference,
+            };
+            if stratum.gap().is_none() {
+                continue;
+            }
+            if keys == Keys::Without {
+                current.strata.push(stratum);
+                continue;
+            }
+            let seconds = batch.bucket.value(row);
+            let bucket = bucket_text
+                .entry(seconds)
+                .or_insert_with(|| {
+                    chrono::DateTime::from_timestamp(seconds, 0)
+                        .map(|t| t.naive_utc().format(self.bucket_format).to_string())
+                        .unwrap_or_default()
+                })
+                .clone();
+            let conditions = batch
+                .conditions
+                .iter()
+                .map(|c| (!c.is_null(row)).then(|| c.value(row).to_string()))
+                .collect();
+            current.strata.push(Stratum {
+                bucket,
+                conditions,
+                ..stratum
+            });
+        }
+        skus
+    }
+}
+
+/// The median of a multiset given as (value, count), as DataFusion's `median` computes it:
+/// values in total order, the mean of the two middle ones for an even count.
+fn weighted_median(values: &mut [(f64, u32)]) -> Option<f64> {
+    let n: u64 = values.iter().map(|(_, c)| u64::from(*c)).sum();
+    if n == 0 {
+        return None;
+    }
+    values.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // The value at 0-based position `k` of the expanded, sorted multiset.
+    let at = |k: u64| {
+        let mut seen = 0u64;
+        values
+            .iter()
+            .find(|(_, c)| {
+                seen += u64::from(*c);
+                seen > k
+            })
+            .map(|(v, _)| *v)
+            .expect("k < n")
+    };
+    Some(if n % 2 == 0 {
+        (at(n / 2 - 1) + at(n / 2)) / 2.0
+    } else {
+        at(n / 2)
+    })
+}
+
+/// The histogram plan: each order line labelled for every pair (customer-level labels computed
+/// once per customer, order-level ones per line), grouped by stratum and price, sorted by the
+/// stratum's native keys; only the group keys are turned into text.
+fn histogram_sql(
+    config: &Config,
+    cohorts: &Cohorts,
+    conditions: &[String],
+    spec: StrataSpec,
+) -> String {
+    let unit = spec.time_bucket.unit();
+    let label = |p: usize| {
+        let pair = &cohorts.pairs[p];
+        format!(
+            "CASE WHEN {} THEN 1 WHEN {} THEN 0 END",
+            pair.treated, pair.reference
+        )
+    };
+    // Protected groups are the customer's: labelled on the million customers, not on every line.
+    let per_customer: Vec<usize> = (0..cohorts.pairs.len())
+        .filter(|p| cohorts.pairs[*p].kind == CohortKind::Protected)
+        .collect();
+    let customer_labels: String = per_customer
+        .iter()
+        .map(|p| format!(", {} AS label_{p}", label(*p)))
+        .collect();
+    let labels: Vec<String> = (0..cohorts.pairs.len())
+        .map(|p| {
+            if per_customer.contains(&p) {
+                format!("label_{p}")
+            } else {
+                format!("{} AS label_{p}", label(p))
+            }
+        })
+        .collect();
+    let labelled_any = (0..cohorts.pairs.len())
+        .map(|p| format!("label_{p} IS NOT NULL"))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    let counts: String = (0..cohorts.pairs.len())
+        .map(|p| {
+            format!(
+                ", CAST(count(CASE WHEN label_{p} = 1 THEN 1 END) AS INT) AS treated_{p}, CAST(count(CASE WHEN label_{p} = 0 THEN 1 END) AS INT) AS reference_{p}"
+            )
+        })
+        .collect();
+    let condition_columns: String = conditions.iter().map(|c| format!(", o.{c}")).collect();
+    let group: String = std::iter::once("sku".to_string())
+        .chain(std::iter::once("bucket".to_string()))
+        .chain(conditions.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let condition_text: String = conditions
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!(", CAST({c} AS VARCHAR) AS condition_{i}"))
+        .collect();
+    let count_columns: String = (0..cohorts.pairs.len())
+        .map(|p| format!(", treated_{p}, reference_{p}"))
+        .collect();
+    format!(
+        "WITH customers AS (
+            SELECT customer_id, tenure_start, device_os{customer_labels} FROM {FEATURES_TABLE}),
+        observed AS (
+            SELECT o.sku, date_trunc('{unit}', o.ordered_at) AS bucket{condition_columns}, o.price,
+                CAST(floor(date_part('epoch', o.ordered_at) / 86400) AS BIGINT) - CAST(floor(date_part('epoch', c.tenure_start) / 86400) AS BIGINT) AS tenure_at_order,
+                COALESCE(o.order_device, c.device_os) AS device_os{customer_columns}
+            FROM ({observations}) o JOIN customers c ON o.customer_id = c.customer_id),
+        labelled AS (
+            SELECT {group}, price, {labels} FROM observed),
+        histogram AS (
+            SELECT {group}, price{counts} FROM labelled WHERE {labelled_any} GROUP BY {group}, price)
+        SELECT CAST(sku AS VARCHAR) AS sku_text, CAST(date_part('epoch', bucket) AS BIGINT) AS bucket_seconds{condition_text}, price{count_columns}
+        FROM histogram ORDER BY {group}",
+        customer_columns = per_customer
+            .iter()
+            .map(|p| format!(", c.label_{p}"))
+            .collect::<String>(),
+        observations = super::observed::observations_sql(config),
+        labels = labels.join(", "),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weighted_median_is_the_median_of_the_expanded_values() {
+        let mut odd = vec![(3.0, 1), (1.0, 2)];
+        assert_eq!(weighted_median(&mut odd), Some(1.0));
+        let mut even = vec![(4.0, 1), (2.0, 1), (3.0, 2)];
+        assert_eq!(weighted_median(&mut even), Some(3.0));
+        let mut split = vec![(10.0, 1), (20.0, 1)];
+        assert_eq!(weighted_median(&mut split), Some(15.0));
+        assert_eq!(weighted_median(&mut []), None);
+    }
+}
