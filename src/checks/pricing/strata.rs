@@ -290,7 +290,7 @@ fn weighted_median(values: &mut [(f64, u32)]) -> Option<f64> {
             .map(|(v, _)| *v)
             .expect("k < n")
     };
-    Some(if n % 2 == 0 {
+    Some(if n.is_multiple_of(2) {
         (at(n / 2 - 1) + at(n / 2)) / 2.0
     } else {
         at(n / 2)
