@@ -863,6 +863,25 @@ fn describe_file(path: &Path, base_dir: &Path) -> Result<InputFile> {
 }
 
 /// A quoted SQL identifier, so column names keep their case and may hold any character.
+/// Runs `sql` and registers its (small) result in memory as `name`, replacing any table of that
+/// name: for derived tables that many later queries read. The schema comes from the plan, so an
+/// empty result is still a table with its columns.
+pub async fn materialize(
+    ctx: &SessionContext,
+    name: &str,
+    sql: &str,
+) -> datafusion::error::Result<()> {
+    let frame = ctx.sql(sql).await?;
+    let planned = Arc::new(frame.schema().as_arrow().clone());
+    let batches = frame.collect().await?;
+    // The batches' own schema where there are any: the plan's may differ in nullability.
+    let schema = batches.first().map_or(planned, |b| b.schema());
+    let table = datafusion::datasource::MemTable::try_new(schema, vec![batches])?;
+    ctx.deregister_table(name)?;
+    ctx.register_table(name, Arc::new(table))?;
+    Ok(())
+}
+
 pub fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }

@@ -6,9 +6,9 @@
 //! sides, so a send and a consent event match exactly when their tokens do.
 //!
 //! The as-of join runs as one DataFusion plan: sends and consent events are merged into one
-//! stream per recipient and channel, ordered by time; a running count of consent events
-//! numbers the "islands" that each consent event opens, and every send takes the action that
-//! opened its island. No send is compared with all consent events of its recipient. At one
+//! stream per recipient and channel, ordered by time, and every send takes the last consent
+//! action before it (one window, one sort). No send is compared with all consent events of its
+//! recipient. At one
 //! instant, consent events come before sends and an opt-out after an opt-in: an opt-out at
 //! exactly the send time is in force for that send, and every send of one instant to one
 //! recipient and channel is judged by the same event.
@@ -241,7 +241,7 @@ pub async fn prepare(engine: &Engine, config: &Config) -> Result<()> {
     // Per recipient and channel the stream is ordered by time, then consent events before
     // sends (kind 0 < 1), then 'opt_in' before 'opt_out': an opt-out at exactly the send time
     // is in force for that send, an opt-in and an opt-out at one instant resolve to the more
-    // protective opt-out, and sends of one instant share one island, hence one status. Rows
+    // protective opt-out, and sends of one instant share one status. Rows
     // still tied (the same event twice, sends of one instant) are alike in all that is read.
     let sql = format!(
         "WITH events AS (

@@ -51,12 +51,6 @@ impl Validate for Settings {
     }
 }
 
-/// The judged sends, each with its number among the messages to its recipient on its channel
-/// in the `window_days` × 24 hours up to it: one millisecond less than that many days back,
-/// to the message itself. Messages of one instant count one after another in campaign order,
-/// so exactly the messages beyond the cap are excess however many share an instant (five at
-/// once under a cap of four: one), and which one is charged does not depend on how the rows
-/// were read. Sends of one campaign at one instant are interchangeable to the counts.
 /// The table [`register_candidates`] registers.
 const CANDIDATES_TABLE: &str = "fm_frequency_candidates";
 
@@ -78,17 +72,18 @@ async fn register_candidates(
             UNION ALL SELECT recipient_token, channel, bucket - 1, sends FROM buckets)
         GROUP BY recipient_token, channel, bucket HAVING sum(sends) > {max_messages}"
     );
-    let frame = ctx.sql(&sql).await?;
-    let schema = std::sync::Arc::new(frame.schema().as_arrow().clone());
-    let batches = frame.collect().await?;
-    let table = datafusion::datasource::MemTable::try_new(schema, vec![batches])?;
-    ctx.deregister_table(CANDIDATES_TABLE)?;
-    ctx.register_table(CANDIDATES_TABLE, std::sync::Arc::new(table))?;
+    crate::engine::materialize(ctx, CANDIDATES_TABLE, &sql).await?;
     Ok(())
 }
 
-/// The judged sends, numbered (see above) for the candidates of [`register_candidates`]; every
-/// other send is numbered 0.
+/// The judged sends, each with its number among the messages to its recipient on its channel
+/// in the `window_days` × 24 hours up to it: one millisecond less than that many days back,
+/// to the message itself. Messages of one instant count one after another in campaign order,
+/// so exactly the messages beyond the cap are excess however many share an instant (five at
+/// once under a cap of four: one), and which one is charged does not depend on how the rows
+/// were read. Sends of one campaign at one instant are interchangeable to the counts.
+/// Only the candidates of [`register_candidates`] are numbered so; every other send is
+/// numbered 0.
 fn numbered_in_window(judged: &str, window_days: u64) -> String {
     let window_ms = window_days * 86_400_000;
     let candidates = CANDIDATES_TABLE;
@@ -214,5 +209,46 @@ mod tests {
                 expect("c", "2026-03-11T02:00:00", 5),
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn only_recipients_over_the_cap_in_two_buckets_are_windowed() {
+        let ctx = datafusion::prelude::SessionContext::new();
+        // r1: five sends in five days (over a cap of four a week); r2: five a month apart.
+        let rows: Vec<String> = (1..=5)
+            .flat_map(|i| {
+                [
+                    format!("('r1', 'email', 'c', TIMESTAMP '2026-03-0{i}T02:00:00')"),
+                    format!("('r2', 'email', 'c', TIMESTAMP '2026-0{i}-01T02:00:00')"),
+                ]
+            })
+            .collect();
+        ctx.sql(&format!(
+            "CREATE VIEW judged AS SELECT * FROM (VALUES {}) AS s(recipient_token, channel, campaign, sent_at)",
+            rows.join(", ")
+        ))
+        .await
+        .unwrap();
+        register_candidates(&ctx, "judged", 7, 4).await.unwrap();
+        let numbered = |recipient: &str| {
+            format!(
+                "SELECT CAST(max(number_in_window) AS BIGINT) FROM {} WHERE recipient_token = '{recipient}'",
+                numbered_in_window("judged", 7)
+            )
+        };
+        for (recipient, highest) in [("r1", 5), ("r2", 0)] {
+            let batches = ctx
+                .sql(&numbered(recipient))
+                .await
+                .unwrap()
+                .collect()
+                .await
+                .unwrap();
+            assert_eq!(
+                batches[0].column(0).as_primitive::<Int64Type>().value(0),
+                highest,
+                "{recipient}"
+            );
+        }
     }
 }

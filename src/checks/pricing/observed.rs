@@ -1,6 +1,7 @@
 //! What the observed-price checks (`pricing.tenure-overcharge`, `pricing.device-overcharge`,
 //! `pricing.protected-overcharge`) share: one comparison, three cohort kinds. Strata of the same
-//! SKU, time bucket and trading conditions are built by DataFusion; the per-SKU statistics
+//! SKU, time bucket and trading conditions come from [`super::strata`] (one DataFusion plan for
+//! every cohort pair, the medians from its price histogram); the per-SKU statistics
 //! (the mean gap and its interval, the Wilcoxon signed-rank test, the episode scan of
 //! [`super::episodes`], Benjamini–Hochberg q-values over both tests) are computed from the
 //! matched strata it returns.
@@ -447,7 +448,9 @@ pub async fn overcharge(
             )
         });
         for ((_, s, test), scan) in tested.into_iter().zip(pair_scans) {
-            if test.p_value < settings.alpha || scan.p_value < settings.alpha {
+            // q ≥ p, but q is computed and may round a step below a p-value equal to alpha.
+            let could_pass = |p: f64| p <= settings.alpha * (1.0 + 1e-9);
+            if could_pass(test.p_value) || could_pass(scan.p_value) {
                 kept.insert((p, *s), std::mem::take(&mut skus[*s]));
             }
             scans.push(scan);
@@ -479,8 +482,13 @@ pub async fn overcharge(
         if !persistent && found.is_empty() {
             continue;
         }
-        // A test rejected under Benjamini–Hochberg has p ≤ q < alpha: its strata were kept.
-        let sku = &kept[&(*p, *s)];
+        // A test rejected under Benjamini–Hochberg has p ≤ q < alpha: its strata were kept
+        // (and are read again should rounding have said otherwise).
+        let sku = match kept.remove(&(*p, *s)) {
+            Some(sku) => sku,
+            None => std::mem::take(&mut observed.sku_strata(pair_indices[*p], Keys::With)[*s]),
+        };
+        let sku = &sku;
         let episode_strata: BTreeSet<usize> = found
             .iter()
             .flat_map(|c| c.strata.iter().copied())

@@ -11,7 +11,7 @@ use super::cohorts::{CohortPair, cohort_pairs, strictest_tenure, validate_tenure
 use crate::checks::{Need, Outcome, Table};
 use crate::config::Config;
 use crate::engine::{Engine, ident, literal};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::findings::{Finding, Severity, SourceLocation, Subject};
 use crate::policy::{EffectiveCheck, EffectivePolicy, Strictest, Validate, within};
 use crate::pricing::FEATURES_TABLE;
@@ -175,16 +175,9 @@ async fn register_profiles(
         (PROFILES_TABLE, profiles.as_str()),
         (CATALOGUE_TABLE, catalogue),
     ] {
-        let batches = engine.collect(sql, "orders").await?;
-        let schema = batches.first().map_or_else(
-            || std::sync::Arc::new(datafusion::arrow::datatypes::Schema::empty()),
-            |b| b.schema(),
-        );
-        let table = datafusion::datasource::MemTable::try_new(schema, vec![batches])?;
-        engine.ctx.deregister_table(name)?;
-        engine
-            .ctx
-            .register_table(name, std::sync::Arc::new(table))?;
+        crate::engine::materialize(&engine.ctx, name, sql)
+            .await
+            .map_err(|e| Error::from(e).in_dataset("customers and orders", "simulation"))?;
     }
     Ok(())
 }
@@ -262,7 +255,7 @@ async fn gaps(
         for i in 0..pairs.len() {
             for (cohort, column) in [("treated", "t"), ("reference", "r")] {
                 aggregates.push(format!(
-                    "sum(CASE WHEN fm_{cohort}_{i} THEN fm_customers * price_v{k} END) / sum(CASE WHEN fm_{cohort}_{i} THEN fm_customers END) AS {column}{k}_{i}"
+                    "sum(CASE WHEN fm_{cohort}_{i} THEN fm_customers * price_v{k} END) / sum(CASE WHEN fm_{cohort}_{i} AND price_v{k} IS NOT NULL THEN fm_customers END) AS {column}{k}_{i}"
                 ));
             }
         }
@@ -353,7 +346,7 @@ check!(
     }
 );
 
-/// Prices every (sampled) customer for every SKU with the rules, compares cohorts, and names
+/// Prices every customer (profile by profile) for every SKU with the rules, compares cohorts, and names
 /// the rules behind each gap over the tolerance.
 async fn simulate(
     engine: &Engine,

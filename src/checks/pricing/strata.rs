@@ -109,11 +109,11 @@ impl HistogramBatch {
         })
     }
 
-    /// The stratum keys of a row, as text.
-    fn key(&self, row: usize) -> (&str, i64, Vec<Option<&str>>) {
+    /// The stratum keys of a row (a line without a time has no bucket).
+    fn key(&self, row: usize) -> (&str, Option<i64>, Vec<Option<&str>>) {
         (
             self.sku.value(row),
-            self.bucket.value(row),
+            (!self.bucket.is_null(row)).then(|| self.bucket.value(row)),
             self.conditions
                 .iter()
                 .map(|c| (!c.is_null(row)).then(|| c.value(row)))
@@ -246,15 +246,20 @@ impl ObservedStrata {
                 current.strata.push(stratum);
                 continue;
             }
-            let seconds = batch.bucket.value(row);
-            let bucket = bucket_text
-                .entry(seconds)
-                .or_insert_with(|| {
-                    chrono::DateTime::from_timestamp(seconds, 0)
-                        .map(|t| t.naive_utc().format(self.bucket_format).to_string())
-                        .unwrap_or_default()
-                })
-                .clone();
+            // An order line without a time is in a stratum of its own, written as no bucket.
+            let bucket = if batch.bucket.is_null(row) {
+                String::new()
+            } else {
+                let seconds = batch.bucket.value(row);
+                bucket_text
+                    .entry(seconds)
+                    .or_insert_with(|| {
+                        chrono::DateTime::from_timestamp(seconds, 0)
+                            .map(|t| t.naive_utc().format(self.bucket_format).to_string())
+                            .unwrap_or_default()
+                    })
+                    .clone()
+            };
             let conditions = batch
                 .conditions
                 .iter()
