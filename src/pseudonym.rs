@@ -152,14 +152,21 @@ impl Key {
     /// when nothing is left after normalization. The UDFs write tokens straight into their
     /// output buffer this way.
     pub fn write_token(&self, class: IdentifierClass, raw: &str, out: &mut String) -> bool {
-        let Some(normalized) = class.normalize(raw) else {
+        thread_local! {
+            // The normalized value, reused by every token a thread makes.
+            static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        let tag = SCRATCH.with_borrow_mut(|scratch| {
+            let normalized = class.normalized(raw, scratch)?;
+            let mut mac = self.keyed.clone();
+            mac.update(class.domain().as_bytes());
+            mac.update(&[0]);
+            mac.update(normalized.as_bytes());
+            Some(mac.finalize().into_bytes())
+        });
+        let Some(tag) = tag else {
             return false;
         };
-        let mut mac = self.keyed.clone();
-        mac.update(class.domain().as_bytes());
-        mac.update(&[0]);
-        mac.update(normalized.as_bytes());
-        let tag = mac.finalize().into_bytes();
         out.push_str(&self.id);
         out.push('_');
         base32_into(&tag[..TOKEN_HMAC_BYTES], out);
@@ -232,24 +239,53 @@ impl IdentifierClass {
 
     /// Canonical form; `None` for a blank value.
     pub fn normalize(self, raw: &str) -> Option<String> {
+        let mut scratch = String::new();
+        self.normalized(raw, &mut scratch).map(str::to_string)
+    }
+
+    /// [`IdentifierClass::normalize`] without allocating where it can: the canonical form is a
+    /// slice of `raw` (ids kept as written) or of `scratch`, which is overwritten. Tokens are
+    /// made millions at a time through this.
+    pub fn normalized<'a>(self, raw: &'a str, scratch: &'a mut String) -> Option<&'a str> {
         let trimmed = raw.trim();
         if trimmed.is_empty() {
             return None;
         }
-        let normalized = match self {
-            IdentifierClass::Email => trimmed.to_lowercase(),
-            IdentifierClass::Phone => normalize_phone(trimmed),
-            IdentifierClass::NationalId => trimmed.to_uppercase(),
-            IdentifierClass::BankCard => trimmed.chars().filter(char::is_ascii_digit).collect(),
-            IdentifierClass::Name | IdentifierClass::Address => trimmed
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-                .to_lowercase(),
+        scratch.clear();
+        let normalized: &str = match self {
+            // `str::to_lowercase` (a final sigma lowers differently from a lone one) but for
+            // ASCII, which lowers letter by letter.
+            IdentifierClass::Email if trimmed.is_ascii() => {
+                scratch.extend(trimmed.chars().map(|c| c.to_ascii_lowercase()));
+                scratch
+            }
+            IdentifierClass::Email => {
+                scratch.push_str(&trimmed.to_lowercase());
+                scratch
+            }
+            IdentifierClass::Phone => normalize_phone(trimmed, scratch),
+            IdentifierClass::NationalId => {
+                scratch.push_str(&trimmed.to_uppercase());
+                scratch
+            }
+            IdentifierClass::BankCard => {
+                scratch.extend(trimmed.chars().filter(char::is_ascii_digit));
+                scratch
+            }
+            IdentifierClass::Name | IdentifierClass::Address => {
+                scratch.push_str(
+                    &trimmed
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        .to_lowercase(),
+                );
+                scratch
+            }
             IdentifierClass::CustomerId
             | IdentifierClass::Ip
             | IdentifierClass::DeviceId
-            | IdentifierClass::Other => trimmed.to_string(),
+            | IdentifierClass::Other => trimmed,
         };
         (!normalized.is_empty()).then_some(normalized)
     }
@@ -261,13 +297,14 @@ impl IdentifierClass {
 /// a North American number with its country code. Each prefix is only stripped when what
 /// remains has the right length, so the result is a fixed point (normalizing twice changes
 /// nothing; the `normalize` fuzz target checks it).
-fn normalize_phone(raw: &str) -> String {
-    let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+fn normalize_phone<'a>(raw: &str, digits: &'a mut String) -> &'a str {
+    digits.extend(raw.chars().filter(char::is_ascii_digit));
     // Judged on the digits, not the text: the result is digits only, and a `00` the text hid
     // behind punctuation must count the same on the first pass as on a second.
     let written_international = raw.starts_with('+') || digits.starts_with("00");
     let mainland = |rest: &&str| rest.len() == 11 && rest.starts_with('1');
     let north_american = |rest: &&str| rest.len() == 10;
+    let digits: &'a str = digits;
     let stripped = digits.strip_prefix("86").filter(mainland).or_else(|| {
         if !written_international {
             return None;
@@ -276,7 +313,7 @@ fn normalize_phone(raw: &str) -> String {
             .or_else(|| digits.strip_prefix("001").filter(north_american))
             .or_else(|| digits.strip_prefix('1').filter(north_american))
     });
-    stripped.unwrap_or(&digits).to_string()
+    stripped.unwrap_or(digits)
 }
 
 fn trim_ascii(bytes: &[u8]) -> &[u8] {
