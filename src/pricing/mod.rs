@@ -89,7 +89,8 @@ pub fn parse_rules(config: &Config, text: &str, path: &str) -> Result<RulesFile>
     RulesFile::parse(text, path, &known_attributes(config))
 }
 
-fn day_number(column: &str) -> String {
+/// The day (since the epoch) of a timestamp, as SQL.
+pub(crate) fn day_number(column: &str) -> String {
     format!("CAST(floor(date_part('epoch', {column}) / 86400) AS BIGINT)")
 }
 

@@ -366,7 +366,7 @@ fn histogram_sql(
             SELECT customer_id, tenure_start, device_os{customer_labels} FROM {FEATURES_TABLE}),
         observed AS (
             SELECT o.sku, date_trunc('{unit}', o.ordered_at) AS bucket{condition_columns}, o.price,
-                CAST(floor(date_part('epoch', o.ordered_at) / 86400) AS BIGINT) - CAST(floor(date_part('epoch', c.tenure_start) / 86400) AS BIGINT) AS tenure_at_order,
+                {order_day} - {start_day} AS tenure_at_order,
                 COALESCE(o.order_device, c.device_os) AS device_os{customer_columns}
             FROM ({observations}) o JOIN customers c ON o.customer_id = c.customer_id),
         labelled AS (
@@ -381,6 +381,8 @@ fn histogram_sql(
             .collect::<String>(),
         observations = super::observed::observations_sql(config),
         labels = labels.join(", "),
+        order_day = crate::pricing::day_number("o.ordered_at"),
+        start_day = crate::pricing::day_number("c.tenure_start"),
     )
 }
 
