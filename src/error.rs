@@ -35,6 +35,12 @@ pub enum Error {
     /// The query engine failed; the message is already redacted.
     #[error("query engine: {0}")]
     Engine(String),
+    /// A plan needed more memory than the pool allows and could not spill it; the message
+    /// names the largest consumers (operators, never values).
+    #[error(
+        "the engine needs more memory than [engine] memory_limit allows ({0}); raise memory_limit or set it to \"unlimited\""
+    )]
+    MemoryBudget(String),
     /// The command line asks for something that cannot be done.
     #[error("{0}")]
     Usage(String),
@@ -75,6 +81,12 @@ impl Error {
 
 impl From<datafusion::error::DataFusionError> for Error {
     fn from(error: datafusion::error::DataFusionError) -> Self {
+        if let datafusion::error::DataFusionError::ResourcesExhausted(detail) = error.find_root() {
+            // "Additional allocation failed for ExternalSorter[0] with top memory consumers …":
+            // the operator that ran out is what a person can act on.
+            let operator = detail.split(" with top memory").next().unwrap_or(detail);
+            return Error::MemoryBudget(redact(operator));
+        }
         Error::Engine(redact(&error.to_string()))
     }
 }

@@ -97,13 +97,8 @@ pub async fn copy(
                     Some(anonymization.report),
                 )
             };
-            let frame = engine
-                .sql(
-                    &format!("SELECT * FROM ({sql}) ORDER BY customer_token"),
-                    role,
-                )
-                .await?;
-            Ok((frame, report))
+            let frame = engine.sql(&sql, role).await?;
+            Ok((in_total_order(frame, &["customer_token"])?, report))
         }
         "orders" => {
             let orders = config
@@ -137,22 +132,38 @@ pub async fn copy(
                     columns.push(ident(column));
                 }
             }
-            let order_by = if orders.id.is_some() {
-                "customer_token, order_token"
-            } else {
-                "customer_token"
-            };
-            let sql = format!(
-                "SELECT {} FROM raw_orders ORDER BY {order_by}, {}",
-                columns.join(", "),
-                ident(&orders.ordered_at)
-            );
-            Ok((engine.sql(&sql, role).await?, None))
+            let sql = format!("SELECT {} FROM raw_orders", columns.join(", "));
+            let mut leading = vec!["customer_token"];
+            if orders.id.is_some() {
+                leading.push("order_token");
+            }
+            leading.push(&orders.ordered_at);
+            Ok((in_total_order(engine.sql(&sql, role).await?, &leading)?, None))
         }
         other => Err(Error::Usage(format!(
             "--dataset {other}: expected customers or orders"
         ))),
     }
+}
+
+/// Sorted by `leading`, then by every other column: rows that tie on the tokens (the lines of
+/// one order) still come out in one order, whatever the partitioning or spilling, so the copy's
+/// bytes depend only on its rows. Sorting by a token also hides the input's order.
+fn in_total_order(frame: DataFrame, leading: &[&str]) -> Result<DataFrame> {
+    let names: Vec<String> = frame
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let rest = names.iter().filter(|n| !leading.contains(&n.as_str()));
+    let keys = leading
+        .iter()
+        .copied()
+        .chain(rest.map(String::as_str))
+        .map(|name| datafusion::prelude::ident(name).sort(true, false))
+        .collect();
+    Ok(frame.sort(keys)?)
 }
 
 fn not_configured(role: &str) -> Error {

@@ -20,10 +20,14 @@ use super::progress::Progress;
 
 pub async fn run(config_path: &Path, out: &Path, fail_on: Severity) -> anyhow::Result<ExitCode> {
     let progress = Progress::start();
-    let report = execute(config_path, out, fail_on, &|phase| progress.phase(phase)).await?;
+    let Audited { report, spills } =
+        execute(config_path, out, fail_on, &|phase| progress.phase(phase)).await?;
     drop(progress);
     print!("{}", report::table::render(&report));
     println!("Report written to {}", out.join("report.md").display());
+    if let Some(spills) = spills {
+        eprintln!("fairmark: {spills}");
+    }
     Ok(exit_code(&report))
 }
 
@@ -55,13 +59,20 @@ impl Prepared {
     }
 }
 
+/// What an audit wrote, and whether it had to spill to disk to stay within its memory limit.
+pub struct Audited {
+    pub report: Report,
+    /// A sentence on the spill files, when there were any.
+    pub spills: Option<String>,
+}
+
 /// Runs the audit and writes its outputs into `out`, all or nothing; `progress` hears each phase.
 pub async fn execute(
     config_path: &Path,
     out: &Path,
     fail_on: Severity,
     progress: &(dyn Fn(&str) + Sync),
-) -> anyhow::Result<Report> {
+) -> anyhow::Result<Audited> {
     let prepared = Prepared::load(config_path)?;
     let audit = fairmark::audit::run(
         &prepared.config,
@@ -125,7 +136,21 @@ pub async fn execute(
     staging.write("report.md", report::markdown::render(&report).as_bytes())?;
     staging.write("report.html", report::html::render(&report).as_bytes())?;
     staging.commit()?;
-    Ok(report)
+    let spills = spill_note(&audit.engine.runtime);
+    Ok(Audited { report, spills })
+}
+
+/// Said after the run, when the engine is dropped and its spill directory with it.
+pub fn spill_note(runtime: &fairmark::engine::Runtime) -> Option<String> {
+    let files = runtime.spill_files();
+    (files > 0).then(|| {
+        let limit = runtime
+            .memory_limit
+            .map_or_else(|| "none".to_string(), |bytes| format!("{} MiB", bytes >> 20));
+        format!(
+            "spilled to disk {files} times to stay within the memory limit ({limit}); the private spill directory was removed"
+        )
+    })
 }
 
 fn segment_summary_csv(segments: &[SegmentSummary]) -> String {

@@ -67,10 +67,14 @@ pub async fn run(
     let phases = Phases::default();
     let started = Instant::now();
     phases.start("opening the datasets");
-    let report = super::audit::execute(&config, &out.join("report"), Severity::High, &|phase| {
+    let audited = super::audit::execute(&config, &out.join("report"), Severity::High, &|phase| {
         phases.start(phase)
     })
     .await?;
+    let report = audited.report;
+    if let Some(spills) = audited.spills {
+        println!("The audit {spills}.");
+    }
     phases.start("pseudonymize --dataset orders");
     let audit_seconds = started.elapsed().as_secs_f64();
     super::pseudonymize::run(&config, "orders", &out.join("orders.pseudonymized.parquet")).await?;

@@ -37,7 +37,8 @@ pub async fn run(
     let report = super::audit::execute(&data.config, &report_dir, Severity::High, &|phase| {
         progress.phase(phase)
     })
-    .await?;
+    .await?
+    .report;
     drop(progress);
     print!("{}", report::table::render(&report));
     println!(

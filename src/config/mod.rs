@@ -59,6 +59,8 @@ pub struct Config {
     pub pricing_rules: Option<String>,
     #[serde(default)]
     pub datasets: Datasets,
+    #[serde(default)]
+    pub engine: EngineConfig,
     /// The directory the config file is in; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -228,6 +230,82 @@ impl Default for SegmentationConfig {
             periodic_min_orders: 4,
             periodic_max_cv: 0.35,
         }
+    }
+}
+
+/// How much the engine may hold in memory, and where it spills the rest.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineConfig {
+    /// `"auto"` (the default: half the machine's memory), `"unlimited"`, or a size such as
+    /// `"2GiB"` or `"512MB"`. Sorts, aggregates and joins that would exceed it spill to disk.
+    #[serde(default)]
+    pub memory_limit: MemoryLimit,
+    /// Where the private spill directory is created (default: the system's temporary
+    /// directory), relative to the config file.
+    pub spill_dir: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MemoryLimit {
+    #[default]
+    Auto,
+    Unlimited,
+    Bytes(u64),
+}
+
+impl MemoryLimit {
+    /// `"auto"`, `"unlimited"`, or a number with an optional unit (B, KB, MB, GB, KiB, MiB,
+    /// GiB; decimal units are powers of 1000).
+    pub fn parse(text: &str) -> std::result::Result<MemoryLimit, String> {
+        let text = text.trim();
+        match text.to_ascii_lowercase().as_str() {
+            "auto" => return Ok(MemoryLimit::Auto),
+            "unlimited" | "none" => return Ok(MemoryLimit::Unlimited),
+            _ => {}
+        }
+        let split = text
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let unit_bytes: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1.0,
+            "kb" => 1e3,
+            "mb" => 1e6,
+            "gb" => 1e9,
+            "kib" => 1024.0,
+            "mib" => 1024.0 * 1024.0,
+            "gib" => 1024.0 * 1024.0 * 1024.0,
+            _ => return Err(format!(
+                "memory_limit: unknown unit; write \"auto\", \"unlimited\" or a size such as \"2GiB\" or \"512MB\""
+            )),
+        };
+        let number: f64 = number.parse().map_err(|_| {
+            "memory_limit: not a size; write \"auto\", \"unlimited\" or a size such as \"2GiB\"".to_string()
+        })?;
+        let bytes = (number * unit_bytes).round();
+        if bytes < (16 << 20) as f64 {
+            return Err("memory_limit: below the 16 MiB the engine needs to run at all".into());
+        }
+        Ok(MemoryLimit::Bytes(bytes as u64))
+    }
+}
+
+impl<'de> Deserialize<'de> for MemoryLimit {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<MemoryLimit, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Bytes(u64),
+            Text(String),
+        }
+        match Written::deserialize(deserializer)? {
+            Written::Bytes(bytes) => MemoryLimit::parse(&bytes.to_string()),
+            Written::Text(text) => MemoryLimit::parse(&text),
+        }
+        .map_err(serde::de::Error::custom)
     }
 }
 
@@ -664,6 +742,34 @@ amount = "total"
         assert!(message.starts_with("fairmark.toml:9:1:"), "{message}");
         assert!(message.contains("ammount"), "{message}");
         assert_eq!(message.lines().count(), 1);
+    }
+
+    #[test]
+    fn memory_limits_read_as_sizes() {
+        assert_eq!(MemoryLimit::parse("auto"), Ok(MemoryLimit::Auto));
+        assert_eq!(MemoryLimit::parse("Unlimited"), Ok(MemoryLimit::Unlimited));
+        assert_eq!(
+            MemoryLimit::parse("2GiB"),
+            Ok(MemoryLimit::Bytes(2 * 1024 * 1024 * 1024))
+        );
+        assert_eq!(
+            MemoryLimit::parse("1.5 GB"),
+            Ok(MemoryLimit::Bytes(1_500_000_000))
+        );
+        assert_eq!(
+            MemoryLimit::parse("67108864"),
+            Ok(MemoryLimit::Bytes(64 << 20))
+        );
+        assert!(MemoryLimit::parse("2 GiBs").is_err());
+        assert!(MemoryLimit::parse("1MB").unwrap_err().contains("16 MiB"));
+        let text = format!("{MINIMAL}[engine]\nmemory_limit = \"lots\"\n");
+        let message = Config::parse(&text, "f.toml").unwrap_err().to_string();
+        assert!(message.starts_with("f.toml:10:"), "{message}");
+        assert!(message.contains("memory_limit: unknown unit"), "{message}");
+        assert!(MemoryLimit::parse("GiB").unwrap_err().contains("not a size"));
+        let text = format!("{MINIMAL}[engine]\nmemory_limit = 100000000\n");
+        let config = Config::parse(&text, "f.toml").unwrap();
+        assert_eq!(config.engine.memory_limit, MemoryLimit::Bytes(100_000_000));
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! fairmark's concepts, whatever the company called them. Every check and the segmentation
 //! query these views; all scans, joins, aggregates and windows run as DataFusion plans.
 
+mod runtime;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
@@ -15,6 +17,8 @@ use datafusion::prelude::{
 use regex::Regex;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+
+pub use runtime::Runtime;
 
 use crate::config::{ColumnKind, Config, DatasetConfig, Format, MappedColumn};
 use crate::error::{Error, Result};
@@ -67,6 +71,8 @@ impl RegisteredDataset {
 pub struct Engine {
     pub ctx: SessionContext,
     pub datasets: Vec<RegisteredDataset>,
+    /// The memory pool and the private spill directory, which lives as long as the engine.
+    pub runtime: Runtime,
 }
 
 impl Engine {
@@ -76,13 +82,15 @@ impl Engine {
         // DATAFUSION_* environment variables (the partition count, say) apply, so that runs
         // at other settings can be compared; outputs must not depend on them.
         let session = SessionConfig::from_env()?.with_information_schema(false);
-        let ctx = SessionContext::new_with_config(session);
+        let runtime = Runtime::new(config)?;
+        let ctx = SessionContext::new_with_config_rt(session, runtime.env.clone());
         for function in functions {
             ctx.register_udf(function);
         }
         let mut engine = Engine {
             ctx,
             datasets: Vec::new(),
+            runtime,
         };
         for dataset in config.dataset_configs() {
             let registered = engine.register(config, dataset).await?;

@@ -170,3 +170,48 @@ fn phone_numbers_in_free_text_are_reported() {
         "declared identifier columns and ordinary columns are not flagged"
     );
 }
+
+#[test]
+fn an_audit_that_spills_leaves_nothing_on_disk_and_changes_no_output() {
+    let fixture = Fixture::small();
+    fixture.audit("in-memory").code(1);
+    let spill_root = fixture.out("spill-root");
+    std::fs::create_dir(&spill_root).unwrap();
+    // 36 MiB is below what this audit holds at its peak (it spills twice at 28 to 40 MiB), and
+    // above what its sorts need to merge what they spilled (it fails at 24 MiB).
+    fixture.edit_config(
+        "pricing_rules = \"rules.toml\"",
+        &format!(
+            "pricing_rules = \"rules.toml\"\n[engine]\nmemory_limit = \"36MiB\"\nspill_dir = \"{}\"",
+            spill_root.display()
+        ),
+    );
+    let audit = fairmark()
+        .env("DATAFUSION_EXECUTION_TARGET_PARTITIONS", "2")
+        .args(["audit", "--config"])
+        .arg(&fixture.data.config)
+        .arg("--out")
+        .arg(fixture.out("spilled"))
+        .assert()
+        .code(1);
+    let output = audit.get_output();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("spilled to disk"), "{stderr}");
+    assert!(
+        files_below(&spill_root).is_empty() && std::fs::read_dir(&spill_root).unwrap().count() == 0,
+        "the private spill directory is removed"
+    );
+    let raw = raw_identifiers(&fixture.data.customers_csv);
+    assert_no_raw_values(
+        &raw,
+        &outputs_to_scan(&fixture.out("spilled"), &output.stdout, &output.stderr),
+    );
+    let in_memory = files_below(&fixture.out("in-memory"));
+    for (name, bytes) in files_below(&fixture.out("spilled")) {
+        assert!(
+            bytes == in_memory[&name],
+            "{} differs from the audit that did not spill",
+            name.display()
+        );
+    }
+}
