@@ -59,14 +59,14 @@ impl FromStr for Severity {
 }
 
 /// A legal provision as a pack cites it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Citation {
     pub pack: String,
     pub id: String,
     pub citation: String,
     pub gist: String,
     /// The message channels the provision governs; empty when it governs all.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub channels: Vec<String>,
 }
 
@@ -82,7 +82,7 @@ impl Citation {
 }
 
 /// What a finding is about. Only the fields that fit are set.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Subject {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dataset: Option<String>,
@@ -96,6 +96,9 @@ pub struct Subject {
     pub channel: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
+    /// A waiver in the config, as the waiver findings name it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<String>,
 }
 
 impl Subject {
@@ -123,6 +126,7 @@ impl fmt::Display for Subject {
             self.campaign.as_deref().map(|c| format!("campaign {c}")),
             self.channel.as_deref().map(|c| format!("channel {c}")),
             self.rule.as_deref().map(|r| format!("rule {r}")),
+            self.waiver.as_deref().map(|w| format!("waiver {w}")),
         ]
         .into_iter()
         .flatten()
@@ -132,14 +136,32 @@ impl fmt::Display for Subject {
 }
 
 /// A place in a file the finding points at (a pricing rule's condition), for editors and SARIF.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SourceLocation {
     pub file: String,
     pub line: u64,
     pub column: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// How a finding compares with the baseline audit (`audit --baseline`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BaselineStatus {
+    /// Not in the baseline.
+    New,
+    /// In the baseline too (same fingerprint).
+    Persisting,
+}
+
+/// The waiver that accepts a finding's risk until it expires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedWaiver {
+    pub reason: String,
+    pub owner: String,
+    pub expires: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     pub check: String,
     pub severity: Severity,
@@ -149,11 +171,17 @@ pub struct Finding {
     /// Numbers, shares, column names and tokens that back the finding.
     pub evidence: BTreeMap<String, serde_json::Value>,
     pub legal_bases: Vec<Citation>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<SourceLocation>,
     /// Same issue in the next run → same fingerprint: hashed from the check, the subject and
     /// a discriminator the check chooses, never from the numbers, which move run to run.
     pub fingerprint: String,
+    /// Set when the audit was compared with a baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineStatus>,
+    /// Set when a waiver in force covers the finding: it is reported but does not fail the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<AppliedWaiver>,
 }
 
 impl Finding {
@@ -183,6 +211,8 @@ impl Finding {
             legal_bases: Vec::new(),
             location: None,
             fingerprint: hex(&digest[..8]),
+            baseline: None,
+            waiver: None,
         }
     }
 

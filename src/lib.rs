@@ -6,6 +6,7 @@
 //! below the CLI prints.
 
 pub mod audit;
+pub mod baseline;
 pub mod checks;
 pub mod config;
 pub mod demo;

@@ -51,6 +51,7 @@ pub mod context;
 pub mod mail;
 pub mod pricing;
 pub mod privacy;
+pub mod waiver;
 
 use futures::future::BoxFuture;
 use serde::Serialize;
@@ -122,6 +123,13 @@ pub const ALL: &[&dyn Check] = &[
 
 pub fn find(id: &str) -> Option<&'static dyn Check> {
     ALL.iter().copied().find(|c| c.info().id == id)
+}
+
+/// The registry entry of any check id, the waiver checks included.
+pub fn info(id: &str) -> Option<&'static CheckInfo> {
+    find(id)
+        .map(|c| c.info())
+        .or_else(|| waiver::INFOS.into_iter().find(|i| i.id == id))
 }
 
 /// The registry as the policy loader sees it: each check's default severity and settings

@@ -7,6 +7,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
+use chrono::NaiveDate;
+use fairmark::audit::Options;
+use fairmark::baseline::Baseline;
 use fairmark::config::Config;
 use fairmark::findings::Severity;
 use fairmark::output::{Staging, write_parquet};
@@ -18,10 +21,35 @@ use fairmark::segment::SegmentSummary;
 use super::EXIT_FINDINGS;
 use super::progress::Progress;
 
-pub async fn run(config_path: &Path, out: &Path, fail_on: Severity) -> anyhow::Result<ExitCode> {
+/// One `fairmark audit` as the command line asked for it.
+pub struct Request<'a> {
+    pub config: &'a Path,
+    pub out: &'a Path,
+    pub fail_on: Severity,
+    pub fail_on_new: bool,
+    pub baseline: Option<&'a Path>,
+    /// The day waivers are judged on; today (UTC) when not given.
+    pub today: Option<NaiveDate>,
+}
+
+impl<'a> Request<'a> {
+    /// An audit with no baseline, judged today, as `demo` and `bench` run it.
+    pub fn plain(config: &'a Path, out: &'a Path) -> Request<'a> {
+        Request {
+            config,
+            out,
+            fail_on: Severity::High,
+            fail_on_new: false,
+            baseline: None,
+            today: None,
+        }
+    }
+}
+
+pub async fn run(request: Request<'_>) -> anyhow::Result<ExitCode> {
     let progress = Progress::start();
-    let Audited { report, spills } =
-        execute(config_path, out, fail_on, &|phase| progress.phase(phase)).await?;
+    let out = request.out;
+    let Audited { report, spills } = execute(request, &|phase| progress.phase(phase)).await?;
     drop(progress);
     print!("{}", report::table::render(&report));
     println!("Report written to {}", out.join("report.md").display());
@@ -68,16 +96,27 @@ pub struct Audited {
 
 /// Runs the audit and writes its outputs into `out`, all or nothing; `progress` hears each phase.
 pub async fn execute(
-    config_path: &Path,
-    out: &Path,
-    fail_on: Severity,
+    request: Request<'_>,
     progress: &(dyn Fn(&str) + Sync),
 ) -> anyhow::Result<Audited> {
+    let Request {
+        config: config_path,
+        out,
+        fail_on,
+        fail_on_new,
+        baseline,
+        today,
+    } = request;
     let prepared = Prepared::load(config_path)?;
+    let baseline = baseline
+        .map(|path| Baseline::load(path, report::SCHEMA_VERSION))
+        .transpose()?;
+    let today = today.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let audit = fairmark::audit::run(
         &prepared.config,
         prepared.key.clone(),
         &prepared.policy,
+        Options { baseline, today },
         progress,
     )
     .await?;
@@ -107,7 +146,16 @@ pub async fn execute(
             .context("writing suppression.parquet")?;
         outputs.push("suppression.parquet".to_string());
     }
-    outputs.extend(["report.json", "report.md", "report.html"].map(String::from));
+    outputs.extend(
+        [
+            "report.json",
+            "report.md",
+            "report.html",
+            "report.sarif",
+            "report.junit.xml",
+        ]
+        .map(String::from),
+    );
     let report = Report {
         schema_version: report::SCHEMA_VERSION,
         tool: Tool {
@@ -126,15 +174,20 @@ pub async fn execute(
             .map(PackReference::from)
             .collect(),
         inputs: audit.engine.datasets.clone(),
-        outcome: Report::outcome(&audit.findings, fail_on),
+        outcome: Report::outcome(&audit.findings, fail_on, fail_on_new),
         checks: audit.checks,
         findings: audit.findings,
+        baseline: audit.baseline,
+        waivers_judged_on: (!prepared.config.waivers.is_empty())
+            .then(|| today.format("%Y-%m-%d").to_string()),
         segmentation: audit.segmentation.map(|s| s.summary),
         outputs,
     };
     staging.write("report.json", report::json::render(&report).as_bytes())?;
     staging.write("report.md", report::markdown::render(&report).as_bytes())?;
     staging.write("report.html", report::html::render(&report).as_bytes())?;
+    staging.write("report.sarif", report::sarif::render_report(&report).as_bytes())?;
+    staging.write("report.junit.xml", report::junit::render(&report).as_bytes())?;
     staging.commit()?;
     let spills = spill_note(&audit.engine.runtime);
     Ok(Audited { report, spills })

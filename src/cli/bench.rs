@@ -12,7 +12,6 @@ use std::time::Instant;
 use anyhow::Context as _;
 
 use fairmark::demo::{Scenario, Volume};
-use fairmark::findings::Severity;
 
 /// What a generated data set was generated with: a bench on the same settings reuses it, since
 /// generating ten million orders takes longer than auditing them.
@@ -67,9 +66,11 @@ pub async fn run(
     let phases = Phases::default();
     let started = Instant::now();
     phases.start("opening the datasets");
-    let audited = super::audit::execute(&config, &out.join("report"), Severity::High, &|phase| {
-        phases.start(phase)
-    })
+    let report_dir = out.join("report");
+    let audited = super::audit::execute(
+        super::audit::Request::plain(&config, &report_dir),
+        &|phase| phases.start(phase),
+    )
     .await?;
     let report = audited.report;
     if let Some(spills) = audited.spills {

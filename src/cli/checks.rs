@@ -47,10 +47,15 @@ pub fn list() -> anyhow::Result<ExitCode> {
 }
 
 pub fn explain(id: &str) -> anyhow::Result<ExitCode> {
-    let Some(check) = checks::find(id) else {
-        let ids: Vec<&str> = checks::ALL.iter().map(|c| c.info().id).collect();
+    let Some(info) = checks::info(id) else {
+        let ids: Vec<&str> = checks::ALL
+            .iter()
+            .map(|c| c.info())
+            .chain(checks::waiver::INFOS)
+            .map(|i| i.id)
+            .collect();
         bail!("no check `{id}`; checks are: {}", ids.join(", "));
     };
-    print!("{}", check.info().doc);
+    print!("{}", info.doc);
     Ok(ExitCode::SUCCESS)
 }

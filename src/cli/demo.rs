@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use fairmark::demo::{Scenario, Volume};
-use fairmark::findings::Severity;
 use fairmark::report;
 
 pub async fn run(
@@ -34,9 +33,10 @@ pub async fn run(
     );
     let report_dir = out.join("report");
     let progress = super::progress::Progress::start();
-    let report = super::audit::execute(&data.config, &report_dir, Severity::High, &|phase| {
-        progress.phase(phase)
-    })
+    let report = super::audit::execute(
+        super::audit::Request::plain(&data.config, &report_dir),
+        &|phase| progress.phase(phase),
+    )
     .await?
     .report;
     drop(progress);

@@ -61,19 +61,34 @@ enum Command {
     /// Audit the datasets of a config against its policy packs.
     Audit {
         /// The fairmark.toml to use.
-        #[arg(long)]
+        #[arg(long, default_value = "fairmark.toml")]
         config: PathBuf,
-        /// Directory for report.json, report.md, report.html, segments.parquet, segment_summary.csv.
+        /// Directory for the reports (JSON, Markdown, HTML, SARIF, JUnit), segments.parquet,
+        /// segment_summary.csv and suppression.parquet.
         #[arg(long)]
         out: PathBuf,
-        /// Exit 1 when any finding is at or above this severity.
+        /// Exit 1 when any finding (not waived) is at or above this severity.
         #[arg(long, default_value = "high", value_parser = parse_severity)]
         fail_on: Severity,
+        /// A previous audit (its report.json or output directory): every finding is marked new,
+        /// persisting or resolved, and the report shows how customers moved between segments.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+        /// Fail only on findings new since --baseline.
+        #[arg(long, requires = "baseline")]
+        fail_on_new: bool,
+        /// The day waivers are judged on, YYYY-MM-DD (default: today, UTC).
+        #[arg(long, value_parser = parse_date)]
+        today: Option<chrono::NaiveDate>,
+    },
+    /// Print a shell completion script: `fairmark completions bash > /etc/bash_completion.d/fairmark`.
+    Completions {
+        shell: clap_complete::Shell,
     },
     /// Write a copy of a dataset with identifiers tokenized, quasi-identifiers generalized to
     /// k-anonymity and unmapped columns (free text) dropped.
     Pseudonymize {
-        #[arg(long)]
+        #[arg(long, default_value = "fairmark.toml")]
         config: PathBuf,
         /// The dataset role to copy: customers or orders.
         #[arg(long)]
@@ -85,7 +100,7 @@ enum Command {
     /// Gate a change to the pricing rules: static analysis, and simulation on the configured
     /// customer base; with a base, only findings the change introduces fail.
     CheckRules {
-        #[arg(long)]
+        #[arg(long, default_value = "fairmark.toml")]
         config: PathBuf,
         /// The rules file to check (default: the config's pricing_rules).
         #[arg(long)]
@@ -149,6 +164,10 @@ fn parse_severity(text: &str) -> Result<Severity, String> {
     text.parse()
 }
 
+fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| "expected YYYY-MM-DD".into())
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Demo {
@@ -177,7 +196,26 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config,
             out,
             fail_on,
-        } => with_runtime(audit::run(&config, &out, fail_on)),
+            baseline,
+            fail_on_new,
+            today,
+        } => with_runtime(audit::run(audit::Request {
+            config: &config,
+            out: &out,
+            fail_on,
+            fail_on_new,
+            baseline: baseline.as_deref(),
+            today,
+        })),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "fairmark",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Pseudonymize {
             config,
             dataset,

@@ -61,6 +61,12 @@ pub struct Config {
     pub datasets: Datasets,
     #[serde(default)]
     pub engine: EngineConfig,
+    /// Accepted risks: `[[waiver]]` tables here, and those of the file `waivers` names.
+    #[serde(default, rename = "waiver")]
+    pub waivers: Vec<Waiver>,
+    /// A file of `[[waiver]]` tables, relative to the config file.
+    #[serde(default, rename = "waivers")]
+    pub waivers_file: Option<String>,
     /// The directory the config file is in; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -231,6 +237,80 @@ impl Default for SegmentationConfig {
             periodic_max_cv: 0.35,
         }
     }
+}
+
+/// An accepted risk: a finding, matched by fingerprint or by check and subject, that is
+/// reported but does not fail the run until `expires`. Who accepted it and why are required,
+/// as an auditor will ask.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Waiver {
+    pub fingerprint: Option<String>,
+    pub check: Option<String>,
+    pub dataset: Option<String>,
+    pub column: Option<String>,
+    pub sku: Option<String>,
+    pub campaign: Option<String>,
+    pub channel: Option<String>,
+    pub rule: Option<String>,
+    pub reason: String,
+    pub owner: String,
+    /// The last day the waiver is in force (`2026-12-31`, a TOML date or a string).
+    #[serde(deserialize_with = "waiver_date")]
+    pub expires: NaiveDate,
+}
+
+impl Waiver {
+    /// How reports name the waiver: by what it matches, which stays the same run to run.
+    pub fn describe(&self) -> String {
+        if let Some(fingerprint) = &self.fingerprint {
+            return format!("fingerprint {fingerprint}");
+        }
+        let mut parts = vec![self.check.clone().unwrap_or_default()];
+        for (name, value) in self.subject_fields() {
+            if let Some(value) = value {
+                parts.push(format!("{name} {value}"));
+            }
+        }
+        parts.join(", ")
+    }
+
+    /// The subject fields the waiver names, in the order findings show them.
+    pub fn subject_fields(&self) -> [(&'static str, &Option<String>); 6] {
+        [
+            ("dataset", &self.dataset),
+            ("column", &self.column),
+            ("sku", &self.sku),
+            ("campaign", &self.campaign),
+            ("channel", &self.channel),
+            ("rule", &self.rule),
+        ]
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WaiverFile {
+    #[serde(default)]
+    waiver: Vec<Waiver>,
+}
+
+fn waiver_date<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<NaiveDate, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Date(toml::value::Datetime),
+        Text(String),
+    }
+    let text = match Written::deserialize(deserializer)? {
+        Written::Date(date) => date.to_string(),
+        Written::Text(text) => text,
+    };
+    NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
+        serde::de::Error::custom("`expires` is not a date; write expires = 2026-12-31")
+    })
 }
 
 /// How much the engine may hold in memory, and where it spills the rest.
@@ -507,6 +587,16 @@ impl Config {
             .map_err(|e| Error::config(&file, format!("cannot read: {e}")))?;
         let mut config = Config::parse(&text, &file)?;
         config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        if let Some(waivers) = &config.waivers_file {
+            let path = config.base_dir.join(waivers);
+            let file = path.display().to_string();
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| Error::config(&file, format!("cannot read the waivers file: {e}")))?;
+            let listed: WaiverFile =
+                toml::from_str(&text).map_err(|e| toml_error(&file, &text, &e))?;
+            validate_waivers(&listed.waiver, &file)?;
+            config.waivers.extend(listed.waiver);
+        }
         Ok(config)
     }
 
@@ -528,6 +618,7 @@ impl Config {
     }
 
     fn validate(&self) -> Result<()> {
+        validate_waivers(&self.waivers, &self.file)?;
         if self.policies.is_empty() {
             return Err(Error::config(
                 &self.file,
@@ -676,6 +767,41 @@ impl Config {
         }
         Ok((files, format))
     }
+}
+
+fn validate_waivers(waivers: &[Waiver], file: &str) -> Result<()> {
+    for (i, waiver) in waivers.iter().enumerate() {
+        let number = i + 1;
+        if waiver.reason.trim().is_empty() || waiver.owner.trim().is_empty() {
+            return Err(Error::config(
+                file,
+                format!("waiver {number}: `reason` and `owner` must not be empty; say why the risk is accepted and who accepted it"),
+            ));
+        }
+        let names_subject = waiver.subject_fields().iter().any(|(_, v)| v.is_some());
+        match (&waiver.fingerprint, &waiver.check) {
+            (Some(_), Some(_)) => {
+                return Err(Error::config(
+                    file,
+                    format!("waiver {number}: give `fingerprint` or `check`, not both"),
+                ));
+            }
+            (Some(_), None) if names_subject => {
+                return Err(Error::config(
+                    file,
+                    format!("waiver {number}: a fingerprint names one finding already; drop the subject fields"),
+                ));
+            }
+            (None, None) => {
+                return Err(Error::config(
+                    file,
+                    format!("waiver {number}: name the finding by `fingerprint`, or by `check` and its subject (sku, campaign, …)"),
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn iso_date<'de, D: serde::Deserializer<'de>>(

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{Report, evidence_text};
+use super::{Report, baseline_sentence, evidence_text, standing};
 use crate::checks::CheckStatus;
 
 fn cell(text: &str) -> String {
@@ -39,6 +39,39 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(md, "| {severity} | {count} |");
     }
 
+    if report.outcome.waived_findings > 0 {
+        let _ = writeln!(
+            md,
+            "\n{} finding(s) are waived (accepted risks from the config, judged on {}); they are listed but do not fail the run.",
+            report.outcome.waived_findings,
+            report.waivers_judged_on.as_deref().unwrap_or("today")
+        );
+    }
+    if let Some(baseline) = &report.baseline {
+        let _ = writeln!(md, "\n## Since the baseline\n\n{}\n", baseline_sentence(baseline));
+        if !baseline.resolved.is_empty() {
+            let _ = writeln!(md, "Resolved:\n");
+            for finding in &baseline.resolved {
+                let _ = writeln!(
+                    md,
+                    "- [{}] {} (`{}` · {} · fingerprint `{}`)",
+                    finding.severity.name().to_uppercase(),
+                    cell(&finding.title),
+                    finding.check,
+                    finding.subject,
+                    finding.fingerprint
+                );
+            }
+            md.push('\n');
+        }
+        if let Some(shift) = baseline.segment_shift.as_ref().filter(|s| !s.moves.is_empty()) {
+            let _ = writeln!(md, "| from segment | to segment | customers |\n|---|---|---|");
+            for step in &shift.moves {
+                let _ = writeln!(md, "| {} | {} | {} |", step.from, step.to, step.customers);
+            }
+        }
+    }
+
     let _ = writeln!(md, "\n## Findings\n");
     if report.findings.is_empty() {
         let _ = writeln!(md, "No findings.");
@@ -51,11 +84,19 @@ pub fn render(report: &Report) -> String {
             finding.severity.name().to_uppercase(),
             finding.title
         );
+        let standing = standing(finding).map_or_else(String::new, |s| format!(" · **{s}**"));
         let _ = writeln!(
             md,
-            "`{}` · {} · fingerprint `{}`\n",
+            "`{}` · {} · fingerprint `{}`{standing}\n",
             finding.check, finding.subject, finding.fingerprint
         );
+        if let Some(waiver) = &finding.waiver {
+            let _ = writeln!(
+                md,
+                "Waived by {} until {}: {}\n",
+                waiver.owner, waiver.expires, waiver.reason
+            );
+        }
         let _ = writeln!(md, "{}\n", finding.message);
         if !finding.evidence.is_empty() {
             let _ = writeln!(md, "| evidence | value |\n|---|---|");

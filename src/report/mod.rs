@@ -3,6 +3,7 @@
 
 pub mod html;
 pub mod json;
+pub mod junit;
 pub mod markdown;
 pub mod sarif;
 pub mod table;
@@ -13,13 +14,14 @@ use serde::Serialize;
 
 use crate::checks::CheckRun;
 use crate::engine::RegisteredDataset;
-use crate::findings::{Finding, Severity};
+use crate::baseline::BaselineSummary;
+use crate::findings::{BaselineStatus, Finding, Severity};
 use crate::policy::PolicyPack;
 use crate::segment::SegmentationSummary;
 
 /// Bumped on any change a consumer of `report.json` could notice: major for removals and
 /// renames, minor for additions.
-pub const SCHEMA_VERSION: &str = "1.0.0";
+pub const SCHEMA_VERSION: &str = "1.1.0";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Tool {
@@ -49,9 +51,22 @@ impl From<&PolicyPack> for PackReference {
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
     pub fail_on: Severity,
-    /// Findings at or above `fail_on`; non-zero means exit code 1.
+    /// Only findings new since the baseline fail the run (`--fail-on-new`).
+    pub fail_on_new: bool,
+    /// Findings at or above `fail_on`, not waived (and new, with `fail_on_new`); non-zero
+    /// means exit code 1.
     pub failing_findings: usize,
+    /// Findings a waiver in force covers.
+    pub waived_findings: usize,
     pub findings_by_severity: BTreeMap<Severity, usize>,
+}
+
+/// Whether `finding` fails a run at `fail_on`: waived findings never do, and with
+/// `fail_on_new` only findings new since the baseline do.
+pub fn fails(finding: &Finding, fail_on: Severity, fail_on_new: bool) -> bool {
+    finding.severity >= fail_on
+        && finding.waiver.is_none()
+        && (!fail_on_new || finding.baseline != Some(BaselineStatus::Persisting))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -65,13 +80,19 @@ pub struct Report {
     pub outcome: Outcome,
     pub checks: Vec<CheckRun>,
     pub findings: Vec<Finding>,
+    /// What changed since the baseline, when the audit was given one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineSummary>,
+    /// The day waivers were judged on, when the config has any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waivers_judged_on: Option<String>,
     pub segmentation: Option<SegmentationSummary>,
     /// The files written next to this report.
     pub outputs: Vec<String>,
 }
 
 impl Report {
-    pub fn outcome(findings: &[Finding], fail_on: Severity) -> Outcome {
+    pub fn outcome(findings: &[Finding], fail_on: Severity, fail_on_new: bool) -> Outcome {
         let mut by_severity: BTreeMap<Severity, usize> =
             Severity::ALL.iter().map(|s| (*s, 0)).collect();
         for finding in findings {
@@ -79,14 +100,57 @@ impl Report {
         }
         Outcome {
             fail_on,
-            failing_findings: findings.iter().filter(|f| f.severity >= fail_on).count(),
+            fail_on_new,
+            failing_findings: findings
+                .iter()
+                .filter(|f| fails(f, fail_on, fail_on_new))
+                .count(),
+            waived_findings: findings.iter().filter(|f| f.waiver.is_some()).count(),
             findings_by_severity: by_severity,
         }
+    }
+
+    /// Whether `finding` fails this run.
+    pub fn fails(&self, finding: &Finding) -> bool {
+        fails(finding, self.outcome.fail_on, self.outcome.fail_on_new)
     }
 
     pub fn failed(&self) -> bool {
         self.outcome.failing_findings > 0
     }
+}
+
+/// A finding's standing in this run, for the renderers: waived, new or persisting.
+pub fn standing(finding: &Finding) -> Option<String> {
+    let status = finding.baseline.map(|b| match b {
+        BaselineStatus::New => "new",
+        BaselineStatus::Persisting => "persisting",
+    });
+    match (&finding.waiver, status) {
+        (Some(w), Some(status)) => Some(format!("{status}, waived until {}", w.expires)),
+        (Some(w), None) => Some(format!("waived until {}", w.expires)),
+        (None, Some(status)) => Some(status.to_string()),
+        (None, None) => None,
+    }
+}
+
+/// One sentence on what changed since the baseline.
+pub fn baseline_sentence(baseline: &BaselineSummary) -> String {
+    let shift = match (&baseline.segment_shift, &baseline.segment_shift_skipped) {
+        (Some(shift), _) => format!(
+            "; {} customer(s) moved between segments, {} stayed, {} entered, {} left",
+            shift.moved, shift.stayed, shift.entered, shift.left
+        ),
+        (None, Some(why)) => format!("; segment shift not computed: {why}"),
+        (None, None) => String::new(),
+    };
+    format!(
+        "Since the baseline ({}): {} new, {} persisting, {} resolved finding(s){shift}.",
+        baseline.source,
+        baseline.new,
+        baseline.persisting,
+        baseline.resolved.len()
+    )
 }
 
 /// Formats an evidence value for text renderers.

@@ -5,7 +5,8 @@
 use serde_json::{Value, json};
 
 use crate::checks;
-use crate::findings::{Finding, Severity};
+use super::Report;
+use crate::findings::{BaselineStatus, Finding, Severity};
 
 /// How a finding compares with the base of a change (`check-rules --base`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +45,31 @@ fn security_severity(severity: Severity) -> &'static str {
     }
 }
 
+/// The SARIF log of an audit: its findings, each `new` or `unchanged` when it was compared
+/// with a baseline, and the baseline's resolved findings as `absent`.
+pub fn render_report(report: &Report) -> String {
+    let state = |finding: &Finding| {
+        finding.baseline.map(|status| match status {
+            BaselineStatus::New => BaselineState::New,
+            BaselineStatus::Persisting => BaselineState::Unchanged,
+        })
+    };
+    let mut findings: Vec<(Finding, Option<BaselineState>)> = report
+        .findings
+        .iter()
+        .map(|f| (f.clone(), state(f)))
+        .collect();
+    if let Some(baseline) = &report.baseline {
+        findings.extend(
+            baseline
+                .resolved
+                .iter()
+                .map(|f| (f.clone(), Some(BaselineState::Absent))),
+        );
+    }
+    render(&findings)
+}
+
 /// The SARIF log for `findings`, each with its baseline state when a base was compared.
 pub fn render(findings: &[(Finding, Option<BaselineState>)]) -> String {
     let mut rule_ids: Vec<&str> = findings.iter().map(|(f, _)| f.check.as_str()).collect();
@@ -52,7 +78,7 @@ pub fn render(findings: &[(Finding, Option<BaselineState>)]) -> String {
     let rules: Vec<Value> = rule_ids
         .iter()
         .map(|id| {
-            let info = checks::find(id).map(|c| c.info());
+            let info = checks::info(id);
             let doc = info.map_or("", |i| i.doc);
             let title = info.map_or(*id, |i| i.title);
             json!({
@@ -95,6 +121,16 @@ pub fn render(findings: &[(Finding, Option<BaselineState>)]) -> String {
             }
             if let Some(state) = state {
                 result["baselineState"] = json!(state.name());
+            }
+            if let Some(waiver) = &finding.waiver {
+                // An external suppression: the justification lives in fairmark.toml, not in
+                // the analysed source.
+                result["suppressions"] = json!([{
+                    "kind": "external",
+                    "status": "accepted",
+                    "justification": waiver.reason,
+                    "properties": { "owner": waiver.owner, "expires": waiver.expires },
+                }]);
             }
             result
         })

@@ -1,9 +1,10 @@
 //! The terminal summary: one row per finding, then the verdict.
 
-use tabled::settings::Style;
+use tabled::settings::location::ByColumnName;
+use tabled::settings::{Remove, Style};
 use tabled::{Table, Tabled};
 
-use super::Report;
+use super::{Report, baseline_sentence, standing};
 
 #[derive(Tabled)]
 struct Row {
@@ -15,6 +16,8 @@ struct Row {
     subject: String,
     #[tabled(rename = "finding")]
     title: String,
+    #[tabled(rename = "standing")]
+    standing: String,
 }
 
 pub fn render(report: &Report) -> String {
@@ -26,13 +29,24 @@ pub fn render(report: &Report) -> String {
             check: f.check.clone(),
             subject: f.subject.to_string(),
             title: f.title.clone(),
+            standing: standing(f).unwrap_or_default(),
         })
         .collect();
+    let compared = report.baseline.is_some() || report.outcome.waived_findings > 0;
     let mut out = if rows.is_empty() {
         "No findings.\n".to_string()
     } else {
-        format!("{}\n", Table::new(rows).with(Style::rounded()))
+        let mut table = Table::new(rows);
+        if !compared {
+            // Nothing to say in the column without a baseline or a waiver.
+            table.with(Remove::column(ByColumnName::new("standing")));
+        }
+        format!("{}\n", table.with(Style::rounded()))
     };
+    if let Some(baseline) = &report.baseline {
+        out.push_str(&baseline_sentence(baseline));
+        out.push('\n');
+    }
     let counts: Vec<String> = report
         .outcome
         .findings_by_severity
@@ -41,13 +55,19 @@ pub fn render(report: &Report) -> String {
         .filter(|(_, n)| **n > 0)
         .map(|(s, n)| format!("{n} {s}"))
         .collect();
-    let verdict = if report.failed() {
-        format!(
-            "FAIL: {} finding(s) at or above {}",
-            report.outcome.failing_findings, report.outcome.fail_on
-        )
+    let gate = if report.outcome.fail_on_new {
+        format!("new finding(s) at or above {}", report.outcome.fail_on)
     } else {
-        format!("PASS: no finding at or above {}", report.outcome.fail_on)
+        format!("finding(s) at or above {}", report.outcome.fail_on)
+    };
+    let verdict = if report.failed() {
+        format!("FAIL: {} {gate}", report.outcome.failing_findings)
+    } else {
+        format!("PASS: no {gate}")
+    };
+    let waived = match report.outcome.waived_findings {
+        0 => String::new(),
+        n => format!(" {n} waived."),
     };
     let counts = if counts.is_empty() {
         String::new()
@@ -55,7 +75,7 @@ pub fn render(report: &Report) -> String {
         format!(" ({})", counts.join(", "))
     };
     out.push_str(&format!(
-        "{} finding(s){counts}. {verdict}.\n",
+        "{} finding(s){counts}. {verdict}.{waived}\n",
         report.findings.len()
     ));
     out

@@ -1,0 +1,149 @@
+//! JUnit XML for CI systems that show test reports (GitLab, Jenkins, Azure): one test suite per
+//! check family, one test case per check that ran clean or was skipped, and one failing test
+//! case per finding that fails the run. Findings below the gate, and waived ones, pass with
+//! their message as output, so the CI page still lists them.
+
+use std::fmt::Write;
+
+use super::Report;
+use crate::checks::CheckStatus;
+use crate::findings::Finding;
+
+pub fn render(report: &Report) -> String {
+    let mut families: Vec<&str> = report
+        .checks
+        .iter()
+        .map(|c| c.id.split('.').next().unwrap_or(c.id))
+        .chain(report.findings.iter().map(|f| family(&f.check)))
+        .collect();
+    families.sort_unstable();
+    families.dedup();
+    let mut suites = String::new();
+    let (mut all_tests, mut all_failures, mut all_skipped) = (0, 0, 0);
+    for family_name in families {
+        let mut cases = String::new();
+        let (mut tests, mut failures, mut skipped) = (0, 0, 0);
+        let checks = report
+            .checks
+            .iter()
+            .filter(|c| family(c.id) == family_name)
+            .map(|c| (c.id, Some(&c.status)))
+            .chain(
+                // Checks that run outside the registry's list (the waiver checks).
+                report
+                    .findings
+                    .iter()
+                    .filter(|f| family(&f.check) == family_name)
+                    .filter(|f| !report.checks.iter().any(|c| c.id == f.check))
+                    .map(|f| (f.check.as_str(), None)),
+            );
+        let mut seen: Vec<&str> = Vec::new();
+        for (id, status) in checks {
+            if seen.contains(&id) {
+                continue;
+            }
+            seen.push(id);
+            let findings: Vec<&Finding> =
+                report.findings.iter().filter(|f| f.check == id).collect();
+            if let Some(CheckStatus::Skipped { reason } | CheckStatus::Disabled { reason }) = status {
+                tests += 1;
+                skipped += 1;
+                let _ = writeln!(
+                    cases,
+                    r#"    <testcase classname="{family_name}" name="{}"><skipped message="{}"/></testcase>"#,
+                    escape(id),
+                    escape(reason)
+                );
+                continue;
+            }
+            if findings.is_empty() {
+                tests += 1;
+                let _ = writeln!(
+                    cases,
+                    r#"    <testcase classname="{family_name}" name="{}"/>"#,
+                    escape(id)
+                );
+            }
+            for finding in findings {
+                tests += 1;
+                let name = format!("{id} [{}]", finding.subject);
+                if report.fails(finding) {
+                    failures += 1;
+                    let _ = writeln!(
+                        cases,
+                        r#"    <testcase classname="{family_name}" name="{}"><failure type="{}" message="{}">{}</failure></testcase>"#,
+                        escape(&name),
+                        finding.severity,
+                        escape(&finding.title),
+                        escape(&details(finding))
+                    );
+                } else {
+                    let _ = writeln!(
+                        cases,
+                        r#"    <testcase classname="{family_name}" name="{}"><system-out>{}</system-out></testcase>"#,
+                        escape(&name),
+                        escape(&details(finding))
+                    );
+                }
+            }
+        }
+        all_tests += tests;
+        all_failures += failures;
+        all_skipped += skipped;
+        let _ = write!(
+            suites,
+            "  <testsuite name=\"fairmark.{family_name}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">\n{cases}  </testsuite>\n"
+        );
+    }
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"fairmark\" tests=\"{all_tests}\" failures=\"{all_failures}\" errors=\"0\" skipped=\"{all_skipped}\">\n{suites}</testsuites>\n"
+    )
+}
+
+fn family(check: &str) -> &str {
+    check.split('.').next().unwrap_or(check)
+}
+
+fn details(finding: &Finding) -> String {
+    let mut text = format!(
+        "{} ({}, fingerprint {})",
+        finding.message, finding.severity, finding.fingerprint
+    );
+    if let Some(waiver) = &finding.waiver {
+        let _ = write!(
+            text,
+            "; waived until {} by {}: {}",
+            waiver.expires, waiver.owner, waiver.reason
+        );
+    }
+    text
+}
+
+/// XML text and attribute escaping; control characters other than tab and newline are not
+/// allowed in XML 1.0 and are dropped.
+fn escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&apos;"),
+            '\t' | '\n' => escaped.push(c),
+            c if c.is_control() => {}
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_and_drops_control_characters() {
+        assert_eq!(escape("a<b & \"c\"\u{7}"), "a&lt;b &amp; &quot;c&quot;");
+    }
+}
