@@ -14,6 +14,8 @@ mod determinism;
 mod errors;
 #[path = "cli/mail.rs"]
 mod mail;
+#[path = "cli/monthly.rs"]
+mod monthly;
 #[path = "cli/pricing.rs"]
 mod pricing;
 #[path = "cli/privacy.rs"]

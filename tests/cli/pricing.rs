@@ -9,7 +9,7 @@ use fairmark::demo::{
     TENURE_OVERCHARGE_SKUS,
 };
 
-use crate::support::{Fixture, fairmark, report_json};
+use crate::support::{Fixture, fairmark, report_json, validate_sarif};
 
 const OBSERVED: [&str; 3] = [
     "pricing.tenure-overcharge",
@@ -241,17 +241,6 @@ fn a_rule_that_does_not_parse_names_its_line_and_column() {
         stderr.contains("rules.toml:3:9") && stderr.contains("tenure_dayz"),
         "{stderr}"
     );
-}
-
-fn validate_sarif(sarif: &serde_json::Value) {
-    let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../data/sarif-2.1.0-rtm.5.json")).unwrap();
-    let validator = jsonschema::validator_for(&schema).expect("the SARIF schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(sarif)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "SARIF schema violations: {errors:#?}");
 }
 
 #[test]

@@ -234,3 +234,15 @@ pub fn outputs_to_scan(dir: &Path, stdout: &[u8], stderr: &[u8]) -> BTreeMap<Str
 pub fn report_json(dir: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap()
 }
+
+/// Panics listing every violation of the OASIS SARIF 2.1.0 schema (vendored in tests/data).
+pub fn validate_sarif(sarif: &serde_json::Value) {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../data/sarif-2.1.0-rtm.5.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the SARIF schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(sarif)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "SARIF schema violations: {errors:#?}");
+}
