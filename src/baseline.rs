@@ -49,13 +49,19 @@ impl Baseline {
                 e.column()
             ))
         })?;
-        let major = previous.schema_version.split('.').next().unwrap_or_default();
+        let major = previous
+            .schema_version
+            .split('.')
+            .next()
+            .unwrap_or_default();
         if major != schema_version.split('.').next().unwrap_or_default() {
             return Err(Error::Usage(format!(
                 "--baseline {source}: report schema {} cannot be compared with {}",
-                crate::error::printable_name(&previous.schema_version)
-                    .then_some(previous.schema_version.as_str())
-                    .unwrap_or("(unreadable)"),
+                if crate::error::printable_name(&previous.schema_version) {
+                    previous.schema_version.as_str()
+                } else {
+                    "(unreadable)"
+                },
                 schema_version
             )));
         }
@@ -74,8 +80,11 @@ impl Baseline {
     /// Marks each finding new or persisting, and returns the baseline's findings that are no
     /// longer there (resolved), in report order.
     pub fn compare(&self, findings: &mut [Finding]) -> Vec<Finding> {
-        let before: std::collections::BTreeSet<&str> =
-            self.findings.iter().map(|f| f.fingerprint.as_str()).collect();
+        let before: std::collections::BTreeSet<&str> = self
+            .findings
+            .iter()
+            .map(|f| f.fingerprint.as_str())
+            .collect();
         for finding in findings.iter_mut() {
             finding.baseline = Some(if before.contains(finding.fingerprint.as_str()) {
                 BaselineStatus::Persisting

@@ -65,6 +65,11 @@ pub struct Citation {
     pub id: String,
     pub citation: String,
     pub gist: String,
+    /// The Chinese title and article, for `--lang zh-CN`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citation_zh: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gist_zh: Option<String>,
     /// The message channels the provision governs; empty when it governs all.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub channels: Vec<String>,

@@ -5,14 +5,15 @@
 //! Ids are never reused or renamed: waivers, fingerprints and CI gates refer to them. A check
 //! never prints, exits or writes files.
 
-/// Declares a check's registry entry: its id, family, title, default severity, the Markdown
+/// Declares a check's registry entry: its id, family, title (English, Chinese), default severity, the Markdown
 /// file beside the module that documents it, and the settings type that validates packs.
 macro_rules! check_info {
-    ($name:ident, $id:expr, $family:literal, $title:literal, $severity:expr, $doc:literal, $settings:ty) => {
+    ($name:ident, $id:expr, $family:literal, $title:literal, $title_zh:literal, $severity:expr, $doc:literal, $settings:ty) => {
         pub static $name: $crate::checks::CheckInfo = $crate::checks::CheckInfo {
             id: $id,
             family: $family,
             title: $title,
+            title_zh: $title_zh,
             default_severity: $severity,
             doc: include_str!($doc),
             validate_settings: $crate::policy::validate_as::<$settings>,
@@ -68,6 +69,8 @@ pub struct CheckInfo {
     pub id: &'static str,
     pub family: &'static str,
     pub title: &'static str,
+    /// The title in Chinese, for `--lang zh-CN`.
+    pub title_zh: &'static str,
     pub default_severity: Severity,
     /// The check's documentation, in ruff's sections: what it does, why it matters, example,
     /// legal basis. `fairmark explain ID` prints it.

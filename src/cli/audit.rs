@@ -10,7 +10,7 @@ use anyhow::Context;
 use chrono::NaiveDate;
 use fairmark::audit::Options;
 use fairmark::baseline::Baseline;
-use fairmark::config::Config;
+use fairmark::config::{Config, Lang};
 use fairmark::findings::Severity;
 use fairmark::output::{Staging, write_parquet};
 use fairmark::policy::EffectivePolicy;
@@ -30,6 +30,8 @@ pub struct Request<'a> {
     pub baseline: Option<&'a Path>,
     /// The day waivers are judged on; today (UTC) when not given.
     pub today: Option<NaiveDate>,
+    /// The language of the table, report.md and report.html; the config's when not given.
+    pub lang: Option<Lang>,
 }
 
 impl<'a> Request<'a> {
@@ -42,6 +44,7 @@ impl<'a> Request<'a> {
             fail_on_new: false,
             baseline: None,
             today: None,
+            lang: None,
         }
     }
 }
@@ -106,6 +109,7 @@ pub async fn execute(
         fail_on_new,
         baseline,
         today,
+        lang,
     } = request;
     let prepared = Prepared::load(config_path)?;
     let baseline = baseline
@@ -182,12 +186,19 @@ pub async fn execute(
             .then(|| today.format("%Y-%m-%d").to_string()),
         segmentation: audit.segmentation.map(|s| s.summary),
         outputs,
+        lang: lang.unwrap_or(prepared.config.lang),
     };
     staging.write("report.json", report::json::render(&report).as_bytes())?;
     staging.write("report.md", report::markdown::render(&report).as_bytes())?;
     staging.write("report.html", report::html::render(&report).as_bytes())?;
-    staging.write("report.sarif", report::sarif::render_report(&report).as_bytes())?;
-    staging.write("report.junit.xml", report::junit::render(&report).as_bytes())?;
+    staging.write(
+        "report.sarif",
+        report::sarif::render_report(&report).as_bytes(),
+    )?;
+    staging.write(
+        "report.junit.xml",
+        report::junit::render(&report).as_bytes(),
+    )?;
     staging.commit()?;
     let spills = spill_note(&audit.engine.runtime);
     Ok(Audited { report, spills })

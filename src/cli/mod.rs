@@ -80,11 +80,13 @@ enum Command {
         /// The day waivers are judged on, YYYY-MM-DD (default: today, UTC).
         #[arg(long, value_parser = parse_date)]
         today: Option<chrono::NaiveDate>,
+        /// The language of the table, report.md and report.html: en or zh-CN (default: the
+        /// config's `lang`, else en). report.json, SARIF and JUnit keep English keys.
+        #[arg(long)]
+        lang: Option<fairmark::config::Lang>,
     },
     /// Print a shell completion script: `fairmark completions bash > /etc/bash_completion.d/fairmark`.
-    Completions {
-        shell: clap_complete::Shell,
-    },
+    Completions { shell: clap_complete::Shell },
     /// Write a copy of a dataset with identifiers tokenized, quasi-identifiers generalized to
     /// k-anonymity and unmapped columns (free text) dropped.
     Pseudonymize {
@@ -199,6 +201,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             baseline,
             fail_on_new,
             today,
+            lang,
         } => with_runtime(audit::run(audit::Request {
             config: &config,
             out: &out,
@@ -206,6 +209,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             fail_on_new,
             baseline: baseline.as_deref(),
             today,
+            lang,
         })),
         Command::Completions { shell } => {
             clap_complete::generate(

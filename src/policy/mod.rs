@@ -64,6 +64,11 @@ pub struct LegalBasis {
     pub id: String,
     pub citation: String,
     pub gist: String,
+    /// The instrument's Chinese title and article, as `--lang zh-CN` cites it.
+    #[serde(default)]
+    pub citation_zh: Option<String>,
+    #[serde(default)]
+    pub gist_zh: Option<String>,
     /// The message channels the provision governs (`["sms"]` for an SMS regulation); empty
     /// when it is not about one channel. A mail finding cites it only on those channels.
     #[serde(default)]
@@ -266,6 +271,8 @@ impl PolicyPack {
                         id: basis.id.clone(),
                         citation: basis.citation.clone(),
                         gist: basis.gist.clone(),
+                        citation_zh: basis.citation_zh.clone(),
+                        gist_zh: basis.gist_zh.clone(),
                         channels: basis.channels.iter().map(|c| c.to_lowercase()).collect(),
                     })
                 })

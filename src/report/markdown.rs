@@ -2,8 +2,10 @@
 
 use std::fmt::Write;
 
-use super::{Report, baseline_sentence, evidence_text, standing};
+use super::i18n::{self, text};
+use super::{Report, baseline_sentence, evidence_text};
 use crate::checks::CheckStatus;
+use crate::config::Lang;
 
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
@@ -14,17 +16,33 @@ fn number(value: Option<f64>) -> String {
 }
 
 pub fn render(report: &Report) -> String {
+    let lang = report.lang;
+    let words = text(lang);
     let mut md = String::new();
-    let _ = writeln!(md, "# fairmark audit report\n");
-    let verdict = if report.failed() { "FAIL" } else { "PASS" };
+    let _ = writeln!(md, "# {}\n", words.report_title);
+    let fail_on = i18n::severity(lang, report.outcome.fail_on);
+    let failing = report.outcome.failing_findings;
+    let gate = match (lang, report.outcome.fail_on_new) {
+        (Lang::En, false) => format!("{failing} finding(s) at or above `{fail_on}`"),
+        (Lang::En, true) => format!("{failing} new finding(s) at or above `{fail_on}`"),
+        (Lang::ZhCn, false) => format!("{failing} 项发现达到或超过「{fail_on}」"),
+        (Lang::ZhCn, true) => format!("{failing} 项新发现达到或超过「{fail_on}」"),
+    };
+    let verdict = match (lang, report.failed()) {
+        (Lang::En, true) => "FAIL",
+        (Lang::En, false) => "PASS",
+        (Lang::ZhCn, true) => "未通过",
+        (Lang::ZhCn, false) => "通过",
+    };
     let _ = writeln!(
         md,
-        "**{verdict}**: {} finding(s) at or above `{}`. Tool {} {}, report schema {}, key id `{}`.\n",
-        report.outcome.failing_findings,
-        report.outcome.fail_on,
+        "**{verdict}**: {gate}. {} {} {}, {} {}, {} `{}`.\n",
+        words.tool,
         report.tool.name,
         report.tool.version,
+        words.schema,
         report.schema_version,
+        words.key_id,
         report.key_id
     );
     let packs: Vec<String> = report
@@ -32,98 +50,120 @@ pub fn render(report: &Report) -> String {
         .iter()
         .map(|p| format!("`{}` ({})", p.name, p.title))
         .collect();
-    let _ = writeln!(md, "Policy packs: {}.\n", packs.join(", "));
+    let _ = writeln!(md, "{}: {}.\n", words.policy_packs, packs.join(", "));
 
-    let _ = writeln!(md, "| severity | findings |\n|---|---|");
+    let _ = writeln!(
+        md,
+        "| {} | {} |\n|---|---|",
+        words.severity, words.findings_column
+    );
     for (severity, count) in report.outcome.findings_by_severity.iter().rev() {
-        let _ = writeln!(md, "| {severity} | {count} |");
+        let _ = writeln!(md, "| {} | {count} |", i18n::severity(lang, *severity));
     }
 
     if report.outcome.waived_findings > 0 {
         let _ = writeln!(
             md,
-            "\n{} finding(s) are waived (accepted risks from the config, judged on {}); they are listed but do not fail the run.",
+            "\n{} {}",
             report.outcome.waived_findings,
-            report.waivers_judged_on.as_deref().unwrap_or("today")
+            words.waived_note.replace(
+                "{date}",
+                report.waivers_judged_on.as_deref().unwrap_or("today")
+            )
         );
     }
     if let Some(baseline) = &report.baseline {
-        let _ = writeln!(md, "\n## Since the baseline\n\n{}\n", baseline_sentence(baseline));
+        let _ = writeln!(
+            md,
+            "\n## {}\n\n{}\n",
+            words.since_baseline,
+            baseline_sentence(baseline, lang)
+        );
         if !baseline.resolved.is_empty() {
-            let _ = writeln!(md, "Resolved:\n");
+            let _ = writeln!(md, "{}:\n", words.resolved);
             for finding in &baseline.resolved {
                 let _ = writeln!(
                     md,
-                    "- [{}] {} (`{}` · {} · fingerprint `{}`)",
-                    finding.severity.name().to_uppercase(),
-                    cell(&finding.title),
+                    "- [{}] {} (`{}` · {} · {} `{}`)",
+                    i18n::severity(lang, finding.severity).to_uppercase(),
+                    cell(&i18n::title(lang, finding)),
                     finding.check,
-                    finding.subject,
+                    i18n::subject(lang, &finding.subject),
+                    words.fingerprint,
                     finding.fingerprint
                 );
             }
             md.push('\n');
         }
-        if let Some(shift) = baseline.segment_shift.as_ref().filter(|s| !s.moves.is_empty()) {
-            let _ = writeln!(md, "| from segment | to segment | customers |\n|---|---|---|");
+        if let Some(shift) = baseline
+            .segment_shift
+            .as_ref()
+            .filter(|s| !s.moves.is_empty())
+        {
+            let _ = writeln!(md, "{}\n|---|---|---|", words.segment_moves);
             for step in &shift.moves {
                 let _ = writeln!(md, "| {} | {} | {} |", step.from, step.to, step.customers);
             }
         }
     }
 
-    let _ = writeln!(md, "\n## Findings\n");
+    let _ = writeln!(md, "\n## {}\n", words.findings_heading);
     if report.findings.is_empty() {
-        let _ = writeln!(md, "No findings.");
+        let _ = writeln!(md, "{}", words.no_findings);
     }
     for (i, finding) in report.findings.iter().enumerate() {
         let _ = writeln!(
             md,
             "### {}. [{}] {}\n",
             i + 1,
-            finding.severity.name().to_uppercase(),
-            finding.title
+            i18n::severity(lang, finding.severity).to_uppercase(),
+            i18n::title(lang, finding)
         );
-        let standing = standing(finding).map_or_else(String::new, |s| format!(" · **{s}**"));
+        let standing =
+            i18n::standing(lang, finding).map_or_else(String::new, |s| format!(" · **{s}**"));
         let _ = writeln!(
             md,
-            "`{}` · {} · fingerprint `{}`{standing}\n",
-            finding.check, finding.subject, finding.fingerprint
+            "`{}` · {} · {} `{}`{standing}\n",
+            finding.check,
+            i18n::subject(lang, &finding.subject),
+            words.fingerprint,
+            finding.fingerprint
         );
         if let Some(waiver) = &finding.waiver {
             let _ = writeln!(
                 md,
-                "Waived by {} until {}: {}\n",
-                waiver.owner, waiver.expires, waiver.reason
+                "{} {} {} {}: {}\n",
+                words.waived_by, waiver.owner, words.until, waiver.expires, waiver.reason
             );
         }
-        let _ = writeln!(md, "{}\n", finding.message);
+        let _ = writeln!(md, "{}{}\n", words.message, finding.message);
         if !finding.evidence.is_empty() {
-            let _ = writeln!(md, "| evidence | value |\n|---|---|");
+            let _ = writeln!(md, "| {} | {} |\n|---|---|", words.evidence, words.value);
             for (name, value) in &finding.evidence {
                 let _ = writeln!(md, "| {} | {} |", cell(name), cell(&evidence_text(value)));
             }
             md.push('\n');
         }
         if !finding.legal_bases.is_empty() {
-            let _ = writeln!(md, "Legal basis:\n");
+            let _ = writeln!(md, "{}:\n", words.legal_basis);
             for basis in &finding.legal_bases {
-                let _ = writeln!(
-                    md,
-                    "- **{}** ({}:{}): {}",
-                    basis.citation, basis.pack, basis.id, basis.gist
-                );
+                let (citation, gist) = i18n::citation(lang, basis);
+                let _ = writeln!(md, "- **{citation}** ({}:{}): {gist}", basis.pack, basis.id);
             }
             md.push('\n');
         }
     }
 
-    let _ = writeln!(md, "## Checks\n\n| check | status |\n|---|---|");
+    let _ = writeln!(
+        md,
+        "## {}\n\n| {} | {} |\n|---|---|",
+        words.checks, words.check, words.status
+    );
     for run in &report.checks {
         let status = match &run.status {
-            CheckStatus::Ran { findings } => format!("ran, {findings} finding(s)"),
-            CheckStatus::Skipped { reason } => format!("skipped: {reason}"),
-            CheckStatus::Disabled { reason } => format!("disabled: {reason}"),
+            CheckStatus::Ran { findings } => words.ran.replace("{n}", &findings.to_string()),
+            CheckStatus::Skipped { reason } => format!("{}: {reason}", words.skipped),
+            CheckStatus::Disabled { reason } => format!("{}: {reason}", words.disabled),
         };
         let _ = writeln!(md, "| `{}` | {} |", run.id, cell(&status));
     }
@@ -131,7 +171,8 @@ pub fn render(report: &Report) -> String {
     if let Some(segmentation) = &report.segmentation {
         let _ = writeln!(
             md,
-            "\n## Segmentation\n\nAs of {}: {} customers, {} with orders. Monetary value from `{}`.\n",
+            "\n## {}\n\nAs of {}: {} customers, {} with orders. Monetary value from `{}`.\n",
+            words.segmentation,
             segmentation.reference_date,
             segmentation.customers,
             segmentation.customers_with_orders,
@@ -186,7 +227,8 @@ pub fn render(report: &Report) -> String {
 
     let _ = writeln!(
         md,
-        "\n## Inputs\n\n| role | path | format | rows | files | sha256 (first file) |\n|---|---|---|---|---|---|"
+        "\n## {}\n\n| role | path | format | rows | files | sha256 (first file) |\n|---|---|---|---|---|---|",
+        words.inputs
     );
     for input in &report.inputs {
         let first = input

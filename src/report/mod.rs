@@ -2,6 +2,7 @@
 //! show is computed before the [`Report`] is built.
 
 pub mod html;
+pub mod i18n;
 pub mod json;
 pub mod junit;
 pub mod markdown;
@@ -12,9 +13,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::checks::CheckRun;
-use crate::engine::RegisteredDataset;
 use crate::baseline::BaselineSummary;
+use crate::checks::CheckRun;
+use crate::config::Lang;
+use crate::engine::RegisteredDataset;
 use crate::findings::{BaselineStatus, Finding, Severity};
 use crate::policy::PolicyPack;
 use crate::segment::SegmentationSummary;
@@ -89,6 +91,9 @@ pub struct Report {
     pub segmentation: Option<SegmentationSummary>,
     /// The files written next to this report.
     pub outputs: Vec<String>,
+    /// The language of the human-readable renderings (not of report.json).
+    #[serde(skip)]
+    pub lang: Lang,
 }
 
 impl Report {
@@ -120,37 +125,44 @@ impl Report {
     }
 }
 
-/// A finding's standing in this run, for the renderers: waived, new or persisting.
+/// A finding's standing in this run, in English: waived, new or persisting.
 pub fn standing(finding: &Finding) -> Option<String> {
-    let status = finding.baseline.map(|b| match b {
-        BaselineStatus::New => "new",
-        BaselineStatus::Persisting => "persisting",
-    });
-    match (&finding.waiver, status) {
-        (Some(w), Some(status)) => Some(format!("{status}, waived until {}", w.expires)),
-        (Some(w), None) => Some(format!("waived until {}", w.expires)),
-        (None, Some(status)) => Some(status.to_string()),
-        (None, None) => None,
-    }
+    i18n::standing(Lang::En, finding)
 }
 
 /// One sentence on what changed since the baseline.
-pub fn baseline_sentence(baseline: &BaselineSummary) -> String {
-    let shift = match (&baseline.segment_shift, &baseline.segment_shift_skipped) {
-        (Some(shift), _) => format!(
-            "; {} customer(s) moved between segments, {} stayed, {} entered, {} left",
-            shift.moved, shift.stayed, shift.entered, shift.left
-        ),
-        (None, Some(why)) => format!("; segment shift not computed: {why}"),
-        (None, None) => String::new(),
-    };
-    format!(
-        "Since the baseline ({}): {} new, {} persisting, {} resolved finding(s){shift}.",
-        baseline.source,
+pub fn baseline_sentence(baseline: &BaselineSummary, lang: Lang) -> String {
+    let (b, n, p, r) = (
+        &baseline.source,
         baseline.new,
         baseline.persisting,
-        baseline.resolved.len()
-    )
+        baseline.resolved.len(),
+    );
+    let shift = match (
+        &baseline.segment_shift,
+        &baseline.segment_shift_skipped,
+        lang,
+    ) {
+        (Some(s), _, Lang::En) => format!(
+            "; {} customer(s) moved between segments, {} stayed, {} entered, {} left",
+            s.moved, s.stayed, s.entered, s.left
+        ),
+        (Some(s), _, Lang::ZhCn) => format!(
+            "；{} 位客户变换了分群，{} 位未变，{} 位新进入，{} 位离开",
+            s.moved, s.stayed, s.entered, s.left
+        ),
+        (None, Some(why), Lang::En) => format!("; segment shift not computed: {why}"),
+        (None, Some(why), Lang::ZhCn) => format!("；未计算分群变化（英文原因：{why}）"),
+        (None, None, _) => String::new(),
+    };
+    match lang {
+        Lang::En => format!(
+            "Since the baseline ({b}): {n} new, {p} persisting, {r} resolved finding(s){shift}."
+        ),
+        Lang::ZhCn => {
+            format!("与基线（{b}）相比：新增 {n} 项，持续 {p} 项，已解决 {r} 项{shift}。")
+        }
+    }
 }
 
 /// Formats an evidence value for text renderers.

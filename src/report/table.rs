@@ -1,82 +1,111 @@
 //! The terminal summary: one row per finding, then the verdict.
 
-use tabled::settings::location::ByColumnName;
-use tabled::settings::{Remove, Style};
-use tabled::{Table, Tabled};
+use tabled::builder::Builder;
+use tabled::settings::Style;
 
-use super::{Report, baseline_sentence, standing};
-
-#[derive(Tabled)]
-struct Row {
-    #[tabled(rename = "severity")]
-    severity: String,
-    #[tabled(rename = "check")]
-    check: String,
-    #[tabled(rename = "subject")]
-    subject: String,
-    #[tabled(rename = "finding")]
-    title: String,
-    #[tabled(rename = "standing")]
-    standing: String,
-}
+use super::i18n::{self, text};
+use super::{Report, baseline_sentence};
+use crate::config::Lang;
 
 pub fn render(report: &Report) -> String {
-    let rows: Vec<Row> = report
-        .findings
-        .iter()
-        .map(|f| Row {
-            severity: f.severity.to_string(),
-            check: f.check.clone(),
-            subject: f.subject.to_string(),
-            title: f.title.clone(),
-            standing: standing(f).unwrap_or_default(),
-        })
-        .collect();
+    let lang = report.lang;
+    let words = text(lang);
+    // The standing column only says something against a baseline or with waivers.
     let compared = report.baseline.is_some() || report.outcome.waived_findings > 0;
-    let mut out = if rows.is_empty() {
-        "No findings.\n".to_string()
+    let mut out = if report.findings.is_empty() {
+        format!("{}\n", words.no_findings)
     } else {
-        let mut table = Table::new(rows);
-        if !compared {
-            // Nothing to say in the column without a baseline or a waiver.
-            table.with(Remove::column(ByColumnName::new("standing")));
+        let mut builder = Builder::default();
+        let mut header = vec![words.severity, words.check, words.subject, words.finding];
+        if compared {
+            header.push(words.standing);
         }
-        format!("{}\n", table.with(Style::rounded()))
+        builder.push_record(header);
+        for f in &report.findings {
+            let mut row = vec![
+                i18n::severity(lang, f.severity).to_string(),
+                f.check.clone(),
+                i18n::subject(lang, &f.subject),
+                i18n::title(lang, f),
+            ];
+            if compared {
+                row.push(i18n::standing(lang, f).unwrap_or_default());
+            }
+            builder.push_record(row);
+        }
+        format!("{}\n", builder.build().with(Style::rounded()))
     };
     if let Some(baseline) = &report.baseline {
-        out.push_str(&baseline_sentence(baseline));
+        out.push_str(&baseline_sentence(baseline, lang));
         out.push('\n');
     }
-    let counts: Vec<String> = report
-        .outcome
+    out.push_str(&verdict_line(report));
+    out
+}
+
+/// `19 finding(s) (1 critical, …). FAIL: 9 finding(s) at or above high. 1 waived.`
+fn verdict_line(report: &Report) -> String {
+    let lang = report.lang;
+    let outcome = &report.outcome;
+    let counts: Vec<String> = outcome
         .findings_by_severity
         .iter()
         .rev()
         .filter(|(_, n)| **n > 0)
-        .map(|(s, n)| format!("{n} {s}"))
+        .map(|(s, n)| format!("{n} {}", i18n::severity(lang, *s)))
         .collect();
-    let gate = if report.outcome.fail_on_new {
-        format!("new finding(s) at or above {}", report.outcome.fail_on)
-    } else {
-        format!("finding(s) at or above {}", report.outcome.fail_on)
-    };
-    let verdict = if report.failed() {
-        format!("FAIL: {} {gate}", report.outcome.failing_findings)
-    } else {
-        format!("PASS: no {gate}")
-    };
-    let waived = match report.outcome.waived_findings {
-        0 => String::new(),
-        n => format!(" {n} waived."),
-    };
-    let counts = if counts.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", counts.join(", "))
-    };
-    out.push_str(&format!(
-        "{} finding(s){counts}. {verdict}.{waived}\n",
-        report.findings.len()
-    ));
-    out
+    let fail_on = i18n::severity(lang, outcome.fail_on);
+    let (total, failing, waived) = (
+        report.findings.len(),
+        outcome.failing_findings,
+        outcome.waived_findings,
+    );
+    match lang {
+        Lang::En => {
+            let counts = if counts.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", counts.join(", "))
+            };
+            let gate = if outcome.fail_on_new {
+                "new finding"
+            } else {
+                "finding"
+            };
+            let verdict = if report.failed() {
+                format!("FAIL: {failing} {gate}(s) at or above {fail_on}")
+            } else {
+                format!("PASS: no {gate} at or above {fail_on}")
+            };
+            let waived = if waived > 0 {
+                format!(" {waived} waived.")
+            } else {
+                String::new()
+            };
+            format!("{total} finding(s){counts}. {verdict}.{waived}\n")
+        }
+        Lang::ZhCn => {
+            let counts = if counts.is_empty() {
+                String::new()
+            } else {
+                format!("（{}）", counts.join("，"))
+            };
+            let gate = if outcome.fail_on_new {
+                "新发现"
+            } else {
+                "发现"
+            };
+            let verdict = if report.failed() {
+                format!("未通过：{failing} 项{gate}达到或超过「{fail_on}」")
+            } else {
+                format!("通过：没有{gate}达到或超过「{fail_on}」")
+            };
+            let waived = if waived > 0 {
+                format!("已豁免 {waived} 项。")
+            } else {
+                String::new()
+            };
+            format!("共 {total} 项发现{counts}。{verdict}。{waived}\n")
+        }
+    }
 }

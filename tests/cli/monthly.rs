@@ -64,7 +64,12 @@ fn a_second_audit_reports_what_is_new_what_persists_and_what_was_resolved() {
     let october = report_json(&fixture.out("october"));
     a_month_passes(&fixture);
     let october_dir = fixture.out("october");
-    audit(&fixture, "november", &["--baseline", october_dir.to_str().unwrap()]).code(1);
+    audit(
+        &fixture,
+        "november",
+        &["--baseline", october_dir.to_str().unwrap()],
+    )
+    .code(1);
     let november = report_json(&fixture.out("november"));
     // `--baseline` takes the output directory or the report.json itself.
     let october_json = october_dir.join("report.json");
@@ -76,7 +81,10 @@ fn a_second_audit_reports_what_is_new_what_persists_and_what_was_resolved() {
     .code(1);
     let again = report_json(&fixture.out("november-again"));
     assert_eq!(again["findings"], november["findings"]);
-    assert_eq!(again["baseline"]["resolved"], november["baseline"]["resolved"]);
+    assert_eq!(
+        again["baseline"]["resolved"],
+        november["baseline"]["resolved"]
+    );
     let baseline = &november["baseline"];
     let resolved = fingerprints(&baseline["resolved"]);
     assert_eq!(
@@ -91,7 +99,12 @@ fn a_second_audit_reports_what_is_new_what_persists_and_what_was_resolved() {
     let new: BTreeSet<(String, String)> = findings
         .iter()
         .filter(|f| f["baseline"] == "new")
-        .map(|f| (f["check"].as_str().unwrap().to_string(), f["subject"].to_string()))
+        .map(|f| {
+            (
+                f["check"].as_str().unwrap().to_string(),
+                f["subject"].to_string(),
+            )
+        })
         .collect();
     assert!(
         new.contains(&(
@@ -101,11 +114,15 @@ fn a_second_audit_reports_what_is_new_what_persists_and_what_was_resolved() {
         "{new:?}"
     );
     assert!(
-        new.iter().all(|(_, subject)| subject.contains("loyalty-tax")),
+        new.iter()
+            .all(|(_, subject)| subject.contains("loyalty-tax")),
         "only the new rule's findings are new: {new:?}"
     );
     assert_eq!(baseline["new"].as_u64().unwrap() as usize, new.len());
-    let persisting = findings.iter().filter(|f| f["baseline"] == "persisting").count();
+    let persisting = findings
+        .iter()
+        .filter(|f| f["baseline"] == "persisting")
+        .count();
     assert_eq!(
         persisting,
         october["findings"].as_array().unwrap().len() - resolved.len()
@@ -133,7 +150,11 @@ fn a_second_audit_reports_what_is_new_what_persists_and_what_was_resolved() {
     // Failing only on what is new: the new rule surcharge is high, so the gate still fails;
     // against November itself nothing is new, and the same findings pass the gate.
     let november_dir = fixture.out("november");
-    let baseline_arg = ["--baseline", november_dir.to_str().unwrap(), "--fail-on-new"];
+    let baseline_arg = [
+        "--baseline",
+        november_dir.to_str().unwrap(),
+        "--fail-on-new",
+    ];
     audit(&fixture, "december", &baseline_arg).code(0);
     audit(&fixture, "december-all", &baseline_arg[..2]).code(1);
     let december = report_json(&fixture.out("december"));
@@ -173,8 +194,10 @@ expires = 2027-06-30
     audit(&fixture, "report", &["--today", "2026-11-24"]).code(1);
     let report = report_json(&fixture.out("report"));
     let findings = report["findings"].as_array().unwrap();
-    let waived: Vec<&serde_json::Value> =
-        findings.iter().filter(|f| f.get("waiver").is_some()).collect();
+    let waived: Vec<&serde_json::Value> = findings
+        .iter()
+        .filter(|f| f.get("waiver").is_some())
+        .collect();
     assert_eq!(waived.len(), 1, "{waived:?}");
     assert_eq!(waived[0]["check"], "pricing.rule-surcharge");
     assert_eq!(waived[0]["waiver"]["owner"], "pricing-team");
@@ -187,7 +210,10 @@ expires = 2027-06-30
             .map(|f| f["subject"]["waiver"].as_str().unwrap().to_string())
             .collect()
     };
-    assert_eq!(about("waiver.expired"), ["mail.quiet-hours, campaign flash-sale"]);
+    assert_eq!(
+        about("waiver.expired"),
+        ["mail.quiet-hours, campaign flash-sale"]
+    );
     assert_eq!(
         about("waiver.unmatched"),
         ["pricing.tenure-overcharge, sku SKU-NOT-SOLD"]
@@ -204,12 +230,14 @@ expires = 2027-06-30
         .filter(|f| ["critical", "high"].contains(&f["severity"].as_str().unwrap()))
         .filter(|f| f.get("waiver").is_none())
         .count();
-    assert_eq!(report["outcome"]["failing_findings"].as_u64().unwrap() as usize, failing);
+    assert_eq!(
+        report["outcome"]["failing_findings"].as_u64().unwrap() as usize,
+        failing
+    );
 
-    let sarif: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(fixture.out("report").join("report.sarif")).unwrap(),
-    )
-    .unwrap();
+    let sarif: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture.out("report").join("report.sarif")).unwrap())
+            .unwrap();
     validate_sarif(&sarif);
     let suppressed: Vec<&serde_json::Value> = sarif["runs"][0]["results"]
         .as_array()
@@ -229,7 +257,10 @@ expires = 2027-06-30
         junit.matches("<failure ").count(),
         report["outcome"]["failing_findings"].as_u64().unwrap() as usize
     );
-    assert!(junit.contains(r#"<testsuite name="fairmark.waiver""#), "{junit}");
+    assert!(
+        junit.contains(r#"<testsuite name="fairmark.waiver""#),
+        "{junit}"
+    );
 
     // A waiver without an owner is refused, with where it is.
     let text = std::fs::read_to_string(&fixture.data.config).unwrap();
@@ -241,4 +272,40 @@ expires = 2027-06-30
     let refused = audit(&fixture, "refused", &[]).code(2);
     let stderr = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
     assert!(stderr.contains("missing field `owner`"), "{stderr}");
+}
+
+#[test]
+fn reports_in_chinese_cite_the_law_by_its_chinese_title_and_keep_the_json() {
+    let fixture = Fixture::small();
+    audit(&fixture, "en", &[]).code(1);
+    let zh = audit(&fixture, "zh", &["--lang", "zh-CN"]).code(1);
+    let stdout = String::from_utf8_lossy(&zh.get_output().stdout).into_owned();
+    assert!(
+        stdout.contains("未通过：") && stdout.contains("严重程度"),
+        "{stdout}"
+    );
+    let markdown = std::fs::read_to_string(fixture.out("zh").join("report.md")).unwrap();
+    assert!(markdown.starts_with("# fairmark 审计报告"), "{markdown}");
+    // Each cited provision by its Chinese title and article, e.g. the Advertising Law's
+    // consent rule for the campaigns sent without consent.
+    assert!(
+        markdown.contains("**《中华人民共和国广告法》第四十三条** (cn:adl-43)"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("《中华人民共和国个人信息保护法》第二十四条"),
+        "{markdown}"
+    );
+    assert!(
+        !markdown.contains("Personal Information Protection Law"),
+        "{markdown}"
+    );
+    // The machine-readable outputs do not change with the language.
+    for file in ["report.json", "report.sarif", "report.junit.xml"] {
+        assert!(
+            std::fs::read(fixture.out("en").join(file)).unwrap()
+                == std::fs::read(fixture.out("zh").join(file)).unwrap(),
+            "{file} differs between languages"
+        );
+    }
 }

@@ -12,6 +12,7 @@ check_info!(
     "mail.after-opt-out",
     "mail",
     "Marketing sent after an opt-out",
+    "退订后仍发送营销信息",
     Severity::Critical,
     "after_opt_out.md",
     Settings

@@ -13,6 +13,7 @@ check_info!(
     "mail.frequency-cap",
     "mail",
     "Too many messages to one recipient",
+    "向同一接收者发送过于频繁",
     Severity::Medium,
     "frequency_cap.md",
     Settings

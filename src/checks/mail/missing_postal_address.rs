@@ -10,6 +10,7 @@ check_info!(
     "mail.missing-postal-address",
     "mail",
     "No postal address of the sender",
+    "未提供发送者邮政地址",
     Severity::Medium,
     "missing_postal_address.md",
     NoSettings

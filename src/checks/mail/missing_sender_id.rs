@@ -10,6 +10,7 @@ check_info!(
     "mail.missing-sender-id",
     "mail",
     "Sender not identified",
+    "未标明发送者身份",
     Severity::Medium,
     "missing_sender_id.md",
     NoSettings

@@ -13,6 +13,7 @@ check_info!(
     "mail.missing-unsubscribe",
     "mail",
     "No way to unsubscribe",
+    "未提供退订方式",
     Severity::High,
     "missing_unsubscribe.md",
     Settings

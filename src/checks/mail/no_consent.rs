@@ -12,6 +12,7 @@ check_info!(
     "mail.no-consent",
     "mail",
     "Marketing sent without consent",
+    "未经同意发送营销信息",
     Severity::High,
     "no_consent.md",
     Settings

@@ -17,6 +17,7 @@ check_info!(
     "mail.quiet-hours",
     "mail",
     "Messages sent in quiet hours",
+    "在免打扰时段发送",
     Severity::Medium,
     "quiet_hours.md",
     Settings

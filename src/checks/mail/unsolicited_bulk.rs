@@ -13,6 +13,7 @@ check_info!(
     "mail.unsolicited-bulk",
     "mail",
     "Campaign without consent (spam)",
+    "未经同意的群发营销（垃圾信息）",
     Severity::Critical,
     "unsolicited_bulk.md",
     Settings

@@ -9,6 +9,7 @@ check_info!(
     "pricing.device-overcharge",
     "pricing",
     "iOS customers offered higher prices",
+    "iOS 用户被报更高价格",
     Severity::High,
     "device_overcharge.md",
     Settings

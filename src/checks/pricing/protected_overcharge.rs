@@ -9,6 +9,7 @@ check_info!(
     "pricing.protected-overcharge",
     "pricing",
     "Protected groups offered different prices",
+    "受保护群体被报不同价格",
     Severity::Critical,
     "protected_overcharge.md",
     Settings

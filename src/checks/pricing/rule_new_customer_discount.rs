@@ -11,6 +11,7 @@ check_info!(
     "pricing.rule-new-customer-discount",
     "pricing",
     "Undisclosed discount for new customers only",
+    "未披露的新客专享优惠",
     Severity::Medium,
     "rule_new_customer_discount.md",
     NoSettings

@@ -11,6 +11,7 @@ check_info!(
     "pricing.rule-protected-attribute",
     "pricing",
     "Price adjustment keyed to a protected attribute",
+    "定价规则使用受保护属性",
     Severity::Critical,
     "rule_protected_attribute.md",
     NoSettings

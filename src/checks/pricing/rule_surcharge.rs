@@ -11,6 +11,7 @@ check_info!(
     "pricing.rule-surcharge",
     "pricing",
     "Price increase keyed to loyalty or profiling",
+    "按忠诚度或用户画像加价的定价规则",
     Severity::High,
     "rule_surcharge.md",
     NoSettings

@@ -11,6 +11,7 @@ check_info!(
     "pricing.rule-unclassified-attribute",
     "pricing",
     "Rule attribute the policy does not classify",
+    "定价规则使用未分类的属性",
     Severity::Info,
     "rule_unclassified_attribute.md",
     NoSettings

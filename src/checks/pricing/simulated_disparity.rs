@@ -24,6 +24,7 @@ check_info!(
     ID,
     "pricing",
     "Pricing rules would charge cohorts differently",
+    "定价规则模拟出的价格差别",
     Severity::High,
     "simulated_disparity.md",
     Settings

@@ -9,6 +9,7 @@ check_info!(
     "pricing.tenure-overcharge",
     "pricing",
     "Long-tenure customers offered higher prices",
+    "老客户被报更高价格（大数据杀熟）",
     Severity::High,
     "tenure_overcharge.md",
     Settings

@@ -18,6 +18,7 @@ check_info!(
     ID,
     "privacy",
     "Re-identification risk of published segments",
+    "发布的客户分群存在重识别风险",
     Severity::Medium,
     "k_anonymity.md",
     Settings
@@ -201,6 +202,8 @@ mod tests {
                 id: "gbt-37964".into(),
                 citation: "GB/T 37964".into(),
                 gist: "g".into(),
+                citation_zh: None,
+                gist_zh: None,
                 channels: Vec::new(),
             }],
             settings: vec![],

@@ -22,6 +22,7 @@ check_info!(
     ID,
     "privacy",
     "Personal identifiers in undeclared columns",
+    "未声明的列中含有个人标识信息",
     Severity::High,
     "undeclared_pii.md",
     Settings

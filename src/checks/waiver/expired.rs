@@ -8,6 +8,7 @@ check_info!(
     "waiver.expired",
     "waiver",
     "Waiver expired",
+    "豁免已过期",
     Severity::Medium,
     "expired.md",
     NoSettings

@@ -8,6 +8,7 @@ check_info!(
     "waiver.unmatched",
     "waiver",
     "Waiver matches no finding",
+    "豁免未匹配任何发现",
     Severity::Low,
     "unmatched.md",
     NoSettings
