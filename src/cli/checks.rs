@@ -23,6 +23,7 @@ pub fn list() -> anyhow::Result<ExitCode> {
     let rows: Vec<Row> = checks::ALL
         .iter()
         .map(|check| check.info())
+        .chain(checks::waiver::INFOS)
         .map(|check| {
             let enabling: Vec<String> = packs
                 .iter()
@@ -37,7 +38,12 @@ pub fn list() -> anyhow::Result<ExitCode> {
                 id: check.id,
                 title: check.title,
                 severity: check.default_severity.to_string(),
-                packs: enabling.join(", "),
+                // The waiver checks judge the config's [[waiver]] list in every audit.
+                packs: if check.family == "waiver" {
+                    "every audit with [[waiver]]".to_string()
+                } else {
+                    enabling.join(", ")
+                },
             }
         })
         .collect();

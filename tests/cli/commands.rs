@@ -217,3 +217,15 @@ fn a_malformed_policy_pack_is_refused_at_its_line_and_column() {
         }
     }
 }
+
+#[test]
+fn completions_cover_every_subcommand() {
+    for shell in ["bash", "zsh", "fish"] {
+        let output = fairmark().args(["completions", shell]).assert().success();
+        let script = String::from_utf8_lossy(&output.get_output().stdout).into_owned();
+        for command in ["audit", "pseudonymize", "check-rules", "explain"] {
+            assert!(script.contains(command), "{shell}: {command} missing");
+        }
+        assert!(script.contains("--fail-on-new"), "{shell}");
+    }
+}
