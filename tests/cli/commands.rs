@@ -226,6 +226,6 @@ fn completions_cover_every_subcommand() {
         for command in ["audit", "pseudonymize", "check-rules", "explain"] {
             assert!(script.contains(command), "{shell}: {command} missing");
         }
-        assert!(script.contains("--fail-on-new"), "{shell}");
+        assert!(script.contains("fail-on-new"), "{shell}");
     }
 }
