@@ -122,20 +122,33 @@ impl Subject {
     }
 }
 
-impl fmt::Display for Subject {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: Vec<String> = [
-            self.dataset.as_deref().map(str::to_string),
-            self.column.as_deref().map(|c| format!("column {c}")),
-            self.sku.as_deref().map(|s| format!("sku {s}")),
-            self.campaign.as_deref().map(|c| format!("campaign {c}")),
-            self.channel.as_deref().map(|c| format!("channel {c}")),
-            self.rule.as_deref().map(|r| format!("rule {r}")),
-            self.waiver.as_deref().map(|w| format!("waiver {w}")),
+impl Subject {
+    /// The fields that are set, each with its name, in the order reports show them.
+    pub fn parts(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("dataset", &self.dataset),
+            ("column", &self.column),
+            ("sku", &self.sku),
+            ("campaign", &self.campaign),
+            ("channel", &self.channel),
+            ("rule", &self.rule),
+            ("waiver", &self.waiver),
         ]
         .into_iter()
-        .flatten()
-        .collect();
+        .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)))
+    }
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self
+            .parts()
+            .map(|(name, value)| match name {
+                // The dataset needs no label: it leads, and its name says what it is.
+                "dataset" => value.to_string(),
+                _ => format!("{name} {value}"),
+            })
+            .collect();
         f.write_str(&parts.join(", "))
     }
 }

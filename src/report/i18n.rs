@@ -142,19 +142,22 @@ pub fn severity(lang: Lang, severity: Severity) -> &'static str {
 pub fn subject(lang: Lang, subject: &Subject) -> String {
     match lang {
         Lang::En => subject.to_string(),
-        Lang::ZhCn => [
-            subject.dataset.as_deref().map(|d| format!("数据集 {d}")),
-            subject.column.as_deref().map(|c| format!("列 {c}")),
-            subject.sku.as_deref().map(|s| format!("商品 {s}")),
-            subject.campaign.as_deref().map(|c| format!("营销活动 {c}")),
-            subject.channel.as_deref().map(|c| format!("渠道 {c}")),
-            subject.rule.as_deref().map(|r| format!("规则 {r}")),
-            subject.waiver.as_deref().map(|w| format!("豁免 {w}")),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join("，"),
+        Lang::ZhCn => subject
+            .parts()
+            .map(|(name, value)| {
+                let label = match name {
+                    "dataset" => "数据集",
+                    "column" => "列",
+                    "sku" => "商品",
+                    "campaign" => "营销活动",
+                    "channel" => "渠道",
+                    "rule" => "规则",
+                    _ => "豁免",
+                };
+                format!("{label} {value}")
+            })
+            .collect::<Vec<_>>()
+            .join("，"),
     }
 }
 
