@@ -276,12 +276,16 @@ impl MemoryLimit {
             "kib" => 1024.0,
             "mib" => 1024.0 * 1024.0,
             "gib" => 1024.0 * 1024.0 * 1024.0,
-            _ => return Err(format!(
-                "memory_limit: unknown unit; write \"auto\", \"unlimited\" or a size such as \"2GiB\" or \"512MB\""
-            )),
+            _ => {
+                return Err(
+                    "memory_limit: unknown unit; write \"auto\", \"unlimited\" or a size such as \"2GiB\" or \"512MB\""
+                        .to_string(),
+                );
+            }
         };
         let number: f64 = number.parse().map_err(|_| {
-            "memory_limit: not a size; write \"auto\", \"unlimited\" or a size such as \"2GiB\"".to_string()
+            "memory_limit: not a size; write \"auto\", \"unlimited\" or a size such as \"2GiB\""
+                .to_string()
         })?;
         let bytes = (number * unit_bytes).round();
         if bytes < (16 << 20) as f64 {
@@ -766,7 +770,11 @@ amount = "total"
         let message = Config::parse(&text, "f.toml").unwrap_err().to_string();
         assert!(message.starts_with("f.toml:10:"), "{message}");
         assert!(message.contains("memory_limit: unknown unit"), "{message}");
-        assert!(MemoryLimit::parse("GiB").unwrap_err().contains("not a size"));
+        assert!(
+            MemoryLimit::parse("GiB")
+                .unwrap_err()
+                .contains("not a size")
+        );
         let text = format!("{MINIMAL}[engine]\nmemory_limit = 100000000\n");
         let config = Config::parse(&text, "f.toml").unwrap();
         assert_eq!(config.engine.memory_limit, MemoryLimit::Bytes(100_000_000));
