@@ -32,7 +32,7 @@ impl Format {
         }
     }
 
-    fn from_extension(path: &Path) -> Option<Format> {
+    pub fn from_extension(path: &Path) -> Option<Format> {
         match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
             "parquet" | "pq" => Some(Format::Parquet),
             "csv" | "tsv" | "txt" => Some(Format::Csv),
