@@ -26,6 +26,10 @@ pub enum Error {
         location: String,
         message: String,
     },
+    /// A data file read on its own, before any dataset names it (by `fairmark init`), cannot
+    /// be read; the message says where in the file, as a dataset's would.
+    #[error("{}: {message}", path.display())]
+    DataFile { path: PathBuf, message: String },
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {

@@ -14,6 +14,7 @@ pub mod engine;
 pub mod error;
 pub mod findings;
 pub mod functions;
+pub mod init;
 pub mod mail;
 pub mod output;
 pub mod pii;

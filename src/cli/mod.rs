@@ -6,6 +6,7 @@ mod bench;
 mod check_rules;
 mod checks;
 mod demo;
+mod init;
 mod policy;
 mod progress;
 mod pseudonymize;
@@ -57,6 +58,19 @@ enum Command {
         volume: Volume,
         #[arg(long, default_value_t = 20261123)]
         seed: u64,
+    },
+    /// Propose a commented fairmark.toml for the data files in DIR, from statistics of their
+    /// columns (no value is written).
+    Init {
+        /// The directory holding the data files.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The config to write (default: DIR/fairmark.toml).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Overwrite the config if it exists.
+        #[arg(long)]
+        force: bool,
     },
     /// Audit the datasets of a config against its policy packs.
     Audit {
@@ -194,6 +208,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             volume.for_customers(customers),
             seed,
         )),
+        Command::Init { dir, out, force } => with_runtime(init::run(&dir, out.as_deref(), force)),
         Command::Audit {
             config,
             out,

@@ -32,7 +32,7 @@ impl Format {
         }
     }
 
-    fn from_extension(path: &Path) -> Option<Format> {
+    pub fn from_extension(path: &Path) -> Option<Format> {
         match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
             "parquet" | "pq" => Some(Format::Parquet),
             "csv" | "tsv" | "txt" => Some(Format::Csv),
@@ -382,7 +382,10 @@ impl MemoryLimit {
             "mib" => 1024.0 * 1024.0,
             "gib" => 1024.0 * 1024.0 * 1024.0,
             _ => {
-                return Err("memory_limit: unknown unit; write \"auto\", \"unlimited\" or a size such as \"2GiB\" or \"512MB\"".to_string());
+                return Err(
+                    "memory_limit: unknown unit; write \"auto\", \"unlimited\" or a size such as \"2GiB\" or \"512MB\""
+                        .to_string(),
+                );
             }
         };
         let number: f64 = number.parse().map_err(|_| {

@@ -301,6 +301,55 @@ impl Engine {
     }
 }
 
+/// The first `rows` rows of one data file, read on its own through the readers datasets are
+/// read with (the same CSV delimiter and type inference, the same Parquet envelope check), for
+/// `fairmark init` to look at before any config names the file. Errors name the file and, for
+/// a CSV, the row and column, never a value.
+pub async fn read_head(
+    path: &Path,
+    format: Format,
+    rows: usize,
+) -> Result<(SchemaRef, Vec<datafusion::arrow::record_batch::RecordBatch>)> {
+    let fail = |message: String| Error::DataFile {
+        path: path.to_path_buf(),
+        message,
+    };
+    let reader_error = |e: datafusion::error::DataFusionError, schema: Option<&SchemaRef>| {
+        let message = e.to_string();
+        fail(
+            locate_csv_error(&message, schema, &[])
+                .unwrap_or_else(|| crate::error::redact(&message)),
+        )
+    };
+    if format == Format::Parquet {
+        check_parquet_envelope(path).map_err(fail)?;
+    }
+    let ctx = file_order_session();
+    let paths = vec![path.to_string_lossy().into_owned()];
+    let frame = read(&ctx, paths, format, path, None).await.map_err(|e| {
+        match format {
+            Format::Csv => locate_inference_error(&[path.to_path_buf()], &[]).map(fail),
+            _ => None,
+        }
+        .unwrap_or_else(|| reader_error(e, None))
+    })?;
+    let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
+    // Without a header row, the "column names" init would write are a customer's cells.
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    if format == Format::Csv && header_looks_like_data(&names) {
+        return Err(fail(
+            "the first row looks like data, not column names (a CSV without a header row?); add a header row".into(),
+        ));
+    }
+    let batches = frame
+        .limit(0, Some(rows))
+        .map_err(|e| reader_error(e, Some(&schema)))?
+        .collect()
+        .await
+        .map_err(|e| reader_error(e, Some(&schema)))?;
+    Ok((schema, batches))
+}
+
 /// A session that reads files in one partition, so that rows arrive in file order (to name
 /// the row of a bad cell, or to take the same sample whatever the machine).
 fn file_order_session() -> SessionContext {

@@ -1,6 +1,10 @@
 //! The other commands, and configurations with less data.
 
-use crate::support::{Fixture, fairmark, parquet_rows, report_json};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::support::{
+    Fixture, assert_no_raw_values, fairmark, parquet_rows, raw_identifiers, report_json,
+};
 
 #[test]
 fn demo_runs_end_to_end_and_says_where_the_report_is() {
@@ -228,4 +232,101 @@ fn completions_cover_every_subcommand() {
         }
         assert!(script.contains("fail-on-new"), "{shell}");
     }
+}
+
+/// What an audit found, as the next run would recognize it: the findings' fingerprints, and
+/// each check's status.
+fn outcome(report: &serde_json::Value) -> (BTreeSet<String>, BTreeMap<String, String>) {
+    let fingerprints = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fingerprint"].as_str().unwrap().to_string())
+        .collect();
+    let statuses = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_string(),
+                c["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    (fingerprints, statuses)
+}
+
+#[test]
+fn init_proposes_a_config_that_audits_like_the_demos_own() {
+    let fixture = Fixture::small();
+    let input = fixture.dir.path().join("input");
+    let proposed = fixture.input("init.toml");
+    let init = fairmark()
+        .arg("init")
+        .arg(&input)
+        .arg("--out")
+        .arg(&proposed)
+        .assert()
+        .success();
+    let stdout = String::from_utf8(init.get_output().stdout.clone()).unwrap();
+    for said in [
+        "customers.csv",
+        "1 left unmapped: notes",
+        "orders.parquet",
+        "mail_sends",
+        "consents",
+        "Pricing rules: rules.toml",
+    ] {
+        assert!(stdout.contains(said), "{said} in {stdout}");
+    }
+    let text = std::fs::read_to_string(&proposed).unwrap();
+    fairmark::config::Config::load(&proposed).expect("the proposal loads strictly");
+    let raw = raw_identifiers(&fixture.data.customers_csv);
+    let output = init.get_output();
+    assert_no_raw_values(
+        &raw,
+        &BTreeMap::from([
+            ("stdout".to_string(), output.stdout.clone()),
+            ("stderr".to_string(), output.stderr.clone()),
+            ("init.toml".to_string(), text.clone().into_bytes()),
+        ]),
+    );
+
+    // Written once, the proposal is kept unless --force says otherwise.
+    let again = fairmark()
+        .arg("init")
+        .arg(&input)
+        .arg("--out")
+        .arg(&proposed)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8(again.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.lines().count() == 1 && stderr.contains("exists; pass --force"),
+        "{stderr}"
+    );
+    fairmark()
+        .arg("init")
+        .arg(&input)
+        .arg("--out")
+        .arg(&proposed)
+        .arg("--force")
+        .assert()
+        .success();
+    assert_eq!(std::fs::read_to_string(&proposed).unwrap(), text);
+
+    fixture.audit("with-demo-config").code(1);
+    fairmark()
+        .args(["audit", "--config"])
+        .arg(&proposed)
+        .arg("--out")
+        .arg(fixture.out("with-init-config"))
+        .assert()
+        .code(1);
+    let (demo_findings, demo_checks) = outcome(&report_json(&fixture.out("with-demo-config")));
+    let (init_findings, init_checks) = outcome(&report_json(&fixture.out("with-init-config")));
+    assert!(!demo_findings.is_empty());
+    assert_eq!(init_findings, demo_findings);
+    assert_eq!(init_checks, demo_checks);
 }
