@@ -71,25 +71,24 @@ pub async fn run(
                 .iter()
                 .filter(|f| f.baseline == Some(BaselineStatus::Persisting))
                 .count();
-            let (segment_shift, segment_shift_skipped) =
-                match (&segmentation, &baseline.segments) {
-                    (None, _) => (None, Some("this audit has no segmentation".to_string())),
-                    (_, None) => (
-                        None,
-                        Some("the baseline has no segments.parquet beside its report".to_string()),
-                    ),
-                    _ if baseline.key_id != key_id => (
-                        None,
-                        Some(format!(
-                            "the baseline was written under key {}, this audit under key {key_id}: tokens do not match across keys",
-                            baseline.key_id
-                        )),
-                    ),
-                    (Some(segmentation), Some(path)) => (
-                        Some(segment_shift(&engine, &segmentation.rows, path).await?),
-                        None,
-                    ),
-                };
+            let (segment_shift, segment_shift_skipped) = match (&segmentation, &baseline.segments) {
+                (None, _) => (None, Some("this audit has no segmentation".to_string())),
+                (_, None) => (
+                    None,
+                    Some("the baseline has no segments.parquet beside its report".to_string()),
+                ),
+                _ if baseline.key_id != key_id => (
+                    None,
+                    Some(format!(
+                        "the baseline was written under key {}, this audit under key {key_id}: tokens do not match across keys",
+                        baseline.key_id
+                    )),
+                ),
+                (Some(segmentation), Some(path)) => (
+                    Some(segment_shift(&engine, &segmentation.rows, path).await?),
+                    None,
+                ),
+            };
             Some(BaselineSummary {
                 source: baseline.source.clone(),
                 new: findings.len() - persisting,

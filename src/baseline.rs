@@ -49,7 +49,11 @@ impl Baseline {
                 e.column()
             ))
         })?;
-        let major = previous.schema_version.split('.').next().unwrap_or_default();
+        let major = previous
+            .schema_version
+            .split('.')
+            .next()
+            .unwrap_or_default();
         if major != schema_version.split('.').next().unwrap_or_default() {
             return Err(Error::Usage(format!(
                 "--baseline {source}: report schema {} cannot be compared with {}",
@@ -74,8 +78,11 @@ impl Baseline {
     /// Marks each finding new or persisting, and returns the baseline's findings that are no
     /// longer there (resolved), in report order.
     pub fn compare(&self, findings: &mut [Finding]) -> Vec<Finding> {
-        let before: std::collections::BTreeSet<&str> =
-            self.findings.iter().map(|f| f.fingerprint.as_str()).collect();
+        let before: std::collections::BTreeSet<&str> = self
+            .findings
+            .iter()
+            .map(|f| f.fingerprint.as_str())
+            .collect();
         for finding in findings.iter_mut() {
             finding.baseline = Some(if before.contains(finding.fingerprint.as_str()) {
                 BaselineStatus::Persisting

@@ -138,7 +138,10 @@ pub async fn copy(
                 leading.push("order_token");
             }
             leading.push(&orders.ordered_at);
-            Ok((in_total_order(engine.sql(&sql, role).await?, &leading)?, None))
+            Ok((
+                in_total_order(engine.sql(&sql, role).await?, &leading)?,
+                None,
+            ))
         }
         other => Err(Error::Usage(format!(
             "--dataset {other}: expected customers or orders"

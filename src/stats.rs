@@ -281,7 +281,12 @@ impl WalshAverages {
     fn weighted_median_of_rows(&self, low: &[usize], high: &[usize]) -> f64 {
         let mut middles: Vec<(f64, usize)> = (0..low.len())
             .filter(|&i| high[i] > low[i])
-            .map(|i| (self.average(i, low[i] + (high[i] - low[i]) / 2), high[i] - low[i]))
+            .map(|i| {
+                (
+                    self.average(i, low[i] + (high[i] - low[i]) / 2),
+                    high[i] - low[i],
+                )
+            })
             .collect();
         middles.sort_by(|a, b| a.0.total_cmp(&b.0));
         let total: usize = middles.iter().map(|m| m.1).sum();
@@ -427,7 +432,9 @@ mod tests {
         let mut state = 7u64;
         let gaps: Vec<f64> = (0..3000)
             .map(|_| {
-                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 0.05 + ((state >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 0.2
             })
             .collect();

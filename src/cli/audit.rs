@@ -186,8 +186,14 @@ pub async fn execute(
     staging.write("report.json", report::json::render(&report).as_bytes())?;
     staging.write("report.md", report::markdown::render(&report).as_bytes())?;
     staging.write("report.html", report::html::render(&report).as_bytes())?;
-    staging.write("report.sarif", report::sarif::render_report(&report).as_bytes())?;
-    staging.write("report.junit.xml", report::junit::render(&report).as_bytes())?;
+    staging.write(
+        "report.sarif",
+        report::sarif::render_report(&report).as_bytes(),
+    )?;
+    staging.write(
+        "report.junit.xml",
+        report::junit::render(&report).as_bytes(),
+    )?;
     staging.commit()?;
     let spills = spill_note(&audit.engine.runtime);
     Ok(Audited { report, spills })

@@ -82,9 +82,7 @@ enum Command {
         today: Option<chrono::NaiveDate>,
     },
     /// Print a shell completion script: `fairmark completions bash > /etc/bash_completion.d/fairmark`.
-    Completions {
-        shell: clap_complete::Shell,
-    },
+    Completions { shell: clap_complete::Shell },
     /// Write a copy of a dataset with identifiers tokenized, quasi-identifiers generalized to
     /// k-anonymity and unmapped columns (free text) dropped.
     Pseudonymize {

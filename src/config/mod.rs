@@ -356,12 +356,15 @@ impl MemoryLimit {
             "kib" => 1024.0,
             "mib" => 1024.0 * 1024.0,
             "gib" => 1024.0 * 1024.0 * 1024.0,
-            _ => return Err(format!(
-                "memory_limit: unknown unit; write \"auto\", \"unlimited\" or a size such as \"2GiB\" or \"512MB\""
-            )),
+            _ => {
+                return Err(format!(
+                    "memory_limit: unknown unit; write \"auto\", \"unlimited\" or a size such as \"2GiB\" or \"512MB\""
+                ));
+            }
         };
         let number: f64 = number.parse().map_err(|_| {
-            "memory_limit: not a size; write \"auto\", \"unlimited\" or a size such as \"2GiB\"".to_string()
+            "memory_limit: not a size; write \"auto\", \"unlimited\" or a size such as \"2GiB\""
+                .to_string()
         })?;
         let bytes = (number * unit_bytes).round();
         if bytes < (16 << 20) as f64 {
@@ -775,7 +778,9 @@ fn validate_waivers(waivers: &[Waiver], file: &str) -> Result<()> {
         if waiver.reason.trim().is_empty() || waiver.owner.trim().is_empty() {
             return Err(Error::config(
                 file,
-                format!("waiver {number}: `reason` and `owner` must not be empty; say why the risk is accepted and who accepted it"),
+                format!(
+                    "waiver {number}: `reason` and `owner` must not be empty; say why the risk is accepted and who accepted it"
+                ),
             ));
         }
         let names_subject = waiver.subject_fields().iter().any(|(_, v)| v.is_some());
@@ -789,13 +794,17 @@ fn validate_waivers(waivers: &[Waiver], file: &str) -> Result<()> {
             (Some(_), None) if names_subject => {
                 return Err(Error::config(
                     file,
-                    format!("waiver {number}: a fingerprint names one finding already; drop the subject fields"),
+                    format!(
+                        "waiver {number}: a fingerprint names one finding already; drop the subject fields"
+                    ),
                 ));
             }
             (None, None) => {
                 return Err(Error::config(
                     file,
-                    format!("waiver {number}: name the finding by `fingerprint`, or by `check` and its subject (sku, campaign, …)"),
+                    format!(
+                        "waiver {number}: name the finding by `fingerprint`, or by `check` and its subject (sku, campaign, …)"
+                    ),
                 ));
             }
             _ => {}
@@ -892,7 +901,11 @@ amount = "total"
         let message = Config::parse(&text, "f.toml").unwrap_err().to_string();
         assert!(message.starts_with("f.toml:10:"), "{message}");
         assert!(message.contains("memory_limit: unknown unit"), "{message}");
-        assert!(MemoryLimit::parse("GiB").unwrap_err().contains("not a size"));
+        assert!(
+            MemoryLimit::parse("GiB")
+                .unwrap_err()
+                .contains("not a size")
+        );
         let text = format!("{MINIMAL}[engine]\nmemory_limit = 100000000\n");
         let config = Config::parse(&text, "f.toml").unwrap();
         assert_eq!(config.engine.memory_limit, MemoryLimit::Bytes(100_000_000));

@@ -111,10 +111,7 @@ struct CountedSpills {
 }
 
 impl TempFileFactory for CountedSpills {
-    fn create_temp_file(
-        &self,
-        description: &str,
-    ) -> datafusion::error::Result<Arc<dyn SpillFile>> {
+    fn create_temp_file(&self, description: &str) -> datafusion::error::Result<Arc<dyn SpillFile>> {
         self.created.fetch_add(1, Ordering::Relaxed);
         self.disk.create_tmp_file(description)
     }

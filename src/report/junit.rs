@@ -45,7 +45,8 @@ pub fn render(report: &Report) -> String {
             seen.push(id);
             let findings: Vec<&Finding> =
                 report.findings.iter().filter(|f| f.check == id).collect();
-            if let Some(CheckStatus::Skipped { reason } | CheckStatus::Disabled { reason }) = status {
+            if let Some(CheckStatus::Skipped { reason } | CheckStatus::Disabled { reason }) = status
+            {
                 tests += 1;
                 skipped += 1;
                 let _ = writeln!(

@@ -48,7 +48,11 @@ pub fn render(report: &Report) -> String {
         );
     }
     if let Some(baseline) = &report.baseline {
-        let _ = writeln!(md, "\n## Since the baseline\n\n{}\n", baseline_sentence(baseline));
+        let _ = writeln!(
+            md,
+            "\n## Since the baseline\n\n{}\n",
+            baseline_sentence(baseline)
+        );
         if !baseline.resolved.is_empty() {
             let _ = writeln!(md, "Resolved:\n");
             for finding in &baseline.resolved {
@@ -64,8 +68,15 @@ pub fn render(report: &Report) -> String {
             }
             md.push('\n');
         }
-        if let Some(shift) = baseline.segment_shift.as_ref().filter(|s| !s.moves.is_empty()) {
-            let _ = writeln!(md, "| from segment | to segment | customers |\n|---|---|---|");
+        if let Some(shift) = baseline
+            .segment_shift
+            .as_ref()
+            .filter(|s| !s.moves.is_empty())
+        {
+            let _ = writeln!(
+                md,
+                "| from segment | to segment | customers |\n|---|---|---|"
+            );
             for step in &shift.moves {
                 let _ = writeln!(md, "| {} | {} | {} |", step.from, step.to, step.customers);
             }

@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::baseline::BaselineSummary;
 use crate::checks::CheckRun;
 use crate::engine::RegisteredDataset;
-use crate::baseline::BaselineSummary;
 use crate::findings::{BaselineStatus, Finding, Severity};
 use crate::policy::PolicyPack;
 use crate::segment::SegmentationSummary;

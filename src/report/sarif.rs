@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 
-use crate::checks;
 use super::Report;
+use crate::checks;
 use crate::findings::{BaselineStatus, Finding, Severity};
 
 /// How a finding compares with the base of a change (`check-rules --base`).

@@ -157,7 +157,10 @@ mod tests {
             waiver("pricing.tenure-overcharge", "Z", "2027-01-31"),
         ];
         let about = apply(&mut findings, &waivers, "2026-11-30".parse().unwrap());
-        assert!(findings[0].waiver.is_none(), "an expired waiver stops waiving");
+        assert!(
+            findings[0].waiver.is_none(),
+            "an expired waiver stops waiving"
+        );
         let ids: Vec<&str> = about.iter().map(|f| f.check.as_str()).collect();
         assert_eq!(ids, ["waiver.expired", "waiver.unmatched"]);
         assert_eq!(
@@ -173,7 +176,14 @@ mod tests {
         by_fingerprint.check = None;
         by_fingerprint.sku = None;
         by_fingerprint.fingerprint = Some(findings[0].fingerprint.clone());
-        assert!(apply(&mut findings, &[by_fingerprint], "2026-01-01".parse().unwrap()).is_empty());
+        assert!(
+            apply(
+                &mut findings,
+                &[by_fingerprint],
+                "2026-01-01".parse().unwrap()
+            )
+            .is_empty()
+        );
         assert!(findings[0].waiver.is_some());
     }
 }
