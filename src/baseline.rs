@@ -55,12 +55,13 @@ impl Baseline {
             .next()
             .unwrap_or_default();
         if major != schema_version.split('.').next().unwrap_or_default() {
+            let previous_version = if crate::error::printable_name(&previous.schema_version) {
+                previous.schema_version.as_str()
+            } else {
+                "(unreadable)"
+            };
             return Err(Error::Usage(format!(
-                "--baseline {source}: report schema {} cannot be compared with {}",
-                crate::error::printable_name(&previous.schema_version)
-                    .then_some(previous.schema_version.as_str())
-                    .unwrap_or("(unreadable)"),
-                schema_version
+                "--baseline {source}: report schema {previous_version} cannot be compared with {schema_version}"
             )));
         }
         let segments = report

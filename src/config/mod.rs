@@ -357,9 +357,10 @@ impl MemoryLimit {
             "mib" => 1024.0 * 1024.0,
             "gib" => 1024.0 * 1024.0 * 1024.0,
             _ => {
-                return Err(format!(
+                return Err(
                     "memory_limit: unknown unit; write \"auto\", \"unlimited\" or a size such as \"2GiB\" or \"512MB\""
-                ));
+                        .to_string(),
+                );
             }
         };
         let number: f64 = number.parse().map_err(|_| {
