@@ -181,6 +181,7 @@ pub async fn execute(
         waivers_judged_on: (!prepared.config.waivers.is_empty())
             .then(|| today.format("%Y-%m-%d").to_string()),
         segmentation: audit.segmentation.map(|s| s.summary),
+        mail: audit.mail,
         outputs,
     };
     staging.write("report.json", report::json::render(&report).as_bytes())?;

@@ -74,7 +74,7 @@ fn fail_on_sets_the_exit_code() {
         .code(0);
     let report = report_json(&fixture.out("lenient"));
     assert_eq!(report["outcome"]["fail_on"], "critical");
-    assert_eq!(report["schema_version"], "1.0.0");
+    assert_eq!(report["schema_version"], fairmark::report::SCHEMA_VERSION);
 }
 
 #[test]
