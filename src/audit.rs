@@ -33,6 +33,8 @@ pub struct Audit {
     pub segmentation: Option<Segmentation>,
     /// Recipient tokens not to contact, when the config has mail sends.
     pub suppression: Option<datafusion::prelude::DataFrame>,
+    /// Every campaign's messages by consent and quiet hours, when consent can be judged.
+    pub mail: Option<mail::breakdown::MailBreakdown>,
 }
 
 /// Runs the audit; `progress` hears the name of each phase as it starts.
@@ -62,6 +64,7 @@ pub async fn run(
         }
         Some(_) => None,
     };
+    let mail = mail::breakdown::breakdown(&cx).await?;
     let segmentation = cx.published_segmentation().await?;
     let baseline = match &options.baseline {
         Some(baseline) => {
@@ -107,5 +110,6 @@ pub async fn run(
         checks,
         segmentation,
         suppression,
+        mail,
     })
 }

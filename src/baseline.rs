@@ -55,14 +55,13 @@ impl Baseline {
             .next()
             .unwrap_or_default();
         if major != schema_version.split('.').next().unwrap_or_default() {
+            let previous_version = if crate::error::printable_name(&previous.schema_version) {
+                previous.schema_version.as_str()
+            } else {
+                "(unreadable)"
+            };
             return Err(Error::Usage(format!(
-                "--baseline {source}: report schema {} cannot be compared with {}",
-                if crate::error::printable_name(&previous.schema_version) {
-                    previous.schema_version.as_str()
-                } else {
-                    "(unreadable)"
-                },
-                schema_version
+                "--baseline {source}: report schema {previous_version} cannot be compared with {schema_version}"
             )));
         }
         let segments = report

@@ -12,6 +12,8 @@ mod commands;
 mod determinism;
 #[path = "cli/errors.rs"]
 mod errors;
+#[path = "cli/html.rs"]
+mod html;
 #[path = "cli/mail.rs"]
 mod mail;
 #[path = "cli/monthly.rs"]

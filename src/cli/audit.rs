@@ -185,6 +185,7 @@ pub async fn execute(
         waivers_judged_on: (!prepared.config.waivers.is_empty())
             .then(|| today.format("%Y-%m-%d").to_string()),
         segmentation: audit.segmentation.map(|s| s.summary),
+        mail: audit.mail,
         outputs,
         lang: lang.unwrap_or(prepared.config.lang),
     };

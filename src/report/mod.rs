@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::baseline::BaselineSummary;
 use crate::checks::CheckRun;
 use crate::config::Lang;
+use crate::checks::mail::breakdown::MailBreakdown;
 use crate::engine::RegisteredDataset;
 use crate::findings::{BaselineStatus, Finding, Severity};
 use crate::policy::PolicyPack;
@@ -23,7 +24,7 @@ use crate::segment::SegmentationSummary;
 
 /// Bumped on any change a consumer of `report.json` could notice: major for removals and
 /// renames, minor for additions.
-pub const SCHEMA_VERSION: &str = "1.1.0";
+pub const SCHEMA_VERSION: &str = "1.2.0";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Tool {
@@ -89,6 +90,10 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waivers_judged_on: Option<String>,
     pub segmentation: Option<SegmentationSummary>,
+    /// Every campaign's messages by consent and quiet hours, when the audit could judge consent
+    /// (since schema 1.2.0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mail: Option<MailBreakdown>,
     /// The files written next to this report.
     pub outputs: Vec<String>,
     /// The language of the human-readable renderings (not of report.json).

@@ -208,6 +208,12 @@ fn without_input_provenance(files: BTreeMap<PathBuf, Vec<u8>>) -> BTreeMap<PathB
                     .collect::<Vec<_>>()
                     .join("\n")
                     .into_bytes(),
+                Some("report.html") => {
+                    let html = String::from_utf8(bytes).unwrap();
+                    let start = html.find("<section id=\"inputs\">").unwrap();
+                    let end = start + html[start..].find("</section>").unwrap();
+                    format!("{}{}", &html[..start], &html[end..]).into_bytes()
+                }
                 _ => bytes,
             };
             (name, bytes)

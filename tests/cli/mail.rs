@@ -105,6 +105,38 @@ fn counts(report: &serde_json::Value) -> BTreeMap<(String, String), u64> {
         .collect()
 }
 
+/// `report.json`'s `mail` breakdown: campaign → (channel, [messages, consented, no consent,
+/// after opt-out, quiet hours]).
+fn breakdown(report: &serde_json::Value) -> BTreeMap<String, (String, [u64; 5])> {
+    report["mail"]["campaigns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let n = |key: &str| c[key].as_u64().unwrap();
+            (
+                c["campaign"].as_str().unwrap().to_string(),
+                (
+                    c["channel"].as_str().unwrap().to_string(),
+                    [
+                        n("messages"),
+                        n("consented"),
+                        n("no_consent"),
+                        n("after_opt_out"),
+                        n("quiet_hours"),
+                    ],
+                ),
+            )
+        })
+        .collect()
+}
+
+fn campaigns(rows: &[(&str, &str, [u64; 5])]) -> BTreeMap<String, (String, [u64; 5])> {
+    rows.iter()
+        .map(|(campaign, channel, counts)| (campaign.to_string(), (channel.to_string(), *counts)))
+        .collect()
+}
+
 fn expected(pairs: &[(&str, &str, u64)]) -> BTreeMap<(String, String), u64> {
     pairs
         .iter()
@@ -139,6 +171,18 @@ fn each_check_counts_exactly_under_the_cn_pack() {
             ("mail.missing-sender-id", "spring", 1),
         ])
     );
+    // Every message once, in the first that applies: after an opt-out, without consent, in
+    // quiet hours, consented; the same counts as the checks' findings.
+    assert_eq!(
+        breakdown(&report),
+        campaigns(&[
+            ("daily", "email", [6, 6, 0, 0, 0]),
+            ("flash", "sms", [5, 2, 0, 0, 3]),
+            ("spring", "email", [8, 5, 1, 2, 0]),
+            ("us-sms", "sms", [2, 1, 0, 0, 1]),
+        ])
+    );
+    assert!(report["mail"].get("not_judged").is_none(), "cn judges all");
     // The SMS regulation is cited on SMS findings, never on e-mail ones.
     for finding in report["findings"].as_array().unwrap() {
         let cites_sms_order = finding["legal_bases"]
@@ -200,6 +244,16 @@ fn the_us_pack_allows_ten_business_days_and_follows_new_york_time() {
             ("mail.quiet-hours", "us-sms", 1),
             ("mail.missing-unsubscribe", "spring", 1),
             ("mail.missing-sender-id", "spring", 1),
+        ])
+    );
+    // Erin needs no opt-in for e-mail, Bob's and Carol's opt-outs are in their grace.
+    assert_eq!(
+        breakdown(&report),
+        campaigns(&[
+            ("daily", "email", [6, 6, 0, 0, 0]),
+            ("flash", "sms", [5, 4, 0, 0, 1]),
+            ("spring", "email", [8, 8, 0, 0, 0]),
+            ("us-sms", "sms", [2, 1, 0, 0, 1]),
         ])
     );
 }

@@ -1,9 +1,11 @@
 //! Marketing-contact checks over the judged sends (each send with the consent status in force
 //! at its send time, see [`crate::mail`]), one file per check. Every check is a predicate on a
 //! send; one aggregate per check gives exact counts per campaign and channel. This module holds
-//! what they share: the consent predicates, the per-campaign count and its finding.
+//! what they share: the consent predicates, the per-campaign count and its finding; and the
+//! report's per-campaign breakdown by the same predicates ([`breakdown`]).
 
 pub mod after_opt_out;
+pub mod breakdown;
 pub mod frequency_cap;
 pub mod missing_postal_address;
 pub mod missing_sender_id;

@@ -116,7 +116,7 @@ fn minutes(text: &str) -> Option<i64> {
 
 /// A send inside its channel's quiet window, in the recipient's zone or else the policy's;
 /// `None` when the policy sets no window.
-fn inside_quiet_hours(quiet: &Settings) -> Option<String> {
+pub(super) fn inside_quiet_hours(quiet: &Settings) -> Option<String> {
     let windows: Vec<String> = quiet
         .quiet
         .iter()

@@ -1,0 +1,546 @@
+//! The sections with charts: pricing (forest plot, episode timeline), mail (messages per
+//! campaign), segments (sizes, R/F/M medians) and privacy (k-anonymity classes, generalization).
+//! Each reads what the report holds (findings' evidence, `mail`, `segmentation`) and writes its
+//! charts beside tables of their numbers.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use chrono::NaiveDate;
+
+use super::charts::{
+    self, Episode, ForestNames, ForestRow, Panel, Series, StackRow, TimelineRow, signed_percent,
+};
+use super::{
+    Page, count_cell, escape, finding_id, findings_in, header, inline, num_cell, number, text,
+};
+use crate::findings::Finding;
+
+/// One episode as `observed.rs` writes it: `2025-11-09 (all conditions: 1 stratum, +10.0%)`
+/// or `2025-11-09 13:00 (channel = app: 2 strata, +6.0%)`.
+fn parse_episode(text: &str) -> Option<Episode> {
+    let day = NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()?;
+    let (_, scope) = text.split_once('(')?;
+    let (_, gap) = scope.strip_suffix("%)")?.rsplit_once(", ")?;
+    Some(Episode {
+        day,
+        whole_bucket: scope.starts_with("all conditions"),
+        gap: gap.parse::<f64>().ok()? / 100.0,
+        text: text.to_string(),
+    })
+}
+
+impl Page<'_> {
+    /// A SKU comparison's two label lines: the SKU (or the subject) and the cohorts.
+    fn comparison(finding: &Finding) -> (String, String) {
+        (
+            finding
+                .subject
+                .sku
+                .clone()
+                .unwrap_or_else(|| finding.subject.to_string()),
+            text(finding, "cohorts").unwrap_or_default().to_string(),
+        )
+    }
+
+    pub(super) fn pricing(&mut self) {
+        let l = self.l;
+        let mut forest = Vec::new();
+        let mut timeline = Vec::new();
+        let mut forest_table = String::new();
+        let mut timeline_table = String::new();
+        let mut confidence = None;
+        for (index, finding) in findings_in(self.report, "pricing") {
+            let (Some(mean), Some(low), Some(high)) = (
+                number(finding, "gap_estimate"),
+                number(finding, "gap_ci_low"),
+                number(finding, "gap_ci_high"),
+            ) else {
+                continue;
+            };
+            confidence = confidence.or(number(finding, "confidence"));
+            let (label, sublabel) = Self::comparison(finding);
+            let anchor = finding_id(index);
+            let row = ForestRow {
+                label: label.clone(),
+                sublabel: sublabel.clone(),
+                anchor: anchor.clone(),
+                severity: finding.severity.name(),
+                mean,
+                low,
+                high,
+                hodges_lehmann: number(finding, "hodges_lehmann"),
+                median: number(finding, "median_gap"),
+                episode_gap: number(finding, "episode_gap"),
+            };
+            let percent = |v: Option<f64>| v.map(signed_percent);
+            let _ = write!(
+                forest_table,
+                "<tr><td><a href=\"#{anchor}\">{}</a></td><td>{}</td>{}{}{}{}{}{}{}</tr>",
+                escape(&label),
+                escape(&sublabel),
+                num_cell(Some(signed_percent(mean))),
+                num_cell(Some(format!(
+                    "{} … {}",
+                    signed_percent(low),
+                    signed_percent(high)
+                ))),
+                num_cell(percent(row.hodges_lehmann)),
+                num_cell(percent(row.median)),
+                num_cell(percent(row.episode_gap)),
+                num_cell(number(finding, "matched_strata").map(|v| v.to_string())),
+                num_cell(number(finding, "q_value").map(|v| format!("{v:.2e}"))),
+            );
+            forest.push(row);
+            let episodes: Vec<Episode> = match finding.evidence.get("episodes") {
+                Some(serde_json::Value::Array(items)) => items
+                    .iter()
+                    .filter_map(|v| v.as_str().and_then(parse_episode))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            if let (Some(first), Some(last)) = (
+                episodes.iter().map(|e| e.day).min(),
+                episodes.iter().map(|e| e.day).max(),
+            ) {
+                let _ = write!(
+                    timeline_table,
+                    "<tr><td><a href=\"#{anchor}\">{}</a></td><td>{}</td>{}{}{}{}{}<td>{first}</td><td>{last}</td></tr>",
+                    escape(&label),
+                    escape(&sublabel),
+                    num_cell(number(finding, "episodes_total").map(|v| v.to_string())),
+                    num_cell(Some(episodes.len().to_string())),
+                    num_cell(number(finding, "episode_buckets").map(|v| v.to_string())),
+                    num_cell(
+                        number(finding, "episode_share").map(|v| format!("{:.0}%", 100.0 * v))
+                    ),
+                    num_cell(percent(number(finding, "episode_gap"))),
+                );
+                let total = number(finding, "episodes_total").map_or(0, |n| n as usize);
+                let sublabel = if total > episodes.len() {
+                    format!("{sublabel} · {}", (l.shown_of)(episodes.len(), total))
+                } else {
+                    sublabel
+                };
+                timeline.push(TimelineRow {
+                    label,
+                    sublabel,
+                    anchor,
+                    episodes,
+                });
+            }
+        }
+        if !forest.is_empty() {
+            let mean_ci = (l.mean_gap_ci)(100.0 * confidence.unwrap_or(0.95));
+            let chart = charts::forest(
+                ("chart-forest", l.forest_title, charts::WIDE),
+                &forest,
+                &ForestNames {
+                    mean_ci: &mean_ci,
+                    hodges_lehmann: l.hodges_lehmann,
+                    median: l.median_gap,
+                    episode_gap: l.episode_gap,
+                },
+            );
+            let names = [
+                l.sku.to_string(),
+                l.cohorts.to_string(),
+                format!("{}#", l.mean_gap),
+                format!("{}#", l.interval),
+                format!("{}#", l.hodges_lehmann),
+                format!("{}#", l.median_gap),
+                format!("{}#", l.episode_gap),
+                format!("{}#", l.matched_strata),
+                format!("{}#", l.q_value),
+            ];
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let table = format!(
+                "<table id=\"table-forest\" class=\"numbers\">{}<tbody>{forest_table}</tbody></table>",
+                header(&names)
+            );
+            let _ = write!(self.html, "<h3>{}</h3>", escape(l.forest_title));
+            self.stack(&chart, l.forest_caption, &table);
+        }
+        if !timeline.is_empty() {
+            let chart = charts::timeline(
+                ("chart-episodes", l.timeline_title, charts::WIDE),
+                &timeline,
+                l.whole_bucket,
+                l.one_condition,
+            );
+            let names = [
+                l.sku.to_string(),
+                l.cohorts.to_string(),
+                format!("{}#", l.episodes),
+                format!("{}#", l.episodes_shown),
+                format!("{}#", l.episode_buckets),
+                format!("{}#", l.episode_share),
+                format!("{}#", l.episode_gap),
+                l.first.to_string(),
+                l.last.to_string(),
+            ];
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let table = format!(
+                "<table id=\"table-episodes\" class=\"numbers\">{}<tbody>{timeline_table}</tbody></table>",
+                header(&names)
+            );
+            let _ = write!(self.html, "<h3>{}</h3>", escape(l.timeline_title));
+            self.stack(&chart, l.timeline_caption, &table);
+        }
+    }
+
+    pub(super) fn mail(&mut self) {
+        let l = self.l;
+        let Some(breakdown) = &self.report.mail else {
+            let _ = writeln!(
+                self.html,
+                "<p class=\"note-text\">{}</p>",
+                escape(l.mail_unavailable)
+            );
+            return;
+        };
+        if breakdown.campaigns.is_empty() {
+            return;
+        }
+        // Each campaign's bar links to its most severe finding.
+        let mut first_finding: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+        for (index, finding) in findings_in(self.report, "mail") {
+            if let (Some(campaign), Some(channel)) =
+                (&finding.subject.campaign, &finding.subject.channel)
+            {
+                first_finding
+                    .entry((campaign.as_str(), channel.as_str()))
+                    .or_insert(index);
+            }
+        }
+        let series = [
+            Series {
+                name: l.consented,
+                class: "m-ok",
+            },
+            Series {
+                name: l.no_consent,
+                class: "m-none",
+            },
+            Series {
+                name: l.after_opt_out,
+                class: "m-out",
+            },
+            Series {
+                name: l.quiet_hours,
+                class: "m-quiet",
+            },
+        ];
+        let mut rows = Vec::new();
+        let mut table = String::from("<table id=\"table-mail\" class=\"numbers\">");
+        let names = [
+            l.campaign.to_string(),
+            l.channel.to_string(),
+            format!("{}#", l.messages),
+            format!("{}#", l.consented),
+            format!("{}#", l.no_consent),
+            format!("{}#", l.after_opt_out),
+            format!("{}#", l.quiet_hours),
+        ];
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        table.push_str(&header(&names));
+        table.push_str("<tbody>");
+        for c in &breakdown.campaigns {
+            let anchor = first_finding
+                .get(&(c.campaign.as_str(), c.channel.as_str()))
+                .map(|i| finding_id(*i));
+            let name = match &anchor {
+                Some(anchor) => format!("<a href=\"#{anchor}\">{}</a>", escape(&c.campaign)),
+                None => escape(&c.campaign),
+            };
+            let _ = write!(
+                table,
+                "<tr><td>{name}</td><td>{}</td>{}{}{}{}{}</tr>",
+                escape(&c.channel),
+                count_cell(c.messages),
+                count_cell(c.consented),
+                count_cell(c.no_consent),
+                count_cell(c.after_opt_out),
+                count_cell(c.quiet_hours)
+            );
+            rows.push(StackRow {
+                label: c.campaign.clone(),
+                sublabel: c.channel.clone(),
+                anchor,
+                parts: vec![c.consented, c.no_consent, c.after_opt_out, c.quiet_hours],
+                note: format!("{} {}", c.messages, l.messages),
+            });
+        }
+        table.push_str("</tbody></table>");
+        let chart = charts::stacked(
+            ("chart-mail", "mail", l.mail_title, charts::WIDE),
+            &rows,
+            &series,
+            true,
+        );
+        let _ = write!(self.html, "<h3>{}</h3>", escape(l.mail_title));
+        self.stack(&chart, l.mail_caption, &table);
+        if !breakdown.not_judged.is_empty() {
+            let names: Vec<&str> = breakdown
+                .not_judged
+                .iter()
+                .map(|category| match *category {
+                    "no_consent" => l.no_consent,
+                    "after_opt_out" => l.after_opt_out,
+                    "quiet_hours" => l.quiet_hours,
+                    other => other,
+                })
+                .collect();
+            let _ = writeln!(
+                self.html,
+                "<p class=\"note-text\">{}</p>",
+                escape(&(l.not_judged)(&names))
+            );
+        }
+    }
+
+    pub(super) fn segments(&mut self) {
+        let l = self.l;
+        let Some(s) = &self.report.segmentation else {
+            return;
+        };
+        let _ = writeln!(
+            self.html,
+            "<p>{}</p>",
+            inline(&(l.segments_intro)(
+                &s.reference_date,
+                s.customers,
+                s.customers_with_orders,
+                s.monetary_from.as_deref()
+            ))
+        );
+        if s.segments.is_empty() {
+            return;
+        }
+        let rows: Vec<StackRow> = s
+            .segments
+            .iter()
+            .map(|segment| StackRow {
+                label: segment.segment.clone(),
+                sublabel: String::new(),
+                anchor: None,
+                parts: vec![segment.customers],
+                note: format!("{} · {:.1}%", segment.customers, 100.0 * segment.share),
+            })
+            .collect();
+        let sizes = charts::stacked(
+            ("chart-segments", "segments", l.sizes_title, charts::HALF),
+            &rows,
+            &[Series {
+                name: l.customers,
+                class: "seg",
+            }],
+            false,
+        );
+        let labels: Vec<String> = s.segments.iter().map(|x| x.segment.clone()).collect();
+        let rfm = charts::panels(
+            ("chart-rfm", l.rfm_title, charts::HALF),
+            &labels,
+            &[
+                Panel {
+                    title: l.median_recency,
+                    values: s.segments.iter().map(|x| x.median_recency_days).collect(),
+                },
+                Panel {
+                    title: l.median_frequency,
+                    values: s.segments.iter().map(|x| x.median_frequency).collect(),
+                },
+                Panel {
+                    title: l.median_monetary,
+                    values: s.segments.iter().map(|x| x.median_monetary).collect(),
+                },
+            ],
+        );
+        let customers = format!("{}#", l.customers);
+        let share = format!("{}#", l.share);
+        let mut sizes_table = format!(
+            "<table id=\"table-segments\" class=\"numbers\">{}<tbody>",
+            header(&[l.segment, &customers, &share])
+        );
+        let recency = format!("{}#", l.median_recency);
+        let frequency = format!("{}#", l.median_frequency);
+        let monetary = format!("{}#", l.median_monetary);
+        let mut rfm_table = format!(
+            "<table id=\"table-rfm\" class=\"numbers\">{}<tbody>",
+            header(&[l.segment, &recency, &frequency, &monetary])
+        );
+        let median = |v: Option<f64>| v.map(|v| format!("{v:.2}"));
+        for x in &s.segments {
+            let _ = write!(
+                sizes_table,
+                "<tr><td>{}</td>{}{}</tr>",
+                escape(&x.segment),
+                count_cell(x.customers),
+                num_cell(Some(format!("{:.1}%", 100.0 * x.share))),
+            );
+            let _ = write!(
+                rfm_table,
+                "<tr><td>{}</td>{}{}{}</tr>",
+                escape(&x.segment),
+                num_cell(median(x.median_recency_days)),
+                num_cell(median(x.median_frequency)),
+                num_cell(median(x.median_monetary)),
+            );
+        }
+        sizes_table.push_str("</tbody></table>");
+        rfm_table.push_str("</tbody></table>");
+        let _ = write!(self.html, "<h3>{}</h3>", escape(l.sizes_title));
+        self.pair(&sizes, "", &sizes_table);
+        let _ = write!(self.html, "<h3>{}</h3>", escape(l.rfm_title));
+        self.pair(&rfm, l.rfm_caption, &rfm_table);
+    }
+
+    pub(super) fn privacy(&mut self) {
+        let l = self.l;
+        let Some(segmentation) = &self.report.segmentation else {
+            return;
+        };
+        let Some(a) = &segmentation.anonymity else {
+            let _ = writeln!(
+                self.html,
+                "<p class=\"note-text\">{}</p>",
+                escape(l.no_anonymity)
+            );
+            return;
+        };
+        let _ = writeln!(
+            self.html,
+            "<p>{}</p>",
+            escape(&(l.anonymity_summary)(
+                a.k_required,
+                a.k_achieved,
+                a.classes,
+                a.suppressed_rows,
+                a.suppressed_cell_share
+            ))
+        );
+        let raw_below = a.raw_rows_below_k.saturating_sub(a.raw_unique_rows);
+        let raw_ok = a.rows.saturating_sub(a.raw_rows_below_k);
+        let published = a.rows.saturating_sub(a.suppressed_rows);
+        // Below k after suppression only when there are fewer customers than k in all.
+        let (published_below, published_ok) = if a.k_achieved < a.k_required {
+            (published, 0)
+        } else {
+            (0, published)
+        };
+        let series = [
+            Series {
+                name: l.alone,
+                class: "k-alone",
+            },
+            Series {
+                name: l.below_k,
+                class: "k-below",
+            },
+            Series {
+                name: l.suppressed,
+                class: "k-suppressed",
+            },
+            Series {
+                name: l.at_least_k,
+                class: "k-ok",
+            },
+        ];
+        let customers = |n: u64| format!("{n} {}", l.customers);
+        let rows = [
+            StackRow {
+                label: l.raw_quasi.into(),
+                sublabel: String::new(),
+                anchor: None,
+                parts: vec![a.raw_unique_rows, raw_below, 0, raw_ok],
+                note: customers(a.rows),
+            },
+            StackRow {
+                label: l.published.into(),
+                sublabel: String::new(),
+                anchor: None,
+                parts: vec![0, published_below, a.suppressed_rows, published_ok],
+                note: customers(a.rows),
+            },
+        ];
+        let chart = charts::stacked(
+            (
+                "chart-anonymity",
+                "anonymity",
+                l.anonymity_title,
+                charts::HALF,
+            ),
+            &rows,
+            &series,
+            true,
+        );
+        let raw = format!("{}#", l.raw_quasi);
+        let published_name = format!("{}#", l.published);
+        let mut table = format!(
+            "<table id=\"table-anonymity\" class=\"numbers\">{}<tbody>",
+            header(&[l.customers, &raw, &published_name])
+        );
+        let lines = [
+            (l.alone, Some(a.raw_unique_rows), Some(0)),
+            (l.below_k, Some(raw_below), Some(published_below)),
+            (l.suppressed, None, Some(a.suppressed_rows)),
+            (l.at_least_k, Some(raw_ok), Some(published_ok)),
+            (l.classes, None, Some(a.classes as u64)),
+            (l.smallest_class, None, Some(a.k_achieved)),
+        ];
+        for (name, raw, published) in lines {
+            let cell = |n: Option<u64>| n.map_or_else(|| num_cell(None), count_cell);
+            let _ = write!(
+                table,
+                "<tr><td>{}</td>{}{}</tr>",
+                escape(name),
+                cell(raw),
+                cell(published)
+            );
+        }
+        table.push_str("</tbody></table>");
+        let _ = write!(self.html, "<h3>{}</h3>", escape(l.anonymity_title));
+        self.pair(&chart, l.anonymity_caption, &table);
+        let _ = write!(
+            self.html,
+            "<h3>{}</h3><table id=\"table-generalization\">{}<tbody>",
+            escape(l.generalized_title),
+            header(&[
+                l.column,
+                l.kind,
+                l.level,
+                l.published_as,
+                &format!("{}#", l.distinct_values)
+            ])
+        );
+        for c in &a.columns {
+            let _ = write!(
+                self.html,
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td>{}</tr>",
+                escape(&c.column),
+                escape(c.kind.name()),
+                escape(&(l.level_of)(c.level, c.kind.top_level())),
+                escape(c.published_as),
+                count_cell(c.distinct_values as u64)
+            );
+        }
+        self.html.push_str("</tbody></table>\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn episodes_are_read_as_the_pricing_checks_write_them() {
+        let day = parse_episode("2025-11-09 (all conditions: 1 stratum, +10.0%)").unwrap();
+        assert_eq!(day.day, NaiveDate::from_ymd_opt(2025, 11, 9).unwrap());
+        assert!(day.whole_bucket);
+        assert!((day.gap - 0.1).abs() < 1e-12);
+        let hour = parse_episode("2026-03-09 13:00 (pay_method = card: 2 strata, -6.5%)").unwrap();
+        assert!(!hour.whole_bucket);
+        assert!((hour.gap + 0.065).abs() < 1e-12);
+        assert_eq!(parse_episode("not an episode"), None);
+    }
+}
