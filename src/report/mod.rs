@@ -15,8 +15,8 @@ use serde::Serialize;
 
 use crate::baseline::BaselineSummary;
 use crate::checks::CheckRun;
-use crate::config::Lang;
 use crate::checks::mail::breakdown::MailBreakdown;
+use crate::config::Lang;
 use crate::engine::RegisteredDataset;
 use crate::findings::{BaselineStatus, Finding, Severity};
 use crate::policy::PolicyPack;

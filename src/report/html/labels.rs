@@ -63,6 +63,8 @@ pub struct Labels {
     pub waived_by: fn(&str, &str, &str) -> String,
     pub evidence: &'static str,
     pub legal_basis: &'static str,
+    /// Put before a finding's message, which the checks write in English.
+    pub message: &'static str,
 
     pub forest_title: &'static str,
     pub forest_caption: &'static str,
@@ -236,6 +238,7 @@ pub const EN: Labels = Labels {
     waived_by: |owner, expires, reason| format!("Waived by {owner} until {expires}: {reason}"),
     evidence: "evidence",
     legal_basis: "Legal basis",
+    message: "",
 
     forest_title: "Flagged SKUs: how much more one cohort was offered",
     forest_caption: "Gaps between the cohorts' offered prices in matched strata (same SKU, time and trading conditions), in percent; 0 is no gap.",
@@ -332,4 +335,173 @@ pub const EN: Labels = Labels {
     rows: "rows",
     files: "files",
     sha256: "sha256 (first file)",
+};
+
+/// The page in Simplified Chinese. Finding messages and skip reasons stay as the checks wrote
+/// them, in English, under a label that says so.
+pub const ZH: Labels = Labels {
+    lang: "zh-CN",
+    title: "fairmark 审计报告",
+    report_schema: "报告结构版本",
+    config: "配置",
+    key_id: "密钥编号",
+    policy_packs: "政策包",
+    pass: "通过",
+    fail: "未通过",
+    gate: |severity, new_only| {
+        let new = if new_only {
+            "且为基线之后新增"
+        } else {
+            ""
+        };
+        format!("达到或超过「{severity}」{new}、未豁免的发现会使审计失败。")
+    },
+    failing: |failing, all| format!("共 {all} 项发现，其中 {failing} 项导致失败。"),
+    waived: |n, on| match on {
+        Some(day) => format!("{n} 项发现已豁免（按 {day} 判断）。"),
+        None => format!("{n} 项发现已豁免。"),
+    },
+    by_area: "按领域和严重程度统计的发现",
+    by_area_caption: "每个检查类别的发现数，按严重程度堆叠。",
+    area: "领域",
+    total: "合计",
+    area_name: |area| match area {
+        "privacy" => "隐私".into(),
+        "pricing" => "定价".into(),
+        "mail" => "营销邮件与短信".into(),
+        "waiver" => "豁免".into(),
+        other => other.into(),
+    },
+    severity: |severity| match severity {
+        Severity::Critical => "严重",
+        Severity::High => "高",
+        Severity::Medium => "中",
+        Severity::Low => "低",
+        Severity::Info => "提示",
+    },
+
+    since_baseline: "与基线相比",
+    compared_with: |source| format!("与 {source} 中的审计相比。"),
+    new: "新增",
+    persisting: "持续存在",
+    resolved: "已解决",
+    resolved_findings: "已解决的发现",
+    none_resolved: "基线中的发现均未解决。",
+    segment_shift: "分群变化",
+    shift_counts: |stayed, moved, entered, left| {
+        format!("{moved} 位客户换到其他分群，{stayed} 位未变，{entered} 位新进入，{left} 位离开。")
+    },
+    shift_skipped: |why| format!("未计算分群变化（英文原因：{why}）。"),
+    from_segment: "原分群",
+    to_segment: "现分群",
+    customers: "客户数",
+
+    contents: "目录",
+    filter: "显示发现",
+    filter_severity: "严重程度",
+    filter_area: "领域",
+    filter_count: "显示 {shown} / {total} 项发现",
+
+    findings: "发现",
+    no_findings: "没有发现。",
+    no_findings_in_area: "此领域没有发现。",
+    check: "检查项",
+    subject: "对象",
+    fingerprint: "指纹",
+    waived_until: |day| format!("已豁免，有效期至 {day}"),
+    waived_by: |owner, expires, reason| format!("豁免人 {owner}，有效期至 {expires}：{reason}"),
+    evidence: "证据",
+    legal_basis: "法律依据",
+    message: "说明（英文）：",
+
+    forest_title: "被标记的商品：一个群体被报价高出多少",
+    forest_caption: "在匹配分层（同一商品、时间和交易条件）中两个群体报价之差，以百分比表示；0 表示无差别。",
+    mean_gap_ci: |confidence| format!("平均差距及 {confidence:.0}% 置信区间"),
+    mean_gap: "平均差距",
+    interval: "区间",
+    hodges_lehmann: "Hodges–Lehmann 估计",
+    median_gap: "分层差距中位数",
+    episode_gap: "时段内差距",
+    sku: "商品",
+    cohorts: "群体",
+    matched_strata: "匹配分层数",
+    q_value: "q 值",
+    timeline_title: "时段：差距何时出现",
+    timeline_caption: "每个标记是一个时间段，其中第一个群体在每个匹配分层中都被报价更高；颜色越深差距越大。每项发现最多列出 40 个时段。",
+    whole_bucket: "全部条件",
+    one_condition: "单一条件取值",
+    episodes: "时段",
+    episodes_shown: "已显示",
+    shown_of: |shown, all| format!("显示 {shown} / {all} 个时段"),
+    episode_buckets: "时间段数",
+    episode_share: "时间段占比",
+    first: "首次",
+    last: "最近",
+
+    mail_title: "各营销活动的消息",
+    mail_caption: "每条消息只计一次，按以下顺序归入第一个适用的类别：退订后发送、未经同意、免打扰时段、已同意。",
+    campaign: "营销活动",
+    channel: "渠道",
+    messages: "消息数",
+    consented: "已同意",
+    no_consent: "未经同意",
+    after_opt_out: "退订后发送",
+    quiet_hours: "免打扰时段",
+    not_judged: |names| format!("政策未判断 {}：这些消息计为已同意。", names.join("、")),
+    mail_unavailable: "没有按营销活动的统计：只有同时提供发送记录和同意记录时才判断同意。",
+
+    segments: "客户分群",
+    segments_intro: |date, customers, with_orders, monetary_from| {
+        let monetary = match monetary_from {
+            Some(column) => format!("消费金额取自 {column}"),
+            None => "无消费金额（没有价格或金额列）".to_string(),
+        };
+        format!("截至 {date}：{customers} 位客户，其中 {with_orders} 位有订单；{monetary}。")
+    },
+    segment: "分群",
+    share: "占比",
+    sizes_title: "各分群的客户数",
+    rfm_title: "最近购买、购买频率和消费金额（各分群中位数）",
+    rfm_caption: "每个面板使用各自的刻度；潜在客户没有订单。",
+    median_recency: "距最近购买（天）",
+    median_frequency: "购买频率",
+    median_monetary: "消费金额",
+
+    anonymity_title: "按准标识符等价类大小统计的客户",
+    anonymity_caption: "等价类是准标识符取值组合相同的客户；等价类小于 k 时客户可能被单独识别。",
+    anonymity_summary: |k_required, k_achieved, classes, suppressed, cells| {
+        format!(
+            "要求 k = {k_required}，实际 k = {k_achieved}，共发布 {classes} 个等价类；抑制 {suppressed} 位客户，{:.2}% 的准标识符单元格发布为 *。",
+            100.0 * cells
+        )
+    },
+    raw_quasi: "原始值",
+    published: "发布值",
+    alone: "独占一个等价类",
+    below_k: "所在等价类小于 k",
+    suppressed: "已抑制（*）",
+    at_least_k: "所在等价类不小于 k",
+    classes: "等价类数",
+    smallest_class: "最小等价类",
+    generalized_title: "泛化了什么",
+    column: "列",
+    kind: "类型",
+    level: "层级",
+    level_of: |level, top| format!("第 {level} 级（共 {top} 级）"),
+    published_as: "发布形式",
+    distinct_values: "不同取值数",
+    no_anonymity: "客户数据集未映射准标识符：无需泛化。",
+
+    checks: "检查项",
+    status: "状态",
+    ran: |n| format!("已运行，{n} 项发现"),
+    skipped: |reason| format!("已跳过（英文原因：{reason}）"),
+    disabled: |reason| format!("已停用（英文原因：{reason}）"),
+    inputs: "输入数据",
+    role: "角色",
+    path: "路径",
+    format: "格式",
+    rows: "行数",
+    files: "文件数",
+    sha256: "sha256（第一个文件）",
 };

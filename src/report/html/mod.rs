@@ -16,8 +16,9 @@ use std::fmt::Write;
 
 use self::charts::{Series, StackRow};
 use self::labels::Labels;
-use super::{Report, evidence_text};
+use super::{Report, evidence_text, i18n};
 use crate::checks::CheckStatus;
+use crate::config::Lang;
 use crate::findings::{BaselineStatus, Finding, Severity};
 
 const STYLE: &str = include_str!("style.css");
@@ -180,9 +181,13 @@ fn figure(chart: &str, caption: &str) -> String {
     }
 }
 
-/// The page for `report`, in English.
+/// The page for `report`, in the report's language.
 pub fn render(report: &Report) -> String {
-    render_with(report, &labels::EN)
+    let labels = match report.lang {
+        Lang::En => &labels::EN,
+        Lang::ZhCn => &labels::ZH,
+    };
+    render_with(report, labels)
 }
 
 /// The page for `report` in the words of `labels`.
@@ -363,7 +368,10 @@ impl Page<'_> {
             self.html,
             "<section id=\"verdict\" class=\"verdict {class}\">\n<p class=\"badge\">{}</p>\n<div class=\"gate\"><p>{}</p><p><strong>{}</strong></p><p>{}</p></div>",
             escape(word),
-            escape(&(l.gate)(r.outcome.fail_on.name(), r.outcome.fail_on_new)),
+            escape(&(l.gate)(
+                (l.severity)(r.outcome.fail_on),
+                r.outcome.fail_on_new
+            )),
             escape(&if r.findings.is_empty() {
                 l.no_findings.to_string()
             } else {
@@ -579,9 +587,9 @@ impl Page<'_> {
                     "<tr><td><span class=\"sev {0}\">{1}</span></td><td>{2}</td><td><code>{3}</code></td><td>{4}</td><td><code>{5}</code></td></tr>",
                     f.severity.name(),
                     escape((l.severity)(f.severity)),
-                    inline(&f.title),
+                    inline(&i18n::title(self.report.lang, f)),
                     escape(&f.check),
-                    escape(&f.subject.to_string()),
+                    escape(&i18n::subject(self.report.lang, &f.subject)),
                     escape(&f.fingerprint)
                 );
             }
@@ -673,9 +681,9 @@ impl Page<'_> {
             finding_id(index),
             escape(area(&finding.check)),
             escape((l.severity)(finding.severity)),
-            inline(&finding.title),
+            inline(&i18n::title(self.report.lang, finding)),
             escape(&finding.check),
-            escape(&finding.subject.to_string()),
+            escape(&i18n::subject(self.report.lang, &finding.subject)),
             escape(l.fingerprint),
             escape(&finding.fingerprint)
         );
@@ -690,7 +698,12 @@ impl Page<'_> {
                 ))
             );
         }
-        let _ = writeln!(self.html, "<p>{}</p>", inline(&finding.message));
+        let _ = writeln!(
+            self.html,
+            "<p>{}{}</p>",
+            escape(l.message),
+            inline(&finding.message)
+        );
         if !finding.evidence.is_empty() {
             let _ = write!(
                 self.html,
@@ -732,13 +745,14 @@ impl Page<'_> {
                 escape(l.legal_basis)
             );
             for basis in &finding.legal_bases {
+                let (citation, gist) = i18n::citation(self.report.lang, basis);
                 let _ = write!(
                     self.html,
                     "<li><strong>{}</strong> ({}:{}): {}</li>",
-                    escape(&basis.citation),
+                    escape(citation),
                     escape(&basis.pack),
                     escape(&basis.id),
-                    inline(&basis.gist)
+                    inline(gist)
                 );
             }
             self.html.push_str("</ul>\n");
