@@ -879,6 +879,7 @@ mod tests {
             segmentation: None,
             mail: None,
             outputs: Vec::new(),
+            lang: Lang::En,
         }
     }
 
