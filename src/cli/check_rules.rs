@@ -15,6 +15,7 @@ use fairmark::findings::{Finding, Severity};
 use fairmark::policy::EffectivePolicy;
 use fairmark::pricing::{self, rules::RulesFile};
 use fairmark::pseudonym::Key;
+use fairmark::report::junit;
 use fairmark::report::sarif::{self, BaselineState};
 use serde_json::json;
 use tabled::settings::Style;
@@ -27,6 +28,8 @@ pub enum Format {
     Table,
     Json,
     Sarif,
+    /// JUnit XML for GitLab, Jenkins and Azure test reports.
+    Junit,
 }
 
 pub struct Arguments {
@@ -104,10 +107,17 @@ struct Row {
 
 /// The findings of the checks that judge a rules file (those that need one), on the rules of
 /// `cx`; a check whose data is missing (the simulation without datasets) does not run.
-async fn rule_findings(cx: &checks::Context<'_>) -> anyhow::Result<Vec<Finding>> {
-    let (findings, _) =
-        checks::run(cx, |check| check.needs().contains(&Need::PricingRules)).await?;
-    Ok(findings)
+/// The pricing-rule checks' findings, and how each of those checks ran.
+async fn rule_findings(
+    cx: &checks::Context<'_>,
+) -> anyhow::Result<(Vec<Finding>, Vec<checks::CheckRun>)> {
+    let reads_rules = |check: &dyn checks::Check| check.needs().contains(&Need::PricingRules);
+    let (findings, runs) = checks::run(cx, reads_rules).await?;
+    let runs = runs
+        .into_iter()
+        .filter(|run| checks::find(run.id).is_some_and(reads_rules))
+        .collect();
+    Ok((findings, runs))
 }
 
 pub async fn run(arguments: Arguments) -> anyhow::Result<ExitCode> {
@@ -132,26 +142,41 @@ pub async fn run(arguments: Arguments) -> anyhow::Result<ExitCode> {
     };
     let quiet = |_: &str| {};
     let cx = checks::Context::new(&config, &policy, Some(&head), engine.as_ref(), &quiet);
-    let head_findings = rule_findings(&cx).await?;
+    let (head_findings, head_runs) = rule_findings(&cx).await?;
     let base_findings = match &base {
         Some(base) => {
             let base = retarget(base, &shown_path);
-            Some(rule_findings(&cx.with_rules(Some(&base))).await?)
+            Some(rule_findings(&cx.with_rules(Some(&base))).await?.0)
         }
         None => None,
     };
 
     let states = compare(&head_findings, base_findings.as_deref());
-    let failing = states
-        .iter()
-        .filter(|(f, state)| {
-            f.severity >= arguments.fail_on
-                && *state != Some(BaselineState::Absent)
-                && *state != Some(BaselineState::Unchanged)
-        })
-        .count();
+    let fails = |finding: &Finding, state: Option<BaselineState>| {
+        finding.severity >= arguments.fail_on
+            && state != Some(BaselineState::Absent)
+            && state != Some(BaselineState::Unchanged)
+    };
+    let failing = states.iter().filter(|(f, state)| fails(f, *state)).count();
     match arguments.format {
         Format::Sarif => print!("{}", sarif::render(&states)),
+        Format::Junit => {
+            let current: Vec<Finding> = states
+                .iter()
+                .filter(|(_, state)| *state != Some(BaselineState::Absent))
+                .map(|(f, _)| f.clone())
+                .collect();
+            let state_of = |finding: &Finding| {
+                states
+                    .iter()
+                    .find(|(f, _)| f.fingerprint == finding.fingerprint)
+                    .and_then(|(_, state)| *state)
+            };
+            print!(
+                "{}",
+                junit::render_runs(&head_runs, &current, |f| fails(f, state_of(f)))
+            );
+        }
         Format::Json => {
             let group = |wanted: Option<BaselineState>| {
                 states

@@ -6,15 +6,24 @@
 use std::fmt::Write;
 
 use super::Report;
-use crate::checks::CheckStatus;
+use crate::checks::{CheckRun, CheckStatus};
 use crate::findings::Finding;
 
+/// The JUnit report of an audit.
 pub fn render(report: &Report) -> String {
-    let mut families: Vec<&str> = report
-        .checks
+    render_runs(&report.checks, &report.findings, |f| report.fails(f))
+}
+
+/// JUnit for `checks` and their `findings`; `fails` says which findings fail the gate.
+pub fn render_runs(
+    checks: &[CheckRun],
+    findings: &[Finding],
+    fails: impl Fn(&Finding) -> bool,
+) -> String {
+    let mut families: Vec<&str> = checks
         .iter()
         .map(|c| c.id.split('.').next().unwrap_or(c.id))
-        .chain(report.findings.iter().map(|f| family(&f.check)))
+        .chain(findings.iter().map(|f| family(&f.check)))
         .collect();
     families.sort_unstable();
     families.dedup();
@@ -23,28 +32,25 @@ pub fn render(report: &Report) -> String {
     for family_name in families {
         let mut cases = String::new();
         let (mut tests, mut failures, mut skipped) = (0, 0, 0);
-        let checks = report
-            .checks
+        let in_family = checks
             .iter()
             .filter(|c| family(c.id) == family_name)
             .map(|c| (c.id, Some(&c.status)))
             .chain(
                 // Checks that run outside the registry's list (the waiver checks).
-                report
-                    .findings
+                findings
                     .iter()
                     .filter(|f| family(&f.check) == family_name)
-                    .filter(|f| !report.checks.iter().any(|c| c.id == f.check))
+                    .filter(|f| !checks.iter().any(|c| c.id == f.check))
                     .map(|f| (f.check.as_str(), None)),
             );
         let mut seen: Vec<&str> = Vec::new();
-        for (id, status) in checks {
+        for (id, status) in in_family {
             if seen.contains(&id) {
                 continue;
             }
             seen.push(id);
-            let findings: Vec<&Finding> =
-                report.findings.iter().filter(|f| f.check == id).collect();
+            let of_check: Vec<&Finding> = findings.iter().filter(|f| f.check == id).collect();
             if let Some(CheckStatus::Skipped { reason } | CheckStatus::Disabled { reason }) = status
             {
                 tests += 1;
@@ -57,7 +63,7 @@ pub fn render(report: &Report) -> String {
                 );
                 continue;
             }
-            if findings.is_empty() {
+            if of_check.is_empty() {
                 tests += 1;
                 let _ = writeln!(
                     cases,
@@ -65,10 +71,10 @@ pub fn render(report: &Report) -> String {
                     escape(id)
                 );
             }
-            for finding in findings {
+            for finding in of_check {
                 tests += 1;
                 let name = format!("{id} [{}]", finding.subject);
-                if report.fails(finding) {
+                if fails(finding) {
                     failures += 1;
                     let _ = writeln!(
                         cases,

@@ -209,6 +209,24 @@ fn check_rules_fails_on_an_added_tenure_surcharge_and_passes_a_channel_discount_
     );
     validate_sarif(&sarif);
 
+    // The same gate as JUnit: a failing test case for each introduced finding at the gate,
+    // the kept ones passing.
+    let junit = fairmark()
+        .args(["check-rules", "--format", "junit", "--config"])
+        .arg(&fixture.data.config)
+        .arg("--base")
+        .arg(&base)
+        .output()
+        .unwrap();
+    assert_eq!(junit.status.code(), Some(1));
+    let junit = String::from_utf8(junit.stdout).unwrap();
+    let failing = new_results.iter().filter(|r| r["level"] == "error").count();
+    assert_eq!(junit.matches("<failure ").count(), failing, "{junit}");
+    assert!(
+        junit.contains("name=\"pricing.rule-surcharge [rule loyal-uplift]\"><failure"),
+        "{junit}"
+    );
+
     // The change only deepens the app discount: nothing is introduced.
     let edited = rules.replace("adjust = \"-2%\"", "adjust = \"-3%\"");
     std::fs::write(&base, &rules).unwrap();
