@@ -126,23 +126,14 @@ fn details(finding: &Finding) -> String {
     text
 }
 
-/// XML text and attribute escaping; control characters other than tab and newline are not
-/// allowed in XML 1.0 and are dropped.
+/// XML text and attribute escaping: the page's escaping, after dropping the control characters
+/// XML 1.0 does not allow (all but tab and newline).
 fn escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&apos;"),
-            '\t' | '\n' => escaped.push(c),
-            c if c.is_control() => {}
-            c => escaped.push(c),
-        }
-    }
-    escaped
+    let allowed: String = text
+        .chars()
+        .filter(|c| !c.is_control() || matches!(c, '\t' | '\n'))
+        .collect();
+    super::html::escape(&allowed)
 }
 
 #[cfg(test)]

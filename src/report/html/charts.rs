@@ -133,6 +133,19 @@ fn clip(text: &str, max: usize) -> String {
     }
 }
 
+/// Every other row of `height` on a light band, so a row's marks read across to its label.
+fn band(body: &mut String, row: usize, y: f64, width: f64, height: f64) {
+    if row % 2 == 1 {
+        let _ = write!(
+            body,
+            "<rect class=\"band\" x=\"0\" y=\"{}\" width=\"{}\" height=\"{}\"/>",
+            at(y - height / 2.0),
+            at(width),
+            at(height)
+        );
+    }
+}
+
 /// A row's two-line label left of `left`, linked to its finding when it has one; cut to what
 /// fits (the tooltip has it whole).
 fn row_label(
@@ -270,15 +283,7 @@ pub fn forest(
     }
     for (i, row) in rows.iter().enumerate() {
         let y = top + ROW * i as f64 + ROW / 2.0;
-        if i % 2 == 1 {
-            let _ = write!(
-                body,
-                "<rect class=\"band\" x=\"0\" y=\"{}\" width=\"{}\" height=\"{}\"/>",
-                at(y - ROW / 2.0),
-                at(width),
-                at(ROW)
-            );
-        }
+        band(&mut body, i, y, width, ROW);
         row_label(
             &mut body,
             (LEFT, y),
@@ -437,15 +442,7 @@ pub fn timeline(
     let day_width = (scale.x(1.0) - scale.x(0.0)).max(2.5);
     for (i, row) in rows.iter().enumerate() {
         let y = top + ROW * i as f64 + ROW / 2.0;
-        if i % 2 == 1 {
-            let _ = write!(
-                body,
-                "<rect class=\"band\" x=\"0\" y=\"{}\" width=\"{}\" height=\"{}\"/>",
-                at(y - ROW / 2.0),
-                at(width),
-                at(ROW)
-            );
-        }
+        band(&mut body, i, y, width, ROW);
         row_label(
             &mut body,
             (LEFT, y),
