@@ -68,6 +68,12 @@ code{background:#f4f4f4;padding:0 .2rem}</style></head><body>\n",
         }
         let _ = writeln!(html, "</ul></section>");
     }
+    if let Some(probe) = &report.probe {
+        let _ = writeln!(html, "<h2>Probe</h2>");
+        for sentence in super::probe_sentences(probe) {
+            let _ = writeln!(html, "<p>{}</p>", escape(&sentence));
+        }
+    }
     if let Some(segmentation) = &report.segmentation {
         let _ = writeln!(
             html,
