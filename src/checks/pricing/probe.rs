@@ -207,10 +207,18 @@ pub fn judge(
             .get(&(sku_test.test, sku_test.sku.to_string()))
             .copied()
             .unwrap_or_default();
-        let examples: Vec<serde_json::Value> = sku_test
-            .pairs
+        // Distinct pairs of prices: profiles the service prices alike show one example.
+        let mut shown: Vec<&AnsweredPair> = Vec::new();
+        for pair in &sku_test.pairs {
+            let seen = shown.iter().any(|s| {
+                s.treated_price == pair.treated_price && s.reference_price == pair.reference_price
+            });
+            if !seen && shown.len() < EXAMPLES_SHOWN {
+                shown.push(pair);
+            }
+        }
+        let examples: Vec<serde_json::Value> = shown
             .iter()
-            .take(EXAMPLES_SHOWN)
             .map(|p| {
                 serde_json::json!({
                     "attribute": test.attribute,
@@ -221,10 +229,8 @@ pub fn judge(
                 })
             })
             .collect();
-        let example_text: Vec<String> = sku_test
-            .pairs
+        let example_text: Vec<String> = shown
             .iter()
-            .take(EXAMPLES_SHOWN)
             .map(|p| {
                 format!(
                     "{} {}: {:.2} vs {}: {:.2}",
