@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use crate::support::{
     Fixture, assert_no_raw_values, fairmark, outputs_to_scan, raw_identifiers, report_json,
+    validate_sarif,
 };
 
 const SKUS: [&str; 4] = ["SKU10000", "SKU10001", "SKU10002", "SKU10003"];
@@ -190,6 +191,10 @@ fn a_hidden_tenure_surcharge_is_found_on_exactly_its_skus() {
         notes.iter().any(|m| m.contains("`birth_year`")),
         "{notes:?}"
     );
+    let sarif: Value =
+        serde_json::from_slice(&std::fs::read(fixture.out("probe").join("report.sarif")).unwrap())
+            .unwrap();
+    validate_sarif(&sarif);
     let markdown = std::fs::read_to_string(fixture.out("probe").join("report.md")).unwrap();
     assert!(markdown.contains("## Probe"), "{markdown}");
 
