@@ -2,11 +2,12 @@
 //! Hannak et al. (2014) measured it. Most shops price from a service, not a rules file; the
 //! probe asks that service for quotes to matched twins (real customers' features, identical
 //! but for one attribute) and hands the answers to the probe checks
-//! (`checks::pricing::probe_*`). Data flows: config → [`plan`] (twins, from the customer
-//! features) → [`client`] (asks, logs to [`log`]) → answers → checks → report. [`server`] is
+//! (`checks::pricing::probe_*`). Data flows: config → [`inputs`] (profiles, SKUs, conditions,
+//! groups, from the customer features) → [`plan`] (the twins) → [`client`] (asks, logs to [`log`]) → answers → checks → report. [`server`] is
 //! a small price API for the demo and the tests.
 
 pub mod client;
+pub mod inputs;
 pub mod log;
 pub mod plan;
 pub mod server;
@@ -91,7 +92,7 @@ pub async fn run(
 ) -> Result<Probed> {
     let known = crate::pricing::known_attributes(config);
     let template = Template::resolve(probe, &known, &config.file)?;
-    let inputs = plan::gather(engine, config, policy, probe, &template).await?;
+    let inputs = inputs::gather(engine, config, policy, probe, &template).await?;
     let plan::Contrasts {
         made: contrasts,
         not_probed,
