@@ -275,6 +275,7 @@ pub struct Tally {
 }
 
 /// Every request's price, by key (from the log and from this run), and the tally.
+#[derive(Debug)]
 pub struct Asked {
     pub prices: HashMap<String, f64>,
     pub tally: Tally,
@@ -619,6 +620,131 @@ pub fn ask(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::VecDeque;
+
+    /// Replies in the order scripted, then a price of 10.
+    struct Scripted(Mutex<VecDeque<Reply>>);
+
+    impl Transport for Scripted {
+        fn ask(&self, _worker: usize, _body: &str) -> Reply {
+            self.0.lock().unwrap().pop_front().unwrap_or(Reply::Answer {
+                status: 200,
+                body: r#"{"price": 10}"#.into(),
+                retry_after: None,
+            })
+        }
+    }
+
+    fn status(status: u16) -> Reply {
+        Reply::Answer {
+            status,
+            body: "{}".into(),
+            retry_after: None,
+        }
+    }
+
+    fn pairs(n: usize) -> Vec<PlannedPair> {
+        let request = |key: String| Request {
+            key,
+            body: serde_json::Map::new(),
+        };
+        (0..n)
+            .map(|i| PlannedPair {
+                test: 0,
+                sku: "SKU1".into(),
+                profile: i,
+                treated_first: i % 2 == 0,
+                treated: request(format!("t{i}")),
+                reference: request(format!("r{i}")),
+            })
+            .collect()
+    }
+
+    fn manners(budget: u64) -> Manners {
+        Manners {
+            concurrency: 1,
+            max_rps: 10_000.0,
+            retries: 2,
+            budget,
+            seed: 1,
+            max_error_share: 0.2,
+            price_field: "price".into(),
+            backoff: Duration::from_millis(1),
+        }
+    }
+
+    fn run(script: Vec<Reply>, pairs: &[PlannedPair], budget: u64) -> Result<Asked> {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, from_log) = Log::open(&dir.path().join("log.jsonl")).unwrap();
+        let transport = Scripted(Mutex::new(script.into()));
+        ask(
+            pairs,
+            &["tenure".to_string()],
+            &transport,
+            &log,
+            from_log,
+            &manners(budget),
+            &|_, _| {},
+        )
+    }
+
+    #[test]
+    fn server_errors_429s_and_timeouts_are_retried_other_4xx_and_garbage_are_not() {
+        let price = || Reply::Answer {
+            status: 200,
+            body: r#"{"price": 12}"#.into(),
+            retry_after: None,
+        };
+        let script = vec![
+            // the first twin of the first pair: retried twice to a price
+            status(500),
+            status(429),
+            price(),
+            // its other twin: a timeout, retried to a price
+            Reply::Timeout,
+            price(),
+            // a 404 is final: the pair lacks a price, and its other twin is not asked
+            status(404),
+            // and so is an answer without a price
+            Reply::Answer {
+                status: 200,
+                body: "<html>".into(),
+                retry_after: None,
+            },
+        ];
+        let asked = run(script, &pairs(10), 1000).unwrap();
+        let tally = &asked.tally;
+        assert_eq!(tally.retried, 3);
+        assert_eq!(tally.failed, 1);
+        assert_eq!(tally.malformed, 1);
+        assert_eq!(tally.errors["HTTP 404"], 1);
+        assert_eq!(tally.errors["malformed answer"], 1);
+        // 20 requests: 2 not asked (the twins of the 404 and the malformed one), 3 retries.
+        assert_eq!(tally.made, 21);
+        assert_eq!(tally.answered, 16);
+        assert_eq!(asked.prices.len(), 16);
+    }
+
+    #[test]
+    fn the_budget_stops_the_probe_between_pairs() {
+        let asked = run(Vec::new(), &pairs(10), 7).unwrap();
+        assert_eq!(asked.tally.made, 6);
+        assert!(asked.tally.budget_exhausted);
+    }
+
+    #[test]
+    fn too_many_failures_end_the_probe_with_their_classes() {
+        let script = (0..30).map(|_| status(503)).collect();
+        let error = run(script, &pairs(10), 1000).unwrap_err().to_string();
+        assert!(
+            error.starts_with("probe: 100% of requests failed (HTTP 503 ×"),
+            "{error}"
+        );
+        assert!(
+            error.ends_with("; the service is not answering reliably"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn prices_are_read_from_the_named_field_and_nothing_else() {

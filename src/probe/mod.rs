@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::checks::pricing::probe::{AnsweredPair, ProbeAnswers};
 use crate::config::Config;
-use crate::config::probe::ProbeConfig;
+use crate::config::probe::{ProbeConfig, TemplateValue};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::policy::EffectivePolicy;
@@ -81,6 +81,33 @@ fn service_name(probe: &ProbeConfig) -> String {
     }
 }
 
+/// A request never carries an identifier: a template field naming the customers' id or an
+/// identifier column (also listed as an attribute, say) is refused.
+fn refuse_identifiers(config: &Config, probe: &ProbeConfig) -> Result<()> {
+    let Some(customers) = &config.datasets.customers else {
+        return Ok(());
+    };
+    let identifiers: Vec<String> = customers
+        .identifiers
+        .keys()
+        .chain(std::iter::once(&customers.id))
+        .map(|c| c.to_lowercase())
+        .collect();
+    for (field, value) in &probe.request {
+        if let TemplateValue::Written(toml::Value::String(text)) = value
+            && identifiers.contains(&text.to_lowercase())
+        {
+            return Err(Error::config(
+                &config.file,
+                format!(
+                    "[probe] request.{field} names `{text}`, an identifier column: a probe sends attribute values, never an identifier"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Plans the twins on the customer features (registered on `engine`), asks the service and
 /// returns what it answered. `progress` hears (requests done, requests to do).
 pub async fn run(
@@ -90,6 +117,7 @@ pub async fn run(
     probe: &ProbeConfig,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<Probed> {
+    refuse_identifiers(config, probe)?;
     let known = crate::pricing::known_attributes(config);
     let template = Template::resolve(probe, &known, &config.file)?;
     let inputs = inputs::gather(engine, config, policy, probe, &template).await?;

@@ -292,6 +292,18 @@ fn a_service_answering_garbage_ends_the_probe_with_one_line_and_no_report() {
 }
 
 #[test]
+fn a_template_naming_an_identifier_is_refused() {
+    let fixture = shop("endpoint = \"http://127.0.0.1:9/price\"", "");
+    fixture.edit_config("currency = \"CNY\"", "who = \"phone\"");
+    let run = probe(&fixture, "probe").code(2);
+    let stderr = String::from_utf8(run.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains("request.who names `phone`, an identifier column"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_command_speaking_json_lines_is_probed_like_an_endpoint() {
     let fixture = shop("command = [\"python3\", \"score.py\"]", "");
     std::fs::write(
