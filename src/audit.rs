@@ -51,7 +51,9 @@ pub async fn run(
     let key_id = key.id().to_string();
     let engine = Engine::open(config, crate::functions::all(key)).await?;
     let cx = Context::new(config, policy, rules.as_ref(), Some(&engine), progress);
-    let (mut findings, checks) = checks::run(&cx, |_| true).await?;
+    // The probe checks judge a live service's quotes, which only `fairmark probe` asks for.
+    let (mut findings, checks) =
+        checks::run(&cx, |check| !check.needs().contains(&checks::Need::Probe)).await?;
     let about_waivers = checks::waiver::apply(&mut findings, &config.waivers, options.today);
     findings.extend(about_waivers);
     crate::findings::sort(&mut findings);

@@ -20,6 +20,7 @@ pub mod output;
 pub mod pii;
 pub mod policy;
 pub mod pricing;
+pub mod probe;
 pub mod pseudonym;
 pub mod pseudonymize;
 pub mod quasi_kind;

@@ -22,3 +22,5 @@ mod monthly;
 mod pricing;
 #[path = "cli/privacy.rs"]
 mod privacy;
+#[path = "cli/probe.rs"]
+mod probe;

@@ -15,6 +15,7 @@ use crate::policy::EffectivePolicy;
 use crate::pricing::rules::RulesFile;
 use crate::segment::Segmentation;
 
+use super::pricing::probe::ProbeAnswers;
 use super::pricing::strata::{ObservedStrata, StrataSpec};
 use super::privacy::k_anonymity;
 
@@ -27,6 +28,8 @@ pub enum Need {
     PricingRules,
     /// A shared derived table (and, through it, what its provider needs).
     Table(Table),
+    /// The answers of a probe of a pricing service (`fairmark probe`).
+    Probe,
 }
 
 /// The shared derived tables.
@@ -70,6 +73,8 @@ pub struct Context<'a> {
     pub policy: &'a EffectivePolicy,
     pub rules: Option<&'a RulesFile>,
     engine: Option<&'a Engine>,
+    /// What `fairmark probe` brought back from the pricing service, in a probe run.
+    probe: Option<&'a ProbeAnswers>,
     progress: &'a (dyn Fn(&str) + Sync),
     /// Shared by every context on the same engine (see [`Context::with_rules`]).
     derived: Arc<Derived>,
@@ -101,9 +106,24 @@ impl<'a> Context<'a> {
             policy,
             rules,
             engine,
+            probe: None,
             progress,
             derived: Arc::default(),
         }
+    }
+
+    /// The same context with the answers of a probe, for the probe checks.
+    pub fn with_probe(self, answers: &'a ProbeAnswers) -> Context<'a> {
+        Context {
+            probe: Some(answers),
+            ..self
+        }
+    }
+
+    /// The answers of the probe; an error outside a probe run (the checks' needs say so first).
+    pub fn probe(&self) -> Result<&'a ProbeAnswers> {
+        self.probe
+            .ok_or_else(|| Error::Usage("this check needs the answers of `fairmark probe`".into()))
     }
 
     /// The same context judging another version of the rules (a base revision), reusing the
@@ -132,6 +152,9 @@ impl<'a> Context<'a> {
                 .is_none()
                 .then(|| "the config names no pricing_rules file".to_string()),
             Need::Table(table) => self.unmet(table.needs()),
+            Need::Probe => self.probe.is_none().then(|| {
+                "judges the quotes of a pricing service: run `fairmark probe`".to_string()
+            }),
         })
     }
 

@@ -150,16 +150,7 @@ pub async fn execute(
             .context("writing suppression.parquet")?;
         outputs.push("suppression.parquet".to_string());
     }
-    outputs.extend(
-        [
-            "report.json",
-            "report.md",
-            "report.html",
-            "report.sarif",
-            "report.junit.xml",
-        ]
-        .map(String::from),
-    );
+    outputs.extend(REPORT_FILES.map(String::from));
     let report = Report {
         schema_version: report::SCHEMA_VERSION,
         tool: Tool {
@@ -186,23 +177,36 @@ pub async fn execute(
             .then(|| today.format("%Y-%m-%d").to_string()),
         segmentation: audit.segmentation.map(|s| s.summary),
         mail: audit.mail,
+        probe: None,
         outputs,
         lang: lang.unwrap_or(prepared.config.lang),
     };
-    staging.write("report.json", report::json::render(&report).as_bytes())?;
-    staging.write("report.md", report::markdown::render(&report).as_bytes())?;
-    staging.write("report.html", report::html::render(&report).as_bytes())?;
-    staging.write(
-        "report.sarif",
-        report::sarif::render_report(&report).as_bytes(),
-    )?;
-    staging.write(
-        "report.junit.xml",
-        report::junit::render(&report).as_bytes(),
-    )?;
+    write_reports(&mut staging, &report)?;
     staging.commit()?;
     let spills = spill_note(&audit.engine.runtime);
     Ok(Audited { report, spills })
+}
+
+/// The report files every run that judges findings writes: JSON, Markdown, HTML, SARIF, JUnit.
+pub const REPORT_FILES: [&str; 5] = [
+    "report.json",
+    "report.md",
+    "report.html",
+    "report.sarif",
+    "report.junit.xml",
+];
+
+/// Stages the [`REPORT_FILES`] of `report`.
+pub fn write_reports(staging: &mut Staging, report: &Report) -> anyhow::Result<()> {
+    staging.write("report.json", report::json::render(report).as_bytes())?;
+    staging.write("report.md", report::markdown::render(report).as_bytes())?;
+    staging.write("report.html", report::html::render(report).as_bytes())?;
+    staging.write(
+        "report.sarif",
+        report::sarif::render_report(report).as_bytes(),
+    )?;
+    staging.write("report.junit.xml", report::junit::render(report).as_bytes())?;
+    Ok(())
 }
 
 /// Said after the run, when the engine is dropped and its spill directory with it.

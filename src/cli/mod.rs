@@ -8,6 +8,7 @@ mod checks;
 mod demo;
 mod init;
 mod policy;
+mod probe;
 mod progress;
 mod pseudonymize;
 
@@ -46,6 +47,13 @@ enum Command {
         /// Seed of the generator; the same seed gives the same data.
         #[arg(long, default_value_t = 20261123)]
         seed: u64,
+        /// Instead of auditing, serve the demo's pricing (its rules and planted surcharges) as
+        /// an HTTP price API on 127.0.0.1, for `fairmark probe`, until stopped.
+        #[arg(long)]
+        serve: bool,
+        /// The port to serve on (0: any free port).
+        #[arg(long, default_value_t = 8787, requires = "serve")]
+        port: u16,
     },
     /// Measure the audit on a generated data set, phase by phase, and the core query side by
     /// side with DuckDB.
@@ -96,6 +104,21 @@ enum Command {
         today: Option<chrono::NaiveDate>,
         /// The language of the table, report.md and report.html: en or zh-CN (default: the
         /// config's `lang`, else en). report.json, SARIF and JUnit keep English keys.
+        #[arg(long)]
+        lang: Option<fairmark::config::Lang>,
+    },
+    /// Probe a live pricing service with matched twins (profiles identical but for tenure,
+    /// device or a protected attribute) and judge its quotes; the config's [probe] says how.
+    Probe {
+        #[arg(long, default_value = "fairmark.toml")]
+        config: PathBuf,
+        /// Directory for the reports (JSON, Markdown, HTML, SARIF, JUnit).
+        #[arg(long)]
+        out: PathBuf,
+        /// Exit 1 when any finding is at or above this severity.
+        #[arg(long, default_value = "high", value_parser = parse_severity)]
+        fail_on: Severity,
+        /// The language of the table, report.md and report.html: en or zh-CN.
         #[arg(long)]
         lang: Option<fairmark::config::Lang>,
     },
@@ -191,11 +214,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             customers,
             volume,
             seed,
+            serve,
+            port,
         } => with_runtime(demo::run(
             &out,
             customers,
             volume.for_customers(customers),
             seed,
+            serve.then_some(port),
         )),
         Command::Bench {
             out,
@@ -224,6 +250,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             fail_on_new,
             baseline: baseline.as_deref(),
             today,
+            lang,
+        })),
+        Command::Probe {
+            config,
+            out,
+            fail_on,
+            lang,
+        } => with_runtime(probe::run(probe::Request {
+            config: &config,
+            out: &out,
+            fail_on,
             lang,
         })),
         Command::Completions { shell } => {

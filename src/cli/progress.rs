@@ -30,6 +30,23 @@ impl Progress {
     }
 }
 
+impl Progress {
+    /// Turns the spinner into a bar of `done` out of `total`, labelled `name`.
+    pub fn count(&self, name: &str, done: u64, total: u64) {
+        if let Some(bar) = &self.bar {
+            if bar.length() != Some(total) {
+                bar.set_style(
+                    ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} ({elapsed})")
+                        .expect("valid template"),
+                );
+                bar.set_length(total);
+                bar.set_message(name.to_string());
+            }
+            bar.set_position(done);
+        }
+    }
+}
+
 impl Drop for Progress {
     fn drop(&mut self) {
         if let Some(bar) = &self.bar {

@@ -4,6 +4,8 @@
 //! Parsing is strict (unknown keys are errors with line and column) because a misspelled
 //! key that is silently ignored is a check that silently does not run.
 
+pub mod probe;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -71,6 +73,9 @@ pub struct Config {
     /// A file of `[[waiver]]` tables, relative to the config file.
     #[serde(default, rename = "waivers")]
     pub waivers_file: Option<String>,
+    /// How `fairmark probe` asks a pricing service for quotes.
+    #[serde(default)]
+    pub probe: Option<probe::ProbeConfig>,
     /// The directory the config file is in; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -648,6 +653,9 @@ impl Config {
 
     fn validate(&self) -> Result<()> {
         validate_waivers(&self.waivers, &self.file)?;
+        if let Some(probe) = &self.probe {
+            probe.validate(&self.file)?;
+        }
         if self.policies.is_empty() {
             return Err(Error::config(
                 &self.file,

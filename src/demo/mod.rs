@@ -7,6 +7,7 @@
 //! Tests build their fixtures with the same generator, at a smaller size.
 
 mod rng;
+pub mod serve;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

@@ -122,6 +122,26 @@ pub struct Rule {
     pub uses: Vec<AttributeUse>,
 }
 
+impl Rule {
+    /// The SQL of `price` after this rule, where `outcome` (the condition's outcome, as SQL)
+    /// holds within the rule's scope.
+    pub fn adjusted_sql(&self, price: &str, outcome: String) -> String {
+        let listed = |column: &str, values: &[String]| {
+            let values: Vec<String> = values.iter().map(|v| crate::engine::literal(v)).collect();
+            format!("{column} IN ({})", values.join(", "))
+        };
+        let mut applies = vec![outcome];
+        if !self.scope.sku.is_empty() {
+            applies.push(listed("sku", &self.scope.sku));
+        }
+        if !self.scope.category.is_empty() {
+            applies.push(listed("category", &self.scope.category));
+        }
+        self.adjust
+            .apply_sql(price, &format!("({})", applies.join(" AND ")))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct RulesFile {
     /// As the user named it (relative to the config file), for messages and SARIF.
@@ -163,6 +183,20 @@ fn position_at(text: &str, offset: usize) -> Position {
 }
 
 impl RulesFile {
+    /// The SQL of the price every rule, in file order, makes of `base_price` for a row holding
+    /// the attributes, `sku` and `category`. A condition that is NULL (an attribute missing)
+    /// does not apply. Printed from the analysed trees, as the simulation's is.
+    pub fn price_sql(&self, base_price: &str) -> String {
+        self.rules
+            .iter()
+            .fold(base_price.to_string(), |price, rule| {
+                rule.adjusted_sql(
+                    &price,
+                    format!("COALESCE({}, false)", rule.condition.to_sql()),
+                )
+            })
+    }
+
     /// Parses rules text; `path` names it in messages; every attribute must be in `known`
     /// (lower case).
     pub fn parse(text: &str, path: &str, known: &BTreeSet<String>) -> Result<RulesFile> {

@@ -168,6 +168,13 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(md, "| `{}` | {} |", run.id, cell(&status));
     }
 
+    if let Some(probe) = &report.probe {
+        let _ = writeln!(md, "\n## Probe\n");
+        for sentence in super::probe_sentences(probe) {
+            let _ = writeln!(md, "{}\n", cell(&sentence));
+        }
+    }
+
     if let Some(segmentation) = &report.segmentation {
         let _ = writeln!(
             md,

@@ -20,6 +20,7 @@ use crate::config::Lang;
 use crate::engine::RegisteredDataset;
 use crate::findings::{BaselineStatus, Finding, Severity};
 use crate::policy::PolicyPack;
+use crate::probe::ProbeSummary;
 use crate::segment::SegmentationSummary;
 
 /// Bumped on any change a consumer of `report.json` could notice: major for removals and
@@ -94,6 +95,9 @@ pub struct Report {
     /// (since schema 1.2.0).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mail: Option<MailBreakdown>,
+    /// What `fairmark probe` asked of the pricing service, in a probe's report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe: Option<ProbeSummary>,
     /// The files written next to this report.
     pub outputs: Vec<String>,
     /// The language of the human-readable renderings (not of report.json).
@@ -168,6 +172,57 @@ pub fn baseline_sentence(baseline: &BaselineSummary, lang: Lang) -> String {
             format!("与基线（{b}）相比：新增 {n} 项，持续 {p} 项，已解决 {r} 项{shift}。")
         }
     }
+}
+
+/// The probe's summary in sentences (English), for report.md and report.html.
+pub fn probe_sentences(probe: &ProbeSummary) -> Vec<String> {
+    let errors: Vec<String> = probe
+        .errors
+        .iter()
+        .map(|(class, n)| format!("{class} ×{n}"))
+        .collect();
+    let mut sentences = vec![
+        format!(
+            "Service: {}. {} comparisons ({}) on {} SKUs over {} base profiles: {} twin pairs planned, {} answered ({} from the log of an earlier run).",
+            probe.service,
+            probe.comparisons.len(),
+            probe.comparisons.join(", "),
+            probe.skus,
+            probe.base_profiles,
+            probe.pairs_planned,
+            probe.pairs_answered,
+            probe.pairs_from_log
+        ),
+        format!(
+            "Requests: {} planned, {} made in this run ({} retries), {} answered, {} failed, {} malformed{}; {:.1} s.",
+            probe.requests_planned,
+            probe.requests_made,
+            probe.requests_retried,
+            probe.requests_answered,
+            probe.requests_failed,
+            probe.requests_malformed,
+            if errors.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", errors.join(", "))
+            },
+            probe.seconds
+        ),
+    ];
+    if !probe.complete {
+        sentences.push(format!(
+            "Incomplete: {} of {} pairs lack a price{}; run `fairmark probe` again with the same log ({}) to ask only those.",
+            probe.pairs_planned - probe.pairs_answered,
+            probe.pairs_planned,
+            if probe.stopped_by_budget {
+                format!(", the budget of {} requests ran out", probe.budget)
+            } else {
+                String::new()
+            },
+            probe.log
+        ));
+    }
+    sentences
 }
 
 /// Formats an evidence value for text renderers.

@@ -222,7 +222,7 @@ pub async fn cohort_pairs(
 }
 
 /// A protected group in words: `born 1980-1989`, `aged 30-39`, `with gender f`.
-fn group_in_words(attribute: &str, kind: Option<QuasiKind>, value: &str) -> String {
+pub fn group_in_words(attribute: &str, kind: Option<QuasiKind>, value: &str) -> String {
     match kind {
         Some(QuasiKind::BirthYear) => format!("born {value}"),
         Some(QuasiKind::Age) => format!("aged {value}"),

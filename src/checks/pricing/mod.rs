@@ -1,11 +1,16 @@
 //! Pricing checks: static analysis of the pricing rules (`rule_*`), their simulation on the
 //! real customer base (`simulated_disparity`), and the prices actually offered (`*_overcharge`,
-//! over the shared cohort comparison in `observed`).
+//! over the shared cohort comparison in `observed`), and the quotes of a live pricing service to
+//! matched twins (`probe_*`, over the shared statistics in `probe`).
 
 pub mod cohorts;
 pub mod device_overcharge;
 pub mod episodes;
 pub mod observed;
+pub mod probe;
+pub mod probe_device;
+pub mod probe_protected;
+pub mod probe_tenure;
 pub mod protected_overcharge;
 pub mod rule_new_customer_discount;
 pub mod rule_protected_attribute;

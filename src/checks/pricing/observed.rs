@@ -190,13 +190,7 @@ fn whole_period(strata: &SkuStrata, pair: &CohortPair, settings: &Settings) -> O
     if gaps.len() < settings.min_strata {
         return None;
     }
-    let p_value = if pair.two_sided {
-        let up = stats::signed_rank_greater(&gaps).p_value;
-        let down = stats::signed_rank_greater(&gaps.iter().map(|g| -g).collect::<Vec<_>>()).p_value;
-        (2.0 * up.min(down)).min(1.0)
-    } else {
-        stats::signed_rank_greater(&gaps).p_value
-    };
+    let p_value = signed_rank_p(&gaps, pair.two_sided);
     let mean = stats::mean_with_ci(&gaps, settings.confidence)?;
     Some(SkuTest {
         matched_strata: gaps.len(),
@@ -209,6 +203,18 @@ fn whole_period(strata: &SkuStrata, pair: &CohortPair, settings: &Settings) -> O
         },
         p_value,
     })
+}
+
+/// The Wilcoxon signed-rank p-value of `gaps`: one-sided (the first cohort offered more), or
+/// two-sided (twice the smaller tail) for protected groups.
+pub(super) fn signed_rank_p(gaps: &[f64], two_sided: bool) -> f64 {
+    if two_sided {
+        let up = stats::signed_rank_greater(gaps).p_value;
+        let down = stats::signed_rank_greater(&gaps.iter().map(|g| -g).collect::<Vec<_>>()).p_value;
+        (2.0 * up.min(down)).min(1.0)
+    } else {
+        stats::signed_rank_greater(gaps).p_value
+    }
 }
 
 impl SkuStrata {
@@ -225,15 +231,15 @@ fn lacks_data(strata: &SkuStrata, settings: &Settings) -> bool {
         && strata.offered_to_both.1
 }
 
-fn round4(value: f64) -> f64 {
+pub(super) fn round4(value: f64) -> f64 {
     (value * 10_000.0).round() / 10_000.0
 }
 
-fn round2(value: f64) -> f64 {
+pub(super) fn round2(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
 }
 
-fn significant(value: f64) -> f64 {
+pub(super) fn significant(value: f64) -> f64 {
     if value == 0.0 {
         return 0.0;
     }
@@ -282,7 +288,7 @@ fn episode_text(cell: &Cell, gap: f64, condition_names: &[String]) -> String {
 
 /// Which protected attributes were compared and which were not, and why: an auditor must be
 /// able to tell "no gap" from "not looked at".
-fn protected_coverage(info: &CheckInfo, cohorts: &super::cohorts::Cohorts) -> Finding {
+pub(super) fn protected_coverage(info: &CheckInfo, cohorts: &super::cohorts::Cohorts) -> Finding {
     let compared: Vec<String> = cohorts
         .compared
         .iter()

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::cohorts::{CohortPair, cohort_pairs, strictest_tenure, validate_tenure};
 use crate::checks::{Need, Outcome, Table};
 use crate::config::Config;
-use crate::engine::{Engine, ident, literal};
+use crate::engine::{Engine, ident};
 use crate::error::{Error, Result};
 use crate::findings::{Finding, Severity, SourceLocation, Subject};
 use crate::policy::{EffectiveCheck, EffectivePolicy, Strictest, Validate, within};
@@ -193,39 +193,12 @@ fn simulation_sql(rules: &RulesFile, variants: &[Option<usize>]) -> String {
             if Some(i) == skip {
                 continue;
             }
-            let mut scope = Vec::new();
-            if !rule.scope.sku.is_empty() {
-                scope.push(format!(
-                    "sku IN ({})",
-                    rule.scope
-                        .sku
-                        .iter()
-                        .map(|s| literal(s))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            }
-            if !rule.scope.category.is_empty() {
-                scope.push(format!(
-                    "category IN ({})",
-                    rule.scope
-                        .category
-                        .iter()
-                        .map(|s| literal(s))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            }
             let outcome = if depends_on_sku(rule) {
                 format!("COALESCE({}, false)", rule.condition.to_sql())
             } else {
                 format!("fm_rule_{i}")
             };
-            let applies = std::iter::once(outcome)
-                .chain(scope)
-                .collect::<Vec<_>>()
-                .join(" AND ");
-            price = rule.adjust.apply_sql(&price, &format!("({applies})"));
+            price = rule.adjusted_sql(&price, outcome);
         }
         price
     };

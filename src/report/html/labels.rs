@@ -31,6 +31,7 @@ pub struct Labels {
     pub severity: fn(Severity) -> &'static str,
 
     pub since_baseline: &'static str,
+    pub probe: &'static str,
     pub compared_with: fn(&str) -> String,
     pub new: &'static str,
     pub persisting: &'static str,
@@ -205,6 +206,7 @@ pub const EN: Labels = Labels {
     severity: Severity::name,
 
     since_baseline: "Since the baseline",
+    probe: "Probe of the pricing service",
     compared_with: |source| format!("Compared with the audit in {source}."),
     new: "new",
     persisting: "persisting",
@@ -381,6 +383,7 @@ pub const ZH: Labels = Labels {
     },
 
     since_baseline: "与基线相比",
+    probe: "定价服务探测（说明为英文）",
     compared_with: |source| format!("与 {source} 中的审计相比。"),
     new: "新增",
     persisting: "持续存在",

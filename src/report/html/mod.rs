@@ -204,6 +204,8 @@ pub fn render_with(report: &Report, labels: &Labels) -> String {
 /// What a section of the page shows.
 enum Part {
     SinceBaseline,
+    /// What `fairmark probe` asked of the pricing service.
+    Probe,
     /// A check family: its charts, if it has any, and its findings.
     Area(String),
     Segments,
@@ -224,6 +226,7 @@ impl Section {
     fn id(&self) -> String {
         match &self.part {
             Part::SinceBaseline => "since-baseline".into(),
+            Part::Probe => "probe".into(),
             Part::Area(area) => format!("area-{area}"),
             Part::Segments => "segments".into(),
             Part::Checks => "checks".into(),
@@ -251,6 +254,9 @@ impl Page<'_> {
         let mut sections = Vec::new();
         if r.baseline.is_some() {
             sections.push(section(Part::SinceBaseline, l.since_baseline));
+        }
+        if r.probe.is_some() {
+            sections.push(section(Part::Probe, l.probe));
         }
         let mut areas = areas_with_findings(r);
         let anonymity = r
@@ -306,6 +312,15 @@ impl Page<'_> {
         );
     }
 
+    /// The probe's requests and what was held equal, as the report's sentences say them.
+    fn probe(&mut self) {
+        if let Some(probe) = &self.report.probe {
+            for sentence in super::probe_sentences(probe) {
+                let _ = writeln!(self.html, "<p>{}</p>", escape(&sentence));
+            }
+        }
+    }
+
     fn sections_of(&mut self, sections: &[Section]) {
         for section in sections {
             let _ = writeln!(
@@ -316,6 +331,7 @@ impl Page<'_> {
             );
             match &section.part {
                 Part::SinceBaseline => self.since_baseline(),
+                Part::Probe => self.probe(),
                 Part::Segments => self.segments(),
                 Part::Checks => self.checks(),
                 Part::Inputs => self.inputs(),
@@ -878,6 +894,7 @@ mod tests {
             waivers_judged_on: None,
             segmentation: None,
             mail: None,
+            probe: None,
             outputs: Vec::new(),
             lang: Lang::En,
         }
