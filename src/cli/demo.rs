@@ -49,9 +49,16 @@ pub async fn run(
     .report;
     drop(progress);
     print!("{}", report::table::render(&report));
+    let beside: Vec<&str> = report
+        .outputs
+        .iter()
+        .map(String::as_str)
+        .filter(|name| *name != "report.md")
+        .collect();
     println!(
-        "Report: {} (report.json, report.html, segments.parquet, segment_summary.csv and suppression.parquet beside it).",
-        report_dir.join("report.md").display()
+        "Report: {} ({} beside it).",
+        report_dir.join("report.md").display(),
+        beside.join(", ")
     );
     println!(
         "In CI, `fairmark audit --config {} --out DIR` would exit {} on these findings.",
