@@ -11,6 +11,13 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, so printing to a closed pipe (`fairmark checks | head -1`) would be
+    // an error in every print; the default action ends the process quietly instead, as for
+    // any Unix tool. Nothing is half-written by it: outputs are staged and moved into place.
+    // SAFETY: called first, before any thread exists; it changes only this signal's action.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let args = cli::Cli::parse();
     // A panic is a bug, but it must still end as one line and exit 2, and its default report
     // (which may quote whatever the failing code held) must not reach the terminal.

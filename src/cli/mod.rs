@@ -264,18 +264,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             lang,
         })),
         Command::Completions { shell } => {
-            let mut script = Vec::new();
             clap_complete::generate(
                 shell,
                 &mut <Cli as clap::CommandFactory>::command(),
                 "fairmark",
-                &mut script,
+                &mut std::io::stdout(),
             );
-            // A closed pipe (`| head`) is the reader's choice, not an error.
-            match std::io::Write::write_all(&mut std::io::stdout(), &script) {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-                _ => Ok(ExitCode::SUCCESS),
-            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Pseudonymize {
             config,

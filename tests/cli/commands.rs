@@ -330,3 +330,21 @@ fn init_proposes_a_config_that_audits_like_the_demos_own() {
     assert_eq!(init_findings, demo_findings);
     assert_eq!(init_checks, demo_checks);
 }
+
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    // `fairmark checks | head -1`: the reader goes away after its first line.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fairmark"))
+        .arg("checks")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
