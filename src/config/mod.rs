@@ -169,6 +169,24 @@ pub struct CustomersDataset {
 }
 
 impl CustomersDataset {
+    /// The quasi-identifiers and the other attributes, lower-cased, each with the kind it
+    /// holds when known. A kind declared under `attribute_kinds` is banded and spelled as the
+    /// same kind under `quasi_identifiers` is.
+    pub fn attributes_with_kinds(&self) -> Vec<(String, Option<QuasiKind>)> {
+        self.quasi_identifiers
+            .iter()
+            .map(|(c, k)| (c.to_lowercase(), Some(*k)))
+            .chain(
+                self.attributes
+                    .iter()
+                    .filter(|a| !self.quasi_identifiers.contains_key(*a))
+                    .map(|a| {
+                        let kind = self.attribute_kinds.get(a);
+                        (a.to_lowercase(), kind.and_then(|k| QuasiKind::from_name(k)))
+                    }),
+            )
+            .collect()
+    }
     /// Every attribute and quasi-identifier column with a declared kind, lower case, with the
     /// kind's name.
     pub fn declared_kinds(&self) -> BTreeMap<String, String> {

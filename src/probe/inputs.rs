@@ -20,7 +20,6 @@ use crate::engine::{Engine, ident, literal};
 use crate::error::{Error, Result};
 use crate::policy::{AttributeClass, EffectivePolicy};
 use crate::pricing::FEATURES_TABLE;
-use crate::quasi_kind::QuasiKind;
 
 /// A cell as JSON: numbers, booleans and text as themselves, anything else as its text.
 fn json_of(batch: &RecordBatch, column: usize, row: usize) -> Result<Value> {
@@ -287,21 +286,7 @@ async fn protected(
     let Some(customers) = &config.datasets.customers else {
         return Ok(());
     };
-    let attributes: Vec<(String, Option<QuasiKind>)> = customers
-        .quasi_identifiers
-        .iter()
-        .map(|(c, k)| (c.to_lowercase(), Some(*k)))
-        .chain(
-            customers
-                .attributes
-                .iter()
-                .filter(|a| !customers.quasi_identifiers.contains_key(*a))
-                .map(|a| {
-                    let kind = customers.attribute_kinds.get(a);
-                    (a.to_lowercase(), kind.and_then(|k| QuasiKind::from_name(k)))
-                }),
-        )
-        .collect();
+    let attributes = customers.attributes_with_kinds();
     for (attribute, kind) in attributes {
         if policy.attribute_class(&attribute) != Some(AttributeClass::Protected) {
             continue;

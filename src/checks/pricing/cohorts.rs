@@ -118,23 +118,7 @@ pub async fn cohort_pairs(
     let Some(customers) = &config.datasets.customers else {
         return Ok(cohorts);
     };
-    let attributes: Vec<(String, Option<QuasiKind>)> = customers
-        .quasi_identifiers
-        .iter()
-        .map(|(c, k)| (c.to_lowercase(), Some(*k)))
-        .chain(
-            customers
-                .attributes
-                .iter()
-                .filter(|a| !customers.quasi_identifiers.contains_key(*a))
-                // A kind declared under `attribute_kinds` is banded and spelled as the same
-                // kind under `quasi_identifiers` is.
-                .map(|a| {
-                    let kind = customers.attribute_kinds.get(a);
-                    (a.to_lowercase(), kind.and_then(|k| QuasiKind::from_name(k)))
-                }),
-        )
-        .collect();
+    let attributes = customers.attributes_with_kinds();
     for (attribute, kind) in attributes {
         if policy.attribute_class(&attribute) != Some(AttributeClass::Protected) {
             continue;
