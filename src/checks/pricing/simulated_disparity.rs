@@ -134,7 +134,8 @@ async fn register_profiles(
     let context_columns: String = (0..context.len())
         .map(|i| format!(", context_{i}.*"))
         .collect();
-    let mut keys: Vec<String> = Vec::new();
+    // (name, condition) of every yes/no part of a profile: rule outcomes, cohort memberships.
+    let mut flags: Vec<(String, String)> = Vec::new();
     let mut carried: Vec<&str> = Vec::new();
     for (i, rule) in rules.rules.iter().enumerate() {
         if depends_on_sku(rule) {
@@ -144,30 +145,31 @@ async fn register_profiles(
                 }
             }
         } else {
-            // NULL attributes (a customer without orders has no recency) make a rule not apply.
             // Printed from the analysed tree, never the author's text: what runs is what was
             // checked.
-            keys.push(format!(
-                "COALESCE({}, false) AS fm_rule_{i}",
-                rule.condition.to_sql()
-            ));
+            flags.push((format!("fm_rule_{i}"), rule.condition.to_sql()));
         }
     }
-    keys.extend(carried.iter().map(|name| ident(name)));
     for (p, pair) in pairs.iter().enumerate() {
-        keys.push(format!(
-            "COALESCE({}, false) AS fm_treated_{p}",
-            pair.treated
-        ));
-        keys.push(format!(
-            "COALESCE({}, false) AS fm_reference_{p}",
-            pair.reference
-        ));
+        flags.push((format!("fm_treated_{p}"), pair.treated.clone()));
+        flags.push((format!("fm_reference_{p}"), pair.reference.clone()));
     }
+    let (packed, unpacked) = packed_flags(&flags);
+    let carried: Vec<String> = carried.iter().map(|name| ident(name)).collect();
+    let keys: Vec<&String> = packed.iter().chain(&carried).collect();
     let group: Vec<String> = (1..=keys.len()).map(|i| i.to_string()).collect();
     let profiles = format!(
-        "SELECT {}, CAST(count(*) AS BIGINT) AS fm_customers FROM (SELECT f.*{context_columns} FROM {FEATURES_TABLE} f {}) GROUP BY {}",
-        keys.join(", "),
+        "SELECT {}, fm_customers FROM (SELECT {}, CAST(count(*) AS BIGINT) AS fm_customers FROM (SELECT f.*{context_columns} FROM {FEATURES_TABLE} f {}) GROUP BY {})",
+        unpacked
+            .iter()
+            .chain(&carried)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", "),
+        keys.iter()
+            .map(|k| k.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
         context.join(" "),
         group.join(", ")
     );
@@ -181,6 +183,38 @@ async fn register_profiles(
             .map_err(|e| Error::from(e).in_dataset("customers and orders", "simulation"))?;
     }
     Ok(())
+}
+
+/// Bits per packed word: a BIGINT holds 63 without its sign.
+const FLAGS_PER_WORD: usize = 62;
+
+/// The yes/no parts of a profile as integer words to group by (`fm_flags_{w} = Σ 2^j` over
+/// the conditions that hold), and the expressions that read each flag back under its name. A
+/// customer base grouped by dozens of boolean columns spent a quarter of `check-rules` comparing
+/// them column by column; one integer per 62 flags groups like any integer key. A NULL
+/// condition (a customer without orders has no recency) counts as false.
+fn packed_flags(flags: &[(String, String)]) -> (Vec<String>, Vec<String>) {
+    let mut packed = Vec::new();
+    let mut unpacked = Vec::new();
+    for (w, word) in flags.chunks(FLAGS_PER_WORD).enumerate() {
+        let bits: Vec<String> = word
+            .iter()
+            .enumerate()
+            .map(|(j, (_, condition))| {
+                format!("CASE WHEN {condition} THEN {} ELSE 0 END", 1_i64 << j)
+            })
+            .collect();
+        packed.push(format!(
+            "CAST({} AS BIGINT) AS fm_flags_{w}",
+            bits.join(" + ")
+        ));
+        unpacked.extend(
+            word.iter()
+                .enumerate()
+                .map(|(j, (name, _))| format!("(fm_flags_{w} & {}) <> 0 AS {name}", 1_i64 << j)),
+        );
+    }
+    (packed, unpacked)
 }
 
 /// The SQL of the simulated price of every profile for every SKU: one column `price_v{k}` per
