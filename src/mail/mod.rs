@@ -5,11 +5,11 @@
 //! phone number, push device id; [`crate::pseudonym::IdentifierClass::of_channel`]), on both
 //! sides, so a send and a consent event match exactly when their tokens do.
 //!
-//! The as-of join runs as one DataFusion plan: sends and consent events are merged into one
-//! stream per recipient and channel, ordered by time, and every send takes the last consent
-//! action before it (one window, one sort). No send is compared with all consent events of its
-//! recipient. At one
-//! instant, consent events come before sends and an opt-out after an opt-in: an opt-out at
+//! The as-of join runs as one DataFusion plan: each consent event becomes the period in which
+//! it is in force (until the recipient's next event on the channel), and each send is joined,
+//! by hash, to the one period of its recipient and channel that contains its instant. No send
+//! is compared with all consent events of its recipient, and the sends are never sorted. At
+//! one instant, consent events come before sends and an opt-out after an opt-in: an opt-out at
 //! exactly the send time is in force for that send, and every send of one instant to one
 //! recipient and channel is judged by the same event.
 
@@ -27,6 +27,10 @@ use crate::pseudonym::TokenUdf;
 
 /// The sends judged by the consent in force at their send time, as [`prepare`] registers them.
 pub const JUDGED_TABLE: &str = "fm_sends_judged";
+
+/// The judged sends' columns, from sends `s` and the consent period `p` in force.
+const SEND_COLUMNS_JUDGED: &str = "s.recipient_token, s.channel, s.campaign, s.sent_at, p.action AS status, p.at AS status_at,
+    s.has_unsubscribe, s.one_click_unsubscribe, s.sender_id, s.recipient_timezone, s.postal_address";
 
 /// The channels fairmark knows; each decides how its recipients are tokenized.
 pub const CHANNELS: [&str; 3] = ["email", "sms", "push"];
@@ -220,45 +224,42 @@ pub async fn prepare(engine: &Engine, config: &Config) -> Result<()> {
             .sql(&sends_view_sql(sends, engine), "mail_sends")
             .await?,
     )?;
-    let consent_events = match &config.datasets.consents {
-        Some(consents) => {
-            register(
-                "fm_consents",
-                engine
-                    .sql(&consents_view_sql(consents, engine), "consents")
-                    .await?,
-            )?;
-            "SELECT recipient_token, channel, at AS t, 0 AS kind, action,
-                CAST(NULL AS VARCHAR) AS campaign, CAST(NULL AS BOOLEAN) AS has_unsubscribe, CAST(NULL AS BOOLEAN) AS one_click_unsubscribe,
-                CAST(NULL AS VARCHAR) AS sender_id, CAST(NULL AS VARCHAR) AS recipient_timezone,
-                CAST(NULL AS BOOLEAN) AS postal_address
-             FROM fm_consents UNION ALL "
-                .to_string()
-        }
-        None => String::new(),
-    };
+    if let Some(consents) = &config.datasets.consents {
+        register(
+            "fm_consents",
+            engine
+                .sql(&consents_view_sql(consents, engine), "consents")
+                .await?,
+        )?;
+    }
     validate(engine, config).await?;
-    // Per recipient and channel the stream is ordered by time, then consent events before
-    // sends (kind 0 < 1), then 'opt_in' before 'opt_out': an opt-out at exactly the send time
-    // is in force for that send, an opt-in and an opt-out at one instant resolve to the more
-    // protective opt-out, and sends of one instant share one status. Rows
-    // still tied (the same event twice, sends of one instant) are alike in all that is read.
-    let sql = format!(
-        "WITH events AS (
-            {consent_events}
-            SELECT recipient_token, channel, sent_at AS t, 1 AS kind, CAST(NULL AS VARCHAR) AS action,
-                campaign, has_unsubscribe, one_click_unsubscribe, sender_id, recipient_timezone,
-                postal_address
-            FROM fm_mail_sends),
-        judged AS (
-            SELECT *,
-                last_value(action) IGNORE NULLS OVER (PARTITION BY recipient_token, channel ORDER BY t, kind, action ROWS UNBOUNDED PRECEDING) AS status,
-                last_value(CASE WHEN action IS NOT NULL THEN t END) IGNORE NULLS OVER (PARTITION BY recipient_token, channel ORDER BY t, kind, action ROWS UNBOUNDED PRECEDING) AS status_at
-            FROM events)
-        SELECT recipient_token, channel, campaign, t AS sent_at, status, status_at,
-            has_unsubscribe, one_click_unsubscribe, sender_id, recipient_timezone, postal_address
-        FROM judged WHERE kind = 1"
-    );
+    let sql = if config.datasets.consents.is_some() {
+        // Each consent event is in force from its instant until the recipient's next event on
+        // the channel: events ordered by time, then 'opt_in' before 'opt_out', so of an
+        // opt-in and an opt-out at one instant the more protective opt-out holds (the
+        // opt-in's period is empty), and an event repeated holds once. A send takes the one
+        // period that contains its instant, so an opt-out at exactly the send time is in
+        // force for that send. Only the consent events are sorted (one window over few rows,
+        // in one partition: per-recipient partitions cost more than the work in them); the
+        // sends are matched by a hash join, never sorted.
+        format!(
+            "WITH periods AS (
+                SELECT recipient_token, channel, at, action,
+                    CASE WHEN lead(recipient_token) OVER w = recipient_token AND lead(channel) OVER w = channel
+                        THEN lead(at) OVER w END AS until
+                FROM fm_consents
+                WINDOW w AS (ORDER BY recipient_token, channel, at, action))
+            SELECT {SEND_COLUMNS_JUDGED}
+            FROM fm_mail_sends s LEFT JOIN periods p
+                ON s.recipient_token = p.recipient_token AND s.channel = p.channel
+                AND s.sent_at >= p.at AND (p.until IS NULL OR s.sent_at < p.until)"
+        )
+    } else {
+        format!(
+            "SELECT {SEND_COLUMNS_JUDGED} FROM fm_mail_sends s
+             CROSS JOIN (SELECT CAST(NULL AS VARCHAR) AS action, CAST(NULL AS TIMESTAMP) AS at) p"
+        )
+    };
     // Eight checks read the judged sends. Held in memory they were the audit's largest
     // allocation at ten million messages; they hold tokens and no raw value, so they are
     // written once to the run's private directory and each check reads the columns it needs.
