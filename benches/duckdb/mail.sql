@@ -4,10 +4,10 @@
 -- count_by_campaign; frequency_cap.rs; quiet_hours.rs): views of the sends and consent events
 -- with recipients tokenized by channel (keyed HMAC); validation queries that fail the audit on
 -- unknown channels, rows without recipient or time, unmapped consent actions; the as-of join
--- as one window plan (sends and consent events merged per recipient and channel, a running
--- count of consent events numbering "islands", each send taking the action that opened its
--- island; at one instant consent events come before sends and an opt-out after an opt-in),
--- cached as fm_sends_judged; then per campaign and channel: the messages beyond 4 in a rolling
+-- as one plan (each consent event's period in force, until the recipient's next event on the
+-- channel, from a lead() over the events; each send hash-joined to the period containing its
+-- instant; at one instant consent events come before sends and an opt-out after an opt-in),
+-- written once as fm_sends_judged; then per campaign and channel: the messages beyond 4 in a rolling
 -- 7 x 24 h window per recipient (RANGE window, ties at one instant numbered in campaign order),
 -- and the sms sent between 21:00 and 08:00 Asia/Shanghai. Each count_by_campaign query also
 -- gathers up to 3 example recipient tokens per campaign. fairmark's views are recomputed by
