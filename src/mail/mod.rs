@@ -241,7 +241,8 @@ pub async fn prepare(engine: &Engine, config: &Config) -> Result<()> {
         // period that contains its instant, so an opt-out at exactly the send time is in
         // force for that send. Only the consent events are sorted (one window over few rows,
         // in one partition: per-recipient partitions cost more than the work in them); the
-        // sends are matched by a hash join, never sorted.
+        // sends stream through a hash join whose table holds the periods (the build side is
+        // the left one: written the other way round, all the sends were held).
         format!(
             "WITH periods AS (
                 SELECT recipient_token, channel, at, action,
@@ -250,7 +251,7 @@ pub async fn prepare(engine: &Engine, config: &Config) -> Result<()> {
                 FROM fm_consents
                 WINDOW w AS (ORDER BY recipient_token, channel, at, action))
             SELECT {SEND_COLUMNS_JUDGED}
-            FROM fm_mail_sends s LEFT JOIN periods p
+            FROM periods p RIGHT JOIN fm_mail_sends s
                 ON s.recipient_token = p.recipient_token AND s.channel = p.channel
                 AND s.sent_at >= p.at AND (p.until IS NULL OR s.sent_at < p.until)"
         )
