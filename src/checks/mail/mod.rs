@@ -92,10 +92,13 @@ fn without_consent_in(policy: &EffectivePolicy) -> Result<(String, String)> {
 }
 
 /// The judged sends with the size of their campaign on their channel, for predicates that only
-/// apply to bulk campaigns.
+/// apply to bulk campaigns. Counted by a group-by joined back (the few campaigns on the join's
+/// build side), not a window: a window sorted every send by campaign, and held them.
 fn with_campaign_size(judged: &str) -> String {
     format!(
-        "(SELECT *, count(*) OVER (PARTITION BY campaign, channel) AS campaign_messages FROM {judged})"
+        "(SELECT s.*, c.campaign_messages
+          FROM (SELECT campaign, channel, count(*) AS campaign_messages FROM {judged} GROUP BY campaign, channel) c
+          JOIN {judged} s ON (s.campaign IS NOT DISTINCT FROM c.campaign) AND (s.channel IS NOT DISTINCT FROM c.channel))"
     )
 }
 
