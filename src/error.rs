@@ -173,9 +173,10 @@ pub fn storage_failure(error: &(dyn std::error::Error + 'static)) -> Option<Stri
         _ if code("PermanentRedirect") || code("AuthorizationHeaderMalformed") => {
             "the bucket is in another region; set AWS_REGION or [storage] region".to_string()
         }
+        // A HEAD request's refusal has no body, so no code says why.
         object_store::Error::PermissionDenied { path, .. }
         | object_store::Error::Unauthenticated { path, .. } => format!(
-            "access denied{}; the credentials need s3:ListBucket and s3:GetObject on it",
+            "access denied{}; check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and that they may s3:ListBucket and s3:GetObject",
             object(path)
         ),
         _ if unreachable && !credentials_from_environment => {
@@ -309,7 +310,7 @@ mod tests {
         };
         assert_eq!(
             storage_failure(&denied).unwrap(),
-            "access denied (`crm/customers.csv`); the credentials need s3:ListBucket and s3:GetObject on it"
+            "access denied (`crm/customers.csv`); check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and that they may s3:ListBucket and s3:GetObject"
         );
         let not_found = object_store::Error::NotFound {
             path: "crm/customers.csv".into(),

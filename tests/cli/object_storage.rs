@@ -1,8 +1,13 @@
 //! Datasets on S3: the demo data uploaded to a real S3 API on loopback (moto's server, from
-//! PyPI: `pip install 'moto[server]'`, run as `python3 -m moto.server`) and audited from there gives the outputs of the same
-//! audit of the local files, apart from the paths naming the inputs; a missing object, a
-//! missing bucket, a wrong secret and an endpoint that does not answer each end in one line
-//! that names the dataset and its location and shows no credential.
+//! PyPI: `pip install 'moto[server]'`, run as `python3 -m moto.server`) and audited from there
+//! gives the outputs of the same audit of the local files, apart from the paths naming the
+//! inputs; a missing object, a missing bucket, a refused key and an endpoint that does not
+//! answer each end in one line that names the dataset and its location and shows no
+//! credential.
+//!
+//! moto checks signatures only once told to, and then (moto 5.2) refuses every listing whose
+//! query holds a `/` (a prefix or delimiter; boto3's own requests too), so the audits that list
+//! run before authentication is turned on, and the refused keys are tried on a single object.
 
 use std::collections::BTreeMap;
 use std::net::{TcpListener, TcpStream};
@@ -59,8 +64,8 @@ impl MotoServer {
         server
     }
 
-    /// Creates the bucket, uploads `files` (local path, key), and from then on refuses every
-    /// request not signed by the one access key it returns, which may list and read only.
+    /// Creates the bucket, uploads `files` (local path, key), and returns an access key that
+    /// may list and read only.
     fn upload(&self, files: &[(PathBuf, &str)]) -> AccessKey {
         let uploads: Vec<[String; 2]> = files
             .iter()
@@ -83,6 +88,17 @@ impl MotoServer {
             secret: secret.to_string(),
         }
     }
+
+    /// From now on, every request must be signed by a key moto knows.
+    fn require_signatures(&self) {
+        // Not form-encoded: moto reads the request's raw body.
+        let enforce = "import sys, urllib.request\nurllib.request.urlopen(urllib.request.Request(sys.argv[1] + '/moto-api/reset-auth', data=b'0', headers={'Content-Type': 'text/plain'}))";
+        let status = Command::new("python3")
+            .args(["-c", enforce, &self.endpoint])
+            .status()
+            .expect("python3 runs");
+        assert!(status.success(), "moto did not turn on authentication");
+    }
 }
 
 impl Drop for MotoServer {
@@ -98,9 +114,9 @@ struct AccessKey {
 }
 
 /// Sets up moto as an S3 account would be: a user allowed to list and read, its key, the
-/// bucket and the objects; then turns on moto's authentication for every later request.
+/// bucket and the objects.
 const UPLOAD: &str = r#"
-import json, sys, urllib.request
+import json, sys
 import boto3
 
 endpoint, bucket, uploads = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
@@ -117,7 +133,6 @@ s3 = boto3.client("s3", **setup)
 s3.create_bucket(Bucket=bucket)
 for path, name in uploads:
     s3.upload_file(path, bucket, name)
-urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset-auth", data=b"0", method="POST"))
 print(key["AccessKeyId"], key["SecretAccessKey"])
 "#;
 
@@ -146,10 +161,16 @@ const S3_PATHS: [(&str, &str); 4] = [
     ("consents.csv", "shop/consents.csv"),
 ];
 
-/// Writes `name` beside the demo config: the same config with the datasets on S3, reached
-/// through `endpoint`, and the local paths (key, rules) made absolute.
-fn s3_config(fixture: &Fixture, name: &str, endpoint: &str, paths: &[(&str, String)]) -> PathBuf {
-    let mut text = std::fs::read_to_string(&fixture.data.config).unwrap();
+/// Writes `name` beside the demo config (so its key and rules files are found): `config` with
+/// the datasets at `paths` instead, reached through `endpoint`.
+fn s3_config(
+    fixture: &Fixture,
+    config: &str,
+    name: &str,
+    endpoint: &str,
+    paths: &[(&str, String)],
+) -> PathBuf {
+    let mut text = config.to_string();
     for (local, remote) in paths {
         let from = format!("path = \"{local}\"");
         assert!(text.contains(&from), "the demo config has {from}");
@@ -188,9 +209,11 @@ fn audit(config: &Path, out: &Path, key: &AccessKey) -> assert_cmd::assert::Asse
         .assert()
 }
 
-/// The outputs with every S3 location replaced by the local path it stands for.
+/// The outputs with every S3 location replaced by the local path it stands for, and the
+/// config's name (report.html shows it) by the local config's.
 fn as_if_local(files: BTreeMap<PathBuf, Vec<u8>>) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut replacements: Vec<(String, &str)> = vec![
+        ("s3.toml".to_string(), "fairmark.toml"),
         (
             format!("s3://{BUCKET}/shop/orders/part-0.parquet"),
             "orders.parquet",
@@ -225,7 +248,8 @@ fn an_audit_of_the_data_on_s3_writes_what_the_audit_of_the_local_files_writes() 
     fixture.audit("local").code(1);
     let server = MotoServer::start();
     let key = upload_fixture(&server, &fixture);
-    let config = s3_config(&fixture, "s3.toml", &server.endpoint, &all_on_s3());
+    let demo = std::fs::read_to_string(&fixture.data.config).unwrap();
+    let config = s3_config(&fixture, &demo, "s3.toml", &server.endpoint, &all_on_s3());
     let run = audit(&config, &fixture.out("s3"), &key).code(1);
     let stdout = String::from_utf8_lossy(&run.get_output().stdout).into_owned();
     let stderr = String::from_utf8_lossy(&run.get_output().stderr).into_owned();
@@ -312,8 +336,10 @@ fn storage_failures_name_the_dataset_and_location_in_one_line_without_a_credenti
             ("orders.parquet", format!("s3://{BUCKET}/shop/orders/")),
         ]
     };
+    let demo = std::fs::read_to_string(&fixture.data.config).unwrap();
     let missing_object = s3_config(
         &fixture,
+        &demo,
         "missing-object.toml",
         &server.endpoint,
         &on_s3(&format!("s3://{BUCKET}/shop/customers-2026.csv")),
@@ -328,6 +354,7 @@ fn storage_failures_name_the_dataset_and_location_in_one_line_without_a_credenti
 
     let missing_bucket = s3_config(
         &fixture,
+        &demo,
         "missing-bucket.toml",
         &server.endpoint,
         &on_s3("s3://no-such-bucket/shop/customers.csv"),
@@ -340,32 +367,45 @@ fn storage_failures_name_the_dataset_and_location_in_one_line_without_a_credenti
         "{stderr}"
     );
 
-    let good = s3_config(
+    // From here on moto checks signatures; only single objects are read (see the top).
+    server.require_signatures();
+    // The rules name order attributes, so they go with the orders.
+    let customers_only = demo[..=demo.find("\n[datasets.orders]").unwrap()]
+        .replace("pricing_rules = \"rules.toml\"", "");
+    let signed = s3_config(
         &fixture,
-        "good.toml",
+        &customers_only,
+        "customers-only.toml",
         &server.endpoint,
-        &on_s3(&format!("s3://{BUCKET}/shop/customers.csv")),
+        &[("customers.csv", format!("s3://{BUCKET}/shop/customers.csv"))],
+    );
+    let run = audit(&signed, &fixture.out("signed"), &key);
+    assert_ne!(
+        run.get_output().status.code(),
+        Some(2),
+        "moto accepts the key's signatures: {}",
+        String::from_utf8_lossy(&run.get_output().stderr)
     );
     let wrong_secret = AccessKey {
         id: key.id.clone(),
         secret: "wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEY".to_string(),
     };
-    let stderr = refused(&good, &fixture.out("wrong-secret"), &wrong_secret);
-    assert!(
-        stderr.starts_with(&format!(
-            "fairmark: error: dataset customers (s3://{BUCKET}/shop/customers.csv): the request's signature does not match; check AWS_SECRET_ACCESS_KEY"
-        )),
-        "{stderr}"
-    );
     let unknown_key = AccessKey {
         id: "AKIAIOSFODNN7EXAMPLE".to_string(),
         secret: key.secret.clone(),
     };
-    let stderr = refused(&good, &fixture.out("unknown-key"), &unknown_key);
-    assert!(
-        stderr.contains("the store does not know the access key; check AWS_ACCESS_KEY_ID"),
-        "{stderr}"
-    );
+    for (refused_key, out) in [
+        (&wrong_secret, "wrong-secret"),
+        (&unknown_key, "unknown-key"),
+    ] {
+        let stderr = refused(&signed, &fixture.out(out), refused_key);
+        assert!(
+            stderr.starts_with(&format!(
+                "fairmark: error: dataset customers (s3://{BUCKET}/shop/customers.csv): access denied (`shop/customers.csv`); check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            )),
+            "{stderr}"
+        );
+    }
 
     // Nothing listens on the port a listener just gave back.
     let closed = TcpListener::bind("127.0.0.1:0")
@@ -374,6 +414,7 @@ fn storage_failures_name_the_dataset_and_location_in_one_line_without_a_credenti
         .port();
     let unreachable = s3_config(
         &fixture,
+        &demo,
         "unreachable.toml",
         &format!("http://127.0.0.1:{closed}"),
         &on_s3(&format!("s3://{BUCKET}/shop/customers.csv")),
