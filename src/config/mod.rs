@@ -966,6 +966,69 @@ amount = "total"
 "#;
 
     #[test]
+    fn dataset_paths_on_s3_parse_and_other_urls_are_refused_by_key() {
+        let on_s3 = MINIMAL.replace("orders.csv", "s3://shop-data/orders/*.parquet");
+        let config = Config::parse(&on_s3, "fairmark.toml").unwrap();
+        let orders = config.datasets.orders.as_ref().unwrap();
+        assert_eq!(
+            config.location(orders).unwrap(),
+            DatasetLocation::S3 {
+                bucket: "shop-data".into(),
+                key: "orders/*.parquet".into()
+            }
+        );
+        assert_eq!(
+            DatasetLocation::parse("data/orders.csv", Path::new("/srv")),
+            Ok(DatasetLocation::Local(PathBuf::from(
+                "/srv/data/orders.csv"
+            )))
+        );
+        let refused = |text: String| {
+            Config::parse(&text, "fairmark.toml")
+                .unwrap_err()
+                .to_string()
+        };
+        let message = refused(MINIMAL.replace("orders.csv", "gs://shop-data/orders.csv"));
+        assert!(
+            message.starts_with("fairmark.toml: [datasets.orders] `path`: gs:// is not read"),
+            "{message}"
+        );
+        let message = refused(MINIMAL.replace("orders.csv", "s3:///orders.csv"));
+        assert!(message.contains("name the bucket after s3://"), "{message}");
+        let message = refused(format!(
+            "pricing_rules = \"s3://shop-data/rules.toml\"\n{MINIMAL}"
+        ));
+        assert!(
+            message.contains("pricing_rules: only datasets are read from object storage"),
+            "{message}"
+        );
+        let message = refused(format!(
+            "{MINIMAL}[storage]\nendpoint = \"http://127.0.0.1:9000\"\n"
+        ));
+        assert!(message.contains("set allow_http = true"), "{message}");
+        let allowed = format!(
+            "{MINIMAL}[storage]\nendpoint = \"http://127.0.0.1:9000\"\nallow_http = true\n"
+        );
+        assert_eq!(
+            Config::parse(&allowed, "fairmark.toml")
+                .unwrap()
+                .storage
+                .allow_http,
+            Some(true)
+        );
+        // No key holds a credential, and a refused one is named without its value.
+        let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        let message = refused(format!(
+            "{MINIMAL}[storage]\nsecret_access_key = \"{secret}\"\n"
+        ));
+        assert!(
+            message.contains("unknown field `secret_access_key`"),
+            "{message}"
+        );
+        assert!(!message.contains(secret), "{message}");
+    }
+
+    #[test]
     fn minimal_orders_only_config_parses() {
         let config = Config::parse(MINIMAL, "fairmark.toml").unwrap();
         let orders = config.datasets.orders.unwrap();

@@ -426,3 +426,30 @@ fn storage_failures_name_the_dataset_and_location_in_one_line_without_a_credenti
         "{stderr}"
     );
 }
+
+#[test]
+fn commands_refuse_a_url_where_they_read_or_write_a_local_path() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["init", "s3://shop-data/crm/"],
+        vec![
+            "audit",
+            "--config",
+            "fairmark.toml",
+            "--out",
+            "s3://shop-data/audits/2026-11",
+        ],
+    ] {
+        let run = fairmark()
+            .current_dir(dir.path())
+            .args(&args)
+            .assert()
+            .code(2);
+        let stderr = String::from_utf8(run.get_output().stderr.clone()).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("a local path is expected here; only the datasets' `path` in fairmark.toml may be on object storage"),
+            "{stderr}"
+        );
+    }
+}
