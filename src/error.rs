@@ -85,6 +85,9 @@ impl Error {
 
 impl From<datafusion::error::DataFusionError> for Error {
     fn from(error: datafusion::error::DataFusionError) -> Self {
+        if let Some(message) = storage_failure(&error) {
+            return Error::Engine(message);
+        }
         if let datafusion::error::DataFusionError::ResourcesExhausted(detail) = error.find_root() {
             // "Additional allocation failed for ExternalSorter[0] with top memory consumers …":
             // the operator that ran out is what a person can act on.
@@ -97,14 +100,114 @@ impl From<datafusion::error::DataFusionError> for Error {
 
 impl From<datafusion::arrow::error::ArrowError> for Error {
     fn from(error: datafusion::arrow::error::ArrowError) -> Self {
-        Error::Engine(redact(&error.to_string()))
+        Error::Engine(storage_failure(&error).unwrap_or_else(|| redact(&error.to_string())))
     }
 }
 
 impl From<datafusion::parquet::errors::ParquetError> for Error {
     fn from(error: datafusion::parquet::errors::ParquetError) -> Self {
-        Error::Engine(redact(&error.to_string()))
+        Error::Engine(storage_failure(&error).unwrap_or_else(|| redact(&error.to_string())))
     }
+}
+
+/// An object store's failure (S3, or a local file read through the same interface), found
+/// anywhere in `error`'s chain of causes, in words a person can act on; `None` when no object
+/// store failed. The store's own text is never shown, only read for S3's error code: an S3
+/// error body can echo the access key id and the request it signed.
+pub fn storage_failure(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cause = Some(error);
+    let mut failure = None;
+    let mut unreachable = false;
+    while let Some(error) = cause {
+        // An I/O error hides the error it wraps from `source()`; DataFusion's CSV and JSON
+        // readers wrap the store's failures so.
+        let wrapped = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|inner| inner as &(dyn std::error::Error + 'static));
+        for error in std::iter::once(error).chain(wrapped) {
+            if failure.is_none() {
+                failure = error.downcast_ref::<object_store::Error>();
+            }
+            unreachable |= error
+                .downcast_ref::<object_store::client::HttpError>()
+                .is_some_and(|http| {
+                    use object_store::client::HttpErrorKind;
+                    matches!(http.kind(), HttpErrorKind::Connect | HttpErrorKind::Timeout)
+                });
+        }
+        cause = error.source();
+    }
+    let failure = failure?;
+    let text = full_text(failure);
+    let object = |path: &str| match path.is_empty() {
+        true => String::new(),
+        false => format!(" (`{path}`)"),
+    };
+    let credentials_from_environment = [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ]
+    .iter()
+    .any(|name| std::env::var_os(name).is_some());
+    let code = |code: &str| text.contains(code);
+    Some(match failure {
+        _ if code("NoSuchBucket") => {
+            "no such bucket; check the bucket's name in `path`, and the endpoint and region it is in".to_string()
+        }
+        object_store::Error::NotFound { path, .. } => format!(
+            "not found{}; check `path` (a prefix ends in /)",
+            object(path)
+        ),
+        _ if code("InvalidAccessKeyId") => {
+            "the store does not know the access key; check AWS_ACCESS_KEY_ID".to_string()
+        }
+        _ if code("SignatureDoesNotMatch") => {
+            "the request's signature does not match; check AWS_SECRET_ACCESS_KEY for AWS_ACCESS_KEY_ID".to_string()
+        }
+        _ if code("ExpiredToken") || code("InvalidToken") => {
+            "the session token is expired or invalid; renew AWS_SESSION_TOKEN".to_string()
+        }
+        _ if code("PermanentRedirect") || code("AuthorizationHeaderMalformed") => {
+            "the bucket is in another region; set AWS_REGION or [storage] region".to_string()
+        }
+        // A HEAD request's refusal has no body, so no code says why.
+        object_store::Error::PermissionDenied { path, .. }
+        | object_store::Error::Unauthenticated { path, .. } => format!(
+            "access denied{}; check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and that they may s3:ListBucket and s3:GetObject",
+            object(path)
+        ),
+        _ if unreachable && !credentials_from_environment => {
+            "cannot connect: AWS_ACCESS_KEY_ID is not set, so credentials were asked of the instance metadata service, or the endpoint itself did not answer; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or check AWS_ENDPOINT_URL or [storage] endpoint".to_string()
+        }
+        _ if unreachable => {
+            "cannot connect to the store; check AWS_ENDPOINT_URL or [storage] endpoint, and the network".to_string()
+        }
+        object_store::Error::Generic { store, source } if *store != "S3" => {
+            format!("cannot read: {}", redact(&source.to_string()))
+        }
+        object_store::Error::Generic { .. } => {
+            "the object store refused the request (its reply is not shown: it may echo credentials); check the endpoint, region and credentials".to_string()
+        }
+        other => format!(
+            "the object store failed: {}",
+            redact(&other.to_string())
+        ),
+    })
+}
+
+/// An error and every cause, as one text to search for an error code.
+fn full_text(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(error) = cause {
+        text.push_str(": ");
+        text.push_str(&error.to_string());
+        cause = error.source();
+    }
+    text
 }
 
 /// An engine message on one line. DataFusion puts the cause of a failure on the lines after
@@ -177,6 +280,50 @@ pub fn printable_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_store_failure_deep_in_an_engine_error_is_said_without_the_reply() {
+        // S3's reply to a bad secret echoes the access key id and what was signed.
+        let reply = "Server returned non-2xx status code: 403 Forbidden: <Error><Code>SignatureDoesNotMatch</Code><AWSAccessKeyId>AKIAIOSFODNN7EXAMPLE</AWSAccessKeyId></Error>";
+        let store = object_store::Error::PermissionDenied {
+            path: "crm/customers.csv".into(),
+            source: reply.into(),
+        };
+        // As DataFusion's CSV reader passes it on: inside an I/O error, inside an Arrow error.
+        let io = std::io::Error::other(store);
+        let engine = datafusion::error::DataFusionError::ArrowError(
+            Box::new(datafusion::arrow::error::ArrowError::ExternalError(
+                Box::new(io),
+            )),
+            None,
+        );
+        let message = Error::from(engine)
+            .in_dataset("customers", "s3://shop-data/crm/customers.csv")
+            .to_string();
+        assert_eq!(
+            message,
+            "dataset customers (s3://shop-data/crm/customers.csv): the request's signature does not match; check AWS_SECRET_ACCESS_KEY for AWS_ACCESS_KEY_ID"
+        );
+        let denied = object_store::Error::PermissionDenied {
+            path: "crm/customers.csv".into(),
+            source: "403 Forbidden: <Code>AccessDenied</Code>".into(),
+        };
+        assert_eq!(
+            storage_failure(&denied).unwrap(),
+            "access denied (`crm/customers.csv`); check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and that they may s3:ListBucket and s3:GetObject"
+        );
+        let not_found = object_store::Error::NotFound {
+            path: "crm/customers.csv".into(),
+            source: "404 Not Found: <Code>NoSuchKey</Code>".into(),
+        };
+        assert!(
+            storage_failure(&not_found)
+                .unwrap()
+                .starts_with("not found (`crm/customers.csv`)")
+        );
+        let plain = datafusion::error::DataFusionError::Plan("no such column".into());
+        assert_eq!(storage_failure(&plain), None);
+    }
 
     #[test]
     fn redact_removes_quoted_values_rows_and_pii() {

@@ -18,6 +18,8 @@ mod html;
 mod mail;
 #[path = "cli/monthly.rs"]
 mod monthly;
+#[path = "cli/object_storage.rs"]
+mod object_storage;
 #[path = "cli/pricing.rs"]
 mod pricing;
 #[path = "cli/privacy.rs"]

@@ -207,7 +207,74 @@ fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| "expected YYYY-MM-DD".into())
 }
 
+impl Command {
+    /// The command's file and directory arguments: all local. Only dataset paths, in the
+    /// config, may be on object storage.
+    fn local_paths(&self) -> Vec<(&'static str, &std::path::Path)> {
+        fn optional<'a>(
+            flag: &'static str,
+            path: &'a Option<PathBuf>,
+        ) -> Option<(&'static str, &'a std::path::Path)> {
+            path.as_deref().map(|p| (flag, p))
+        }
+        match self {
+            Command::Demo { out, .. } | Command::Bench { out, .. } => vec![("--out", out)],
+            Command::Init { dir, out, .. } => {
+                [Some(("DIR", dir.as_path())), optional("--out", out)]
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            }
+            Command::Audit {
+                config,
+                out,
+                baseline,
+                ..
+            } => [
+                Some(("--config", config.as_path())),
+                Some(("--out", out.as_path())),
+                optional("--baseline", baseline),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+            Command::Probe { config, out, .. } | Command::Pseudonymize { config, out, .. } => {
+                vec![("--config", config), ("--out", out)]
+            }
+            Command::CheckRules {
+                config,
+                rules,
+                base,
+                ..
+            } => [
+                Some(("--config", config.as_path())),
+                optional("--rules", rules),
+                optional("--base", base),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+            Command::Completions { .. }
+            | Command::Checks
+            | Command::Explain { .. }
+            | Command::Policy { .. } => Vec::new(),
+        }
+    }
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some((flag, path)) = cli
+        .command
+        .local_paths()
+        .into_iter()
+        .find(|(_, path)| fairmark::config::url_scheme(&path.to_string_lossy()).is_some())
+    {
+        return Err(fairmark::error::Error::Usage(format!(
+            "{flag} {}: a local path is expected here; only the datasets' `path` in fairmark.toml may be on object storage (s3://)",
+            path.display()
+        ))
+        .into());
+    }
     match cli.command {
         Command::Demo {
             out,

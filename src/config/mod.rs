@@ -63,6 +63,9 @@ pub struct Config {
     pub datasets: Datasets,
     #[serde(default)]
     pub engine: EngineConfig,
+    /// How datasets on `s3://` paths are reached. Credentials never come from here.
+    #[serde(default)]
+    pub storage: StorageConfig,
     /// The language of the terminal table, report.md and report.html: `en` (default) or
     /// `zh-CN`. report.json and SARIF keep English keys.
     #[serde(default)]
@@ -441,6 +444,81 @@ impl<'de> Deserialize<'de> for MemoryLimit {
     }
 }
 
+/// How `s3://` dataset paths are reached, over the standard AWS environment variables
+/// (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ALLOW_HTTP`, …), which a setting here overrides.
+/// There is no place for credentials: they come from the environment (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, web identity) or the instance's role, so a
+/// config file can be committed and shared.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// An S3-compatible service (MinIO, Alibaba OSS, …): `https://host[:port]`.
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    /// Whether an `http://` endpoint may be used: requests, and data, travel unencrypted.
+    pub allow_http: Option<bool>,
+    /// `https://bucket.host/key` rather than the default path style `https://host/bucket/key`.
+    pub virtual_hosted_style_request: Option<bool>,
+}
+
+impl StorageConfig {
+    fn validate(&self) -> std::result::Result<(), String> {
+        let Some(endpoint) = &self.endpoint else {
+            return Ok(());
+        };
+        let scheme = endpoint.split_once("://").map(|(scheme, _)| scheme);
+        match scheme {
+            Some("https") => Ok(()),
+            Some("http") if self.allow_http == Some(true) => Ok(()),
+            Some("http") => Err(
+                "[storage] endpoint is http://; set allow_http = true to reach it without TLS, or use https://".into(),
+            ),
+            _ => Err("[storage] endpoint: write a URL, e.g. \"https://minio.example.com:9000\"".into()),
+        }
+    }
+}
+
+/// Where a dataset's `path` points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatasetLocation {
+    /// A file, directory or glob on this machine, resolved against the config file's directory.
+    Local(PathBuf),
+    /// An object, a prefix (a "directory", ending in `/`) or a glob in an S3 bucket.
+    S3 { bucket: String, key: String },
+}
+
+impl DatasetLocation {
+    /// Reads `path` as written in the config: `s3://bucket/key`, or a local path.
+    pub fn parse(path: &str, base_dir: &Path) -> std::result::Result<DatasetLocation, String> {
+        let Some(scheme) = url_scheme(path) else {
+            return Ok(DatasetLocation::Local(base_dir.join(path)));
+        };
+        if !scheme.eq_ignore_ascii_case("s3") {
+            return Err(format!(
+                "`path`: {scheme}:// is not read; a path is local, or s3://bucket/key on S3 or an S3-compatible store"
+            ));
+        }
+        let rest = &path[scheme.len() + 3..];
+        let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() || bucket.contains(['*', '?', '[']) {
+            return Err("`path`: name the bucket after s3://, e.g. s3://bucket/orders/".into());
+        }
+        Ok(DatasetLocation::S3 {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+        })
+    }
+}
+
+/// The scheme of `text` when it is a URL (`s3://…`), `None` for a file path.
+pub fn url_scheme(text: &str) -> Option<&str> {
+    let (scheme, _) = text.split_once("://")?;
+    let mut chars = scheme.chars();
+    let starts_with_letter = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+    (starts_with_letter && chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)))
+        .then_some(scheme)
+}
+
 /// What kind of value a mapped column must hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColumnKind {
@@ -680,6 +758,32 @@ impl Config {
                 "`policies` is empty; name at least one pack, e.g. policies = [\"cn\"]",
             ));
         }
+        self.storage
+            .validate()
+            .map_err(|message| Error::config(&self.file, message))?;
+        for dataset in self.dataset_configs() {
+            DatasetLocation::parse(dataset.path(), &self.base_dir).map_err(|message| {
+                Error::config(
+                    &self.file,
+                    format!("[datasets.{}] {message}", dataset.role()),
+                )
+            })?;
+        }
+        let local_only = [
+            ("pricing_rules", self.pricing_rules.as_deref()),
+            ("waivers", self.waivers_file.as_deref()),
+            ("key.file", self.key.file.as_deref()),
+            ("[engine] spill_dir", self.engine.spill_dir.as_deref()),
+        ];
+        if let Some((key, _)) = local_only
+            .iter()
+            .find(|(_, value)| value.is_some_and(|v| url_scheme(v).is_some()))
+        {
+            return Err(Error::config(
+                &self.file,
+                format!("{key}: only datasets are read from object storage; give a local path"),
+            ));
+        }
         if self.dataset_configs().is_empty() {
             return Err(Error::config(
                 &self.file,
@@ -772,55 +876,10 @@ impl Config {
         all
     }
 
-    /// Expands a dataset's `path` (file, directory or glob, relative to the config file) into
-    /// its files, sorted, with their format.
-    pub fn resolve_files(&self, dataset: &dyn DatasetConfig) -> Result<(Vec<PathBuf>, Format)> {
-        let role = dataset.role();
-        let pattern = self.base_dir.join(dataset.path());
-        let location = dataset.path();
-        let mut files: Vec<PathBuf> = if pattern.is_dir() {
-            std::fs::read_dir(&pattern)
-                .map_err(|e| Error::input(role, location, format!("cannot list directory: {e}")))?
-                .filter_map(|entry| entry.ok().map(|e| e.path()))
-                .filter(|p| p.is_file() && !is_hidden(p))
-                .collect()
-        } else if dataset.path().contains(['*', '?', '[']) {
-            let pattern_text = pattern.to_string_lossy();
-            glob::glob(&pattern_text)
-                .map_err(|e| Error::input(role, location, format!("bad glob pattern: {e}")))?
-                .filter_map(|p| p.ok())
-                .filter(|p| p.is_file())
-                .collect()
-        } else if pattern.is_file() {
-            vec![pattern.clone()]
-        } else {
-            return Err(Error::input(role, location, "no such file or directory"));
-        };
-        files.sort();
-        if files.is_empty() {
-            return Err(Error::input(role, location, "matches no file"));
-        }
-        let format = match dataset.format() {
-            Some(format) => format,
-            None => Format::from_extension(&files[0]).ok_or_else(|| {
-                Error::input(role, location, "cannot tell the format from the file extension; set format = \"parquet\" | \"csv\" | \"ndjson\"")
-            })?,
-        };
-        if let Some(other) = files
-            .iter()
-            .find(|f| dataset.format().is_none() && Format::from_extension(f) != Some(format))
-        {
-            return Err(Error::input(
-                role,
-                location,
-                format!(
-                    "mixes formats ({} is not {}); point `path` at files of one format",
-                    other.file_name().unwrap_or_default().to_string_lossy(),
-                    format.name()
-                ),
-            ));
-        }
-        Ok((files, format))
+    /// Where `dataset`'s `path` points (checked when the config was loaded).
+    pub fn location(&self, dataset: &dyn DatasetConfig) -> Result<DatasetLocation> {
+        DatasetLocation::parse(dataset.path(), &self.base_dir)
+            .map_err(|message| Error::input(dataset.role(), dataset.path(), message))
     }
 }
 
@@ -878,12 +937,6 @@ fn iso_date<'de, D: serde::Deserializer<'de>>(
         })
 }
 
-fn is_hidden(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with('.') || n.starts_with('_'))
-}
-
 /// One line: `file:line:column: message`.
 fn toml_error(file: &str, text: &str, error: &toml::de::Error) -> Error {
     let message = error.message().replace('\n', " ");
@@ -911,6 +964,69 @@ customer = "uid"
 ordered_at = "ts"
 amount = "total"
 "#;
+
+    #[test]
+    fn dataset_paths_on_s3_parse_and_other_urls_are_refused_by_key() {
+        let on_s3 = MINIMAL.replace("orders.csv", "s3://shop-data/orders/*.parquet");
+        let config = Config::parse(&on_s3, "fairmark.toml").unwrap();
+        let orders = config.datasets.orders.as_ref().unwrap();
+        assert_eq!(
+            config.location(orders).unwrap(),
+            DatasetLocation::S3 {
+                bucket: "shop-data".into(),
+                key: "orders/*.parquet".into()
+            }
+        );
+        assert_eq!(
+            DatasetLocation::parse("data/orders.csv", Path::new("/srv")),
+            Ok(DatasetLocation::Local(PathBuf::from(
+                "/srv/data/orders.csv"
+            )))
+        );
+        let refused = |text: String| {
+            Config::parse(&text, "fairmark.toml")
+                .unwrap_err()
+                .to_string()
+        };
+        let message = refused(MINIMAL.replace("orders.csv", "gs://shop-data/orders.csv"));
+        assert!(
+            message.starts_with("fairmark.toml: [datasets.orders] `path`: gs:// is not read"),
+            "{message}"
+        );
+        let message = refused(MINIMAL.replace("orders.csv", "s3:///orders.csv"));
+        assert!(message.contains("name the bucket after s3://"), "{message}");
+        let message = refused(format!(
+            "pricing_rules = \"s3://shop-data/rules.toml\"\n{MINIMAL}"
+        ));
+        assert!(
+            message.contains("pricing_rules: only datasets are read from object storage"),
+            "{message}"
+        );
+        let message = refused(format!(
+            "{MINIMAL}[storage]\nendpoint = \"http://127.0.0.1:9000\"\n"
+        ));
+        assert!(message.contains("set allow_http = true"), "{message}");
+        let allowed = format!(
+            "{MINIMAL}[storage]\nendpoint = \"http://127.0.0.1:9000\"\nallow_http = true\n"
+        );
+        assert_eq!(
+            Config::parse(&allowed, "fairmark.toml")
+                .unwrap()
+                .storage
+                .allow_http,
+            Some(true)
+        );
+        // No key holds a credential, and a refused one is named without its value.
+        let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        let message = refused(format!(
+            "{MINIMAL}[storage]\nsecret_access_key = \"{secret}\"\n"
+        ));
+        assert!(
+            message.contains("unknown field `secret_access_key`"),
+            "{message}"
+        );
+        assert!(!message.contains(secret), "{message}");
+    }
 
     #[test]
     fn minimal_orders_only_config_parses() {

@@ -4,21 +4,23 @@
 //! query these views; all scans, joins, aggregates and windows run as DataFusion plans.
 
 mod runtime;
+pub mod storage;
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
+use datafusion::execution::object_store::{DefaultObjectStoreRegistry, ObjectStoreRegistry};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::{
     CsvReadOptions, DataFrame, JsonReadOptions, ParquetReadOptions, SessionConfig, SessionContext,
 };
 use regex::Regex;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 pub use runtime::Runtime;
+pub use storage::DataFile;
 
 use crate::config::{ColumnKind, Config, DatasetConfig, Format, MappedColumn};
 use crate::error::{Error, Result};
@@ -26,7 +28,7 @@ use crate::error::{Error, Result};
 /// One input file, for the report's provenance.
 #[derive(Debug, Clone, Serialize)]
 pub struct InputFile {
-    /// As reached from the config file's directory.
+    /// As reached from the config file's directory, or `s3://bucket/key`.
     pub path: String,
     pub bytes: u64,
     pub sha256: String,
@@ -46,9 +48,9 @@ pub struct RegisteredDataset {
     pub raw_table: String,
     #[serde(skip)]
     pub schema: SchemaRef,
-    /// The files on disk, in the order they were resolved.
+    /// The files, in the order they were resolved.
     #[serde(skip)]
-    pub paths: Vec<PathBuf>,
+    pub sources: Vec<DataFile>,
     #[serde(skip)]
     pub file_format: Format,
 }
@@ -87,6 +89,7 @@ impl Engine {
         for function in functions {
             ctx.register_udf(function);
         }
+        storage::register_buckets(&ctx, config)?;
         let mut engine = Engine {
             ctx,
             datasets: Vec::new(),
@@ -163,21 +166,15 @@ impl Engine {
         use datafusion::arrow::compute::filter_record_batch;
         use futures::StreamExt;
 
-        let ctx = file_order_session();
-        let paths = dataset
-            .paths
-            .iter()
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect();
         let in_dataset = |e: datafusion::error::DataFusionError| {
             Error::from(e).in_dataset(dataset.role, &dataset.location)
         };
+        let ctx = file_order_session(self.stores()).map_err(in_dataset)?;
         let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
         let mut stream = read(
             &ctx,
-            paths,
+            &dataset.sources,
             dataset.file_format,
-            &dataset.paths[0],
             Some(dataset.schema.as_ref()),
         )
         .await
@@ -210,6 +207,11 @@ impl Engine {
         Ok(name)
     }
 
+    /// The object stores datasets are read from: the local file system and every bucket.
+    fn stores(&self) -> Arc<dyn ObjectStoreRegistry> {
+        self.ctx.runtime_env().object_store_registry.clone()
+    }
+
     async fn create_view(&self, name: &str, select: &str, role: &str) -> Result<()> {
         let frame = self.sql(select, role).await?;
         self.ctx.register_table(name, frame.into_view())?;
@@ -223,33 +225,33 @@ impl Engine {
     ) -> Result<RegisteredDataset> {
         let role = dataset.role();
         let location = dataset.path().to_string();
-        let (files, format) = config.resolve_files(dataset)?;
+        let stores = self.stores();
+        let (files, format) = storage::resolve(stores.as_ref(), config, dataset).await?;
         let in_dataset =
             |e: datafusion::error::DataFusionError| Error::from(e).in_dataset(role, &location);
+        let in_file = |message: String| Error::input(role, &location, message);
         if format == Format::Parquet {
             for file in &files {
-                check_parquet_envelope(file)
-                    .map_err(|message| Error::input(role, &location, message))?;
+                storage::check_parquet_envelope(stores.as_ref(), file)
+                    .await
+                    .map_err(in_file)?;
             }
         }
-        let paths: Vec<String> = files
-            .iter()
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect();
         let mapped = dataset.mapped_columns();
         // Schema inference reads the first rows of every file: a malformed record fails here.
-        let frame = read(&self.ctx, paths, format, &files[0], None)
-            .await
-            .map_err(|e| {
+        let frame = match read(&self.ctx, &files, format, None).await {
+            Ok(frame) => frame,
+            Err(e) => {
                 let located = match format {
-                    Format::Csv => locate_inference_error(&files, &mapped),
+                    Format::Csv => locate_inference_error(stores.as_ref(), &files, &mapped).await,
                     _ => None,
                 };
-                match located {
-                    Some(message) => Error::input(role, &location, message),
+                return Err(match located {
+                    Some(message) => in_file(message),
                     None => in_dataset(e),
-                }
-            })?;
+                });
+            }
+        };
         let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
         let raw_table = format!("raw_{role}");
         self.ctx
@@ -259,7 +261,7 @@ impl Engine {
             .map_err(|message| Error::input(role, &location, message))?;
         let rows = match FileOrderScan::plan(&schema, format, &mapped) {
             Some(scan) => scan
-                .run(&files, format)
+                .run(&stores, &files, format)
                 .await
                 .map_err(|message| Error::input(role, &location, message))?,
             None => self
@@ -283,10 +285,14 @@ impl Engine {
             check_column(&schema, column)
                 .map_err(|message| Error::input(role, &location, message))?;
         }
-        let described = files
-            .iter()
-            .map(|file| describe_file(file, &config.base_dir))
-            .collect::<Result<Vec<_>>>()?;
+        let mut described = Vec::with_capacity(files.len());
+        for file in &files {
+            described.push(
+                storage::describe(stores.as_ref(), file)
+                    .await
+                    .map_err(in_file)?,
+            );
+        }
         Ok(RegisteredDataset {
             role,
             location,
@@ -295,7 +301,7 @@ impl Engine {
             files: described,
             raw_table,
             schema,
-            paths: files,
+            sources: files,
             file_format: format,
         })
     }
@@ -321,18 +327,25 @@ pub async fn read_head(
                 .unwrap_or_else(|| crate::error::redact(&message)),
         )
     };
+    let file = DataFile::local(path, Path::new("")).map_err(fail)?;
+    let stores: Arc<dyn ObjectStoreRegistry> = Arc::new(DefaultObjectStoreRegistry::new());
     if format == Format::Parquet {
-        check_parquet_envelope(path).map_err(fail)?;
+        storage::check_parquet_envelope(stores.as_ref(), &file)
+            .await
+            .map_err(fail)?;
     }
-    let ctx = file_order_session();
-    let paths = vec![path.to_string_lossy().into_owned()];
-    let frame = read(&ctx, paths, format, path, None).await.map_err(|e| {
-        match format {
-            Format::Csv => locate_inference_error(&[path.to_path_buf()], &[]).map(fail),
-            _ => None,
+    let ctx = file_order_session(stores.clone()).map_err(|e| reader_error(e, None))?;
+    let files = [file];
+    let frame = match read(&ctx, &files, format, None).await {
+        Ok(frame) => frame,
+        Err(e) => {
+            let located = match format {
+                Format::Csv => locate_inference_error(stores.as_ref(), &files, &[]).await,
+                _ => None,
+            };
+            return Err(located.map_or_else(|| reader_error(e, None), fail));
         }
-        .unwrap_or_else(|| reader_error(e, None))
-    })?;
+    };
     let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
     // Without a header row, the "column names" init would write are a customer's cells.
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
@@ -352,11 +365,24 @@ pub async fn read_head(
 
 /// A session that reads files in one partition, so that rows arrive in file order (to name
 /// the row of a bad cell, or to take the same sample whatever the machine).
-fn file_order_session() -> SessionContext {
+fn file_order_session(
+    stores: Arc<dyn ObjectStoreRegistry>,
+) -> datafusion::error::Result<SessionContext> {
     let session = SessionConfig::new()
         .with_target_partitions(1)
         .with_repartition_file_scans(false);
-    SessionContext::new_with_config(session)
+    reading_session(stores, session)
+}
+
+/// A session of its own that reads from `stores`, outside the engine's memory pool.
+fn reading_session(
+    stores: Arc<dyn ObjectStoreRegistry>,
+    session: SessionConfig,
+) -> datafusion::error::Result<SessionContext> {
+    let runtime = RuntimeEnvBuilder::new()
+        .with_object_store_registry(stores)
+        .build_arc()?;
+    Ok(SessionContext::new_with_config_rt(session, runtime))
 }
 
 /// SplitMix64's finalizer: spreads consecutive row positions over the whole `u64` range, so
@@ -365,14 +391,14 @@ fn mix(position: u64) -> u64 {
     crate::stats::SplitMix::new(position).next_u64()
 }
 
-/// Reads `paths` as one table; with `schema`, under that schema instead of an inferred one.
+/// Reads `files` as one table; with `schema`, under that schema instead of an inferred one.
 async fn read(
     ctx: &SessionContext,
-    paths: Vec<String>,
+    files: &[DataFile],
     format: Format,
-    first: &Path,
     schema: Option<&Schema>,
 ) -> datafusion::error::Result<DataFrame> {
+    let paths: Vec<String> = files.iter().map(|file| file.url.clone()).collect();
     match format {
         Format::Parquet => {
             let options = ParquetReadOptions {
@@ -385,7 +411,7 @@ async fn read(
         Format::Csv => {
             let mut options = CsvReadOptions::new()
                 .has_header(true)
-                .delimiter(csv_delimiter(first))
+                .delimiter(csv_delimiter(&files[0]))
                 .file_extension("")
                 .schema_infer_max_records(SCHEMA_INFER_MAX_RECORDS);
             options.schema = schema;
@@ -404,8 +430,8 @@ async fn read(
 }
 
 /// A `.tsv` file is tab-separated; every other CSV comma-separated.
-fn csv_delimiter(first: &Path) -> u8 {
-    let tab_separated = first
+fn csv_delimiter(first: &DataFile) -> u8 {
+    let tab_separated = Path::new(first.name())
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
     if tab_separated { b'\t' } else { b',' }
@@ -414,60 +440,43 @@ fn csv_delimiter(first: &Path) -> u8 {
 /// Where CSV schema inference failed, in the terms of the data. DataFusion infers from a file
 /// in chunks and the reader counts lines per chunk, so the files are read again, each in one
 /// piece and only on this error path, to find the file and the row.
-fn locate_inference_error(files: &[PathBuf], mapped: &[MappedColumn]) -> Option<String> {
+async fn locate_inference_error(
+    stores: &dyn ObjectStoreRegistry,
+    files: &[DataFile],
+    mapped: &[MappedColumn],
+) -> Option<String> {
     use datafusion::arrow::csv::reader::Format as CsvFormat;
-    files.iter().find_map(|file| {
-        let open = || std::fs::File::open(file).map(std::io::BufReader::new).ok();
+    for file in files {
         let format = CsvFormat::default()
             .with_header(true)
             .with_delimiter(csv_delimiter(file));
-        let error = format
-            .infer_schema(open()?, Some(SCHEMA_INFER_MAX_RECORDS))
-            .err()?;
+        let whole = storage::open(stores, file).await.ok()?;
+        let inference = format.clone();
+        let error = tokio::task::spawn_blocking(move || {
+            inference
+                .infer_schema(whole, Some(SCHEMA_INFER_MAX_RECORDS))
+                .err()
+                .map(|e| e.to_string())
+        })
+        .await
+        .ok()?;
+        let Some(error) = error else {
+            continue;
+        };
         // The header alone, to name the column.
-        let names = format
-            .infer_schema(open()?, Some(0))
+        let header = storage::open(stores, file).await.ok()?;
+        let names = tokio::task::spawn_blocking(move || format.infer_schema(header, Some(0)))
+            .await
+            .ok()?
             .ok()
             .map(|(schema, _)| Arc::new(schema));
-        let message = locate_csv_error(&error.to_string(), names.as_ref(), mapped)?;
-        Some(match files.len() {
+        let message = locate_csv_error(&error, names.as_ref(), mapped)?;
+        return Some(match files.len() {
             1 => message,
-            _ => format!("{}: {message}", file.file_name()?.to_string_lossy()),
-        })
-    })
-}
-
-/// Checks a Parquet file's magic bytes and footer length before the reader sees it: some
-/// malformed footers make the reader panic instead of returning an error.
-fn check_parquet_envelope(path: &Path) -> std::result::Result<(), String> {
-    use std::io::{Seek, SeekFrom};
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let corrupt = |what: &str| format!("{name} is not a readable Parquet file ({what})");
-    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot open {name}: {e}"))?;
-    let size = file
-        .metadata()
-        .map_err(|e| format!("cannot stat {name}: {e}"))?
-        .len();
-    if size < 12 {
-        return Err(corrupt("too short"));
+            _ => format!("{}: {message}", file.name()),
+        });
     }
-    let mut head = [0u8; 4];
-    let mut tail = [0u8; 8];
-    file.read_exact(&mut head)
-        .map_err(|e| format!("cannot read {name}: {e}"))?;
-    file.seek(SeekFrom::End(-8))
-        .and_then(|_| file.read_exact(&mut tail))
-        .map_err(|e| format!("cannot read {name}: {e}"))?;
-    if &head != b"PAR1" || &tail[4..] != b"PAR1" {
-        return Err(corrupt(
-            "no PAR1 magic bytes; encrypted footers are not supported",
-        ));
-    }
-    let footer = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
-    if footer + 12 > size {
-        return Err(corrupt("corrupt footer length"));
-    }
-    Ok(())
+    None
 }
 
 fn is_text(data_type: &DataType) -> bool {
@@ -654,21 +663,27 @@ impl<'a> FileOrderScan<'a> {
     /// alone would be; only when something fails are they read again in file order to find
     /// the first bad value, which ends the scan with a message naming the file (when there are
     /// several), the column and the row, counted from 1 after any header.
-    async fn run(&self, files: &[PathBuf], format: Format) -> std::result::Result<u64, String> {
-        match self.count_in_parallel(files, format).await {
+    async fn run(
+        &self,
+        stores: &Arc<dyn ObjectStoreRegistry>,
+        files: &[DataFile],
+        format: Format,
+    ) -> std::result::Result<u64, String> {
+        match self.count_in_parallel(stores, files, format).await {
             Some(rows) => Ok(rows),
-            None => self.scan_in_file_order(files, format).await,
+            None => self.scan_in_file_order(stores, files, format).await,
         }
     }
 
     /// The row count, or `None` if a value is bad or the read fails.
-    async fn count_in_parallel(&self, files: &[PathBuf], format: Format) -> Option<u64> {
-        let paths = files
-            .iter()
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect();
-        let ctx = SessionContext::new();
-        let frame = read(&ctx, paths, format, &files[0], Some(self.schema.as_ref()))
+    async fn count_in_parallel(
+        &self,
+        stores: &Arc<dyn ObjectStoreRegistry>,
+        files: &[DataFile],
+        format: Format,
+    ) -> Option<u64> {
+        let ctx = reading_session(stores.clone(), SessionConfig::new()).ok()?;
+        let frame = read(&ctx, files, format, Some(self.schema.as_ref()))
             .await
             .and_then(|frame| frame.select_columns(&self.projection))
             .ok()?;
@@ -710,27 +725,29 @@ impl<'a> FileOrderScan<'a> {
     /// bad value.
     async fn scan_in_file_order(
         &self,
-        files: &[PathBuf],
+        stores: &Arc<dyn ObjectStoreRegistry>,
+        files: &[DataFile],
         format: Format,
     ) -> std::result::Result<u64, String> {
         use futures::StreamExt;
-        let ctx = file_order_session();
+        let ctx = file_order_session(stores.clone()).map_err(|e| self.reader_error(&e))?;
         let mut rows = 0;
         for file in files {
             let prefix = match files.len() {
                 1 => String::new(),
-                _ => format!(
-                    "{}: ",
-                    file.file_name().unwrap_or_default().to_string_lossy()
-                ),
+                _ => format!("{}: ", file.name()),
             };
             let fail = |message: String| format!("{prefix}{message}");
             let reader_error = |e: datafusion::error::DataFusionError| fail(self.reader_error(&e));
-            let paths = vec![file.to_string_lossy().into_owned()];
-            let frame = read(&ctx, paths, format, file, Some(self.schema.as_ref()))
-                .await
-                .and_then(|frame| frame.select_columns(&self.projection))
-                .map_err(reader_error)?;
+            let frame = read(
+                &ctx,
+                std::slice::from_ref(file),
+                format,
+                Some(self.schema.as_ref()),
+            )
+            .await
+            .and_then(|frame| frame.select_columns(&self.projection))
+            .map_err(reader_error)?;
             let mut batches = frame.execute_stream().await.map_err(reader_error)?;
             let mut rows_in_file = 0;
             while let Some(batch) = batches.next().await {
@@ -761,6 +778,9 @@ impl<'a> FileOrderScan<'a> {
     /// A reader failure in the terms of the data: the column's name and the row, where the
     /// reader said them. Everything else goes through the redactor.
     fn reader_error(&self, error: &datafusion::error::DataFusionError) -> String {
+        if let Some(failure) = crate::error::storage_failure(error) {
+            return failure;
+        }
         let message = error.to_string();
         locate_csv_error(&message, Some(self.schema), self.mapped)
             .unwrap_or_else(|| crate::error::redact(&message))
@@ -893,30 +913,6 @@ fn expected_value(data_type: &DataType) -> String {
         DataType::Timestamp(..) => "a timestamp (e.g. 2024-05-01 12:00:00)".into(),
         other => format!("a value of type {other}"),
     }
-}
-
-fn describe_file(path: &Path, base_dir: &Path) -> Result<InputFile> {
-    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    let mut bytes = 0u64;
-    loop {
-        let read = file.read(&mut buffer).map_err(|e| Error::io(path, e))?;
-        if read == 0 {
-            break;
-        }
-        bytes += read as u64;
-        hasher.update(&buffer[..read]);
-    }
-    let shown: PathBuf = path
-        .strip_prefix(base_dir)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|_| path.to_path_buf());
-    Ok(InputFile {
-        path: shown.to_string_lossy().into_owned(),
-        bytes,
-        sha256: crate::pseudonym::hex(&hasher.finalize()),
-    })
 }
 
 /// A quoted SQL identifier, so column names keep their case and may hold any character.
@@ -1167,6 +1163,10 @@ mod tests {
         }
     }
 
+    fn local_stores() -> Arc<dyn ObjectStoreRegistry> {
+        Arc::new(DefaultObjectStoreRegistry::new())
+    }
+
     /// Scans one CSV file, whose columns are `id` (text), `n` (an integer) and `at` (a text
     /// timestamp mapped as `signup_at`), in file order.
     async fn scan_csv(text: &[u8]) -> std::result::Result<u64, String> {
@@ -1180,7 +1180,8 @@ mod tests {
         ]));
         let mapped = [mapped("signup_at", "at", ColumnKind::Timestamp)];
         let scan = FileOrderScan::plan(&schema, Format::Csv, &mapped).expect("something to scan");
-        scan.run(&[file], Format::Csv).await
+        let file = DataFile::local(&file, dir.path()).unwrap();
+        scan.run(&local_stores(), &[file], Format::Csv).await
     }
 
     #[tokio::test]
@@ -1268,7 +1269,11 @@ mod tests {
         let mapped = [mapped("at", "at", ColumnKind::Timestamp)];
         let scan = FileOrderScan::plan(&schema, Format::Parquet, &mapped).unwrap();
         assert_eq!(scan.projection, ["at"]);
-        let message = scan.run(&[file], Format::Parquet).await.unwrap_err();
+        let file = DataFile::local(&file, dir.path()).unwrap();
+        let message = scan
+            .run(&local_stores(), &[file], Format::Parquet)
+            .await
+            .unwrap_err();
         assert_eq!(
             message,
             "column `at` (mapped as `at`), row 3: not a timestamp (expected e.g. 2024-05-01 12:00:00)"

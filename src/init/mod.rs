@@ -573,8 +573,11 @@ mod tests {
         std::fs::write(&out, &proposal.text).unwrap();
         let config = Config::load(&out).unwrap();
         let customers = config.datasets.customers.as_ref().unwrap();
+        let stores = datafusion::execution::object_store::DefaultObjectStoreRegistry::new();
         assert!(
-            config.resolve_files(customers).is_ok(),
+            crate::engine::storage::resolve(&stores, &config, customers)
+                .await
+                .is_ok(),
             "{}",
             customers.path
         );

@@ -427,7 +427,7 @@ mod tests {
             files: vec![],
             raw_table: "raw_customers".into(),
             schema: std::sync::Arc::new(datafusion::arrow::datatypes::Schema::empty()),
-            paths: vec![],
+            sources: vec![],
             file_format: crate::config::Format::Csv,
         }
     }
