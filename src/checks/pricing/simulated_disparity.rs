@@ -156,20 +156,12 @@ async fn register_profiles(
     }
     let (packed, unpacked) = packed_flags(&flags);
     let carried: Vec<String> = carried.iter().map(|name| ident(name)).collect();
-    let keys: Vec<&String> = packed.iter().chain(&carried).collect();
+    let keys = [packed, carried.clone()].concat();
     let group: Vec<String> = (1..=keys.len()).map(|i| i.to_string()).collect();
     let profiles = format!(
         "SELECT {}, fm_customers FROM (SELECT {}, CAST(count(*) AS BIGINT) AS fm_customers FROM (SELECT f.*{context_columns} FROM {FEATURES_TABLE} f {}) GROUP BY {})",
-        unpacked
-            .iter()
-            .chain(&carried)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", "),
-        keys.iter()
-            .map(|k| k.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
+        [unpacked, carried].concat().join(", "),
+        keys.join(", "),
         context.join(" "),
         group.join(", ")
     );
