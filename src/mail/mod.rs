@@ -116,10 +116,12 @@ async fn validate(engine: &Engine, config: &Config) -> Result<()> {
         .collect::<Vec<_>>()
         .join(", ");
     // (role, path, view, channel column, recipient column, time column, time in the view)
+    // The sends are counted in the judged table, whose every row is a send with its token
+    // already made: the view would tokenize them all again.
     let mut datasets = vec![(
         "mail_sends",
         &sends.path,
-        "fm_mail_sends",
+        JUDGED_TABLE,
         &sends.channel,
         &sends.recipient,
         &sends.sent_at,
@@ -232,7 +234,6 @@ pub async fn prepare(engine: &Engine, config: &Config) -> Result<()> {
                 .await?,
         )?;
     }
-    validate(engine, config).await?;
     let sql = if config.datasets.consents.is_some() {
         // Each consent event is in force from its instant until the recipient's next event on
         // the channel: events ordered by time, then 'opt_in' before 'opt_out', so of an
@@ -277,7 +278,7 @@ pub async fn prepare(engine: &Engine, config: &Config) -> Result<()> {
             datafusion::prelude::ParquetReadOptions::default(),
         )
         .await?;
-    Ok(())
+    validate(engine, config).await
 }
 
 /// The suppression list: per recipient token and channel whose latest consent event is an
@@ -303,7 +304,7 @@ pub async fn suppression(
     };
     let sql = format!(
         "WITH latest AS ({latest}),
-        known AS (SELECT DISTINCT recipient_token, channel FROM fm_mail_sends UNION SELECT recipient_token, channel FROM latest)
+        known AS (SELECT DISTINCT recipient_token, channel FROM {JUDGED_TABLE} UNION SELECT recipient_token, channel FROM latest)
         SELECT k.recipient_token, k.channel,
             CASE WHEN l.latest = 'opt_out' THEN 'opted_out' ELSE 'no_consent' END AS reason
         FROM known k LEFT JOIN latest l ON k.recipient_token = l.recipient_token AND k.channel = l.channel

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::{campaign_finding, count_by_campaign};
+use super::{campaign_finding, count_by_campaign, violating};
 use crate::checks::{Need, Outcome, Table};
 use crate::error::Result;
 use crate::findings::Severity;
@@ -55,10 +55,11 @@ impl Validate for Settings {
 /// The table [`register_candidates`] registers.
 const CANDIDATES_TABLE: &str = "fm_frequency_candidates";
 
-/// Registers the (recipient, channel) pairs that could exceed the cap: only one with more than
-/// `max_messages` sends in some two consecutive window-long buckets of time can (any window lies
-/// within two). Plain aggregates find them, once, so that the windows, which cost per
-/// recipient, run on theirs alone.
+/// Registers the (recipient, channel) pairs that could exceed the cap. Any window lies within
+/// two consecutive window-long buckets of time, so a recipient over the cap has more than
+/// `max_messages` sends in two consecutive buckets, hence more than half of them in one. One
+/// aggregate finds those dense buckets; the windows, which cost per send, then run on their
+/// recipients alone. A superset of the recipients over the cap is all they need.
 async fn register_candidates(
     ctx: &datafusion::prelude::SessionContext,
     judged: &str,
@@ -66,25 +67,24 @@ async fn register_candidates(
     max_messages: u64,
 ) -> datafusion::error::Result<()> {
     let window_ms = window_days * 86_400_000;
+    let half = max_messages / 2;
     let sql = format!(
-        "WITH buckets AS (SELECT recipient_token, channel, CAST(floor(date_part('epoch', sent_at) * 1000 / {window_ms}) AS BIGINT) AS bucket, count(*) AS sends FROM {judged} GROUP BY 1, 2, 3)
-        SELECT DISTINCT recipient_token, channel FROM (
-            SELECT recipient_token, channel, bucket, sends FROM buckets
-            UNION ALL SELECT recipient_token, channel, bucket - 1, sends FROM buckets)
-        GROUP BY recipient_token, channel, bucket HAVING sum(sends) > {max_messages}"
+        "SELECT DISTINCT recipient_token, channel FROM (
+            SELECT recipient_token, channel FROM {judged}
+            GROUP BY recipient_token, channel, CAST(floor(date_part('epoch', sent_at) * 1000 / {window_ms}) AS BIGINT)
+            HAVING count(*) > {half})"
     );
     crate::engine::materialize(ctx, CANDIDATES_TABLE, &sql).await?;
     Ok(())
 }
 
-/// The judged sends, each with its number among the messages to its recipient on its channel
-/// in the `window_days` × 24 hours up to it: one millisecond less than that many days back,
-/// to the message itself. Messages of one instant count one after another in campaign order,
-/// so exactly the messages beyond the cap are excess however many share an instant (five at
-/// once under a cap of four: one), and which one is charged does not depend on how the rows
-/// were read. Sends of one campaign at one instant are interchangeable to the counts.
-/// Only the candidates of [`register_candidates`] are numbered so; every other send is
-/// numbered 0.
+/// The candidates' judged sends (see [`register_candidates`]), each with its number among the
+/// messages to its recipient on its channel in the `window_days` × 24 hours up to it: one
+/// millisecond less than that many days back, to the message itself. Messages of one instant
+/// count one after another in campaign order, so exactly the messages beyond the cap are excess
+/// however many share an instant (five at once under a cap of four: one), and which one is
+/// charged does not depend on how the rows were read. Sends of one campaign at one instant are
+/// interchangeable to the counts. No other send can be beyond the cap, so no other is numbered.
 fn numbered_in_window(judged: &str, window_days: u64) -> String {
     let window_ms = window_days * 86_400_000;
     let candidates = CANDIDATES_TABLE;
@@ -98,10 +98,7 @@ fn numbered_in_window(judged: &str, window_days: u64) -> String {
                 count(*) OVER (PARTITION BY j.recipient_token, j.channel ORDER BY j.sent_at RANGE BETWEEN INTERVAL '{} milliseconds' PRECEDING AND CURRENT ROW) AS in_window,
                 count(*) OVER (PARTITION BY j.recipient_token, j.channel ORDER BY j.sent_at RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS up_to_instant,
                 row_number() OVER (PARTITION BY j.recipient_token, j.channel ORDER BY j.sent_at, j.campaign) AS position
-            FROM {judged} j JOIN {candidates} c ON j.recipient_token = c.recipient_token AND j.channel = c.channel)
-        UNION ALL
-        SELECT recipient_token, channel, campaign, sent_at, 0 AS number_in_window FROM {judged} j
-        WHERE NOT EXISTS (SELECT 1 FROM {candidates} c WHERE c.recipient_token = j.recipient_token AND c.channel = j.channel))",
+            FROM {judged} j JOIN {candidates} c ON j.recipient_token = c.recipient_token AND j.channel = c.channel))",
         window_ms.saturating_sub(1)
     )
 }
@@ -117,12 +114,11 @@ check!(
         register_candidates(&engine.ctx, judged, cap.window_days, cap.max_messages)
             .await
             .map_err(|e| crate::error::Error::from(e).in_dataset("mail_sends", "judged sends"))?;
-        let counts = count_by_campaign(
-            engine,
+        let beyond_cap = violating(
             &numbered_in_window(judged, cap.window_days),
             &format!("number_in_window > {}", cap.max_messages),
-        )
-        .await?;
+        );
+        let counts = count_by_campaign(engine, judged, &beyond_cap).await?;
         let what = "messages exceeded the frequency cap";
         Ok(Outcome::Findings(
             counts
@@ -213,7 +209,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn only_recipients_over_the_cap_in_two_buckets_are_windowed() {
+    async fn only_recipients_with_a_dense_bucket_are_windowed() {
         let ctx = datafusion::prelude::SessionContext::new();
         // r1: five sends in five days (over a cap of four a week); r2: five a month apart.
         let rows: Vec<String> = (1..=5)
@@ -233,11 +229,11 @@ mod tests {
         register_candidates(&ctx, "judged", 7, 4).await.unwrap();
         let numbered = |recipient: &str| {
             format!(
-                "SELECT CAST(max(number_in_window) AS BIGINT) FROM {} WHERE recipient_token = '{recipient}'",
+                "SELECT CAST(count(*) AS BIGINT) FROM {} WHERE recipient_token = '{recipient}'",
                 numbered_in_window("judged", 7)
             )
         };
-        for (recipient, highest) in [("r1", 5), ("r2", 0)] {
+        for (recipient, numbered_sends) in [("r1", 5), ("r2", 0)] {
             let batches = ctx
                 .sql(&numbered(recipient))
                 .await
@@ -247,7 +243,7 @@ mod tests {
                 .unwrap();
             assert_eq!(
                 batches[0].column(0).as_primitive::<Int64Type>().value(0),
-                highest,
+                numbered_sends,
                 "{recipient}"
             );
         }

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::{per_campaign, sends_map};
+use super::{per_campaign_from, sends_map, with_campaign_size};
 use crate::checks::{Need, Outcome, Table};
 use crate::error::Result;
 use crate::findings::Severity;
@@ -67,6 +67,8 @@ check!(
             unsubscribe.one_click_min_messages
         );
         let what = "messages offer no (one-click) way to unsubscribe";
-        per_campaign(cx, &INFO, check, &predicate, what).await
+        let judged = cx.table(Table::JudgedSends).await?;
+        let from = with_campaign_size(judged);
+        per_campaign_from(cx, &INFO, check, &from, &predicate, what).await
     }
 );

@@ -102,8 +102,8 @@ fn with_campaign_size(judged: &str) -> String {
     )
 }
 
-/// Runs a check that is one predicate on a send: a finding per campaign and channel with at
-/// least one send that matches it.
+/// Runs a check that is one predicate on a judged send: a finding per campaign and channel
+/// with at least one send that matches it.
 async fn per_campaign(
     cx: &Context<'_>,
     info: &CheckInfo,
@@ -112,13 +112,33 @@ async fn per_campaign(
     what: &str,
 ) -> Result<Outcome> {
     let judged = cx.table(Table::JudgedSends).await?;
-    let counts = count_by_campaign(cx.engine()?, &with_campaign_size(judged), predicate).await?;
+    per_campaign_from(cx, info, check, judged, predicate, what).await
+}
+
+/// [`per_campaign`] with the predicate applied to `from` (the judged sends with columns of
+/// their own, such as [`with_campaign_size`]'s).
+async fn per_campaign_from(
+    cx: &Context<'_>,
+    info: &CheckInfo,
+    check: &EffectiveCheck,
+    from: &str,
+    predicate: &str,
+    what: &str,
+) -> Result<Outcome> {
+    let judged = cx.table(Table::JudgedSends).await?;
+    let counts = count_by_campaign(cx.engine()?, judged, &violating(from, predicate)).await?;
     Ok(Outcome::Findings(
         counts
             .iter()
             .map(|c| campaign_finding(info, check.severity, c, what, &check.legal_bases))
             .collect(),
     ))
+}
+
+/// The sends of `from` that match `predicate` (a NULL is no match), with the columns
+/// [`count_by_campaign`] reads.
+fn violating(from: &str, predicate: &str) -> String {
+    format!("(SELECT campaign, channel, recipient_token, sent_at FROM {from} WHERE {predicate})")
 }
 
 /// Per campaign and channel: messages, violations, recipients, time span, example tokens.
@@ -134,26 +154,35 @@ struct CampaignCount {
     examples: Vec<String>,
 }
 
+/// The campaigns and channels with at least one send in `violating` (a relation of judged
+/// sends: campaign, channel, recipient_token, sent_at), with their counts, against all their
+/// messages in `judged`. Every aggregate but the campaign totals reads the violating sends
+/// alone, which are few, instead of flagging every send.
 async fn count_by_campaign(
     engine: &Engine,
-    from: &str,
-    predicate: &str,
+    judged: &str,
+    violating: &str,
 ) -> Result<Vec<CampaignCount>> {
     let sql = format!(
-        "WITH sends AS (SELECT *, ({predicate}) AS violating FROM {from}),
+        "WITH violating AS (SELECT * FROM {violating}),
+        totals AS (SELECT campaign, channel, count(*) AS messages FROM {judged} GROUP BY campaign, channel),
+        counts AS (
+            SELECT campaign, channel, count(*) AS violations, count(DISTINCT recipient_token) AS recipients,
+                min(sent_at) AS first_at, max(sent_at) AS last_at
+            FROM violating GROUP BY campaign, channel),
         examples AS (
             SELECT campaign, channel, string_agg(recipient_token, ' ' ORDER BY recipient_token) AS tokens FROM (
                 SELECT campaign, channel, recipient_token, row_number() OVER (PARTITION BY campaign, channel ORDER BY recipient_token) AS n
-                FROM (SELECT DISTINCT campaign, channel, recipient_token FROM sends WHERE violating)) WHERE n <= 3
+                FROM (SELECT DISTINCT campaign, channel, recipient_token FROM violating)) WHERE n <= 3
             GROUP BY campaign, channel)
-        SELECT s.campaign, s.channel, CAST(count(*) AS BIGINT) AS messages,
-            CAST(sum(CASE WHEN s.violating THEN 1 ELSE 0 END) AS BIGINT) AS violations,
-            CAST(count(DISTINCT CASE WHEN s.violating THEN s.recipient_token END) AS BIGINT) AS recipients,
-            CAST(min(CASE WHEN s.violating THEN s.sent_at END) AS VARCHAR) AS first_at,
-            CAST(max(CASE WHEN s.violating THEN s.sent_at END) AS VARCHAR) AS last_at,
-            max(e.tokens) AS examples
-        FROM sends s LEFT JOIN examples e ON s.campaign = e.campaign AND s.channel = e.channel
-        GROUP BY s.campaign, s.channel ORDER BY s.campaign, s.channel"
+        SELECT c.campaign, c.channel, CAST(t.messages AS BIGINT) AS messages,
+            CAST(c.violations AS BIGINT) AS violations, CAST(c.recipients AS BIGINT) AS recipients,
+            CAST(c.first_at AS VARCHAR) AS first_at, CAST(c.last_at AS VARCHAR) AS last_at,
+            e.tokens AS examples
+        FROM counts c
+        JOIN totals t ON (c.campaign IS NOT DISTINCT FROM t.campaign) AND c.channel = t.channel
+        LEFT JOIN examples e ON c.campaign = e.campaign AND c.channel = e.channel
+        ORDER BY c.campaign, c.channel"
     );
     let batches = engine.collect(&sql, "mail_sends").await?;
     let mut counts = Vec::new();
@@ -170,10 +199,6 @@ async fn count_by_campaign(
                 .max(0) as u64
         };
         for row in 0..batch.num_rows() {
-            let violations = number(3, row);
-            if violations == 0 {
-                continue;
-            }
             let value = |a: &datafusion::arrow::array::StringArray| {
                 if a.is_null(row) {
                     String::new()
@@ -185,7 +210,7 @@ async fn count_by_campaign(
                 campaign: value(&campaigns),
                 channel: value(&channels),
                 messages: number(2, row),
-                violations,
+                violations: number(3, row),
                 recipients: number(4, row),
                 first: value(&first),
                 last: value(&last),

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::{CONSENT_NEEDS, campaign_finding, count_by_campaign, without_consent_in};
+use super::{CONSENT_NEEDS, campaign_finding, count_by_campaign, violating, without_consent_in};
 use crate::checks::{Outcome, Table};
 use crate::error::Result;
 use crate::findings::{Severity, share};
@@ -61,7 +61,8 @@ check!(
         let (no_consent, after_opt_out) = without_consent_in(cx.policy)?;
         let predicate = format!("({no_consent} OR {after_opt_out})");
         let judged = cx.table(Table::JudgedSends).await?;
-        let counts = count_by_campaign(cx.engine()?, judged, &predicate).await?;
+        let counts =
+            count_by_campaign(cx.engine()?, judged, &violating(judged, &predicate)).await?;
         let what = "messages lacked valid consent: unsolicited bulk messaging";
         Ok(Outcome::Findings(
             counts

@@ -190,6 +190,25 @@ fn statistic(cells: &[Cell], qualifying: &[bool], ranks: &[f64], covered: &mut [
     total
 }
 
+/// Every cell's strata as (word, bit mask) pairs over the SKU's strata, flattened, and where
+/// each cell's pairs end.
+fn cell_masks(cells: &[Cell]) -> (Vec<(usize, u64)>, Vec<usize>) {
+    let mut masks: Vec<(usize, u64)> = Vec::new();
+    let mut ends = Vec::with_capacity(cells.len());
+    for cell in cells {
+        let start = masks.len();
+        for &i in &cell.strata {
+            let (word, bit) = (i / 64, 1u64 << (i % 64));
+            match masks[start..].iter_mut().find(|(w, _)| *w == word) {
+                Some((_, mask)) => *mask |= bit,
+                None => masks.push((word, bit)),
+            }
+        }
+        ends.push(masks.len());
+    }
+    (masks, ends)
+}
+
 /// Scans one SKU's strata for episodes. `two_sided` looks both ways (protected groups) and
 /// keeps the direction with the larger statistic; `seed` makes the permutations repeatable.
 pub fn scan(
@@ -261,43 +280,55 @@ pub fn scan(
         };
     }
     // Under a sign flip a kept cell is consistent exactly when all its strata point the way
-    // looked at: the sizes, hence the mean, do not change. So the permutations need only
-    // the signs, and walk the cells' strata flattened.
-    let members: Vec<usize> = cells
-        .iter()
-        .flat_map(|c| c.strata.iter().copied())
-        .collect();
-    let ends: Vec<usize> = cells
-        .iter()
-        .scan(0, |end, c| {
-            *end += c.strata.len();
-            Some(*end)
-        })
-        .collect();
+    // looked at: the sizes, hence the mean, do not change. So the permutations need only the
+    // signs, as bits, and each cell is the bit masks of its strata, word by word: a cell is
+    // checked a word at a time, and the strata covered are a union of masks. The ranks are
+    // whole or half numbers, so their sum is exact in any order.
+    let words = strata.len().div_ceil(64);
+    let (masks, ends) = cell_masks(&cells);
+    let mut observed_positive = vec![0u64; words];
+    for (i, gap) in log_gaps.iter().enumerate() {
+        observed_positive[i / 64] |= u64::from(*gap > 0.0) << (i % 64);
+    }
     let mut rng = SplitMix::new(seed);
     let (mut runs, mut reached) = (0usize, 0usize);
-    let mut positive = vec![false; strata.len()];
+    let mut positive = vec![0u64; words];
+    let mut covered = vec![0u64; words];
     while runs < permutations.max && reached < permutations.enough {
-        for (sign, gap) in positive.iter_mut().zip(&log_gaps) {
-            let flip = rng.next_u64() & 1 == 1;
-            *sign = (*gap > 0.0) != flip;
+        // One draw per stratum, in stratum order: its lowest bit flips the stratum's sign.
+        for (word, (permuted, observed)) in positive.iter_mut().zip(&observed_positive).enumerate()
+        {
+            let strata_here = (strata.len() - 64 * word).min(64);
+            let mut flips = 0u64;
+            for bit in 0..strata_here {
+                flips |= (rng.next_u64() & 1) << bit;
+            }
+            *permuted = observed ^ flips;
         }
         let mut permuted = f64::NEG_INFINITY;
         for direction in directions {
-            let wanted = *direction > 0.0;
-            covered.iter_mut().for_each(|c| *c = false);
-            let mut total = 0.0;
+            // The strata pointing the way looked at: a negative direction wants the unset bits.
+            let flipped = if *direction > 0.0 { 0 } else { u64::MAX };
+            covered.fill(0);
             let mut start = 0;
             for &end in &ends {
-                let cell = &members[start..end];
+                let cell = &masks[start..end];
                 start = end;
-                if cell.iter().all(|i| positive[*i] == wanted) {
-                    for i in cell {
-                        if !covered[*i] {
-                            covered[*i] = true;
-                            total += ranks[*i];
-                        }
+                if cell
+                    .iter()
+                    .all(|&(word, mask)| (positive[word] ^ flipped) & mask == mask)
+                {
+                    for &(word, mask) in cell {
+                        covered[word] |= mask;
                     }
+                }
+            }
+            let mut total = 0.0;
+            for (word, &bits) in covered.iter().enumerate() {
+                let mut rest = bits;
+                while rest != 0 {
+                    total += ranks[word * 64 + rest.trailing_zeros() as usize];
+                    rest &= rest - 1;
                 }
             }
             permuted = permuted.max(total);
@@ -411,6 +442,73 @@ mod tests {
         let a = scan(&strata, 1, 0.02, true, Permutations::resolving(1, 0.05), 11);
         let b = scan(&strata, 1, 0.02, true, Permutations::resolving(1, 0.05), 11);
         assert_eq!(a, b);
+    }
+
+    /// The scan's p-value by its definition: flip the signs of the log gaps, look for the
+    /// consistent cells again among all cells, and recompute the statistic.
+    fn p_value_by_definition(
+        strata: &[Stratum],
+        min_gap: f64,
+        two_sided: bool,
+        permutations: Permutations,
+        seed: u64,
+    ) -> f64 {
+        let log_gaps: Vec<f64> = strata.iter().map(|s| s.log_gap().unwrap_or(0.0)).collect();
+        let ranks = absolute_ranks(&log_gaps);
+        let cells = cells(strata, 1);
+        let (mut marks, mut covered) = (vec![false; cells.len()], vec![false; strata.len()]);
+        let directions: &[f64] = if two_sided { &[1.0, -1.0] } else { &[1.0] };
+        let mut best = |gaps: &[f64]| {
+            directions
+                .iter()
+                .map(|direction| {
+                    mark_consistent(&cells, gaps, *direction, min_gap.ln_1p(), &mut marks);
+                    statistic(&cells, &marks, &ranks, &mut covered)
+                })
+                .fold(f64::NEG_INFINITY, f64::max)
+        };
+        let observed = best(&log_gaps);
+        if observed <= 0.0 {
+            return 1.0;
+        }
+        let mut rng = SplitMix::new(seed);
+        let (mut runs, mut reached) = (0usize, 0usize);
+        while runs < permutations.max && reached < permutations.enough {
+            let flipped: Vec<f64> = log_gaps
+                .iter()
+                .map(|g| if rng.next_u64() & 1 == 1 { -g } else { *g })
+                .collect();
+            if best(&flipped) >= observed - 1e-9 {
+                reached += 1;
+            }
+            runs += 1;
+        }
+        (reached + 1) as f64 / (runs + 1) as f64
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_bitwise_permutations_give_the_p_value_of_the_definition(
+            prices in proptest::collection::vec((0usize..4, proptest::option::of(0usize..5)), 1..150),
+            two_sided in proptest::bool::ANY,
+            seed in 0u64..1000,
+        ) {
+            // Few price levels, so that equal prices and tied ranks are common.
+            let levels = [95.0, 100.0, 103.0, 108.0, 120.0];
+            let strata: Vec<Stratum> = prices
+                .iter()
+                .enumerate()
+                .map(|(i, (channel, treated))| Stratum {
+                    treated_price: treated.map(|t| levels[t]),
+                    ..stratum(&format!("d{:02}", i / 6), ["app", "web", "mini", "tv"][*channel], 100.0, 100.0)
+                })
+                .collect();
+            let permutations = Permutations { max: 300, enough: 40 };
+            proptest::prop_assert_eq!(
+                scan(&strata, 1, 0.02, two_sided, permutations, seed).p_value,
+                p_value_by_definition(&strata, 0.02, two_sided, permutations, seed)
+            );
+        }
     }
 
     #[test]
