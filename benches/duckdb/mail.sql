@@ -7,10 +7,13 @@
 -- as one plan (each consent event's period in force, until the recipient's next event on the
 -- channel, from a lead() over the events; each send hash-joined to the period containing its
 -- instant; at one instant consent events come before sends and an opt-out after an opt-in),
--- written once as fm_sends_judged; then per campaign and channel: the messages beyond 4 in a rolling
--- 7 x 24 h window per recipient (RANGE window, ties at one instant numbered in campaign order),
--- and the sms sent between 21:00 and 08:00 Asia/Shanghai. Each count_by_campaign query also
--- gathers up to 3 example recipient tokens per campaign. fairmark's views are recomputed by
+-- written once as fm_sends_judged, in which the sends are then validated; then per campaign and
+-- channel: the messages beyond 4 in a rolling 7 x 24 h window per recipient (RANGE window, ties
+-- at one instant numbered in campaign order; only for recipients with more than 2 sends in one
+-- week-long bucket, since no other can be over the cap), and the sms sent between 21:00 and
+-- 08:00 Asia/Shanghai. Each count_by_campaign query aggregates the violating sends alone, joined
+-- to the campaign totals of one group-by, and gathers up to 3 example recipient tokens per
+-- campaign. fairmark's views are recomputed by
 -- every query that reads them: the tokens are computed by the validation queries and again by
 -- the as-of join.
 --
@@ -80,53 +83,73 @@ SELECT count(*) FROM fm_sends_judged;
 
 -- @section frequency_cap
 -- 7 days x 24 h less one millisecond back, to the message itself; max_messages = 4 (cn pack).
+-- As fairmark does it: only recipients with more than 2 (half the cap) sends in one week-long
+-- bucket can be over the cap, so the windows run on theirs alone; the counts per campaign read
+-- the violating sends, against the campaign totals of one group-by.
+CREATE OR REPLACE TEMP TABLE fm_frequency_candidates AS
+SELECT DISTINCT recipient_token, channel FROM (
+    SELECT recipient_token, channel FROM fm_sends_judged
+    GROUP BY recipient_token, channel, CAST(floor(epoch_ms(sent_at) / 604800000) AS BIGINT)
+    HAVING count(*) > 2);
 CREATE OR REPLACE TEMP TABLE fm_frequency_counts AS
-WITH sends AS (
-    SELECT *, (number_in_window > 4) AS violating FROM (
+WITH violating AS (
+    SELECT campaign, channel, recipient_token, sent_at FROM (
         SELECT *, in_window - at_instant + position AS number_in_window FROM (
-            SELECT *,
-                count(*) OVER (PARTITION BY recipient_token, channel ORDER BY sent_at
+            SELECT j.*,
+                count(*) OVER (PARTITION BY j.recipient_token, j.channel ORDER BY j.sent_at
                                RANGE BETWEEN INTERVAL '604799999 milliseconds' PRECEDING AND CURRENT ROW) AS in_window,
-                count(*) OVER (PARTITION BY recipient_token, channel, sent_at) AS at_instant,
-                row_number() OVER (PARTITION BY recipient_token, channel, sent_at ORDER BY campaign) AS position
-            FROM fm_sends_judged))),
+                count(*) OVER (PARTITION BY j.recipient_token, j.channel, j.sent_at) AS at_instant,
+                row_number() OVER (PARTITION BY j.recipient_token, j.channel, j.sent_at ORDER BY j.campaign) AS position
+            FROM fm_sends_judged j SEMI JOIN fm_frequency_candidates c
+                ON j.recipient_token = c.recipient_token AND j.channel = c.channel))
+    WHERE number_in_window > 4),
 examples AS (
     SELECT campaign, channel, string_agg(recipient_token, ' ' ORDER BY recipient_token) AS tokens FROM (
         SELECT campaign, channel, recipient_token,
             row_number() OVER (PARTITION BY campaign, channel ORDER BY recipient_token) AS n
-        FROM (SELECT DISTINCT campaign, channel, recipient_token FROM sends WHERE violating))
+        FROM (SELECT DISTINCT campaign, channel, recipient_token FROM violating))
     WHERE n <= 3
-    GROUP BY campaign, channel)
-SELECT s.campaign, s.channel, CAST(count(*) AS BIGINT) AS messages,
-    CAST(sum(CASE WHEN s.violating THEN 1 ELSE 0 END) AS BIGINT) AS violations,
-    CAST(count(DISTINCT CASE WHEN s.violating THEN s.recipient_token END) AS BIGINT) AS recipients,
-    CAST(min(CASE WHEN s.violating THEN s.sent_at END) AS VARCHAR) AS first_at,
-    CAST(max(CASE WHEN s.violating THEN s.sent_at END) AS VARCHAR) AS last_at,
-    max(e.tokens) AS examples
-FROM sends s LEFT JOIN examples e ON s.campaign = e.campaign AND s.channel = e.channel
-GROUP BY s.campaign, s.channel ORDER BY s.campaign, s.channel;
+    GROUP BY campaign, channel),
+totals AS (SELECT campaign, channel, count(*) AS messages FROM fm_sends_judged GROUP BY campaign, channel),
+counts AS (
+    SELECT campaign, channel, count(*) AS violations, count(DISTINCT recipient_token) AS recipients,
+        min(sent_at) AS first_at, max(sent_at) AS last_at
+    FROM violating GROUP BY campaign, channel)
+SELECT c.campaign, c.channel, CAST(t.messages AS BIGINT) AS messages,
+    CAST(c.violations AS BIGINT) AS violations, CAST(c.recipients AS BIGINT) AS recipients,
+    CAST(c.first_at AS VARCHAR) AS first_at, CAST(c.last_at AS VARCHAR) AS last_at,
+    e.tokens AS examples
+FROM counts c
+JOIN totals t ON c.campaign IS NOT DISTINCT FROM t.campaign AND c.channel = t.channel
+LEFT JOIN examples e ON c.campaign = e.campaign AND c.channel = e.channel
+ORDER BY c.campaign, c.channel;
 
 -- @section quiet_hours
 -- sms quiet from 21:00 to 08:00 in the recipient's zone, else Asia/Shanghai (cn pack); the
 -- local minute is computed once per sms, not per comparison.
 CREATE OR REPLACE TEMP TABLE fm_quiet_counts AS
-WITH sends AS (
-    SELECT *, COALESCE(local_minute >= 1260 OR local_minute < 480, false) AS violating FROM (
-        SELECT *, CASE WHEN channel = 'sms' THEN fm_local_minute(sent_at, recipient_timezone, 'Asia/Shanghai') END AS local_minute,
-            count(*) OVER (PARTITION BY campaign, channel) AS campaign_messages
-        FROM fm_sends_judged)),
+WITH violating AS (
+    SELECT campaign, channel, recipient_token, sent_at FROM (
+        SELECT *, fm_local_minute(sent_at, recipient_timezone, 'Asia/Shanghai') AS local_minute
+        FROM fm_sends_judged WHERE channel = 'sms')
+    WHERE local_minute >= 1260 OR local_minute < 480),
 examples AS (
     SELECT campaign, channel, string_agg(recipient_token, ' ' ORDER BY recipient_token) AS tokens FROM (
         SELECT campaign, channel, recipient_token,
             row_number() OVER (PARTITION BY campaign, channel ORDER BY recipient_token) AS n
-        FROM (SELECT DISTINCT campaign, channel, recipient_token FROM sends WHERE violating))
+        FROM (SELECT DISTINCT campaign, channel, recipient_token FROM violating))
     WHERE n <= 3
-    GROUP BY campaign, channel)
-SELECT s.campaign, s.channel, CAST(count(*) AS BIGINT) AS messages,
-    CAST(sum(CASE WHEN s.violating THEN 1 ELSE 0 END) AS BIGINT) AS violations,
-    CAST(count(DISTINCT CASE WHEN s.violating THEN s.recipient_token END) AS BIGINT) AS recipients,
-    CAST(min(CASE WHEN s.violating THEN s.sent_at END) AS VARCHAR) AS first_at,
-    CAST(max(CASE WHEN s.violating THEN s.sent_at END) AS VARCHAR) AS last_at,
-    max(e.tokens) AS examples
-FROM sends s LEFT JOIN examples e ON s.campaign = e.campaign AND s.channel = e.channel
-GROUP BY s.campaign, s.channel ORDER BY s.campaign, s.channel;
+    GROUP BY campaign, channel),
+totals AS (SELECT campaign, channel, count(*) AS messages FROM fm_sends_judged GROUP BY campaign, channel),
+counts AS (
+    SELECT campaign, channel, count(*) AS violations, count(DISTINCT recipient_token) AS recipients,
+        min(sent_at) AS first_at, max(sent_at) AS last_at
+    FROM violating GROUP BY campaign, channel)
+SELECT c.campaign, c.channel, CAST(t.messages AS BIGINT) AS messages,
+    CAST(c.violations AS BIGINT) AS violations, CAST(c.recipients AS BIGINT) AS recipients,
+    CAST(c.first_at AS VARCHAR) AS first_at, CAST(c.last_at AS VARCHAR) AS last_at,
+    e.tokens AS examples
+FROM counts c
+JOIN totals t ON c.campaign IS NOT DISTINCT FROM t.campaign AND c.channel = t.channel
+LEFT JOIN examples e ON c.campaign = e.campaign AND c.channel = e.channel
+ORDER BY c.campaign, c.channel;

@@ -416,7 +416,8 @@ def phase_mail(db):
         db.run(statement)
     db.run(sql["judged"])
     rows = db.one(sql["count"])
-    db.run(sql["frequency_cap"])
+    for statement in statements(sql["frequency_cap"]):
+        db.run(statement)
     db.run(sql["quiet_hours"])
     return now() - t0, rows
 
