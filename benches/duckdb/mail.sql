@@ -103,26 +103,7 @@ WITH violating AS (
             FROM fm_sends_judged j SEMI JOIN fm_frequency_candidates c
                 ON j.recipient_token = c.recipient_token AND j.channel = c.channel))
     WHERE number_in_window > 4),
-examples AS (
-    SELECT campaign, channel, string_agg(recipient_token, ' ' ORDER BY recipient_token) AS tokens FROM (
-        SELECT campaign, channel, recipient_token,
-            row_number() OVER (PARTITION BY campaign, channel ORDER BY recipient_token) AS n
-        FROM (SELECT DISTINCT campaign, channel, recipient_token FROM violating))
-    WHERE n <= 3
-    GROUP BY campaign, channel),
-totals AS (SELECT campaign, channel, count(*) AS messages FROM fm_sends_judged GROUP BY campaign, channel),
-counts AS (
-    SELECT campaign, channel, count(*) AS violations, count(DISTINCT recipient_token) AS recipients,
-        min(sent_at) AS first_at, max(sent_at) AS last_at
-    FROM violating GROUP BY campaign, channel)
-SELECT c.campaign, c.channel, CAST(t.messages AS BIGINT) AS messages,
-    CAST(c.violations AS BIGINT) AS violations, CAST(c.recipients AS BIGINT) AS recipients,
-    CAST(c.first_at AS VARCHAR) AS first_at, CAST(c.last_at AS VARCHAR) AS last_at,
-    e.tokens AS examples
-FROM counts c
-JOIN totals t ON c.campaign IS NOT DISTINCT FROM t.campaign AND c.channel = t.channel
-LEFT JOIN examples e ON c.campaign = e.campaign AND c.channel = e.channel
-ORDER BY c.campaign, c.channel;
+{{per_campaign}}
 
 -- @section quiet_hours
 -- sms quiet from 21:00 to 08:00 in the recipient's zone, else Asia/Shanghai (cn pack); the
@@ -133,6 +114,11 @@ WITH violating AS (
         SELECT *, fm_local_minute(sent_at, recipient_timezone, 'Asia/Shanghai') AS local_minute
         FROM fm_sends_judged WHERE channel = 'sms')
     WHERE local_minute >= 1260 OR local_minute < 480),
+{{per_campaign}}
+
+-- @section per_campaign
+-- The end of every count_by_campaign query: the campaigns and channels with a violating send,
+-- their counts against one group-by of the campaign totals, and up to 3 example tokens.
 examples AS (
     SELECT campaign, channel, string_agg(recipient_token, ' ' ORDER BY recipient_token) AS tokens FROM (
         SELECT campaign, channel, recipient_token,

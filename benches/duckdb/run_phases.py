@@ -416,9 +416,10 @@ def phase_mail(db):
         db.run(statement)
     db.run(sql["judged"])
     rows = db.one(sql["count"])
-    for statement in statements(sql["frequency_cap"]):
+    per_campaign = sql["per_campaign"].strip()
+    for statement in statements(fill(sql["frequency_cap"], per_campaign=per_campaign)):
         db.run(statement)
-    db.run(sql["quiet_hours"])
+    db.run(fill(sql["quiet_hours"], per_campaign=per_campaign))
     return now() - t0, rows
 
 
