@@ -89,10 +89,29 @@ impl From<datafusion::error::DataFusionError> for Error {
             return Error::Engine(message);
         }
         if let datafusion::error::DataFusionError::ResourcesExhausted(detail) = error.find_root() {
-            // "Additional allocation failed for ExternalSorter[0] with top memory consumers …":
-            // the operator that ran out is what a person can act on.
-            let operator = detail.split(" with top memory").next().unwrap_or(detail);
-            return Error::MemoryBudget(redact(operator));
+            // "Additional allocation failed for ExternalSorter[0] with top memory consumers
+            // (across reservations) as:\n  HashJoinInput#3(can spill: false) consumed 5.0 GB,
+            // peak 5.0 GB,\n …\nError: …": the operator that ran out, and the operators
+            // holding the pool, which is where the memory went.
+            let (operator, holders) = match detail.split_once(" with top memory consumers") {
+                Some((operator, rest)) => {
+                    let list = rest.split_once("as:").map_or("", |(_, list)| list);
+                    let list = list.split("\nError:").next().unwrap_or("");
+                    let holders: Vec<&str> = list
+                        .split(",\n")
+                        .map(|h| h.trim().trim_end_matches('.'))
+                        .filter(|h| !h.is_empty())
+                        .collect();
+                    (operator, holders.join("; "))
+                }
+                None => (detail.as_str(), String::new()),
+            };
+            let message = if holders.is_empty() {
+                operator.to_string()
+            } else {
+                format!("{operator}; the pool's largest holders: {holders}")
+            };
+            return Error::MemoryBudget(redact(&message));
         }
         Error::Engine(redact(&error.to_string()))
     }
@@ -279,6 +298,19 @@ pub fn printable_name(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn running_out_of_memory_names_the_operator_and_the_pools_largest_holders() {
+        let detail = "Additional allocation failed for ExternalSorter[1] with top memory consumers (across reservations) as:\n  GroupedHashAggregateStream[0]#7(can spill: true) consumed 9.1 GB, peak 9.3 GB,\n  HashJoinInput#3(can spill: false) consumed 2.0 GB, peak 2.0 GB.\nError: Failed to allocate additional 194.6 MB for ExternalSorter[1] with 0.0 B already allocated for this reservation";
+        let error = Error::from(datafusion::error::DataFusionError::ResourcesExhausted(
+            detail.into(),
+        ));
+        assert_eq!(
+            error.to_string(),
+            "the engine needs more memory than [engine] memory_limit allows (Additional allocation failed for ExternalSorter[1]; the pool's largest holders: GroupedHashAggregateStream[0]#7(can spill: true) consumed 9.1 GB, peak 9.3 GB; HashJoinInput#3(can spill: false) consumed 2.0 GB, peak 2.0 GB); raise memory_limit or set it to \"unlimited\""
+        );
+    }
+
     use super::*;
 
     #[test]

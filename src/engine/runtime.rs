@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use datafusion::execution::disk_manager::{DiskManager, DiskManagerBuilder, DiskManagerMode};
-use datafusion::execution::memory_pool::{FairSpillPool, GreedyMemoryPool, MemoryPool};
+use datafusion::execution::memory_pool::{
+    FairSpillPool, GreedyMemoryPool, MemoryPool, TrackConsumersPool,
+};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::{SpillFile, TempFileFactory};
 use tempfile::TempDir;
@@ -62,7 +64,7 @@ impl Runtime {
                 // its share, so that every one of them still finds room to merge what it spilled.
                 MemoryLimit::Bytes(bytes) => (
                     Some(bytes),
-                    Some(Arc::new(FairSpillPool::new(pool_size(bytes)))),
+                    Some(tracked(FairSpillPool::new(pool_size(bytes)))),
                 ),
                 // The default is a ceiling, not a budget: first come, first served, so operators
                 // spill only when half the machine is taken. (Fair shares of the same 12 GB made
@@ -70,7 +72,7 @@ impl Runtime {
                 MemoryLimit::Auto => match physical_memory() {
                     Some(total) => (
                         Some(total / 2),
-                        Some(Arc::new(GreedyMemoryPool::new(pool_size(total / 2)))),
+                        Some(tracked(GreedyMemoryPool::new(pool_size(total / 2)))),
                     ),
                     None => (None, None),
                 },
@@ -97,6 +99,13 @@ impl Runtime {
     pub fn spill_dir(&self) -> &Path {
         self.spill_dir.path()
     }
+}
+
+/// `pool`, keeping count of its consumers: a plan that runs out names the three largest
+/// holders of the pool (operators, never values), so that "out of memory" says where it went.
+fn tracked(pool: impl MemoryPool + 'static) -> Arc<dyn MemoryPool> {
+    let top = std::num::NonZeroUsize::new(3).expect("three is not zero");
+    Arc::new(TrackConsumersPool::new(pool, top))
 }
 
 fn pool_size(bytes: u64) -> usize {
