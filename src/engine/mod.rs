@@ -3,6 +3,7 @@
 //! fairmark's concepts, whatever the company called them. Every check and the segmentation
 //! query these views; all scans, joins, aggregates and windows run as DataFusion plans.
 
+mod compact;
 mod runtime;
 pub mod storage;
 
@@ -10,6 +11,7 @@ use std::path::Path;
 use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
+use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::object_store::{DefaultObjectStoreRegistry, ObjectStoreRegistry};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::ScalarUDF;
@@ -85,7 +87,13 @@ impl Engine {
         // at other settings can be compared; outputs must not depend on them.
         let session = SessionConfig::from_env()?.with_information_schema(false);
         let runtime = Runtime::new(config)?;
-        let ctx = SessionContext::new_with_config_rt(session, runtime.env.clone());
+        let state = SessionStateBuilder::new()
+            .with_config(session)
+            .with_runtime_env(runtime.env.clone())
+            .with_default_features()
+            .with_physical_optimizer_rule(Arc::new(compact::CompactBeforeBuffering))
+            .build();
+        let ctx = SessionContext::new_with_state(state);
         for function in functions {
             ctx.register_udf(function);
         }
