@@ -4,8 +4,8 @@
 -- src/segment/mod.rs): finds the reference date (the last order's day, the config sets none),
 -- then builds `fm_customer_features`, one row per customer: the customers table deduplicated by
 -- content (row_number over the customer id, ordered by every mapped column as text), FULL OUTER
--- JOINed with per-customer order statistics (distinct orders, spend, first and last order,
--- device), with tenure_days, order_count, total_spend, days_since_last_order, is_new (tenure at
+-- JOINed with per-customer order statistics (orders counted as the groups of a first aggregate
+-- by customer and order; spend, first and last order, device), with tenure_days, order_count, total_spend, days_since_last_order, is_new (tenure at
 -- most 30 days), device_os and tenure_start; the result is cached in memory (DataFrame::cache).
 --
 -- What this does: the same two queries; the table is materialized as a DuckDB temporary table
@@ -46,7 +46,10 @@ FROM (
         FROM raw_customers)
     WHERE copy = 1) c
 FULL OUTER JOIN (
-    SELECT customer_id, CAST(count(DISTINCT order_key) AS BIGINT) AS order_count, sum(line_amount) AS total_spend,
-        min(ordered_at) AS first_at, max(ordered_at) AS last_at, max(device_os) AS order_device
-    FROM fm_orders WHERE customer_id IS NOT NULL GROUP BY customer_id) s
+    SELECT customer_id, CAST(count(order_key) AS BIGINT) AS order_count, sum(spend) AS total_spend,
+        min(first_at) AS first_at, max(last_at) AS last_at, max(device_os) AS order_device
+    FROM (SELECT customer_id, order_key, sum(line_amount) AS spend, min(ordered_at) AS first_at,
+            max(ordered_at) AS last_at, max(device_os) AS device_os
+        FROM fm_orders WHERE customer_id IS NOT NULL GROUP BY customer_id, order_key)
+    GROUP BY customer_id) s
 ON c.customer_id = s.customer_id;

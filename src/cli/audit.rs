@@ -211,13 +211,19 @@ pub fn write_reports(staging: &mut Staging, report: &Report) -> anyhow::Result<(
 
 /// Said after the run, when the engine is dropped and its spill directory with it.
 pub fn spill_note(runtime: &fairmark::engine::Runtime) -> Option<String> {
-    let files = runtime.spill_files();
+    let by_purpose = runtime.spill_files();
+    let files: u64 = by_purpose.values().sum();
     (files > 0).then(|| {
+        let purposes = by_purpose
+            .iter()
+            .map(|(purpose, count)| format!("{purpose} {count}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let limit = runtime
             .memory_limit
             .map_or_else(|| "none".to_string(), |bytes| format!("{} MiB", bytes >> 20));
         format!(
-            "spilled to disk {files} times to stay within the memory limit ({limit}); the private spill directory was removed"
+            "spilled to disk {files} times ({purposes}) to stay within the memory limit ({limit}); the private spill directory was removed"
         )
     })
 }

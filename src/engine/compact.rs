@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, AsArray, UInt32Array};
 use datafusion::arrow::compute::take;
+use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::utils::memory::get_record_batch_memory_size;
@@ -116,9 +117,7 @@ impl ExecutionPlan for CompactSlicesExec {
 }
 
 /// `batch` itself, or a copy in buffers of its own when it is a slice of much larger ones.
-fn compact(
-    batch: RecordBatch,
-) -> std::result::Result<RecordBatch, datafusion::arrow::error::ArrowError> {
+fn compact(batch: RecordBatch) -> std::result::Result<RecordBatch, ArrowError> {
     let held = get_record_batch_memory_size(&batch);
     if held < MIN_COPIED_BYTES || held <= SHARED_FACTOR * rows_size(&batch)? {
         return Ok(batch);
@@ -127,19 +126,21 @@ fn compact(
     let columns = batch
         .columns()
         .iter()
-        .map(|column| match column.as_string_view_opt() {
-            // Taking string views copies the views but shares the strings' buffers.
-            Some(views) => Ok(Arc::new(views.gc()) as ArrayRef),
-            None => take(column, &rows, None),
+        .map(|column| {
+            let taken = take(column, &rows, None)?;
+            // Taking string views copies the views but shares the buffers of the longer
+            // strings; a garbage collection copies the strings the views point to.
+            Ok::<ArrayRef, ArrowError>(match taken.as_string_view_opt() {
+                Some(views) => Arc::new(views.gc()),
+                None => taken,
+            })
         })
         .collect::<std::result::Result<Vec<_>, _>>()?;
     RecordBatch::try_new(batch.schema(), columns)
 }
 
 /// The bytes `batch`'s rows would take in buffers of their own.
-fn rows_size(
-    batch: &RecordBatch,
-) -> std::result::Result<usize, datafusion::arrow::error::ArrowError> {
+fn rows_size(batch: &RecordBatch) -> std::result::Result<usize, ArrowError> {
     let mut total = 0;
     for column in batch.columns() {
         total += column.to_data().get_slice_memory_size()?;
@@ -218,14 +219,22 @@ mod tests {
             Field::new("k", DataType::Int64, false),
             Field::new("s", DataType::Utf8, false),
             Field::new("v", DataType::Utf8View, false),
+            Field::new("short", DataType::Utf8View, false),
         ]));
         let keys = Int64Array::from_iter_values(0..rows as i64);
         let texts = StringArray::from_iter_values((0..rows).map(|i| format!("value {i}")));
         let views =
             StringViewArray::from_iter_values((0..rows).map(|i| format!("a longer value {i}")));
+        // Strings of up to 12 bytes live inside their views, with no buffer of their own.
+        let short = StringViewArray::from_iter_values((0..rows).map(|i| format!("s{}", i % 1000)));
         RecordBatch::try_new(
             schema,
-            vec![Arc::new(keys), Arc::new(texts), Arc::new(views)],
+            vec![
+                Arc::new(keys),
+                Arc::new(texts),
+                Arc::new(views),
+                Arc::new(short),
+            ],
         )
         .unwrap()
     }
@@ -236,7 +245,13 @@ mod tests {
         let slice = batch.slice(8_192, 8_192);
         let copy = compact(slice.clone()).unwrap();
         assert_eq!(copy, slice, "the same rows");
-        assert!(get_record_batch_memory_size(&slice) > 10 * get_record_batch_memory_size(&copy));
+        for (sliced, copied) in slice.columns().iter().zip(copy.columns()) {
+            assert!(
+                sliced.get_array_memory_size() > 10 * copied.get_array_memory_size(),
+                "{}",
+                sliced.data_type()
+            );
+        }
         // A batch that is all of its buffers passes through as it is.
         let whole = compact(batch.clone()).unwrap();
         assert!(whole.column(0).to_data().ptr_eq(&batch.column(0).to_data()));

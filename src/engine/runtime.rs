@@ -4,10 +4,10 @@
 //! included, so they go to a directory only this user can open (mode 0700) that is removed
 //! when the engine is dropped.
 
+use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use datafusion::execution::disk_manager::{DiskManager, DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{FairSpillPool, MemoryPool, TrackConsumersPool};
@@ -23,7 +23,7 @@ pub struct Runtime {
     pub env: Arc<RuntimeEnv>,
     /// The pool's size in bytes, `None` when unlimited.
     pub memory_limit: Option<u64>,
-    spill_files: Arc<AtomicU64>,
+    spill_files: Arc<Mutex<BTreeMap<String, u64>>>,
     spill_dir: Arc<TempDir>,
 }
 
@@ -50,7 +50,7 @@ impl Runtime {
                 ]))
                 .build()?,
         );
-        let spill_files = Arc::new(AtomicU64::new(0));
+        let spill_files = Arc::new(Mutex::new(BTreeMap::new()));
         let factory = CountedSpills {
             disk,
             created: spill_files.clone(),
@@ -79,9 +79,13 @@ impl Runtime {
         })
     }
 
-    /// How many spill files the plans have created so far.
-    pub fn spill_files(&self) -> u64 {
-        self.spill_files.load(Ordering::Relaxed)
+    /// How many spill files the plans have created so far, by what DataFusion says each one is
+    /// for ("Sorting", "SpillPool" for a repartition's queue, …).
+    pub fn spill_files(&self) -> BTreeMap<String, u64> {
+        self.spill_files
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     pub fn spill_dir(&self) -> &Path {
@@ -104,12 +108,17 @@ fn pool_size(bytes: u64) -> usize {
 /// whether it spilled.
 struct CountedSpills {
     disk: Arc<DiskManager>,
-    created: Arc<AtomicU64>,
+    created: Arc<Mutex<BTreeMap<String, u64>>>,
 }
 
 impl TempFileFactory for CountedSpills {
     fn create_temp_file(&self, description: &str) -> datafusion::error::Result<Arc<dyn SpillFile>> {
-        self.created.fetch_add(1, Ordering::Relaxed);
+        *self
+            .created
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(description.to_string())
+            .or_default() += 1;
         self.disk.create_tmp_file(description)
     }
 }

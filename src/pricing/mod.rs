@@ -106,9 +106,14 @@ pub async fn register_features(
     reference_date: NaiveDate,
 ) -> Result<()> {
     let reference_day = days_since_epoch(reference_date);
-    let stats = "SELECT customer_id, CAST(count(DISTINCT order_key) AS BIGINT) AS order_count, sum(line_amount) AS total_spend,
-            min(ordered_at) AS first_at, max(ordered_at) AS last_at, max(device_os) AS order_device
-         FROM fm_orders WHERE customer_id IS NOT NULL GROUP BY customer_id";
+    // Orders are counted as the groups of a first aggregate by customer and order: a
+    // grouped count(DISTINCT) keeps a set of keys per customer, which costs more than grouping.
+    let stats = "SELECT customer_id, CAST(count(order_key) AS BIGINT) AS order_count, sum(spend) AS total_spend,
+            min(first_at) AS first_at, max(last_at) AS last_at, max(device_os) AS order_device
+         FROM (SELECT customer_id, order_key, sum(line_amount) AS spend, min(ordered_at) AS first_at,
+                max(ordered_at) AS last_at, max(device_os) AS device_os
+             FROM fm_orders WHERE customer_id IS NOT NULL GROUP BY customer_id, order_key)
+         GROUP BY customer_id";
     let (customers, start, device) = match &config.datasets.customers {
         Some(c) => {
             let mut columns = vec![format!("CAST({} AS VARCHAR) AS customer_id", ident(&c.id))];
