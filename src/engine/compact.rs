@@ -2,13 +2,14 @@
 //! charged for what is held.
 //!
 //! DataFusion's grouped aggregates emit their result as one large batch handed out in
-//! `batch_size` slices that share its buffers. A sort (`ExternalSorter`) or a hash join's build
-//! side reserves each buffered batch at the size of the buffers it references, so every slice
-//! is charged for the whole batch: sorting the 1M-customer price histogram reserved 10.8 GB
-//! while the process held under 3 GB, and the other partition's sort, with nothing of its own
-//! to spill, failed the audit (apache/datafusion#19679 describes the same oversized batches).
-//! Copying a slice into buffers of its own costs a memcpy of the rows; the large batch is freed
-//! once its last slice is copied.
+//! `batch_size` slices that share its buffers. A sort (`ExternalSorter`) reserves each buffered
+//! batch at the size of the buffers it references, and so do the left sides of cross and
+//! nested-loop joins, so every slice is charged for the whole batch: sorting the 1M-customer
+//! price histogram reserved 10.8 GB while the process held under 3 GB, and the other
+//! partition's sort, with nothing of its own to spill, failed the audit
+//! (apache/datafusion#19679 describes the same oversized batches). A hash join's build side
+//! counts shared buffers once and is left alone. Copying a slice into buffers of its own costs
+//! a copy of its rows; the large batch is freed once its last slice is copied.
 
 use std::fmt::Formatter;
 use std::sync::Arc;
@@ -20,13 +21,14 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::utils::memory::get_record_batch_memory_size;
 use datafusion::config::ConfigOptions;
-use datafusion::error::Result;
+use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::execution_plan::{
-    ChildrenPropertiesMode, ReplaceChildrenOptions, replace_children_if_necessary,
+    CardinalityEffect, ChildrenPropertiesMode, ReplaceChildrenOptions,
+    replace_children_if_necessary,
 };
-use datafusion::physical_plan::joins::HashJoinExec;
+use datafusion::physical_plan::joins::{CrossJoinExec, NestedLoopJoinExec};
 use datafusion::physical_plan::sorts::sort::SortExec;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
@@ -87,11 +89,22 @@ impl ExecutionPlan for CompactSlicesExec {
 
     fn replace_children(
         self: Arc<Self>,
-        mut children: Vec<Arc<dyn ExecutionPlan>>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
         _options: ReplaceChildrenOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         // The properties are the input's, so there is nothing to keep.
-        Ok(Arc::new(CompactSlicesExec::new(children.swap_remove(0))))
+        let [input]: [Arc<dyn ExecutionPlan>; 1] = children.try_into().map_err(|_| {
+            DataFusionError::Internal("CompactSlicesExec has exactly one input".into())
+        })?;
+        Ok(Arc::new(CompactSlicesExec::new(input)))
+    }
+
+    fn cardinality_effect(&self) -> CardinalityEffect {
+        CardinalityEffect::Equal
+    }
+
+    fn supports_limit_pushdown(&self) -> bool {
+        true
     }
 
     fn with_new_children(
@@ -119,20 +132,31 @@ impl ExecutionPlan for CompactSlicesExec {
 /// `batch` itself, or a copy in buffers of its own when it is a slice of much larger ones.
 fn compact(batch: RecordBatch) -> std::result::Result<RecordBatch, ArrowError> {
     let held = get_record_batch_memory_size(&batch);
-    if held < MIN_COPIED_BYTES || held <= SHARED_FACTOR * rows_size(&batch)? {
+    if held < MIN_COPIED_BYTES {
         return Ok(batch);
     }
-    let rows = UInt32Array::from_iter_values(0..batch.num_rows() as u32);
+    // A batch whose size cannot be told, or too long to index, passes as it is: the copy only
+    // corrects the accounting, it is never needed for the result.
+    let (Ok(own), Ok(rows)) = (rows_size(&batch), u32::try_from(batch.num_rows())) else {
+        return Ok(batch);
+    };
+    if held <= SHARED_FACTOR * own {
+        return Ok(batch);
+    }
+    let rows = UInt32Array::from_iter_values(0..rows);
     let columns = batch
         .columns()
         .iter()
         .map(|column| {
             let taken = take(column, &rows, None)?;
-            // Taking string views copies the views but shares the buffers of the longer
-            // strings; a garbage collection copies the strings the views point to.
-            Ok::<ArrayRef, ArrowError>(match taken.as_string_view_opt() {
-                Some(views) => Arc::new(views.gc()),
-                None => taken,
+            // Taking views copies the views but shares the buffers of the longer values; a
+            // garbage collection copies the values the views point to.
+            Ok::<ArrayRef, ArrowError>(if let Some(views) = taken.as_string_view_opt() {
+                Arc::new(views.gc())
+            } else if let Some(views) = taken.as_binary_view_opt() {
+                Arc::new(views.gc())
+            } else {
+                taken
             })
         })
         .collect::<std::result::Result<Vec<_>, _>>()?;
@@ -144,10 +168,14 @@ fn rows_size(batch: &RecordBatch) -> std::result::Result<usize, ArrowError> {
     let mut total = 0;
     for column in batch.columns() {
         total += column.to_data().get_slice_memory_size()?;
-        // A string view's layout counts only its 16-byte views, not the strings they point to.
-        if let Some(views) = column.as_string_view_opt() {
+        // A view's layout counts only its 16-byte views, not the longer values they point to.
+        let views = if let Some(views) = column.as_string_view_opt() {
+            Some(views.views())
+        } else {
+            column.as_binary_view_opt().map(|views| views.views())
+        };
+        if let Some(views) = views {
             total += views
-                .views()
                 .iter()
                 .map(|view| *view as u32)
                 .filter(|length| *length > 12)
@@ -158,7 +186,8 @@ fn rows_size(batch: &RecordBatch) -> std::result::Result<usize, ArrowError> {
     Ok(total)
 }
 
-/// Puts a [`CompactSlicesExec`] under every sort and under every hash join's build side.
+/// Puts a [`CompactSlicesExec`] under every sort that keeps all its rows (a top-k sort keeps
+/// k and compacts them itself) and under the left side of every cross and nested-loop join.
 #[derive(Debug, Default)]
 pub struct CompactBeforeBuffering;
 
@@ -169,22 +198,21 @@ impl PhysicalOptimizerRule for CompactBeforeBuffering {
         _config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         plan.transform_up(|node| {
-            // A sort buffers its one input; a hash join buffers its left input, the build side.
-            let buffers_first_input = node.downcast_ref::<SortExec>().is_some()
-                || node.downcast_ref::<HashJoinExec>().is_some();
+            // Each buffers its first input: the sort its only one, the joins their left side.
+            let buffers_first_input = node
+                .downcast_ref::<SortExec>()
+                .is_some_and(|sort| sort.fetch().is_none())
+                || node.downcast_ref::<CrossJoinExec>().is_some()
+                || node.downcast_ref::<NestedLoopJoinExec>().is_some();
             if !buffers_first_input {
                 return Ok(Transformed::no(node));
             }
-            let child = 0;
             let mut children: Vec<Arc<dyn ExecutionPlan>> =
                 node.children().into_iter().cloned().collect();
-            if children[child]
-                .downcast_ref::<CompactSlicesExec>()
-                .is_some()
-            {
+            if children[0].downcast_ref::<CompactSlicesExec>().is_some() {
                 return Ok(Transformed::no(node));
             }
-            children[child] = Arc::new(CompactSlicesExec::new(Arc::clone(&children[child])));
+            children[0] = Arc::new(CompactSlicesExec::new(Arc::clone(&children[0])));
             Ok(Transformed::yes(replace_children_if_necessary(
                 node, children,
             )?))
@@ -204,6 +232,7 @@ impl PhysicalOptimizerRule for CompactBeforeBuffering {
 #[cfg(test)]
 mod tests {
     use datafusion::arrow::array::{Int64Array, StringArray, StringViewArray};
+    use datafusion::arrow::datatypes::Int64Type;
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
     use datafusion::datasource::MemTable;
     use datafusion::execution::SessionStateBuilder;
@@ -287,6 +316,11 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 300_000);
+        let first = batches.iter().find(|b| b.num_rows() > 0).unwrap();
+        assert_eq!(
+            first.column(0).as_primitive::<Int64Type>().value(0),
+            299_999
+        );
         let mut spills = 0;
         let mut stack = vec![plan];
         while let Some(node) = stack.pop() {
@@ -296,6 +330,38 @@ mod tests {
             stack.extend(node.children().into_iter().cloned());
         }
         spills
+    }
+
+    #[tokio::test]
+    async fn a_top_k_sort_is_left_alone() {
+        let state = SessionStateBuilder::new()
+            .with_default_features()
+            .with_physical_optimizer_rule(Arc::new(CompactBeforeBuffering))
+            .build();
+        let ctx = SessionContext::new_with_state(state);
+        let batch = large_batch(10);
+        let table = MemTable::try_new(batch.schema(), vec![vec![batch]]).unwrap();
+        ctx.register_table("t", Arc::new(table)).unwrap();
+        let plan = |sql: &'static str| {
+            let ctx = ctx.clone();
+            async move {
+                let plan = ctx
+                    .sql(sql)
+                    .await
+                    .unwrap()
+                    .create_physical_plan()
+                    .await
+                    .unwrap();
+                displayable(plan.as_ref()).indent(false).to_string()
+            }
+        };
+        assert!(
+            plan("SELECT k FROM t ORDER BY s")
+                .await
+                .contains("CompactSlicesExec")
+        );
+        let top = plan("SELECT k FROM t ORDER BY s LIMIT 3").await;
+        assert!(!top.contains("CompactSlicesExec"), "{top}");
     }
 
     #[tokio::test]
