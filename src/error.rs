@@ -48,6 +48,36 @@ pub enum Error {
     /// The command line asks for something that cannot be done.
     #[error("{0}")]
     Usage(String),
+    /// A Ballista cluster cannot run the audit: unreachable, or an executor under another key.
+    #[error("cluster: {0}")]
+    Cluster(String),
+}
+
+/// How an executor refuses a plan made under another key. The refusal reaches the audit inside
+/// Ballista's job failure, where every quoted part of a message is redacted; the audit finds
+/// it by this wording (see [`cluster_failure`]), so the two must not drift apart.
+pub fn key_mismatch(plan_key: &str, executor_key: &str) -> String {
+    format!("executor key mismatch: plan key {plan_key}, executor key {executor_key}")
+}
+
+/// A cluster's failure, said plainly: an executor that refused the plan's key (key ids are
+/// public, they begin every token), or a scheduler or executor that did not answer.
+fn cluster_failure(message: &str) -> Option<String> {
+    static MISMATCH: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"executor key mismatch: plan key (k[0-9a-f]{5}), executor key (k[0-9a-f]{5})",
+        )
+        .expect("a valid pattern")
+    });
+    if let Some(ids) = MISMATCH.captures(message) {
+        return Some(format!(
+            "an executor holds key {} and this audit makes tokens with key {}; start every executor with the config (the [key] settings) the audit uses",
+            &ids[2], &ids[1]
+        ));
+    }
+    (message.contains("tonic::transport::Error") && message.contains("ConnectError")).then(|| {
+        "the scheduler or an executor refused the connection; check that `fairmark scheduler` and its executors are running and reachable at the addresses they were given".to_string()
+    })
 }
 
 impl Error {
@@ -87,6 +117,9 @@ impl From<datafusion::error::DataFusionError> for Error {
     fn from(error: datafusion::error::DataFusionError) -> Self {
         if let Some(message) = storage_failure(&error) {
             return Error::Engine(message);
+        }
+        if let Some(message) = cluster_failure(&error.to_string()) {
+            return Error::Cluster(message);
         }
         if let datafusion::error::DataFusionError::ResourcesExhausted(detail) = error.find_root() {
             // "Additional allocation failed for ExternalSorter[0] with top memory consumers
@@ -298,6 +331,28 @@ pub fn printable_name(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    /// The refusal arrives quoted inside Ballista's job failure, as the executor's error.
+    #[test]
+    fn a_cluster_failure_is_said_plainly() {
+        let refused = format!(
+            "Execution error: Job 038J failed: Job failed due to stage 3 failed: Task failed due to runtime execution error: DataFusionError(Plan({:?}))",
+            super::key_mismatch("k95fa3", "k1234a")
+        );
+        let error = super::Error::from(datafusion::error::DataFusionError::Execution(refused));
+        assert_eq!(
+            error.to_string(),
+            "cluster: an executor holds key k1234a and this audit makes tokens with key k95fa3; start every executor with the config (the [key] settings) the audit uses"
+        );
+        let unreachable = "tonic::transport::Error(Transport, ConnectError(ConnectError(\"tcp connect error\", 127.0.0.1:50999, Os { code: 111 })))";
+        let error = super::Error::from(datafusion::error::DataFusionError::Execution(
+            unreachable.into(),
+        ));
+        assert!(
+            matches!(&error, super::Error::Cluster(m) if m.contains("refused the connection")),
+            "{error}"
+        );
+    }
 
     #[test]
     fn running_out_of_memory_names_the_operator_and_the_pools_largest_holders() {

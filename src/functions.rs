@@ -8,23 +8,33 @@ use std::sync::Arc;
 
 use datafusion::logical_expr::ScalarUDF;
 
+use crate::engine::Functions;
 use crate::mail::time::{BusinessDeadlineUdf, LocalMinuteUdf};
 use crate::pii::PiiMaskUdf;
-use crate::pseudonym::{IdentifierClass, Key, TokenUdf};
+use crate::pseudonym::{IdentifierClass, Key, TokenBinding, TokenUdf};
 use crate::segment::generalize::GeneralizeUdf;
 
 /// The functions every plan may call; the token functions compute under `key`.
-pub fn all(key: Arc<Key>) -> Vec<ScalarUDF> {
-    let mut functions: Vec<ScalarUDF> = IdentifierClass::ALL
+pub fn all(key: Arc<Key>) -> Functions {
+    let mut scalar: Vec<ScalarUDF> = IdentifierClass::ALL
         .into_iter()
         .map(|class| TokenUdf::udf(class, key.clone()))
         .collect();
-    functions.extend([
-        TokenUdf::recipient_udf(key),
+    scalar.push(TokenUdf::recipient_udf(key.clone()));
+    scalar.extend(keyless());
+    Functions {
+        scalar,
+        keys: Arc::new(TokenBinding::with_key(key)),
+    }
+}
+
+/// The functions that compute without a key: what a cluster's scheduler and executors find
+/// by name (the token functions are bound to each executor's own key instead).
+pub fn keyless() -> Vec<ScalarUDF> {
+    vec![
         GeneralizeUdf::udf(),
         LocalMinuteUdf::udf(),
         BusinessDeadlineUdf::udf(),
         PiiMaskUdf::udf(),
-    ]);
-    functions
+    ]
 }

@@ -11,14 +11,19 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    let args = cli::Cli::parse();
     // Rust ignores SIGPIPE, so printing to a closed pipe (`fairmark checks | head -1`) would be
     // an error in every print; the default action ends the process quietly instead, as for
     // any Unix tool. Nothing is half-written by it: outputs are staged and moved into place.
-    // SAFETY: called first, before any thread exists; it changes only this signal's action.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    // A cluster's scheduler and executors keep ignoring it: a peer that hangs up must be an
+    // error for one connection, not the end of the process (an executor died of it in a test).
+    if !args.is_service() {
+        // SAFETY: called before any thread exists (parsing starts none); it changes only this
+        // signal's action.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
     }
-    let args = cli::Cli::parse();
     // A panic is a bug, but it must still end as one line and exit 2, and its default report
     // (which may quote whatever the failing code held) must not reach the terminal.
     std::panic::set_hook(Box::new(|info| {

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, ArrayRef, StringBuilder};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result as DfResult;
+use datafusion::error::DataFusionError;
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
@@ -489,20 +490,35 @@ pub struct TokenUdf {
     name: String,
     /// `None`: a message recipient, whose kind its channel (the second argument) gives.
     class: Option<IdentifierClass>,
-    key: Arc<Key>,
+    key: Keying,
+    /// The id of the key the plan's tokens are made under.
+    key_id: String,
     signature: Signature,
+}
+
+/// What a token function computes under.
+#[derive(Debug)]
+enum Keying {
+    /// This process's key, whose id is the function's.
+    Held(Arc<Key>),
+    /// No key: a cluster's scheduler plans with stand-ins and never holds the key.
+    StandIn,
+    /// A plan made under another key reached this process (an executor), which holds the key
+    /// `own_id`: the function refuses to make tokens. It fails when it runs rather than when
+    /// the plan arrives, because Ballista reports a task's failure to the audit only then.
+    Refused { own_id: String },
 }
 
 impl PartialEq for TokenUdf {
     fn eq(&self, other: &Self) -> bool {
-        self.name == other.name && self.key.id == other.key.id
+        self.name == other.name && self.key_id == other.key_id
     }
 }
 impl Eq for TokenUdf {}
 impl std::hash::Hash for TokenUdf {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         self.name.hash(state);
-        self.key.id.hash(state);
+        self.key_id.hash(state);
     }
 }
 
@@ -512,12 +528,8 @@ impl TokenUdf {
     }
 
     pub fn udf(class: IdentifierClass, key: Arc<Key>) -> ScalarUDF {
-        ScalarUDF::new_from_impl(TokenUdf {
-            name: Self::function_name(class),
-            class: Some(class),
-            key,
-            signature: Signature::any(1, Volatility::Immutable),
-        })
+        let key_id = key.id.clone();
+        Self::function(Some(class), Keying::Held(key), key_id)
     }
 
     /// The name of the UDF that tokenizes message recipients.
@@ -528,12 +540,94 @@ impl TokenUdf {
     /// [`IdentifierClass::of_channel`]), so they match the customers' `email`, `phone` and
     /// `device_id` tokens. Null for an unknown channel.
     pub fn recipient_udf(key: Arc<Key>) -> ScalarUDF {
+        let key_id = key.id.clone();
+        Self::function(None, Keying::Held(key), key_id)
+    }
+
+    fn function(class: Option<IdentifierClass>, key: Keying, key_id: String) -> ScalarUDF {
+        let (name, arguments) = match class {
+            Some(class) => (Self::function_name(class), 1),
+            None => (Self::RECIPIENT.to_string(), 2),
+        };
         ScalarUDF::new_from_impl(TokenUdf {
-            name: Self::RECIPIENT.to_string(),
-            class: None,
+            name,
+            class,
             key,
-            signature: Signature::any(2, Volatility::Immutable),
+            key_id,
+            signature: Signature::any(arguments, Volatility::Immutable),
         })
+    }
+
+    /// The class a token function's name stands for: `Some(None)` for the recipient function,
+    /// `None` for a name that is no token function.
+    fn class_named(name: &str) -> Option<Option<IdentifierClass>> {
+        if name == Self::RECIPIENT {
+            return Some(None);
+        }
+        IdentifierClass::ALL
+            .into_iter()
+            .find(|class| Self::function_name(*class) == name)
+            .map(Some)
+    }
+}
+
+/// How a process binds the functions that compute under a secret key (fairmark's pseudonyms),
+/// which a plan carries as their name and the key's public id.
+pub trait KeyBinding: fmt::Debug + Send + Sync {
+    /// The id of the key `function` computes under, or `None` for a function without a key.
+    fn key_id_of(&self, function: &ScalarUDF) -> Option<String>;
+
+    /// The function `name` for a plan made under key `key_id`: computing under this process's
+    /// own key (an executor), a stand-in that carries the id and cannot run (the scheduler), or,
+    /// when this process holds another key, one that refuses to run with an error naming both
+    /// ids. An error when `name` is no keyed function.
+    fn bind(&self, name: &str, key_id: &str) -> DfResult<Arc<ScalarUDF>>;
+}
+
+/// How token functions cross to a cluster: as their name and the key id, bound on arrival to
+/// the key this process loaded itself (`Some`: the client and the executors) or to a stand-in
+/// that cannot make tokens (`None`: the scheduler).
+#[derive(Debug)]
+pub struct TokenBinding {
+    key: Option<Arc<Key>>,
+}
+
+impl TokenBinding {
+    pub fn with_key(key: Arc<Key>) -> TokenBinding {
+        TokenBinding { key: Some(key) }
+    }
+
+    pub fn keyless() -> TokenBinding {
+        TokenBinding { key: None }
+    }
+}
+
+impl KeyBinding for TokenBinding {
+    fn key_id_of(&self, function: &ScalarUDF) -> Option<String> {
+        function
+            .inner()
+            .downcast_ref::<TokenUdf>()
+            .map(|token| token.key_id.clone())
+    }
+
+    fn bind(&self, name: &str, key_id: &str) -> DfResult<Arc<ScalarUDF>> {
+        let Some(class) = TokenUdf::class_named(name) else {
+            return Err(DataFusionError::Plan(format!(
+                "{name} arrived as a keyed function, and fairmark has no keyed function of that name"
+            )));
+        };
+        let keying = match &self.key {
+            Some(key) if key.id == key_id => Keying::Held(key.clone()),
+            Some(key) => Keying::Refused {
+                own_id: key.id.clone(),
+            },
+            None => Keying::StandIn,
+        };
+        Ok(Arc::new(TokenUdf::function(
+            class,
+            keying,
+            key_id.to_string(),
+        )))
     }
 }
 
@@ -551,6 +645,21 @@ impl ScalarUDFImpl for TokenUdf {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let key = match &self.key {
+            Keying::Held(key) => key,
+            Keying::StandIn => {
+                return Err(DataFusionError::Execution(format!(
+                    "{} cannot make tokens in a process that holds no key; a cluster makes them on its executors",
+                    self.name
+                )));
+            }
+            Keying::Refused { own_id } => {
+                return Err(DataFusionError::Execution(crate::error::key_mismatch(
+                    &self.key_id,
+                    own_id,
+                )));
+            }
+        };
         let rows = args.number_rows;
         let text = text_argument(&args.args[0], rows)?;
         let channels = match self.class {
@@ -568,7 +677,7 @@ impl ScalarUDFImpl for TokenUdf {
             };
             token.clear();
             match value.zip(class) {
-                Some((value, class)) if self.key.write_token(class, value, &mut token) => {
+                Some((value, class)) if key.write_token(class, value, &mut token) => {
                     tokens.append_value(&token)
                 }
                 _ => tokens.append_null(),
@@ -632,6 +741,54 @@ mod tests {
         );
         assert_eq!(&base32_token(b"0123456789"), b"gaytemzugu3doobz");
         assert_eq!(&base32_token(&[0xff; 10]), b"7777777777777777");
+    }
+
+    /// On a cluster a token function travels as its name and key id: an executor with the
+    /// same key computes it, one with another key refuses it, and the scheduler's stand-in
+    /// plans like it but cannot make a token.
+    #[test]
+    fn token_functions_are_bound_to_the_key_of_the_process_they_arrive_at() {
+        let client = TokenBinding::with_key(Arc::new(key(7)));
+        let phone = TokenUdf::udf(IdentifierClass::Phone, Arc::new(key(7)));
+        let id = client.key_id_of(&phone).expect("a keyed function");
+        assert_eq!(id, key(7).id());
+        assert_eq!(client.key_id_of(&crate::pii::PiiMaskUdf::udf()), None);
+
+        let executor = TokenBinding::with_key(Arc::new(key(7)));
+        let bound = executor.bind("fm_token_phone", &id).unwrap();
+        assert_eq!(bound.as_ref(), &phone);
+        let recipient = executor.bind(TokenUdf::RECIPIENT, &id).unwrap();
+        assert_eq!(recipient.name(), TokenUdf::RECIPIENT);
+
+        assert!(executor.bind("fm_token_shoe_size", &id).is_err());
+        let args = || ScalarFunctionArgs {
+            args: vec![ColumnarValue::Scalar("13800138000".into())],
+            arg_fields: vec![Arc::new(datafusion::arrow::datatypes::Field::new(
+                "v",
+                DataType::Utf8,
+                true,
+            ))],
+            number_rows: 1,
+            return_field: Arc::new(datafusion::arrow::datatypes::Field::new(
+                "t",
+                DataType::Utf8,
+                true,
+            )),
+            config_options: Arc::new(Default::default()),
+        };
+        assert!(bound.invoke_with_args(args()).is_ok());
+
+        let other = TokenBinding::with_key(Arc::new(key(8)));
+        let refusing = other.bind("fm_token_phone", &id).unwrap();
+        let refusal = refusing.invoke_with_args(args()).unwrap_err().to_string();
+        assert!(
+            refusal.contains(&crate::error::key_mismatch(&id, key(8).id())),
+            "{refusal}"
+        );
+
+        let stand_in = TokenBinding::keyless().bind("fm_token_phone", &id).unwrap();
+        assert_eq!(stand_in.as_ref(), &phone, "plans as the keyed function");
+        assert!(stand_in.invoke_with_args(args()).is_err());
     }
 
     #[test]

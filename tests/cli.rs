@@ -6,6 +6,8 @@ mod support;
 
 #[path = "cli/architecture.rs"]
 mod architecture;
+#[path = "cli/cluster.rs"]
+mod cluster;
 #[path = "cli/commands.rs"]
 mod commands;
 #[path = "cli/determinism.rs"]

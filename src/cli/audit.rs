@@ -32,6 +32,8 @@ pub struct Request<'a> {
     pub today: Option<NaiveDate>,
     /// The language of the table, report.md and report.html; the config's when not given.
     pub lang: Option<Lang>,
+    /// A Ballista scheduler to run the queries on, over the config's `[engine] cluster`.
+    pub cluster: Option<String>,
 }
 
 impl<'a> Request<'a> {
@@ -45,6 +47,7 @@ impl<'a> Request<'a> {
             baseline: None,
             today: None,
             lang: None,
+            cluster: None,
         }
     }
 }
@@ -110,8 +113,12 @@ pub async fn execute(
         baseline,
         today,
         lang,
+        cluster,
     } = request;
-    let prepared = Prepared::load(config_path)?;
+    let mut prepared = Prepared::load(config_path)?;
+    if cluster.is_some() {
+        prepared.config.engine.cluster = cluster;
+    }
     let baseline = baseline
         .map(|path| Baseline::load(path, report::SCHEMA_VERSION))
         .transpose()?;
@@ -157,6 +164,7 @@ pub async fn execute(
             name: env!("CARGO_PKG_NAME"),
             version: env!("CARGO_PKG_VERSION"),
         },
+        engine: audit.engine.placement.clone(),
         config: config_path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())

@@ -5,6 +5,7 @@ mod audit;
 mod bench;
 mod check_rules;
 mod checks;
+mod cluster;
 mod demo;
 mod init;
 mod policy;
@@ -106,6 +107,49 @@ enum Command {
         /// config's `lang`, else en). report.json, SARIF and JUnit keep English keys.
         #[arg(long)]
         lang: Option<fairmark::config::Lang>,
+        /// Run the queries on a Ballista cluster: its scheduler, df://HOST:PORT (started with
+        /// `fairmark scheduler`; default: the config's `[engine] cluster`, else this process).
+        #[arg(long, value_name = "df://HOST:PORT")]
+        cluster: Option<String>,
+    },
+    /// Run a Ballista scheduler for `audit --cluster`, until stopped. It plans the audit's
+    /// queries and hands them to the executors; it never holds the key.
+    Scheduler {
+        /// The config the audits use: the scheduler lists their datasets' files.
+        #[arg(long, default_value = "fairmark.toml")]
+        config: PathBuf,
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:50050")]
+        bind: std::net::SocketAddr,
+        /// The host executors and audits reach this scheduler at (default: the bound address).
+        #[arg(long)]
+        external_host: Option<String>,
+    },
+    /// Run a Ballista executor for `audit --cluster`, until stopped: it runs the queries'
+    /// tasks, reading the datasets itself, and makes tokens with the key it loads from the
+    /// config, refusing plans made under another key.
+    Executor {
+        /// The config the audits use: its key and its datasets' object stores.
+        #[arg(long, default_value = "fairmark.toml")]
+        config: PathBuf,
+        /// The scheduler, HOST:PORT or df://HOST:PORT.
+        #[arg(long, default_value = "127.0.0.1:50050")]
+        scheduler: String,
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind_host: String,
+        /// The host the scheduler and audits reach this executor at (default: --bind-host).
+        #[arg(long)]
+        external_host: Option<String>,
+        /// Arrow Flight port, where results and shuffle data are fetched.
+        #[arg(long, default_value_t = 50051)]
+        port: u16,
+        /// gRPC port, where the scheduler hands out tasks.
+        #[arg(long, default_value_t = 50052)]
+        grpc_port: u16,
+        /// Tasks run at once (0: one per core).
+        #[arg(long, default_value_t = 0)]
+        vcores: usize,
     },
     /// Probe a live pricing service with matched twins (profiles identical but for tenure,
     /// device or a protected attribute) and judge its quotes; the config's [probe] says how.
@@ -207,6 +251,16 @@ fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| "expected YYYY-MM-DD".into())
 }
 
+impl Cli {
+    /// Whether the command serves a cluster until stopped (`scheduler`, `executor`).
+    pub fn is_service(&self) -> bool {
+        matches!(
+            self.command,
+            Command::Scheduler { .. } | Command::Executor { .. }
+        )
+    }
+}
+
 impl Command {
     /// The command's file and directory arguments: all local. Only dataset paths, in the
     /// config, may be on object storage.
@@ -240,6 +294,9 @@ impl Command {
             .collect(),
             Command::Probe { config, out, .. } | Command::Pseudonymize { config, out, .. } => {
                 vec![("--config", config), ("--out", out)]
+            }
+            Command::Scheduler { config, .. } | Command::Executor { config, .. } => {
+                vec![("--config", config)]
             }
             Command::CheckRules {
                 config,
@@ -310,6 +367,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             fail_on_new,
             today,
             lang,
+            cluster,
         } => with_runtime(audit::run(audit::Request {
             config: &config,
             out: &out,
@@ -318,6 +376,29 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             baseline: baseline.as_deref(),
             today,
             lang,
+            cluster,
+        })),
+        Command::Scheduler {
+            config,
+            bind,
+            external_host,
+        } => with_runtime(cluster::scheduler(&config, bind, external_host)),
+        Command::Executor {
+            config,
+            scheduler,
+            bind_host,
+            external_host,
+            port,
+            grpc_port,
+            vcores,
+        } => with_runtime(cluster::executor(cluster::ExecutorRequest {
+            config: &config,
+            scheduler: &scheduler,
+            bind_host,
+            external_host,
+            flight_port: port,
+            grpc_port,
+            vcores,
         })),
         Command::Probe {
             config,

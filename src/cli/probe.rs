@@ -62,6 +62,7 @@ pub async fn run(request: Request<'_>) -> anyhow::Result<ExitCode> {
             name: env!("CARGO_PKG_NAME"),
             version: env!("CARGO_PKG_VERSION"),
         },
+        engine: engine.placement.clone(),
         config: request
             .config
             .file_name()

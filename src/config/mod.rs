@@ -375,6 +375,9 @@ pub struct EngineConfig {
     /// Where the private spill directory is created (default: the system's temporary
     /// directory), relative to the config file.
     pub spill_dir: Option<String>,
+    /// A Ballista scheduler (`df://HOST:PORT`) that runs the audit's plans on its executors;
+    /// `audit --cluster` overrides it. Default: this process runs them.
+    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -3,6 +3,7 @@
 //! fairmark's concepts, whatever the company called them. Every check and the segmentation
 //! query these views; all scans, joins, aggregates and windows run as DataFusion plans.
 
+pub mod cluster;
 mod compact;
 mod runtime;
 pub mod storage;
@@ -72,34 +73,78 @@ impl RegisteredDataset {
     }
 }
 
+/// The functions an engine is opened with (fairmark's are [`crate::functions::all`]), and how
+/// those that compute under a key travel to a cluster.
+pub struct Functions {
+    pub scalar: Vec<ScalarUDF>,
+    pub keys: Arc<dyn crate::pseudonym::KeyBinding>,
+}
+
+/// Where the engine's plans run.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Placement {
+    /// In this process.
+    Local,
+    /// On the executors of a Ballista cluster, planned by its scheduler.
+    Ballista { scheduler: String },
+}
+
 pub struct Engine {
+    /// Where queries over the datasets run: this process, or a cluster.
     pub ctx: SessionContext,
+    /// This process, with the same functions and stores: for the few tables that live here
+    /// (a sample read in file order) and cannot travel to a cluster. `ctx` itself when local.
+    pub local: SessionContext,
+    pub placement: Placement,
     pub datasets: Vec<RegisteredDataset>,
     /// The memory pool and the private spill directory, which lives as long as the engine.
     pub runtime: Runtime,
 }
 
 impl Engine {
-    /// Registers `functions` (fairmark's are [`crate::functions::all`]), then every configured
-    /// dataset and its canonical view.
-    pub async fn open(config: &Config, functions: Vec<ScalarUDF>) -> Result<Engine> {
+    /// Registers `functions`, then every configured dataset and its canonical view. With
+    /// `[engine] cluster`, queries run on that Ballista cluster.
+    pub async fn open(config: &Config, functions: Functions) -> Result<Engine> {
         // DATAFUSION_* environment variables (the partition count, say) apply, so that runs
         // at other settings can be compared; outputs must not depend on them.
         let session = SessionConfig::from_env()?.with_information_schema(false);
         let runtime = Runtime::new(config)?;
         let state = SessionStateBuilder::new()
-            .with_config(session)
+            .with_config(session.clone())
             .with_runtime_env(runtime.env.clone())
             .with_default_features()
             .with_physical_optimizer_rule(Arc::new(compact::CompactBeforeBuffering))
             .build();
-        let ctx = SessionContext::new_with_state(state);
-        for function in functions {
+        let local = SessionContext::new_with_state(state);
+        let (ctx, placement) = match &config.engine.cluster {
+            None => (local.clone(), Placement::Local),
+            Some(scheduler) => {
+                let state = cluster::client_state(
+                    scheduler,
+                    session,
+                    runtime.env.clone(),
+                    functions.keys.clone(),
+                )
+                .map_err(|e| Error::config(&config.file, format!("[engine] {e}")))?;
+                let placement = Placement::Ballista {
+                    scheduler: scheduler.clone(),
+                };
+                (SessionContext::new_with_state(state), placement)
+            }
+        };
+        for function in functions.scalar {
+            if placement != Placement::Local {
+                local.register_udf(function.clone());
+            }
             ctx.register_udf(function);
         }
-        storage::register_buckets(&ctx, config)?;
+        // Both sessions share the runtime, and so its object stores.
+        storage::register_buckets(&runtime.env, config)?;
         let mut engine = Engine {
             ctx,
+            local,
+            placement,
             datasets: Vec::new(),
             runtime,
         };
@@ -159,7 +204,7 @@ impl Engine {
     }
 
     /// Registers a sample of about `rows` rows of a dataset, holding only `columns`, as a table
-    /// of its own and returns its name. A row is sampled when a hash of its position in file
+    /// of its own in [`Engine::local`] and returns its name. A row is sampled when a hash of its position in file
     /// order falls in one k-th of the range (k: the dataset's rows over `rows`, rounded up):
     /// the sample reaches into every file and row group, does not alias with data that repeats
     /// every k rows, and is the same on every run whatever the partition count. Rows are read
@@ -206,13 +251,27 @@ impl Engine {
             .map_err(in_dataset)?;
         // A sample taken again (another sample size, a second run in one session) replaces it.
         let name = format!("sample_{}", dataset.role);
-        self.ctx
+        self.local
             .deregister_table(name.as_str())
             .map_err(in_dataset)?;
-        self.ctx
+        self.local
             .register_table(name.as_str(), Arc::new(table))
             .map_err(in_dataset)?;
         Ok(name)
+    }
+
+    /// [`Engine::collect`] in this process, over tables registered in [`Engine::local`].
+    pub async fn collect_local(
+        &self,
+        sql: &str,
+        role: &str,
+    ) -> Result<Vec<datafusion::arrow::record_batch::RecordBatch>> {
+        let location = self
+            .dataset(role)
+            .map_or_else(|| role.to_string(), |d| d.location.clone());
+        let in_dataset = |e| Error::from(e).in_dataset(role, &location);
+        let frame = self.local.sql(sql).await.map_err(in_dataset)?;
+        frame.collect().await.map_err(in_dataset)
     }
 
     /// The object stores datasets are read from: the local file system and every bucket.
@@ -927,19 +986,17 @@ fn expected_value(data_type: &DataType) -> String {
 /// Runs `sql` and registers its (small) result in memory as `name`, replacing any table of that
 /// name: for derived tables that many later queries read. The schema comes from the plan, so an
 /// empty result is still a table with its columns.
+///
+/// On a cluster nothing is held: a table in this process's memory cannot travel in a plan, so
+/// Ballista's `cache` leaves the query in place and each reader runs it again.
 pub async fn materialize(
     ctx: &SessionContext,
     name: &str,
     sql: &str,
 ) -> datafusion::error::Result<()> {
-    let frame = ctx.sql(sql).await?;
-    let planned = Arc::new(frame.schema().as_arrow().clone());
-    let batches = frame.collect().await?;
-    // The batches' own schema where there are any: the plan's may differ in nullability.
-    let schema = batches.first().map_or(planned, |b| b.schema());
-    let table = datafusion::datasource::MemTable::try_new(schema, vec![batches])?;
+    let frame = ctx.sql(sql).await?.cache().await?;
     ctx.deregister_table(name)?;
-    ctx.register_table(name, Arc::new(table))?;
+    ctx.register_table(name, frame.into_view())?;
     Ok(())
 }
 

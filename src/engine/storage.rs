@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use datafusion::execution::object_store::{ObjectStoreRegistry, ObjectStoreUrl};
-use datafusion::prelude::SessionContext;
+use datafusion::execution::runtime_env::RuntimeEnv;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use object_store::aws::AmazonS3Builder;
@@ -89,7 +89,7 @@ fn bucket_url(bucket: &str) -> ObjectStoreUrl {
 }
 
 /// Registers an S3 store for every bucket a dataset's `path` names.
-pub fn register_buckets(ctx: &SessionContext, config: &Config) -> Result<()> {
+pub fn register_buckets(runtime: &RuntimeEnv, config: &Config) -> Result<()> {
     let mut registered = Vec::new();
     for dataset in config.dataset_configs() {
         let DatasetLocation::S3 { bucket, .. } = config.location(dataset)? else {
@@ -109,7 +109,7 @@ pub fn register_buckets(ctx: &SessionContext, config: &Config) -> Result<()> {
                 ),
             )
         })?;
-        ctx.register_object_store(bucket_url(&bucket).as_ref(), Arc::new(store));
+        runtime.register_object_store(bucket_url(&bucket).as_ref(), Arc::new(store));
         registered.push(bucket);
     }
     Ok(())

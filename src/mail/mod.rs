@@ -21,7 +21,7 @@ use datafusion::arrow::datatypes::{DataType, Int64Type};
 use datafusion::prelude::DataFrame;
 
 use crate::config::{Config, ConsentsDataset, MailSendsDataset};
-use crate::engine::{Engine, ident, literal, timestamp_expr};
+use crate::engine::{Engine, Placement, ident, literal, timestamp_expr};
 use crate::error::{Error, Result};
 use crate::pseudonym::TokenUdf;
 
@@ -266,6 +266,13 @@ pub async fn prepare(engine: &Engine, config: &Config) -> Result<()> {
     // allocation at ten million messages; they hold tokens and no raw value, so they are
     // written once to the run's private directory and each check reads the columns it needs.
     let judged = engine.sql(&sql, "mail_sends").await?;
+    if engine.placement != Placement::Local {
+        // A file here is out of a cluster's reach: there each check judges the sends again.
+        engine
+            .ctx
+            .register_table(JUDGED_TABLE, judged.into_view())?;
+        return validate(engine, config).await;
+    }
     let path = engine.runtime.spill_dir().join("judged_sends.parquet");
     crate::output::write_parquet(judged, &path)
         .await

@@ -17,7 +17,7 @@ use crate::baseline::BaselineSummary;
 use crate::checks::CheckRun;
 use crate::checks::mail::breakdown::MailBreakdown;
 use crate::config::Lang;
-use crate::engine::RegisteredDataset;
+use crate::engine::{Placement, RegisteredDataset};
 use crate::findings::{BaselineStatus, Finding, Severity};
 use crate::policy::PolicyPack;
 use crate::probe::ProbeSummary;
@@ -25,7 +25,7 @@ use crate::segment::SegmentationSummary;
 
 /// Bumped on any change a consumer of `report.json` could notice: major for removals and
 /// renames, minor for additions.
-pub const SCHEMA_VERSION: &str = "1.2.0";
+pub const SCHEMA_VERSION: &str = "1.3.0";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Tool {
@@ -77,6 +77,9 @@ pub fn fails(finding: &Finding, fail_on: Severity, fail_on_new: bool) -> bool {
 pub struct Report {
     pub schema_version: &'static str,
     pub tool: Tool,
+    /// Where the audit's queries ran: `{"kind": "local"}`, or `{"kind": "ballista",
+    /// "scheduler": "df://…"}` (since schema 1.3.0).
+    pub engine: Placement,
     pub config: String,
     pub key_id: String,
     pub policies: Vec<PackReference>,

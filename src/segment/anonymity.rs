@@ -11,10 +11,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch, StringArray};
+use datafusion::arrow::array::{AsArray, StringArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema};
-use datafusion::datasource::MemTable;
+use datafusion::common::DFSchemaRef;
+use datafusion::logical_expr::{EmptyRelation, Expr, LogicalPlan, LogicalPlanBuilder, lit};
+use datafusion::prelude::DataFrame;
 use serde::Serialize;
 
 use super::generalize::{GeneralizeUdf, SUPPRESSED};
@@ -309,24 +311,42 @@ impl Anonymization {
             .map(|i| Field::new(format!("g{i}"), DataType::Utf8, false))
             .collect();
         fields.push(Field::new("hit", DataType::Boolean, false));
-        let schema = Arc::new(Schema::new(fields));
-        let mut arrays: Vec<Arc<dyn Array>> = (0..self.columns.len())
-            .map(|i| {
-                Arc::new(StringArray::from_iter_values(
-                    self.suppressed.iter().map(|key| key[i].as_str()),
-                )) as Arc<dyn Array>
+        let schema: DFSchemaRef = Arc::new(Schema::new(fields).try_into()?);
+        // The list is part of the plan (a VALUES list, or an empty relation), not a table held
+        // in this process, so that it travels with the plan to a cluster. It holds generalized
+        // quasi-identifiers only.
+        let plan = if self.suppressed.is_empty() {
+            LogicalPlan::EmptyRelation(EmptyRelation {
+                produce_one_row: false,
+                schema,
             })
-            .collect();
-        arrays.push(Arc::new(BooleanArray::from(vec![
-            true;
-            self.suppressed.len()
-        ])));
-        let batch = RecordBatch::try_new(schema.clone(), arrays)?;
+        } else {
+            let rows: Vec<Vec<Expr>> = self
+                .suppressed
+                .iter()
+                .map(|key| {
+                    key.iter()
+                        .map(|g| lit(g.as_str()))
+                        .chain([lit(true)])
+                        .collect()
+                })
+                .collect();
+            // VALUES names its columns itself: renamed by position.
+            let values = LogicalPlanBuilder::values_with_schema(rows, &schema)?.build()?;
+            let renamed: Vec<Expr> = values
+                .schema()
+                .columns()
+                .into_iter()
+                .zip(schema.fields())
+                .map(|(column, field)| Expr::Column(column).alias(field.name()))
+                .collect();
+            LogicalPlanBuilder::from(values).project(renamed)?.build()?
+        };
+        let list = DataFrame::new(engine.ctx.state(), plan);
         engine.ctx.deregister_table(suppressed_table.as_str())?;
-        engine.ctx.register_table(
-            suppressed_table.as_str(),
-            Arc::new(MemTable::try_new(schema, vec![vec![batch]])?),
-        )?;
+        engine
+            .ctx
+            .register_table(suppressed_table.as_str(), list.into_view())?;
 
         let generalized_columns: Vec<String> = self
             .columns

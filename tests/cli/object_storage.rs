@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::cluster::{Cluster, assert_same_outputs};
 use crate::support::{Fixture, fairmark, files_below};
 
 const BUCKET: &str = "fairmark-audit";
@@ -113,6 +114,16 @@ struct AccessKey {
     secret: String,
 }
 
+impl AccessKey {
+    /// The standard AWS variables that hand the key to a process.
+    fn environment(&self) -> [(&'static str, String); 2] {
+        [
+            ("AWS_ACCESS_KEY_ID", self.id.clone()),
+            ("AWS_SECRET_ACCESS_KEY", self.secret.clone()),
+        ]
+    }
+}
+
 /// Sets up moto as an S3 account would be: a user allowed to list and read, its key, the
 /// bucket and the objects.
 const UPLOAD: &str = r#"
@@ -193,6 +204,10 @@ fn all_on_s3() -> Vec<(&'static str, String)> {
 
 /// `fairmark audit` with the AWS environment of a machine that holds `key` and nothing else.
 fn audit(config: &Path, out: &Path, key: &AccessKey) -> assert_cmd::assert::Assert {
+    audit_command(config, out, key).assert()
+}
+
+fn audit_command(config: &Path, out: &Path, key: &AccessKey) -> assert_cmd::Command {
     let mut command = fairmark();
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("AWS_") {
@@ -200,13 +215,12 @@ fn audit(config: &Path, out: &Path, key: &AccessKey) -> assert_cmd::assert::Asse
         }
     }
     command
-        .env("AWS_ACCESS_KEY_ID", &key.id)
-        .env("AWS_SECRET_ACCESS_KEY", &key.secret)
+        .envs(key.environment())
         .args(["audit", "--config"])
         .arg(config)
         .arg("--out")
-        .arg(out)
-        .assert()
+        .arg(out);
+    command
 }
 
 /// The outputs with every S3 location replaced by the local path it stands for, and the
@@ -308,6 +322,38 @@ fn an_audit_of_the_data_on_s3_writes_what_the_audit_of_the_local_files_writes() 
             name.display()
         );
     }
+}
+
+/// The same S3 data audited through a scheduler and two executors on loopback, each process
+/// reading the objects itself with the key from its environment: the local audit's outputs
+/// again, apart from the locations and report.json's engine field.
+#[test]
+fn an_audit_of_the_data_on_s3_through_a_cluster_writes_what_the_local_audit_writes() {
+    let fixture = Fixture::small();
+    fixture.audit("local").code(1);
+    let server = MotoServer::start();
+    let key = upload_fixture(&server, &fixture);
+    let demo = std::fs::read_to_string(&fixture.data.config).unwrap();
+    let config = s3_config(&fixture, &demo, "s3.toml", &server.endpoint, &all_on_s3());
+    let cluster = Cluster::start(
+        fixture.dir.path(),
+        &config,
+        &[&config, &config],
+        &key.environment(),
+    );
+    let out = fixture.out("s3-cluster");
+    audit_command(&config, &out, &key)
+        .args(["--cluster", &cluster.url])
+        .timeout(std::time::Duration::from_secs(600))
+        .assert()
+        .code(1);
+    let local_files = files_below(&fixture.out("local"));
+    let cluster_files = as_if_local(files_below(&out));
+    assert_same_outputs(
+        &local_files,
+        &cluster_files,
+        "the S3 audit through the cluster",
+    );
 }
 
 /// Runs the audit of `config` expecting exit 2, and returns its one line of stderr, which

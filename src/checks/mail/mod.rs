@@ -158,6 +158,12 @@ struct CampaignCount {
 /// sends: campaign, channel, recipient_token, sent_at), with their counts, against all their
 /// messages in `judged`. Every aggregate but the campaign totals reads the violating sends
 /// alone, which are few, instead of flagging every send.
+///
+/// The examples' window is partitioned by campaign and channel as one struct. Partitioned by
+/// the two columns, a check whose sends are of one channel (`channel = 'sms'`) lets DataFusion
+/// sort by campaign alone, the channel being constant; on a Ballista cluster the window then
+/// starts a stage whose input no longer knows that, and the executor refuses it ("Expects
+/// PARTITION BY expression to be ordered"). The struct is never constant, and groups alike.
 async fn count_by_campaign(
     engine: &Engine,
     judged: &str,
@@ -172,7 +178,7 @@ async fn count_by_campaign(
             FROM violating GROUP BY campaign, channel),
         examples AS (
             SELECT campaign, channel, string_agg(recipient_token, ' ' ORDER BY recipient_token) AS tokens FROM (
-                SELECT campaign, channel, recipient_token, row_number() OVER (PARTITION BY campaign, channel ORDER BY recipient_token) AS n
+                SELECT campaign, channel, recipient_token, row_number() OVER (PARTITION BY named_struct('campaign', campaign, 'channel', channel) ORDER BY recipient_token) AS n
                 FROM (SELECT DISTINCT campaign, channel, recipient_token FROM violating)) WHERE n <= 3
             GROUP BY campaign, channel)
         SELECT c.campaign, c.channel, CAST(t.messages AS BIGINT) AS messages,

@@ -204,12 +204,12 @@ async fn scan_dataset(
         return Ok(BTreeMap::new());
     }
     if dataset.rows <= sample_rows {
-        return count_matches(engine, dataset, &columns, &dataset.raw_table).await;
+        return count_matches(engine, dataset, &columns, &Table::Dataset).await;
     }
     let sample = engine
         .register_sample(dataset, &columns, sample_rows)
         .await?;
-    let sampled = count_matches(engine, dataset, &columns, &sample).await?;
+    let sampled = count_matches(engine, dataset, &columns, &Table::Sample(sample)).await?;
     let hit: Vec<String> = sampled
         .into_iter()
         .filter(|(column, s)| s.has_hit(column))
@@ -218,7 +218,15 @@ async fn scan_dataset(
     if hit.is_empty() {
         return Ok(BTreeMap::new());
     }
-    count_matches(engine, dataset, &hit, &dataset.raw_table).await
+    count_matches(engine, dataset, &hit, &Table::Dataset).await
+}
+
+/// What [`count_matches`] reads.
+enum Table {
+    /// The whole dataset, wherever the engine runs its queries.
+    Dataset,
+    /// A sample, which lives in this process (see [`Engine::register_sample`]).
+    Sample(String),
 }
 
 /// One aggregate over `from`: per column, its non-null cells and the cells with each kind's
@@ -227,8 +235,12 @@ async fn count_matches(
     engine: &Engine,
     dataset: &RegisteredDataset,
     columns: &[String],
-    from: &str,
+    table: &Table,
 ) -> Result<BTreeMap<String, ColumnScan>> {
+    let from = match table {
+        Table::Dataset => &dataset.raw_table,
+        Table::Sample(name) => name,
+    };
     let mut masks = Vec::new();
     let mut select = Vec::new();
     let count_bit = |select: &mut Vec<String>, i: usize, bit: u32, name: String| {
@@ -265,7 +277,10 @@ async fn count_matches(
         select.join(", "),
         masks.join(", ")
     );
-    let batches = engine.collect(&sql, dataset.role).await?;
+    let batches = match table {
+        Table::Dataset => engine.collect(&sql, dataset.role).await?,
+        Table::Sample(_) => engine.collect_local(&sql, dataset.role).await?,
+    };
     let batch = batches
         .iter()
         .find(|b| b.num_rows() > 0)

@@ -873,6 +873,7 @@ mod tests {
                 name: "fairmark",
                 version: "0.0.0",
             },
+            engine: crate::engine::Placement::Local,
             config: "fairmark.toml".into(),
             key_id: "k00001".into(),
             policies: vec![PackReference {

@@ -1,0 +1,107 @@
+//! `fairmark scheduler` and `fairmark executor`: Apache Ballista's two processes with
+//! fairmark's functions and physical node built in, for `fairmark audit --cluster`. Both read
+//! the same fairmark.toml as the audit: the scheduler for the object stores it lists datasets
+//! on, an executor also for the key, which it loads itself and never receives.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use fairmark::config::Config;
+use fairmark::engine::Runtime;
+use fairmark::engine::cluster::{self, ExecutorSettings, SchedulerSettings};
+use fairmark::engine::storage::register_buckets;
+use fairmark::pseudonym::{Key, TokenBinding};
+
+/// The object stores of every dataset in `config`, in a runtime with its memory pool and
+/// private spill directory.
+fn runtime_for(config: &Config) -> anyhow::Result<Runtime> {
+    let runtime = Runtime::new(config)?;
+    register_buckets(&runtime.env, config)?;
+    Ok(runtime)
+}
+
+pub async fn scheduler(
+    config_path: &Path,
+    bind: SocketAddr,
+    external_host: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let config = Config::load(config_path)?;
+    let runtime = runtime_for(&config)?;
+    let external_host = external_host.unwrap_or_else(|| bind.ip().to_string());
+    eprintln!(
+        "fairmark scheduler: listening on {bind} (Ballista 55, DataFusion {}); audit with --cluster df://{external_host}:{}",
+        datafusion::DATAFUSION_VERSION,
+        bind.port()
+    );
+    cluster::run_scheduler(
+        SchedulerSettings {
+            bind,
+            external_host,
+        },
+        fairmark::functions::keyless(),
+        Arc::new(TokenBinding::keyless()),
+        runtime.env.clone(),
+    )
+    .await
+    .context("the scheduler stopped")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// An executor as the command line asked for it.
+pub struct ExecutorRequest<'a> {
+    pub config: &'a Path,
+    pub scheduler: &'a str,
+    pub bind_host: String,
+    pub external_host: Option<String>,
+    pub flight_port: u16,
+    pub grpc_port: u16,
+    pub vcores: usize,
+}
+
+pub async fn executor(request: ExecutorRequest<'_>) -> anyhow::Result<ExitCode> {
+    let config = Config::load(request.config)?;
+    let key = Arc::new(Key::load(&config.key, &config.base_dir)?);
+    let runtime = runtime_for(&config)?;
+    let scheduler = cluster::scheduler_http_url(request.scheduler)
+        .map_err(|e| fairmark::error::Error::Usage(format!("--scheduler: {e}")))?;
+    let (scheduler_host, scheduler_port) = scheduler
+        .trim_start_matches("http://")
+        .rsplit_once(':')
+        .map(|(host, port)| (host.to_string(), port.parse().unwrap_or_default()))
+        .expect("checked by scheduler_http_url");
+    // Shuffle files hold rows as read: they go to the runtime's private directory too.
+    let work_dir = runtime.spill_dir().join("shuffle");
+    std::fs::create_dir(&work_dir).map_err(|e| fairmark::error::Error::io(&work_dir, e))?;
+    let external_host = request
+        .external_host
+        .unwrap_or_else(|| request.bind_host.clone());
+    eprintln!(
+        "fairmark executor: key {}, flight port {}, joining the scheduler at {scheduler_host}:{scheduler_port}",
+        key.id(),
+        request.flight_port
+    );
+    cluster::run_executor(
+        ExecutorSettings {
+            bind_host: request.bind_host,
+            external_host,
+            flight_port: request.flight_port,
+            grpc_port: request.grpc_port,
+            scheduler_host,
+            scheduler_port,
+            vcores: request.vcores,
+            work_dir: work_dir.to_string_lossy().into_owned(),
+        },
+        fairmark::functions::keyless(),
+        Arc::new(TokenBinding::with_key(key)),
+        runtime.env.clone(),
+    )
+    .await
+    .context("the executor stopped")?;
+    // The runtime, and with it the private directory of spill and shuffle files, is dropped
+    // only now.
+    drop(runtime);
+    Ok(ExitCode::SUCCESS)
+}

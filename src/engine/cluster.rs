@@ -1,0 +1,428 @@
+//! The engine's plans on an Apache Ballista cluster: the client's session, the scheduler and
+//! executor processes with fairmark's functions and physical node, and the codecs that carry
+//! them across.
+//!
+//! A keyed function (a pseudonym) travels as its name and the public id of the key it computes
+//! under, never the key: the scheduler plans with a stand-in that cannot run, and each executor
+//! binds the function to the key it loaded itself, refusing a plan whose key id differs. Every
+//! other function of fairmark's travels by name, as DataFusion's own do.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use ballista_core::extension::{SessionConfigExt, SessionStateExt};
+use ballista_core::registry::BallistaFunctionRegistry;
+use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
+use ballista_core::utils::default_session_builder;
+use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
+use ballista_scheduler::cluster::BallistaCluster;
+use ballista_scheduler::config::SchedulerConfig;
+use ballista_scheduler::scheduler_process::start_server;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::TableProvider;
+use datafusion::common::TableReference;
+use datafusion::datasource::file_format::FileFormatFactory;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::runtime_env::RuntimeEnv;
+use datafusion::execution::{FunctionRegistry, SessionState, SessionStateBuilder, TaskContext};
+use datafusion::logical_expr::{Extension, LogicalPlan, ScalarUDF};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::prelude::SessionConfig;
+use datafusion_proto::logical_plan::LogicalExtensionCodec;
+use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
+
+use super::compact::{CompactBeforeBuffering, CompactSlicesExec};
+use crate::pseudonym::KeyBinding;
+
+/// What a keyed function's definition is on the wire: this tag, then the key id.
+const KEYED_FUNCTION_TAG: &[u8] = b"fairmark-keyed-function:";
+/// What [`CompactSlicesExec`] is on the wire (a protobuf message never starts with `f`, so
+/// Ballista's own nodes cannot be mistaken for it).
+const COMPACT_SLICES_TAG: &[u8] = b"fairmark-compact-slices";
+
+fn encode_keyed(keys: &dyn KeyBinding, function: &ScalarUDF, buf: &mut Vec<u8>) {
+    if let Some(id) = keys.key_id_of(function) {
+        buf.extend_from_slice(KEYED_FUNCTION_TAG);
+        buf.extend_from_slice(id.as_bytes());
+    }
+}
+
+/// `None`: not a keyed function's definition, to be found by name as any other.
+fn decode_keyed(keys: &dyn KeyBinding, name: &str, buf: &[u8]) -> Option<Result<Arc<ScalarUDF>>> {
+    let id = buf.strip_prefix(KEYED_FUNCTION_TAG)?;
+    Some(match std::str::from_utf8(id) {
+        Ok(id) => keys.bind(name, id),
+        Err(_) => Err(DataFusionError::Plan(format!(
+            "the plan's definition of {name} is not a key id"
+        ))),
+    })
+}
+
+/// Ballista's logical codec, with keyed functions carried by key id.
+#[derive(Debug)]
+pub struct LogicalCodec {
+    ballista: BallistaLogicalExtensionCodec,
+    keys: Arc<dyn KeyBinding>,
+}
+
+impl LogicalCodec {
+    pub fn new(keys: Arc<dyn KeyBinding>) -> LogicalCodec {
+        LogicalCodec {
+            ballista: BallistaLogicalExtensionCodec::default(),
+            keys,
+        }
+    }
+}
+
+impl LogicalExtensionCodec for LogicalCodec {
+    fn try_decode(
+        &self,
+        buf: &[u8],
+        inputs: &[LogicalPlan],
+        ctx: &TaskContext,
+    ) -> Result<Extension> {
+        self.ballista.try_decode(buf, inputs, ctx)
+    }
+
+    fn try_encode(&self, node: &Extension, buf: &mut Vec<u8>) -> Result<()> {
+        self.ballista.try_encode(node, buf)
+    }
+
+    fn try_decode_table_provider(
+        &self,
+        buf: &[u8],
+        table_ref: &TableReference,
+        schema: SchemaRef,
+        ctx: &TaskContext,
+    ) -> Result<Arc<dyn TableProvider>> {
+        self.ballista
+            .try_decode_table_provider(buf, table_ref, schema, ctx)
+    }
+
+    fn try_encode_table_provider(
+        &self,
+        table_ref: &TableReference,
+        node: Arc<dyn TableProvider>,
+        buf: &mut Vec<u8>,
+    ) -> Result<()> {
+        self.ballista
+            .try_encode_table_provider(table_ref, node, buf)
+    }
+
+    fn try_decode_file_format(
+        &self,
+        buf: &[u8],
+        ctx: &TaskContext,
+    ) -> Result<Arc<dyn FileFormatFactory>> {
+        self.ballista.try_decode_file_format(buf, ctx)
+    }
+
+    fn try_encode_file_format(
+        &self,
+        buf: &mut Vec<u8>,
+        node: Arc<dyn FileFormatFactory>,
+    ) -> Result<()> {
+        self.ballista.try_encode_file_format(buf, node)
+    }
+
+    fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
+        decode_keyed(self.keys.as_ref(), name, buf)
+            .unwrap_or_else(|| self.ballista.try_decode_udf(name, buf))
+    }
+
+    fn try_encode_udf(&self, function: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
+        encode_keyed(self.keys.as_ref(), function, buf);
+        Ok(())
+    }
+}
+
+/// Ballista's physical codec, with keyed functions carried by key id and fairmark's own node.
+#[derive(Debug)]
+pub struct PhysicalCodec {
+    ballista: BallistaPhysicalExtensionCodec,
+    keys: Arc<dyn KeyBinding>,
+}
+
+impl PhysicalCodec {
+    pub fn new(keys: Arc<dyn KeyBinding>) -> PhysicalCodec {
+        PhysicalCodec {
+            ballista: BallistaPhysicalExtensionCodec::default(),
+            keys,
+        }
+    }
+}
+
+impl PhysicalExtensionCodec for PhysicalCodec {
+    fn try_decode(
+        &self,
+        buf: &[u8],
+        inputs: &[Arc<dyn ExecutionPlan>],
+        ctx: &TaskContext,
+        proto_converter: &dyn PhysicalProtoConverterExtension,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if buf == COMPACT_SLICES_TAG {
+            let [input] = inputs else {
+                return Err(DataFusionError::Plan(
+                    "CompactSlicesExec arrived without its one input".into(),
+                ));
+            };
+            return Ok(Arc::new(CompactSlicesExec::new(input.clone())));
+        }
+        self.ballista.try_decode(buf, inputs, ctx, proto_converter)
+    }
+
+    fn try_encode(
+        &self,
+        node: Arc<dyn ExecutionPlan>,
+        buf: &mut Vec<u8>,
+        proto_converter: &dyn PhysicalProtoConverterExtension,
+    ) -> Result<()> {
+        if node.downcast_ref::<CompactSlicesExec>().is_some() {
+            buf.extend_from_slice(COMPACT_SLICES_TAG);
+            return Ok(());
+        }
+        self.ballista.try_encode(node, buf, proto_converter)
+    }
+
+    fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
+        decode_keyed(self.keys.as_ref(), name, buf)
+            .unwrap_or_else(|| self.ballista.try_decode_udf(name, buf))
+    }
+
+    fn try_encode_udf(&self, function: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
+        encode_keyed(self.keys.as_ref(), function, buf);
+        Ok(())
+    }
+}
+
+/// The client's session: `base`'s configuration, runtime and rules, with queries planned and
+/// run by the scheduler at `url` (`df://host:port`). Functions are registered afterwards,
+/// because Ballista's upgrade replaces the state's function list.
+pub fn client_state(
+    url: &str,
+    config: SessionConfig,
+    runtime: Arc<RuntimeEnv>,
+    keys: Arc<dyn KeyBinding>,
+) -> Result<SessionState> {
+    let scheduler = scheduler_http_url(url)?;
+    let mut config = config
+        .upgrade_for_ballista()
+        .with_ballista_logical_extension_codec(Arc::new(LogicalCodec::new(keys.clone())))
+        .with_ballista_physical_extension_codec(Arc::new(PhysicalCodec::new(keys)));
+    // Joins are hash joins, as in one process. Ballista 55 defaults to sort-merge joins, and a
+    // window over a sort-merge join's output, planned on the join's ordering, fails on the
+    // executor once the stage is decoded ("Expects PARTITION BY expression to be ordered", the
+    // error of apache/datafusion-ballista#1296): the mail frequency cap is such a window.
+    config.options_mut().optimizer.prefer_hash_join = true;
+    SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(runtime)
+        .with_default_features()
+        .build()
+        .upgrade_for_ballista(scheduler)
+}
+
+/// `df://host:port` (or `http://`, or `host:port`) as the scheduler's gRPC address.
+pub fn scheduler_http_url(url: &str) -> Result<String> {
+    let address = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let address = address.trim_end_matches('/');
+    let valid = address
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if !valid {
+        return Err(DataFusionError::Configuration(
+            "cluster: write the scheduler as df://HOST:PORT, e.g. df://127.0.0.1:50050".into(),
+        ));
+    }
+    Ok(format!("http://{address}"))
+}
+
+/// A scheduler's settings.
+pub struct SchedulerSettings {
+    /// Where it listens for clients and executors.
+    pub bind: SocketAddr,
+    /// The host executors and clients reach it at.
+    pub external_host: String,
+}
+
+/// Runs a scheduler until the process is stopped. It plans with `functions` (those without a
+/// key) and stand-ins for the keyed ones, and reads data through `runtime`'s object stores
+/// (it lists the files of every dataset when it plans).
+pub async fn run_scheduler(
+    settings: SchedulerSettings,
+    functions: Vec<ScalarUDF>,
+    keys: Arc<dyn KeyBinding>,
+    runtime: Arc<RuntimeEnv>,
+) -> Result<()> {
+    let functions = Arc::new(functions);
+    let session_builder = Arc::new(move |config: SessionConfig| {
+        let mut state = SessionStateBuilder::new_from_existing(default_session_builder(config)?)
+            .with_runtime_env(runtime.clone())
+            .with_physical_optimizer_rule(Arc::new(CompactBeforeBuffering))
+            .build();
+        for function in functions.iter() {
+            state.register_udf(Arc::new(function.clone()))?;
+        }
+        Ok(state)
+    });
+    let config = SchedulerConfig {
+        bind_host: settings.bind.ip().to_string(),
+        bind_port: settings.bind.port(),
+        external_host: settings.external_host,
+        override_session_builder: Some(session_builder),
+        override_logical_codec: Some(Arc::new(LogicalCodec::new(keys.clone()))),
+        override_physical_codec: Some(Arc::new(PhysicalCodec::new(keys))),
+        ..Default::default()
+    };
+    let cluster = BallistaCluster::new_from_config(&config)
+        .await
+        .map_err(ballista_error)?;
+    start_server(cluster, settings.bind, Arc::new(config))
+        .await
+        .map_err(ballista_error)
+}
+
+/// An executor's settings.
+pub struct ExecutorSettings {
+    pub bind_host: String,
+    /// The host the scheduler and clients reach it at.
+    pub external_host: String,
+    /// Arrow Flight: where results and shuffle data are fetched.
+    pub flight_port: u16,
+    /// gRPC: where the scheduler hands it tasks.
+    pub grpc_port: u16,
+    pub scheduler_host: String,
+    pub scheduler_port: u16,
+    /// Tasks run at once; 0 for one per core.
+    pub vcores: usize,
+    /// Where shuffle files are written: they hold rows as read, so a private directory.
+    pub work_dir: String,
+}
+
+/// Runs an executor until the process is stopped or the scheduler lets it go. Tasks run with
+/// DataFusion's functions and `functions`; keyed functions are bound by `keys` when a plan
+/// arrives, never looked up by name. `runtime` gives the object stores and the private spill
+/// directory.
+pub async fn run_executor(
+    settings: ExecutorSettings,
+    functions: Vec<ScalarUDF>,
+    keys: Arc<dyn KeyBinding>,
+    runtime: Arc<RuntimeEnv>,
+) -> Result<()> {
+    let mut state = default_session_builder(SessionConfig::new_with_ballista())?;
+    for function in functions {
+        state.register_udf(Arc::new(function))?;
+    }
+    let config = ExecutorProcessConfig {
+        bind_host: settings.bind_host,
+        external_host: Some(settings.external_host),
+        port: settings.flight_port,
+        grpc_port: settings.grpc_port,
+        scheduler_host: settings.scheduler_host,
+        scheduler_port: settings.scheduler_port,
+        vcores: settings.vcores,
+        work_dir: Some(settings.work_dir),
+        override_function_registry: Some(Arc::new(BallistaFunctionRegistry::from(&state))),
+        override_runtime_producer: Some(Arc::new(move |_config: &SessionConfig| {
+            Ok(runtime.clone())
+        })),
+        override_physical_codec: Some(Arc::new(PhysicalCodec::new(keys))),
+        ..Default::default()
+    };
+    start_executor_process(Arc::new(config))
+        .await
+        .map_err(ballista_error)
+}
+
+fn ballista_error(e: ballista_core::error::BallistaError) -> DataFusionError {
+    DataFusionError::External(Box::new(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::prelude::SessionContext;
+    use datafusion_proto::bytes::{
+        physical_plan_from_bytes_with_extension_codec, physical_plan_to_bytes_with_extension_codec,
+    };
+
+    /// `upper` standing in for a keyed function, under key `id`.
+    #[derive(Debug)]
+    struct KeyedUpper {
+        id: &'static str,
+    }
+
+    impl KeyBinding for KeyedUpper {
+        fn key_id_of(&self, function: &ScalarUDF) -> Option<String> {
+            (function.name() == "upper").then(|| self.id.to_string())
+        }
+
+        fn bind(&self, name: &str, key_id: &str) -> Result<Arc<ScalarUDF>> {
+            if key_id != self.id {
+                return Err(DataFusionError::Plan(format!(
+                    "{name}: key {key_id} refused"
+                )));
+            }
+            Ok(datafusion::functions::string::upper())
+        }
+    }
+
+    /// A plan with a keyed function under a sort, as the scheduler sends it to an executor.
+    async fn sorted_upper_plan() -> Arc<dyn ExecutionPlan> {
+        let state = SessionStateBuilder::new()
+            .with_default_features()
+            .with_physical_optimizer_rule(Arc::new(CompactBeforeBuffering))
+            .build();
+        let ctx = SessionContext::new_with_state(state);
+        ctx.sql("SELECT upper(a) AS u FROM (VALUES ('x'), ('y')) t(a) ORDER BY u")
+            .await
+            .unwrap()
+            .create_physical_plan()
+            .await
+            .unwrap()
+    }
+
+    /// The plan's operators, depth first.
+    fn names(plan: &Arc<dyn ExecutionPlan>) -> Vec<String> {
+        let mut found = vec![plan.name().to_string()];
+        for child in plan.children() {
+            found.extend(names(child));
+        }
+        found
+    }
+
+    #[tokio::test]
+    async fn a_plan_reaches_an_executor_with_its_node_and_its_keyed_function_bound_there() {
+        let plan = sorted_upper_plan().await;
+        assert!(names(&plan).contains(&"CompactSlicesExec".to_string()));
+        let sent = PhysicalCodec::new(Arc::new(KeyedUpper { id: "k00001" }));
+        let bytes = physical_plan_to_bytes_with_extension_codec(plan.clone(), &sent).unwrap();
+        let task = SessionContext::new().task_ctx();
+
+        let same_key = PhysicalCodec::new(Arc::new(KeyedUpper { id: "k00001" }));
+        let decoded =
+            physical_plan_from_bytes_with_extension_codec(&bytes, &task, &same_key).unwrap();
+        assert_eq!(names(&decoded), names(&plan));
+
+        let other_key = PhysicalCodec::new(Arc::new(KeyedUpper { id: "k00002" }));
+        let refusal = physical_plan_from_bytes_with_extension_codec(&bytes, &task, &other_key)
+            .unwrap_err()
+            .to_string();
+        assert!(refusal.contains("key k00001 refused"), "{refusal}");
+    }
+
+    #[test]
+    fn scheduler_addresses_are_read_with_or_without_a_scheme() {
+        assert_eq!(
+            scheduler_http_url("df://127.0.0.1:50050").unwrap(),
+            "http://127.0.0.1:50050"
+        );
+        assert_eq!(
+            scheduler_http_url("sched.internal:7000/").unwrap(),
+            "http://sched.internal:7000"
+        );
+        for wrong in ["df://127.0.0.1", "df://:50050", "df://host:port", ""] {
+            assert!(scheduler_http_url(wrong).is_err(), "{wrong}");
+        }
+    }
+}

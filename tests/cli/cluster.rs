@@ -1,0 +1,250 @@
+//! The audit on a Ballista cluster: a scheduler and two executors, processes of the built
+//! binary on loopback, audit the demo data and write what the audit in one process writes, byte
+//! for byte, apart from report.json's field naming the engine. An executor that loaded another
+//! key refuses the plan, and the audit ends in one line that says so.
+
+use std::collections::BTreeMap;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{Fixture, fairmark, files_below, raw_identifiers};
+
+/// A process of the built binary, killed when dropped (also when a test fails); its stderr
+/// goes to a file, to be read for raw values afterwards.
+struct Daemon {
+    process: Child,
+    name: String,
+    stderr: PathBuf,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+impl Daemon {
+    fn start(name: &str, dir: &Path, args: &[String], env: &[(&str, String)]) -> Daemon {
+        let stderr = dir.join(format!("{name}.stderr"));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_fairmark"));
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("AWS_") {
+                command.env_remove(name);
+            }
+        }
+        let process = command
+            .envs(env.iter().map(|(name, value)| (name, value)))
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the {name}: {e}"));
+        Daemon {
+            process,
+            name: name.to_string(),
+            stderr,
+        }
+    }
+
+    /// Waits until the process listens on `port`.
+    fn wait_for(&mut self, port: u16) {
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = self.process.try_wait() {
+                panic!(
+                    "the {} exited ({status}): {}",
+                    self.name,
+                    std::fs::read_to_string(&self.stderr).unwrap_or_default()
+                );
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the {} did not listen on port {port} within 60 s",
+                self.name
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A scheduler and one executor per config in `executors`, all on 127.0.0.1, with the
+/// environment `env` (and no other AWS setting).
+pub struct Cluster {
+    pub url: String,
+    daemons: Vec<Daemon>,
+}
+
+impl Cluster {
+    pub fn start(
+        dir: &Path,
+        scheduler_config: &Path,
+        executors: &[&Path],
+        env: &[(&str, String)],
+    ) -> Cluster {
+        let port = free_port();
+        let mut scheduler = Daemon::start(
+            "scheduler",
+            dir,
+            &[
+                "scheduler".into(),
+                "--config".into(),
+                scheduler_config.display().to_string(),
+                "--bind".into(),
+                format!("127.0.0.1:{port}"),
+            ],
+            env,
+        );
+        scheduler.wait_for(port);
+        let mut daemons = vec![scheduler];
+        for (i, config) in executors.iter().enumerate() {
+            let (flight, grpc) = (free_port(), free_port());
+            let mut executor = Daemon::start(
+                &format!("executor-{i}"),
+                dir,
+                &[
+                    "executor".into(),
+                    "--config".into(),
+                    config.display().to_string(),
+                    "--scheduler".into(),
+                    format!("127.0.0.1:{port}"),
+                    "--port".into(),
+                    flight.to_string(),
+                    "--grpc-port".into(),
+                    grpc.to_string(),
+                    "--vcores".into(),
+                    "2".into(),
+                ],
+                env,
+            );
+            executor.wait_for(flight);
+            daemons.push(executor);
+        }
+        Cluster {
+            url: format!("df://127.0.0.1:{port}"),
+            daemons,
+        }
+    }
+
+    /// Everything the cluster's processes printed.
+    fn stderr(&self) -> BTreeMap<String, Vec<u8>> {
+        self.daemons
+            .iter()
+            .map(|d| (d.name.clone(), std::fs::read(&d.stderr).unwrap_or_default()))
+            .collect()
+    }
+}
+
+fn audit_on(cluster: &Cluster, config: &Path, out: &Path) -> assert_cmd::assert::Assert {
+    fairmark()
+        .args(["audit", "--config"])
+        .arg(config)
+        .arg("--out")
+        .arg(out)
+        .args(["--cluster", &cluster.url])
+        .timeout(Duration::from_secs(600))
+        .assert()
+}
+
+/// report.json without the field naming where the queries ran.
+fn without_engine(report: &[u8]) -> serde_json::Value {
+    let mut report: serde_json::Value = serde_json::from_slice(report).unwrap();
+    report.as_object_mut().unwrap().remove("engine");
+    report
+}
+
+/// The same files with the same bytes, report.json's `engine` apart.
+pub fn assert_same_outputs(
+    local: &BTreeMap<PathBuf, Vec<u8>>,
+    other: &BTreeMap<PathBuf, Vec<u8>>,
+    what: &str,
+) {
+    assert_eq!(
+        other.keys().collect::<Vec<_>>(),
+        local.keys().collect::<Vec<_>>()
+    );
+    let report = Path::new("report.json");
+    assert_eq!(
+        without_engine(&other[report]),
+        without_engine(&local[report])
+    );
+    for (name, bytes) in local.iter().filter(|(name, _)| *name != report) {
+        assert!(
+            bytes == &other[name],
+            "{} differs between the local audit and {what}",
+            name.display()
+        );
+    }
+}
+
+#[test]
+fn an_audit_on_a_cluster_of_two_executors_writes_what_the_local_audit_writes() {
+    let fixture = Fixture::small();
+    let local = fixture.audit("local").code(1);
+    let config = fixture.data.config.clone();
+    let cluster = Cluster::start(fixture.dir.path(), &config, &[&config, &config], &[]);
+    let run = audit_on(&cluster, &config, &fixture.out("cluster")).code(1);
+    assert_eq!(
+        String::from_utf8_lossy(&run.get_output().stdout).replace("/cluster/", "/local/"),
+        String::from_utf8_lossy(&local.get_output().stdout),
+        "the summary differs"
+    );
+
+    let cluster_files = files_below(&fixture.out("cluster"));
+    let report: serde_json::Value =
+        serde_json::from_slice(&cluster_files[Path::new("report.json")]).unwrap();
+    assert_eq!(report["engine"]["kind"], "ballista");
+    assert_eq!(report["engine"]["scheduler"], cluster.url.as_str());
+    assert_eq!(
+        crate::support::report_json(&fixture.out("local"))["engine"]["kind"],
+        "local"
+    );
+    assert_same_outputs(
+        &files_below(&fixture.out("local")),
+        &cluster_files,
+        "the cluster audit",
+    );
+
+    // What the cluster's processes printed holds no customer's identifier either.
+    let raw = raw_identifiers(&fixture.input("customers.csv"));
+    let mut printed = cluster.stderr();
+    printed.insert("audit stderr".into(), run.get_output().stderr.clone());
+    crate::support::assert_no_raw_values(&raw, &printed);
+}
+
+#[test]
+fn an_executor_holding_another_key_refuses_the_plan() {
+    let fixture = Fixture::small();
+    fixture.without_mail();
+    let config = fixture.data.config.clone();
+    std::fs::write(fixture.input("other.key"), format!("{}\n", "7e".repeat(32))).unwrap();
+    let other = fixture.input("other.toml");
+    std::fs::write(
+        &other,
+        std::fs::read_to_string(&config).unwrap().replacen(
+            "file = \"demo.key\"",
+            "file = \"other.key\"",
+            1,
+        ),
+    )
+    .unwrap();
+    let cluster = Cluster::start(fixture.dir.path(), &config, &[&other], &[]);
+    let out = fixture.out("cluster");
+    let run = audit_on(&cluster, &config, &out).code(2);
+    let stderr = String::from_utf8(run.get_output().stderr.clone()).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("an executor holds key k") && stderr.contains("start every executor"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "a failed audit leaves no output");
+}
