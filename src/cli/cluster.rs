@@ -9,19 +9,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use fairmark::config::Config;
 use fairmark::engine::Runtime;
 use fairmark::engine::cluster::{self, ExecutorSettings, SchedulerSettings};
 use fairmark::engine::storage::register_buckets;
 use fairmark::pseudonym::{Key, TokenBinding};
-
-/// The object stores of every dataset in `config`, in a runtime with its memory pool and
-/// private spill directory.
-fn runtime_for(config: &Config) -> anyhow::Result<Runtime> {
-    let runtime = Runtime::new(config)?;
-    register_buckets(&runtime.env, config)?;
-    Ok(runtime)
-}
 
 pub async fn scheduler(
     config_path: &Path,
@@ -29,7 +22,10 @@ pub async fn scheduler(
     external_host: Option<String>,
 ) -> anyhow::Result<ExitCode> {
     let config = Config::load(config_path)?;
-    let runtime = runtime_for(&config)?;
+    // The scheduler lists files and reads footers, and runs no query: the object stores,
+    // without a memory pool or a spill directory.
+    let runtime = RuntimeEnvBuilder::new().build_arc()?;
+    register_buckets(&runtime, &config)?;
     let external_host = external_host.unwrap_or_else(|| bind.ip().to_string());
     eprintln!(
         "fairmark scheduler: listening on {bind} (Ballista 55, DataFusion {}); audit with --cluster df://{external_host}:{}",
@@ -43,7 +39,7 @@ pub async fn scheduler(
         },
         fairmark::functions::keyless(),
         Arc::new(TokenBinding::keyless()),
-        runtime.env.clone(),
+        runtime,
     )
     .await
     .context("the scheduler stopped")?;
@@ -64,7 +60,9 @@ pub struct ExecutorRequest<'a> {
 pub async fn executor(request: ExecutorRequest<'_>) -> anyhow::Result<ExitCode> {
     let config = Config::load(request.config)?;
     let key = Arc::new(Key::load(&config.key, &config.base_dir)?);
-    let runtime = runtime_for(&config)?;
+    // Tasks spill to the runtime's private directory, within its memory pool.
+    let runtime = Runtime::new(&config)?;
+    register_buckets(&runtime.env, &config)?;
     let scheduler = cluster::scheduler_http_url(request.scheduler)
         .map_err(|e| fairmark::error::Error::Usage(format!("--scheduler: {e}")))?;
     let (scheduler_host, scheduler_port) = scheduler

@@ -19,10 +19,26 @@ struct Daemon {
     stderr: PathBuf,
 }
 
+/// Stopped as an operator would stop it (SIGTERM), so that an executor removes its private
+/// directory; killed if it has not exited within 30 s.
 impl Drop for Daemon {
     fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
+        if !matches!(self.process.try_wait(), Ok(None)) {
+            return;
+        }
+        // SAFETY: signals a child this test started and has not reaped.
+        unsafe {
+            libc::kill(self.process.id() as i32, libc::SIGTERM);
+        }
+        let started = Instant::now();
+        while matches!(self.process.try_wait(), Ok(None)) {
+            if started.elapsed() > Duration::from_secs(30) {
+                let _ = self.process.kill();
+                let _ = self.process.wait();
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
@@ -135,6 +151,21 @@ impl Cluster {
         }
     }
 
+    /// Stops the executors, then the scheduler (see [`Daemon`]'s drop).
+    fn terminate(&mut self) {
+        while let Some(daemon) = self.daemons.pop() {
+            drop(daemon);
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.terminate();
+    }
+}
+
+impl Cluster {
     /// Everything the cluster's processes printed.
     fn stderr(&self) -> BTreeMap<String, Vec<u8>> {
         self.daemons
@@ -189,9 +220,22 @@ pub fn assert_same_outputs(
 #[test]
 fn an_audit_on_a_cluster_of_two_executors_writes_what_the_local_audit_writes() {
     let fixture = Fixture::small();
+    // Every process's private directory (spill and shuffle files) under one root, to be
+    // found empty once they have stopped.
+    let spill_root = fixture.out("spill");
+    std::fs::create_dir(&spill_root).unwrap();
+    let text = std::fs::read_to_string(&fixture.data.config).unwrap();
+    std::fs::write(
+        &fixture.data.config,
+        format!(
+            "{text}\n[engine]\nspill_dir = \"{}\"\n",
+            spill_root.display()
+        ),
+    )
+    .unwrap();
     let local = fixture.audit("local").code(1);
     let config = fixture.data.config.clone();
-    let cluster = Cluster::start(fixture.dir.path(), &config, &[&config, &config], &[]);
+    let mut cluster = Cluster::start(fixture.dir.path(), &config, &[&config, &config], &[]);
     let run = audit_on(&cluster, &config, &fixture.out("cluster")).code(1);
     assert_eq!(
         String::from_utf8_lossy(&run.get_output().stdout).replace("/cluster/", "/local/"),
@@ -219,6 +263,19 @@ fn an_audit_on_a_cluster_of_two_executors_writes_what_the_local_audit_writes() {
     let mut printed = cluster.stderr();
     printed.insert("audit stderr".into(), run.get_output().stderr.clone());
     crate::support::assert_no_raw_values(&raw, &printed);
+
+    // The executors' shuffle files held rows as read: gone with the executors.
+    let held = std::fs::read_dir(&spill_root).unwrap().count();
+    assert!(
+        held > 0,
+        "each executor keeps a private directory while it runs"
+    );
+    cluster.terminate();
+    let left: Vec<_> = std::fs::read_dir(&spill_root)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind after SIGTERM: {left:?}");
 }
 
 #[test]
