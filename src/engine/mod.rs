@@ -193,14 +193,30 @@ impl Engine {
         sql: &str,
         role: &str,
     ) -> Result<Vec<datafusion::arrow::record_batch::RecordBatch>> {
+        self.collect_in(&self.ctx, sql, role).await
+    }
+
+    /// [`Engine::collect`] in this process, over tables registered in [`Engine::local`].
+    pub async fn collect_local(
+        &self,
+        sql: &str,
+        role: &str,
+    ) -> Result<Vec<datafusion::arrow::record_batch::RecordBatch>> {
+        self.collect_in(&self.local, sql, role).await
+    }
+
+    async fn collect_in(
+        &self,
+        ctx: &SessionContext,
+        sql: &str,
+        role: &str,
+    ) -> Result<Vec<datafusion::arrow::record_batch::RecordBatch>> {
         let location = self
             .dataset(role)
             .map_or_else(|| role.to_string(), |d| d.location.clone());
-        let frame = self.sql(sql, role).await?;
-        frame
-            .collect()
-            .await
-            .map_err(|e| Error::from(e).in_dataset(role, &location))
+        let in_dataset = |e| Error::from(e).in_dataset(role, &location);
+        let frame = ctx.sql(sql).await.map_err(in_dataset)?;
+        frame.collect().await.map_err(in_dataset)
     }
 
     /// Registers a sample of about `rows` rows of a dataset, holding only `columns`, as a table
@@ -258,20 +274,6 @@ impl Engine {
             .register_table(name.as_str(), Arc::new(table))
             .map_err(in_dataset)?;
         Ok(name)
-    }
-
-    /// [`Engine::collect`] in this process, over tables registered in [`Engine::local`].
-    pub async fn collect_local(
-        &self,
-        sql: &str,
-        role: &str,
-    ) -> Result<Vec<datafusion::arrow::record_batch::RecordBatch>> {
-        let location = self
-            .dataset(role)
-            .map_or_else(|| role.to_string(), |d| d.location.clone());
-        let in_dataset = |e| Error::from(e).in_dataset(role, &location);
-        let frame = self.local.sql(sql).await.map_err(in_dataset)?;
-        frame.collect().await.map_err(in_dataset)
     }
 
     /// The object stores datasets are read from: the local file system and every bucket.

@@ -256,14 +256,21 @@ fn as_if_local(files: BTreeMap<PathBuf, Vec<u8>>) -> BTreeMap<PathBuf, Vec<u8>> 
         .collect()
 }
 
-#[test]
-fn an_audit_of_the_data_on_s3_writes_what_the_audit_of_the_local_files_writes() {
+/// The small fixture audited locally (into `local`), uploaded to a moto server, and a config
+/// `s3.toml` that reads every dataset from there.
+fn audited_locally_and_uploaded() -> (Fixture, MotoServer, AccessKey, PathBuf) {
     let fixture = Fixture::small();
     fixture.audit("local").code(1);
     let server = MotoServer::start();
     let key = upload_fixture(&server, &fixture);
     let demo = std::fs::read_to_string(&fixture.data.config).unwrap();
     let config = s3_config(&fixture, &demo, "s3.toml", &server.endpoint, &all_on_s3());
+    (fixture, server, key, config)
+}
+
+#[test]
+fn an_audit_of_the_data_on_s3_writes_what_the_audit_of_the_local_files_writes() {
+    let (fixture, _server, key, config) = audited_locally_and_uploaded();
     let run = audit(&config, &fixture.out("s3"), &key).code(1);
     let stdout = String::from_utf8_lossy(&run.get_output().stdout).into_owned();
     let stderr = String::from_utf8_lossy(&run.get_output().stderr).into_owned();
@@ -329,12 +336,7 @@ fn an_audit_of_the_data_on_s3_writes_what_the_audit_of_the_local_files_writes() 
 /// again, apart from the locations and report.json's engine field.
 #[test]
 fn an_audit_of_the_data_on_s3_through_a_cluster_writes_what_the_local_audit_writes() {
-    let fixture = Fixture::small();
-    fixture.audit("local").code(1);
-    let server = MotoServer::start();
-    let key = upload_fixture(&server, &fixture);
-    let demo = std::fs::read_to_string(&fixture.data.config).unwrap();
-    let config = s3_config(&fixture, &demo, "s3.toml", &server.endpoint, &all_on_s3());
+    let (fixture, _server, key, config) = audited_locally_and_uploaded();
     let cluster = Cluster::start(
         fixture.dir.path(),
         &config,
