@@ -109,7 +109,7 @@ enum Command {
         lang: Option<fairmark::config::Lang>,
         /// Run the queries on a Ballista cluster: its scheduler, df://HOST:PORT (started with
         /// `fairmark scheduler`; default: the config's `[engine] cluster`, else this process).
-        #[arg(long, value_name = "df://HOST:PORT")]
+        #[arg(long, value_name = "df://HOST:PORT", value_parser = parse_cluster)]
         cluster: Option<String>,
     },
     /// Run a Ballista scheduler for `audit --cluster`, until stopped. It plans the audit's
@@ -241,6 +241,10 @@ enum PolicyCommand {
         /// A built-in pack name or a path to a pack file.
         name: String,
     },
+}
+
+fn parse_cluster(text: &str) -> Result<String, String> {
+    fairmark::engine::cluster::scheduler_http_url(text).map(|_| text.to_string())
 }
 
 fn parse_severity(text: &str) -> Result<Severity, String> {

@@ -195,16 +195,15 @@ impl PhysicalExtensionCodec for PhysicalCodec {
     }
 }
 
-/// The client's session: `base`'s configuration, runtime and rules, with queries planned and
-/// run by the scheduler at `url` (`df://host:port`). Functions are registered afterwards,
-/// because Ballista's upgrade replaces the state's function list.
+/// The client's session: `config` and `runtime`, with queries planned and run by the scheduler
+/// at `scheduler` (its gRPC address, see [`scheduler_http_url`]). Functions are registered
+/// afterwards, because Ballista's upgrade replaces the state's function list.
 pub fn client_state(
-    url: &str,
+    scheduler: String,
     config: SessionConfig,
     runtime: Arc<RuntimeEnv>,
     keys: Arc<dyn KeyBinding>,
 ) -> Result<SessionState> {
-    let scheduler = scheduler_http_url(url)?;
     let mut config = config
         .upgrade_for_ballista()
         .with_ballista_logical_extension_codec(Arc::new(LogicalCodec::new(keys.clone())))
@@ -222,17 +221,16 @@ pub fn client_state(
         .upgrade_for_ballista(scheduler)
 }
 
-/// `df://host:port` (or `http://`, or `host:port`) as the scheduler's gRPC address.
-pub fn scheduler_http_url(url: &str) -> Result<String> {
+/// `df://host:port` (or `http://`, or `host:port`) as the scheduler's gRPC address; the error
+/// says how to write it.
+pub fn scheduler_http_url(url: &str) -> std::result::Result<String, String> {
     let address = url.split_once("://").map_or(url, |(_, rest)| rest);
     let address = address.trim_end_matches('/');
     let valid = address
         .rsplit_once(':')
         .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
     if !valid {
-        return Err(DataFusionError::Configuration(
-            "cluster: write the scheduler as df://HOST:PORT, e.g. df://127.0.0.1:50050".into(),
-        ));
+        return Err("write the scheduler as df://HOST:PORT, e.g. df://127.0.0.1:50050".into());
     }
     Ok(format!("http://{address}"))
 }

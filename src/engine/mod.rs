@@ -120,13 +120,14 @@ impl Engine {
         let (ctx, placement) = match &config.engine.cluster {
             None => (local.clone(), Placement::Local),
             Some(scheduler) => {
+                let address = cluster::scheduler_http_url(scheduler)
+                    .map_err(|e| Error::config(&config.file, format!("[engine] cluster: {e}")))?;
                 let state = cluster::client_state(
-                    scheduler,
+                    address,
                     session,
                     runtime.env.clone(),
                     functions.keys.clone(),
-                )
-                .map_err(|e| Error::config(&config.file, format!("[engine] {e}")))?;
+                )?;
                 let placement = Placement::Ballista {
                     scheduler: scheduler.clone(),
                 };

@@ -305,3 +305,33 @@ fn an_executor_holding_another_key_refuses_the_plan() {
     );
     assert!(!out.exists(), "a failed audit leaves no output");
 }
+
+#[test]
+fn a_cluster_that_cannot_be_reached_or_named_is_one_line_and_exit_2() {
+    let fixture = Fixture::small();
+    fixture.without_mail();
+    for (cluster, expected) in [
+        (
+            format!("df://127.0.0.1:{}", free_port()),
+            "error: cluster: the scheduler or an executor refused the connection",
+        ),
+        (
+            "df://127.0.0.1".to_string(),
+            "write the scheduler as df://HOST:PORT",
+        ),
+    ] {
+        let out = fixture.out("unreachable");
+        let run = fairmark()
+            .args(["audit", "--config"])
+            .arg(&fixture.data.config)
+            .arg("--out")
+            .arg(&out)
+            .args(["--cluster", &cluster])
+            .timeout(Duration::from_secs(120))
+            .assert()
+            .code(2);
+        let stderr = String::from_utf8(run.get_output().stderr.clone()).unwrap();
+        assert!(stderr.contains(expected), "{stderr}");
+        assert!(!out.exists(), "a failed audit leaves no output");
+    }
+}
