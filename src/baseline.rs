@@ -2,14 +2,16 @@
 //! resolved (by fingerprint), and how many customers moved between segments (by token).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Int64Type};
+use datafusion::datasource::MemTable;
 use datafusion::prelude::{DataFrame, ParquetReadOptions};
 use serde::{Deserialize, Serialize};
 
-use crate::engine::Engine;
+use crate::engine::{Engine, Placement};
 use crate::error::{Error, Result};
 use crate::findings::{BaselineStatus, Finding};
 
@@ -146,7 +148,9 @@ pub struct SegmentMove {
 }
 
 /// Counts customers by (segment then, segment now) over the tokens of both segmentations.
-/// Tokens only match under the same key, which the caller checks.
+/// Tokens only match under the same key, which the caller checks. The baseline is a file on
+/// this machine, so the count runs here: on a cluster, the current tokens and segments are
+/// brought here first (the segmentation streams back to be written anyway).
 pub async fn segment_shift(
     engine: &Engine,
     current: &DataFrame,
@@ -156,20 +160,27 @@ pub async fn segment_shift(
     let in_baseline = |e: datafusion::error::DataFusionError| {
         Error::from(e).in_dataset("baseline segments", &location)
     };
-    engine
-        .ctx
-        .register_parquet(
-            "fm_baseline_segments",
-            &location,
-            ParquetReadOptions::default(),
-        )
-        .await
-        .map_err(in_baseline)?;
-    engine
-        .ctx
-        .register_table("fm_current_segments", current.clone().into_view())?;
-    let frame = engine
-        .ctx
+    let ctx = &engine.local;
+    let current = match engine.placement {
+        Placement::Local => current.clone(),
+        Placement::Ballista { .. } => {
+            let selected = current
+                .clone()
+                .select_columns(&["customer_token", "segment"])?;
+            let schema = Arc::new(selected.schema().as_arrow().clone());
+            let batches = selected.collect().await?;
+            ctx.read_table(Arc::new(MemTable::try_new(schema, vec![batches])?))?
+        }
+    };
+    ctx.register_parquet(
+        "fm_baseline_segments",
+        &location,
+        ParquetReadOptions::default(),
+    )
+    .await
+    .map_err(in_baseline)?;
+    ctx.register_table("fm_current_segments", current.into_view())?;
+    let frame = ctx
         .sql(
             "SELECT CAST(b.segment AS VARCHAR) AS before, CAST(c.segment AS VARCHAR) AS now,
                 CAST(count(*) AS BIGINT) AS customers
@@ -219,7 +230,7 @@ pub async fn segment_shift(
             .then_with(|| a.from.cmp(&b.from))
             .then_with(|| a.to.cmp(&b.to))
     });
-    engine.ctx.deregister_table("fm_baseline_segments")?;
-    engine.ctx.deregister_table("fm_current_segments")?;
+    ctx.deregister_table("fm_baseline_segments")?;
+    ctx.deregister_table("fm_current_segments")?;
     Ok(shift)
 }

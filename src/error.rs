@@ -53,30 +53,63 @@ pub enum Error {
     Cluster(String),
 }
 
-/// How an executor refuses a plan made under another key. The refusal reaches the audit inside
-/// Ballista's job failure, where every quoted part of a message is redacted; the audit finds
-/// it by this wording (see [`cluster_failure`]), so the two must not drift apart.
-pub fn key_mismatch(plan_key: &str, executor_key: &str) -> String {
-    format!("executor key mismatch: plan key {plan_key}, executor key {executor_key}")
+/// How an executor refuses a plan made under another key or by another build of fairmark.
+/// The refusal reaches the audit inside Ballista's job failure, whose text is never shown; the
+/// audit finds it by this wording (see [`cluster_failure`]), so the two must not drift apart.
+pub fn key_mismatch(
+    plan_key: &str,
+    plan_version: &str,
+    executor_key: &str,
+    executor_version: &str,
+) -> String {
+    format!(
+        "executor key mismatch: plan key {plan_key} of fairmark {plan_version}, executor key {executor_key} of fairmark {executor_version}"
+    )
 }
 
 /// A cluster's failure, said plainly: an executor that refused the plan's key (key ids are
-/// public, they begin every token), or a scheduler or executor that did not answer.
+/// public, they begin every token), a scheduler or executor that did not answer, or a task
+/// that failed on an executor. A task's error comes back as the Debug text of the executor's
+/// error, where a value's own quotes are escaped, so redaction cannot be trusted with it: only
+/// what it is, never its text, is shown.
 fn cluster_failure(message: &str) -> Option<String> {
     static MISMATCH: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
-            r"executor key mismatch: plan key (k[0-9a-f]{5}), executor key (k[0-9a-f]{5})",
+            r"executor key mismatch: plan key (k[0-9a-f]{5}) of fairmark ([0-9A-Za-z.+-]+), executor key (k[0-9a-f]{5}) of fairmark ([0-9A-Za-z.+-]+)",
         )
         .expect("a valid pattern")
     });
     if let Some(ids) = MISMATCH.captures(message) {
         return Some(format!(
-            "an executor holds key {} and this audit makes tokens with key {}; start every executor with the config (the [key] settings) the audit uses",
-            &ids[2], &ids[1]
+            "an executor holds key {} (fairmark {}) and this audit makes tokens with key {} (fairmark {}); start every executor from the audit's fairmark build, with the config (the [key] settings) the audit uses",
+            &ids[3], &ids[4], &ids[1], &ids[2]
         ));
     }
-    (message.contains("tonic::transport::Error") && message.contains("ConnectError")).then(|| {
-        "the scheduler or an executor refused the connection; check that `fairmark scheduler` and its executors are running and reachable at the addresses they were given".to_string()
+    if message.contains("tonic::transport::Error") && message.contains("ConnectError") {
+        return Some("the scheduler or an executor refused the connection; check that `fairmark scheduler` and its executors are running and reachable at the addresses they were given".into());
+    }
+    let task_failed = message.contains("Job failed due to stage")
+        || message.contains("rejected by executor")
+        || message.contains("Task failed");
+    if !task_failed {
+        return None;
+    }
+    const STORE_CODES: [&str; 6] = [
+        "NoSuchKey",
+        "NoSuchBucket",
+        "AccessDenied",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+    ];
+    Some(if message.contains("ResourcesExhausted") {
+        "an executor ran out of memory; give the executors more memory ([engine] memory_limit in their config) or more executors".into()
+    } else if let Some(code) = STORE_CODES.iter().find(|code| message.contains(*code)) {
+        format!(
+            "an executor could not read a dataset from object storage ({code}); check the credentials and endpoint in every executor's environment and config"
+        )
+    } else {
+        "a task failed on an executor; its cause is not shown, since it may quote the data: run the same audit without --cluster to see it".into()
     })
 }
 
@@ -337,12 +370,22 @@ mod tests {
     fn a_cluster_failure_is_said_plainly() {
         let refused = format!(
             "Execution error: Job 038J failed: Job failed due to stage 3 failed: Task failed due to runtime execution error: DataFusionError(Plan({:?}))",
-            super::key_mismatch("k95fa3", "k1234a")
+            super::key_mismatch("k95fa3", "0.1.0", "k1234a", "0.1.0")
         );
         let error = super::Error::from(datafusion::error::DataFusionError::Execution(refused));
         assert_eq!(
             error.to_string(),
-            "cluster: an executor holds key k1234a and this audit makes tokens with key k95fa3; start every executor with the config (the [key] settings) the audit uses"
+            "cluster: an executor holds key k1234a (fairmark 0.1.0) and this audit makes tokens with key k95fa3 (fairmark 0.1.0); start every executor from the audit's fairmark build, with the config (the [key] settings) the audit uses"
+        );
+        // A value's own quote, escaped in the Debug text, must not let the rest of it out.
+        let cast = r#"Execution error: Job 038K failed: Job failed due to stage 2 failed: Task failed due to runtime execution error: DataFusionError(ArrowError(CastError("Cannot cast string 'Li"Wang' to value of Int64 type")))"#;
+        let error = super::Error::from(datafusion::error::DataFusionError::Execution(cast.into()));
+        assert!(!error.to_string().contains("Wang"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("run the same audit without --cluster"),
+            "{error}"
         );
         let unreachable = "tonic::transport::Error(Transport, ConnectError(ConnectError(\"tcp connect error\", 127.0.0.1:50999, Os { code: 111 })))";
         let error = super::Error::from(datafusion::error::DataFusionError::Execution(

@@ -15,9 +15,11 @@ fn main() -> ExitCode {
     // Rust ignores SIGPIPE, so printing to a closed pipe (`fairmark checks | head -1`) would be
     // an error in every print; the default action ends the process quietly instead, as for
     // any Unix tool. Nothing is half-written by it: outputs are staged and moved into place.
-    // A cluster's scheduler and executors keep ignoring it: a peer that hangs up must be an
-    // error for one connection, not the end of the process (an executor died of it in a test).
-    if !args.is_service() {
+    // Only commands that read local files and print do so: where a command may talk to a
+    // network (object storage, a cluster, a price service), a peer that hangs up on a vectored
+    // write raises SIGPIPE too, and must be an error for that connection, not a silent end of
+    // the process (a cluster executor died of it in a test).
+    if args.only_prints() {
         // SAFETY: called before any thread exists (parsing starts none); it changes only this
         // signal's action.
         unsafe {

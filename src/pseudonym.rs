@@ -81,6 +81,8 @@ pub struct Key {
     /// per value.
     keyed: PaddedKey,
     id: String,
+    /// The whole digest the id is cut from, to tell keys apart where 20 bits could collide.
+    digest: String,
 }
 
 impl fmt::Debug for Key {
@@ -110,10 +112,11 @@ impl Key {
         let digest = Sha256::new_with_prefix(b"fairmark key id v1\0")
             .chain_update(&secret)
             .finalize();
-        let id = format!("k{}", &hex(&digest)[..5]);
+        let digest = hex(&digest);
         Ok(Key {
             keyed: PaddedKey::new(&secret),
-            id,
+            id: format!("k{}", &digest[..5]),
+            digest,
         })
     }
 
@@ -143,6 +146,18 @@ impl Key {
     /// The short public identifier of this key.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// What a plan carries for its token functions on a cluster: this fairmark's version, the
+    /// key's id and the whole digest of the key (a hash, as public as the id), never the key.
+    /// An executor makes tokens only for a plan whose binding is its own.
+    fn binding(&self) -> String {
+        format!(
+            "fairmark {} key {} {}",
+            env!("CARGO_PKG_VERSION"),
+            self.id,
+            self.digest
+        )
     }
 
     /// The token of `raw` read as an identifier of `class`, or `None` when nothing is left
@@ -491,8 +506,8 @@ pub struct TokenUdf {
     /// `None`: a message recipient, whose kind its channel (the second argument) gives.
     class: Option<IdentifierClass>,
     key: Keying,
-    /// The id of the key the plan's tokens are made under.
-    key_id: String,
+    /// The binding (see [`Key::binding`]) the plan's tokens are made under.
+    binding: String,
     signature: Signature,
 }
 
@@ -503,22 +518,23 @@ enum Keying {
     Held(Arc<Key>),
     /// No key: a cluster's scheduler plans with stand-ins and never holds the key.
     StandIn,
-    /// A plan made under another key reached this process (an executor), which holds the key
-    /// `own_id`: the function refuses to make tokens. It fails when it runs rather than when
-    /// the plan arrives, because Ballista reports a task's failure to the audit only then.
-    Refused { own_id: String },
+    /// A plan made under another key, or by another fairmark build, reached this process (an
+    /// executor): the function refuses to make tokens, with `reason`. It fails when it runs
+    /// rather than when the plan arrives, because Ballista reports a task's failure to the
+    /// audit only then.
+    Refused { reason: String },
 }
 
 impl PartialEq for TokenUdf {
     fn eq(&self, other: &Self) -> bool {
-        self.name == other.name && self.key_id == other.key_id
+        self.name == other.name && self.binding == other.binding
     }
 }
 impl Eq for TokenUdf {}
 impl std::hash::Hash for TokenUdf {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         self.name.hash(state);
-        self.key_id.hash(state);
+        self.binding.hash(state);
     }
 }
 
@@ -528,8 +544,8 @@ impl TokenUdf {
     }
 
     pub fn udf(class: IdentifierClass, key: Arc<Key>) -> ScalarUDF {
-        let key_id = key.id.clone();
-        Self::function(Some(class), Keying::Held(key), key_id)
+        let binding = key.binding();
+        Self::function(Some(class), Keying::Held(key), binding)
     }
 
     /// The name of the UDF that tokenizes message recipients.
@@ -540,11 +556,11 @@ impl TokenUdf {
     /// [`IdentifierClass::of_channel`]), so they match the customers' `email`, `phone` and
     /// `device_id` tokens. Null for an unknown channel.
     pub fn recipient_udf(key: Arc<Key>) -> ScalarUDF {
-        let key_id = key.id.clone();
-        Self::function(None, Keying::Held(key), key_id)
+        let binding = key.binding();
+        Self::function(None, Keying::Held(key), binding)
     }
 
-    fn function(class: Option<IdentifierClass>, key: Keying, key_id: String) -> ScalarUDF {
+    fn function(class: Option<IdentifierClass>, key: Keying, binding: String) -> ScalarUDF {
         let (name, arguments) = match class {
             Some(class) => (Self::function_name(class), 1),
             None => (Self::RECIPIENT.to_string(), 2),
@@ -553,7 +569,7 @@ impl TokenUdf {
             name,
             class,
             key,
-            key_id,
+            binding,
             signature: Signature::any(arguments, Volatility::Immutable),
         })
     }
@@ -572,16 +588,17 @@ impl TokenUdf {
 }
 
 /// How a process binds the functions that compute under a secret key (fairmark's pseudonyms),
-/// which a plan carries as their name and the key's public id.
+/// which a plan carries as their name and a binding: public facts about the key (and the build)
+/// they compute under, never the key.
 pub trait KeyBinding: fmt::Debug + Send + Sync {
-    /// The id of the key `function` computes under, or `None` for a function without a key.
-    fn key_id_of(&self, function: &ScalarUDF) -> Option<String>;
+    /// The binding `function` computes under, or `None` for a function without a key.
+    fn binding_of(&self, function: &ScalarUDF) -> Option<String>;
 
-    /// The function `name` for a plan made under key `key_id`: computing under this process's
-    /// own key (an executor), a stand-in that carries the id and cannot run (the scheduler), or,
-    /// when this process holds another key, one that refuses to run with an error naming both
-    /// ids. An error when `name` is no keyed function.
-    fn bind(&self, name: &str, key_id: &str) -> DfResult<Arc<ScalarUDF>>;
+    /// The function `name` for a plan made under `binding`: computing under this process's own
+    /// key (an executor), a stand-in that carries the binding and cannot run (the scheduler),
+    /// or, when this process holds another key, one that refuses to run with an error naming
+    /// both. An error when `name` is no keyed function or `binding` cannot be read.
+    fn bind(&self, name: &str, binding: &str) -> DfResult<Arc<ScalarUDF>>;
 }
 
 /// How token functions cross to a cluster: as their name and the key id, bound on arrival to
@@ -603,30 +620,37 @@ impl TokenBinding {
 }
 
 impl KeyBinding for TokenBinding {
-    fn key_id_of(&self, function: &ScalarUDF) -> Option<String> {
+    fn binding_of(&self, function: &ScalarUDF) -> Option<String> {
         function
             .inner()
             .downcast_ref::<TokenUdf>()
-            .map(|token| token.key_id.clone())
+            .map(|token| token.binding.clone())
     }
 
-    fn bind(&self, name: &str, key_id: &str) -> DfResult<Arc<ScalarUDF>> {
+    fn bind(&self, name: &str, binding: &str) -> DfResult<Arc<ScalarUDF>> {
         let Some(class) = TokenUdf::class_named(name) else {
             return Err(DataFusionError::Plan(format!(
                 "{name} arrived as a keyed function, and fairmark has no keyed function of that name"
             )));
         };
+        // "fairmark VERSION key ID DIGEST", as Key::binding writes it.
+        let parts: Vec<&str> = binding.split(' ').collect();
+        let ["fairmark", version, "key", id, _digest] = parts.as_slice() else {
+            return Err(DataFusionError::Plan(format!(
+                "{name} arrived with a key binding this fairmark cannot read"
+            )));
+        };
         let keying = match &self.key {
-            Some(key) if key.id == key_id => Keying::Held(key.clone()),
+            Some(key) if key.binding() == binding => Keying::Held(key.clone()),
             Some(key) => Keying::Refused {
-                own_id: key.id.clone(),
+                reason: crate::error::key_mismatch(id, version, &key.id, env!("CARGO_PKG_VERSION")),
             },
             None => Keying::StandIn,
         };
         Ok(Arc::new(TokenUdf::function(
             class,
             keying,
-            key_id.to_string(),
+            binding.to_string(),
         )))
     }
 }
@@ -653,11 +677,8 @@ impl ScalarUDFImpl for TokenUdf {
                     self.name
                 )));
             }
-            Keying::Refused { own_id } => {
-                return Err(DataFusionError::Execution(crate::error::key_mismatch(
-                    &self.key_id,
-                    own_id,
-                )));
+            Keying::Refused { reason } => {
+                return Err(DataFusionError::Execution(reason.clone()));
             }
         };
         let rows = args.number_rows;
@@ -750,9 +771,16 @@ mod tests {
     fn token_functions_are_bound_to_the_key_of_the_process_they_arrive_at() {
         let client = TokenBinding::with_key(Arc::new(key(7)));
         let phone = TokenUdf::udf(IdentifierClass::Phone, Arc::new(key(7)));
-        let id = client.key_id_of(&phone).expect("a keyed function");
-        assert_eq!(id, key(7).id());
-        assert_eq!(client.key_id_of(&crate::pii::PiiMaskUdf::udf()), None);
+        let id = client.binding_of(&phone).expect("a keyed function");
+        assert!(
+            id.starts_with(&format!(
+                "fairmark {} key {} ",
+                env!("CARGO_PKG_VERSION"),
+                key(7).id()
+            )),
+            "{id}"
+        );
+        assert_eq!(client.binding_of(&crate::pii::PiiMaskUdf::udf()), None);
 
         let executor = TokenBinding::with_key(Arc::new(key(7)));
         let bound = executor.bind("fm_token_phone", &id).unwrap();
@@ -781,9 +809,23 @@ mod tests {
         let other = TokenBinding::with_key(Arc::new(key(8)));
         let refusing = other.bind("fm_token_phone", &id).unwrap();
         let refusal = refusing.invoke_with_args(args()).unwrap_err().to_string();
+        let version = env!("CARGO_PKG_VERSION");
         assert!(
-            refusal.contains(&crate::error::key_mismatch(&id, key(8).id())),
+            refusal.contains(&crate::error::key_mismatch(
+                key(7).id(),
+                version,
+                key(8).id(),
+                version
+            )),
             "{refusal}"
+        );
+        // The same key under another build of fairmark is refused too.
+        let other_build = id.replacen(version, "0.0.0-other", 1);
+        let refusing = executor.bind("fm_token_phone", &other_build).unwrap();
+        assert!(refusing.invoke_with_args(args()).is_err());
+        assert!(
+            executor.bind("fm_token_phone", "k95fa3").is_err(),
+            "not a binding"
         );
 
         let stand_in = TokenBinding::keyless().bind("fm_token_phone", &id).unwrap();

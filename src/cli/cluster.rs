@@ -16,6 +16,24 @@ use fairmark::engine::cluster::{self, ExecutorSettings, SchedulerSettings};
 use fairmark::engine::storage::register_buckets;
 use fairmark::pseudonym::{Key, TokenBinding};
 
+/// The host a process tells its peers to reach it at: `--external-host`, else the address it
+/// binds, unless that is every interface (0.0.0.0), which no peer can connect to.
+fn advertised(external_host: Option<String>, bind_host: &str) -> anyhow::Result<String> {
+    match external_host {
+        Some(host) => Ok(host),
+        None if bind_host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_unspecified()) =>
+        {
+            Err(fairmark::error::Error::Usage(format!(
+                "--external-host: required when binding {bind_host}, which peers cannot connect to; give the name or address they reach this machine at"
+            ))
+            .into())
+        }
+        None => Ok(bind_host.to_string()),
+    }
+}
+
 pub async fn scheduler(
     config_path: &Path,
     bind: SocketAddr,
@@ -26,7 +44,7 @@ pub async fn scheduler(
     // without a memory pool or a spill directory.
     let runtime = RuntimeEnvBuilder::new().build_arc()?;
     register_buckets(&runtime, &config)?;
-    let external_host = external_host.unwrap_or_else(|| bind.ip().to_string());
+    let external_host = advertised(external_host, &bind.ip().to_string())?;
     eprintln!(
         "fairmark scheduler: listening on {bind} (Ballista 55, DataFusion {}); audit with --cluster df://{external_host}:{}",
         datafusion::DATAFUSION_VERSION,
@@ -60,7 +78,7 @@ pub struct ExecutorRequest<'a> {
 pub async fn executor(request: ExecutorRequest<'_>) -> anyhow::Result<ExitCode> {
     let config = Config::load(request.config)?;
     let key = Arc::new(Key::load(&config.key, &config.base_dir)?);
-    // Tasks spill to the runtime's private directory, within its memory pool.
+    // Tasks spill to the runtime's private directory, within `[engine] memory_limit`.
     let runtime = Runtime::new(&config)?;
     register_buckets(&runtime.env, &config)?;
     let scheduler = cluster::scheduler_http_url(request.scheduler)
@@ -73,9 +91,7 @@ pub async fn executor(request: ExecutorRequest<'_>) -> anyhow::Result<ExitCode> 
     // Shuffle files hold rows as read: they go to the runtime's private directory too.
     let work_dir = runtime.spill_dir().join("shuffle");
     std::fs::create_dir(&work_dir).map_err(|e| fairmark::error::Error::io(&work_dir, e))?;
-    let external_host = request
-        .external_host
-        .unwrap_or_else(|| request.bind_host.clone());
+    let external_host = advertised(request.external_host, &request.bind_host)?;
     eprintln!(
         "fairmark executor: key {}, flight port {}, joining the scheduler at {scheduler_host}:{scheduler_port}",
         key.id(),
@@ -91,6 +107,7 @@ pub async fn executor(request: ExecutorRequest<'_>) -> anyhow::Result<ExitCode> 
             scheduler_port,
             vcores: request.vcores,
             work_dir: work_dir.to_string_lossy().into_owned(),
+            memory_limit: runtime.memory_limit,
         },
         fairmark::functions::keyless(),
         Arc::new(TokenBinding::with_key(key)),

@@ -256,11 +256,16 @@ fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
 }
 
 impl Cli {
-    /// Whether the command serves a cluster until stopped (`scheduler`, `executor`).
-    pub fn is_service(&self) -> bool {
+    /// Whether the command only reads local files and prints (no object storage, cluster or
+    /// price service).
+    pub fn only_prints(&self) -> bool {
         matches!(
             self.command,
-            Command::Scheduler { .. } | Command::Executor { .. }
+            Command::Checks
+                | Command::Explain { .. }
+                | Command::Policy { .. }
+                | Command::Completions { .. }
+                | Command::Init { .. }
         )
     }
 }

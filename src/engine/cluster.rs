@@ -10,6 +10,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use ballista_core::config::BALLISTA_SCHEDULER_SHARE_FILE_STATISTICS_CACHE;
 use ballista_core::extension::{SessionConfigExt, SessionStateExt};
 use ballista_core::registry::BallistaFunctionRegistry;
 use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
@@ -34,14 +35,14 @@ use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConve
 use super::compact::{CompactBeforeBuffering, CompactSlicesExec};
 use crate::pseudonym::KeyBinding;
 
-/// What a keyed function's definition is on the wire: this tag, then the key id.
+/// What a keyed function's definition is on the wire: this tag, then its binding.
 const KEYED_FUNCTION_TAG: &[u8] = b"fairmark-keyed-function:";
 /// What [`CompactSlicesExec`] is on the wire (a protobuf message never starts with `f`, so
 /// Ballista's own nodes cannot be mistaken for it).
 const COMPACT_SLICES_TAG: &[u8] = b"fairmark-compact-slices";
 
 fn encode_keyed(keys: &dyn KeyBinding, function: &ScalarUDF, buf: &mut Vec<u8>) {
-    if let Some(id) = keys.key_id_of(function) {
+    if let Some(id) = keys.binding_of(function) {
         buf.extend_from_slice(KEYED_FUNCTION_TAG);
         buf.extend_from_slice(id.as_bytes());
     }
@@ -53,7 +54,7 @@ fn decode_keyed(keys: &dyn KeyBinding, name: &str, buf: &[u8]) -> Option<Result<
     Some(match std::str::from_utf8(id) {
         Ok(id) => keys.bind(name, id),
         Err(_) => Err(DataFusionError::Plan(format!(
-            "the plan's definition of {name} is not a key id"
+            "the plan's definition of {name} is not a key binding"
         ))),
     })
 }
@@ -213,6 +214,10 @@ pub fn client_state(
     // executor once the stage is decoded ("Expects PARTITION BY expression to be ordered", the
     // error of apache/datafusion-ballista#1296): the mail frequency cap is such a window.
     config.options_mut().optimizer.prefer_hash_join = true;
+    // The scheduler would otherwise keep files' statistics across jobs, keyed by path, size and
+    // modification time: a dataset rewritten in place within the same second would be planned
+    // on the old file's row counts and min/max values.
+    let config = config.set_bool(BALLISTA_SCHEDULER_SHARE_FILE_STATISTICS_CACHE, false);
     SessionStateBuilder::new()
         .with_config(config)
         .with_runtime_env(runtime)
@@ -295,6 +300,9 @@ pub struct ExecutorSettings {
     pub vcores: usize,
     /// Where shuffle files are written: they hold rows as read, so a private directory.
     pub work_dir: String,
+    /// The memory pool of all the executor's tasks, in bytes (`[engine] memory_limit`);
+    /// `None` for no limit. Ballista replaces the runtime's own pool with one of this size.
+    pub memory_limit: Option<u64>,
 }
 
 /// Runs an executor until the process is stopped or the scheduler lets it go. Tasks run with
@@ -320,6 +328,8 @@ pub async fn run_executor(
         scheduler_port: settings.scheduler_port,
         vcores: settings.vcores,
         work_dir: Some(settings.work_dir),
+        // Ballista reads 0 as "no limit".
+        memory_pool_size: Some(settings.memory_limit.unwrap_or(0)),
         override_function_registry: Some(Arc::new(BallistaFunctionRegistry::from(&state))),
         override_runtime_producer: Some(Arc::new(move |_config: &SessionConfig| {
             Ok(runtime.clone())
@@ -351,7 +361,7 @@ mod tests {
     }
 
     impl KeyBinding for KeyedUpper {
-        fn key_id_of(&self, function: &ScalarUDF) -> Option<String> {
+        fn binding_of(&self, function: &ScalarUDF) -> Option<String> {
             (function.name() == "upper").then(|| self.id.to_string())
         }
 

@@ -258,6 +258,29 @@ fn an_audit_on_a_cluster_of_two_executors_writes_what_the_local_audit_writes() {
         "the cluster audit",
     );
 
+    // A monthly audit against the last one: the baseline is a file on this machine.
+    let baseline = fixture.out("local");
+    let again = |out: &str, cluster: Option<&str>| {
+        let mut command = fairmark();
+        command
+            .args(["audit", "--config"])
+            .arg(&config)
+            .arg("--out")
+            .arg(fixture.out(out))
+            .arg("--baseline")
+            .arg(&baseline);
+        if let Some(url) = cluster {
+            command.args(["--cluster", url]);
+        }
+        command.timeout(Duration::from_secs(600)).assert().code(1);
+        files_below(&fixture.out(out))
+    };
+    assert_same_outputs(
+        &again("local-again", None),
+        &again("cluster-again", Some(&cluster.url)),
+        "the cluster audit against a baseline",
+    );
+
     // What the cluster's processes printed holds no customer's identifier either.
     let raw = raw_identifiers(&fixture.input("customers.csv"));
     let mut printed = cluster.stderr();
