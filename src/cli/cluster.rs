@@ -25,9 +25,10 @@ fn advertised(external_host: Option<String>, bind_host: &str) -> anyhow::Result<
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_unspecified()) =>
         {
-            Err(fairmark::error::Error::Usage(format!(
-                "--external-host: required when binding {bind_host}, which peers cannot connect to; give the name or address they reach this machine at"
-            ))
+            // The address is not repeated: the error line masks anything shaped like an IP.
+            Err(fairmark::error::Error::Usage(
+                "--external-host: required when listening on every interface, an address peers cannot connect to; give the name or address they reach this machine at".into(),
+            )
             .into())
         }
         None => Ok(bind_host.to_string()),

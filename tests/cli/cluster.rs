@@ -358,3 +358,23 @@ fn a_cluster_that_cannot_be_reached_or_named_is_one_line_and_exit_2() {
         assert!(!out.exists(), "a failed audit leaves no output");
     }
 }
+
+#[test]
+fn a_process_listening_on_every_interface_must_be_told_its_name() {
+    let fixture = Fixture::small();
+    for args in [
+        vec!["scheduler", "--bind", "0.0.0.0:0"],
+        vec!["executor", "--bind-host", "0.0.0.0"],
+    ] {
+        let run = fairmark()
+            .args(&args)
+            .arg("--config")
+            .arg(&fixture.data.config)
+            .timeout(Duration::from_secs(60))
+            .assert()
+            .code(2);
+        let stderr = String::from_utf8(run.get_output().stderr.clone()).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("--external-host: required"), "{stderr}");
+    }
+}
