@@ -1,8 +1,9 @@
 //! Every scalar function fairmark adds to DataFusion, as the one list the engine is opened with.
 //! Each function lives beside what it computes (tokens in [`crate::pseudonym`], generalization in
 //! [`crate::segment::generalize`], local time and deadlines in [`crate::mail::time`], the PII
-//! mask in [`crate::pii`]); this module sits above them and the engine, so that the engine
-//! imports none of them and they may query the engine.
+//! mask in [`crate::pii`]); this module sits above them and the engine, so that the modules
+//! that query the engine can give it their functions without the engine importing them (it
+//! knows only `pseudonym`, which is below it: the key's binding travels to a cluster).
 
 use std::sync::Arc;
 

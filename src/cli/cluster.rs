@@ -82,13 +82,8 @@ pub async fn executor(request: ExecutorRequest<'_>) -> anyhow::Result<ExitCode> 
     // Tasks spill to the runtime's private directory, within `[engine] memory_limit`.
     let runtime = Runtime::new(&config)?;
     register_buckets(&runtime.env, &config)?;
-    let scheduler = cluster::scheduler_http_url(request.scheduler)
+    let (scheduler_host, scheduler_port) = cluster::scheduler_address(request.scheduler)
         .map_err(|e| fairmark::error::Error::Usage(format!("--scheduler: {e}")))?;
-    let (scheduler_host, scheduler_port) = scheduler
-        .trim_start_matches("http://")
-        .rsplit_once(':')
-        .map(|(host, port)| (host.to_string(), port.parse().unwrap_or_default()))
-        .expect("checked by scheduler_http_url");
     // Shuffle files hold rows as read: they go to the runtime's private directory too.
     let work_dir = runtime.spill_dir().join("shuffle");
     std::fs::create_dir(&work_dir).map_err(|e| fairmark::error::Error::io(&work_dir, e))?;

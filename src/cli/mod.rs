@@ -244,7 +244,7 @@ enum PolicyCommand {
 }
 
 fn parse_cluster(text: &str) -> Result<String, String> {
-    fairmark::engine::cluster::scheduler_http_url(text).map(|_| text.to_string())
+    fairmark::engine::cluster::scheduler_address(text).map(|_| text.to_string())
 }
 
 fn parse_severity(text: &str) -> Result<Severity, String> {

@@ -226,18 +226,22 @@ pub fn client_state(
         .upgrade_for_ballista(scheduler)
 }
 
-/// `df://host:port` (or `http://`, or `host:port`) as the scheduler's gRPC address; the error
+/// `df://host:port` (or `http://`, or `host:port`) as the scheduler's host and port; the error
 /// says how to write it.
-pub fn scheduler_http_url(url: &str) -> std::result::Result<String, String> {
+pub fn scheduler_address(url: &str) -> std::result::Result<(String, u16), String> {
     let address = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let address = address.trim_end_matches('/');
-    let valid = address
+    address
+        .trim_end_matches('/')
         .rsplit_once(':')
-        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
-    if !valid {
-        return Err("write the scheduler as df://HOST:PORT, e.g. df://127.0.0.1:50050".into());
-    }
-    Ok(format!("http://{address}"))
+        .and_then(|(host, port)| Some((host, port.parse::<u16>().ok()?)))
+        .filter(|(host, _)| !host.is_empty())
+        .map(|(host, port)| (host.to_string(), port))
+        .ok_or_else(|| "write the scheduler as df://HOST:PORT, e.g. df://127.0.0.1:50050".into())
+}
+
+/// [`scheduler_address`] as the URL of the scheduler's gRPC service.
+pub fn scheduler_http_url(url: &str) -> std::result::Result<String, String> {
+    scheduler_address(url).map(|(host, port)| format!("http://{host}:{port}"))
 }
 
 /// A scheduler's settings.

@@ -266,25 +266,25 @@ pub async fn prepare(engine: &Engine, config: &Config) -> Result<()> {
     // allocation at ten million messages; they hold tokens and no raw value, so they are
     // written once to the run's private directory and each check reads the columns it needs.
     let judged = engine.sql(&sql, "mail_sends").await?;
-    if engine.placement != Placement::Local {
+    if engine.placement == Placement::Local {
+        let path = engine.runtime.spill_dir().join("judged_sends.parquet");
+        crate::output::write_parquet(judged, &path)
+            .await
+            .map_err(|e| e.in_dataset("mail_sends", &sends.path))?;
+        engine
+            .ctx
+            .register_parquet(
+                JUDGED_TABLE,
+                path.to_string_lossy().as_ref(),
+                datafusion::prelude::ParquetReadOptions::default(),
+            )
+            .await?;
+    } else {
         // A file here is out of a cluster's reach: there each check judges the sends again.
         engine
             .ctx
             .register_table(JUDGED_TABLE, judged.into_view())?;
-        return validate(engine, config).await;
     }
-    let path = engine.runtime.spill_dir().join("judged_sends.parquet");
-    crate::output::write_parquet(judged, &path)
-        .await
-        .map_err(|e| e.in_dataset("mail_sends", &sends.path))?;
-    engine
-        .ctx
-        .register_parquet(
-            JUDGED_TABLE,
-            path.to_string_lossy().as_ref(),
-            datafusion::prelude::ParquetReadOptions::default(),
-        )
-        .await?;
     validate(engine, config).await
 }
 
