@@ -29,7 +29,8 @@
 -- sends.
 --
 -- Where it differs: recipient tokens are the unkeyed sha256 stand-in (common.sql); local time
--- uses DuckDB's ICU zones. The other mail checks (no consent, after opt-out, missing
+-- uses DuckDB's ICU zones. fairmark finds the frequency-cap candidates in two passes (even and
+-- odd week buckets) to hold half the groups at a time; here one aggregate does. The other mail checks (no consent, after opt-out, missing
 -- unsubscribe, sender id, unsolicited bulk) and the suppression list are not part of this phase.
 
 -- @section tokenized

@@ -8,8 +8,8 @@
 -- data). Then ONE plan: the protected-group labels of every pair computed once per customer
 -- (on the features table), the tenure-at-order and device labels per order line; one join of
 -- the order lines with the customers; one GROUP BY (sku, day, channel, pay_method, qty, member,
--- price) with two counts per pair (a price histogram per stratum), sorted by the stratum keys
--- and collected into memory. Per pair, each cohort's median offered price and order count per
+-- price) with two counts per pair (summed as one 64-bit value per pair; a price histogram per
+-- stratum), streamed into memory, then sorted by the stratum keys in Rust. Per pair, each cohort's median offered price and order count per
 -- stratum are then derived from the histogram in Rust (weighted_median, the same definition as
 -- SQL's median), with, per SKU, whether each cohort was offered it at all.
 --

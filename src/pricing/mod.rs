@@ -213,8 +213,8 @@ pub async fn register_features(
     // One row per customer, read by every simulation and cohort comparison: computed once.
     let frame = engine
         .sql(&sql, "orders")
-        .await?
-        .cache()
+        .await
+        .map(crate::engine::cache)?
         .await
         .map_err(|e| Error::from(e).in_dataset("customers and orders", "customer features"))?;
     engine

@@ -126,8 +126,8 @@ pub async fn build(
     let base_sql = base_sql(config, reference_date, monetary_from.is_some());
     let base = engine
         .sql(&base_sql, "orders")
-        .await?
-        .cache()
+        .await
+        .map(crate::engine::cache)?
         .await
         .map_err(|e| Error::from(e).in_dataset("orders", &orders.path))?;
     engine
@@ -177,8 +177,8 @@ pub async fn build(
             &format!("SELECT * FROM ({rows_sql}) ORDER BY customer_token"),
             "orders",
         )
-        .await?
-        .cache()
+        .await
+        .map(crate::engine::cache)?
         .await
         .map_err(|e| Error::from(e).in_dataset("orders", &orders.path))?;
     let columns = rows

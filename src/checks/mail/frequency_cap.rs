@@ -4,6 +4,7 @@ use serde::Deserialize;
 
 use super::{campaign_finding, count_by_campaign, violating};
 use crate::checks::{Need, Outcome, Table};
+use crate::engine::Placement;
 use crate::error::Result;
 use crate::findings::Severity;
 use crate::policy::{Strictest, Validate, within};
@@ -60,22 +61,44 @@ const CANDIDATES_TABLE: &str = "fm_frequency_candidates";
 /// `max_messages` sends in two consecutive buckets, hence more than half of them in one. One
 /// aggregate finds those dense buckets; the windows, which cost per send, then run on their
 /// recipients alone. A superset of the recipients over the cap is all they need.
+///
+/// The aggregate has a group for nearly every send (most recipients get one message in a
+/// window), and at 10M sends its table was the audit's peak of memory. So in this process it
+/// runs in `passes` passes (two: the even buckets, then the odd ones): a group lies in one
+/// pass, and each pass holds its share of the groups. On a cluster the tables are views, which
+/// would only be recomputed together, so there it runs as one pass.
 async fn register_candidates(
     ctx: &datafusion::prelude::SessionContext,
     judged: &str,
     window_days: u64,
     max_messages: u64,
+    passes: u32,
 ) -> datafusion::error::Result<()> {
     let window_ms = window_days * 86_400_000;
     let half = max_messages / 2;
-    let sql = format!(
-        "SELECT DISTINCT recipient_token, channel FROM (
-            SELECT recipient_token, channel FROM {judged}
-            GROUP BY recipient_token, channel, CAST(floor(date_part('epoch', sent_at) * 1000 / {window_ms}) AS BIGINT)
-            HAVING count(*) > {half})"
-    );
-    crate::engine::materialize(ctx, CANDIDATES_TABLE, &sql).await?;
-    Ok(())
+    let bucket = format!("CAST(floor(date_part('epoch', sent_at) * 1000 / {window_ms}) AS BIGINT)");
+    if passes <= 1 {
+        let sql = format!(
+            "SELECT DISTINCT recipient_token, channel FROM (
+                SELECT recipient_token, channel FROM {judged}
+                GROUP BY recipient_token, channel, {bucket}
+                HAVING count(*) > {half})"
+        );
+        return crate::engine::materialize(ctx, CANDIDATES_TABLE, &sql).await;
+    }
+    let mut found = Vec::new();
+    for pass in 0..passes {
+        let name = format!("{CANDIDATES_TABLE}_{pass}");
+        let sql = format!(
+            "SELECT DISTINCT recipient_token, channel FROM (
+                SELECT recipient_token, channel FROM {judged} WHERE {bucket} % {passes} = {pass}
+                GROUP BY recipient_token, channel, {bucket}
+                HAVING count(*) > {half})"
+        );
+        crate::engine::materialize(ctx, &name, &sql).await?;
+        found.push(format!("SELECT recipient_token, channel FROM {name}"));
+    }
+    crate::engine::materialize(ctx, CANDIDATES_TABLE, &found.join(" UNION ")).await
 }
 
 /// The candidates' judged sends (see [`register_candidates`]), each with its number among the
@@ -111,7 +134,8 @@ check!(
         let cap: Settings = cx.policy.settings(INFO.id)?;
         let judged = cx.table(Table::JudgedSends).await?;
         let engine = cx.engine()?;
-        register_candidates(&engine.ctx, judged, cap.window_days, cap.max_messages)
+        let passes = if engine.placement == Placement::Local { 2 } else { 1 };
+        register_candidates(&engine.ctx, judged, cap.window_days, cap.max_messages, passes)
             .await
             .map_err(|e| crate::error::Error::from(e).in_dataset("mail_sends", "judged sends"))?;
         let beyond_cap = violating(
@@ -155,7 +179,7 @@ mod tests {
         ))
         .await
         .unwrap();
-        register_candidates(&ctx, "judged", window_days, 0)
+        register_candidates(&ctx, "judged", window_days, 0, 2)
             .await
             .unwrap();
         let sql = format!(
@@ -226,7 +250,7 @@ mod tests {
         ))
         .await
         .unwrap();
-        register_candidates(&ctx, "judged", 7, 4).await.unwrap();
+        register_candidates(&ctx, "judged", 7, 4, 2).await.unwrap();
         let numbered = |recipient: &str| {
             format!(
                 "SELECT CAST(count(*) AS BIGINT) FROM {} WHERE recipient_token = '{recipient}'",

@@ -299,11 +299,7 @@ pub fn scan(
         for (word, (permuted, observed)) in positive.iter_mut().zip(&observed_positive).enumerate()
         {
             let strata_here = (strata.len() - 64 * word).min(64);
-            let mut flips = 0u64;
-            for bit in 0..strata_here {
-                flips |= (rng.next_u64() & 1) << bit;
-            }
-            *permuted = observed ^ flips;
+            *permuted = observed ^ rng.low_bits(strata_here as u32);
         }
         let mut permuted = f64::NEG_INFINITY;
         for direction in directions {

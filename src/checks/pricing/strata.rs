@@ -11,10 +11,11 @@
 use std::collections::HashMap;
 
 use datafusion::arrow::array::{
-    Array, AsArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
+    Array, ArrayRef, AsArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
 };
-use datafusion::arrow::compute::cast;
+use datafusion::arrow::compute::{SortOptions, cast, interleave};
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int32Type, Int64Type};
+use datafusion::arrow::row::{RowConverter, Rows, SortField};
 
 use super::cohorts::{CohortKind, Cohorts, cohort_pairs};
 use super::episodes::Stratum;
@@ -55,10 +56,10 @@ pub struct SkuStrata {
 /// The price histogram of every stratum, for every cohort pair.
 pub struct ObservedStrata {
     pub cohorts: Cohorts,
+    /// The histogram in stratum order, [`ORDERED_BATCH_ROWS`] rows a batch.
     batches: Vec<HistogramBatch>,
-    /// Every histogram row as (batch, row), stratum by stratum in the plan's order.
-    rows: Vec<(u32, u32)>,
-    /// Where each stratum's rows start in `rows` (and one past the last).
+    /// Where each stratum's rows start, counted over the batches in order (and one past the
+    /// last).
     starts: Vec<usize>,
     bucket_format: &'static str,
 }
@@ -143,42 +144,76 @@ impl ObservedStrata {
             .into_iter()
             .map(|(_, c)| ident(&c))
             .collect();
-        let batches = engine
-            .collect(
+        let mut order: Option<RowConverter> = None;
+        let read = engine
+            .for_each_batch(
                 &histogram_sql(config, &cohorts, &conditions, spec),
                 "orders",
+                |batch| {
+                    let histogram =
+                        HistogramBatch::read(batch, conditions.len(), cohorts.pairs.len())?;
+                    let keys = stratum_keys(batch, conditions.len());
+                    let order = match &mut order {
+                        Some(order) => order,
+                        None => order.insert(RowConverter::new(
+                            keys.iter()
+                                .map(|k| {
+                                    SortField::new_with_options(k.data_type().clone(), ASCENDING)
+                                })
+                                .collect(),
+                        )?),
+                    };
+                    Ok((histogram, order.convert_columns(&keys)?))
+                },
             )
-            .await?
-            .iter()
-            .map(|b| HistogramBatch::read(b, conditions.len(), cohorts.pairs.len()))
-            .collect::<Result<Vec<_>>>()?;
+            .await?;
+        let (batches, keys): (Vec<_>, Vec<_>) = read.into_iter().unzip();
         let mut strata = ObservedStrata {
             cohorts,
             batches,
-            rows: Vec::new(),
             starts: Vec::new(),
             bucket_format: spec.time_bucket.format(),
         };
-        strata.index();
+        strata.index(&keys)?;
         Ok(strata)
     }
 
-    /// Finds where each stratum starts: the plan sorts by the stratum keys, so a stratum's
-    /// rows are consecutive (possibly across batches).
-    fn index(&mut self) {
-        let mut previous: Option<(usize, usize)> = None;
-        for (b, batch) in self.batches.iter().enumerate() {
-            for row in 0..batch.sku.len() {
-                let new_stratum =
-                    previous.is_none_or(|(pb, pr)| self.batches[pb].key(pr) != batch.key(row));
-                if new_stratum {
-                    self.starts.push(self.rows.len());
-                }
-                self.rows.push((b as u32, row as u32));
-                previous = Some((b, row));
-            }
-        }
-        self.starts.push(self.rows.len());
+    /// Puts the rows in stratum order and finds where each stratum starts. The order is the
+    /// strata's native keys ascending, nulls last, as SQL's `ORDER BY` would give it: the
+    /// permutation scans draw their signs in stratum order, so the order is part of the
+    /// p-values. Sorted here rather than in the plan, which would hold the whole histogram
+    /// twice (the aggregate's groups and the sort's copy) at the audit's peak.
+    fn index(&mut self, keys: &[Rows]) -> Result<()> {
+        let mut order: Vec<(u32, u32)> = keys
+            .iter()
+            .enumerate()
+            .flat_map(|(b, rows)| (0..rows.num_rows()).map(move |row| (b as u32, row as u32)))
+            .collect();
+        sort_on_two_threads(&mut order, |&(b1, r1), &(b2, r2)| {
+            keys[b1 as usize]
+                .row(r1 as usize)
+                .cmp(&keys[b2 as usize].row(r2 as usize))
+        });
+        // The checks walk the strata in order many times over: rows scattered over the plan's
+        // batches would each be a cache miss, so the histogram is rebuilt in order.
+        self.batches = in_order(&self.batches, &order)?;
+        let key = |i: usize| {
+            let (batch, row) = self.row(i);
+            batch.key(row)
+        };
+        self.starts = (0..order.len())
+            .filter(|&i| i == 0 || key(i - 1) != key(i))
+            .chain(std::iter::once(order.len()))
+            .collect();
+        Ok(())
+    }
+
+    /// The batch and row of the histogram's `i`-th row in stratum order.
+    fn row(&self, i: usize) -> (&HistogramBatch, usize) {
+        (
+            &self.batches[i / ORDERED_BATCH_ROWS],
+            i % ORDERED_BATCH_ROWS,
+        )
     }
 
     /// The pairs of one kind, as indices into `cohorts.pairs`.
@@ -188,7 +223,7 @@ impl ObservedStrata {
             .collect()
     }
 
-    /// Pair `pair`'s strata, SKU by SKU in the plan's order, with each cohort's median offered
+    /// Pair `pair`'s strata, SKU by SKU in stratum order, with each cohort's median offered
     /// price per stratum; only matched strata are kept.
     pub fn sku_strata(&self, pair: usize, keys: Keys) -> Vec<SkuStrata> {
         let mut skus: Vec<SkuStrata> = Vec::new();
@@ -198,8 +233,7 @@ impl ObservedStrata {
         for stratum in self.starts.windows(2) {
             treated.clear();
             reference.clear();
-            for &(b, row) in &self.rows[stratum[0]..stratum[1]] {
-                let (batch, row) = (&self.batches[b as usize], row as usize);
+            for (batch, row) in (stratum[0]..stratum[1]).map(|i| self.row(i)) {
                 if batch.price.is_null(row) {
                     continue;
                 }
@@ -216,8 +250,7 @@ impl ObservedStrata {
             if treated.is_empty() && reference.is_empty() {
                 continue;
             }
-            let (b, row) = self.rows[stratum[0]];
-            let (batch, row) = (&self.batches[b as usize], row as usize);
+            let (batch, row) = self.row(stratum[0]);
             let sku = batch.sku.value(row);
             if skus.last().is_none_or(|s| s.sku != sku) {
                 skus.push(SkuStrata {
@@ -302,9 +335,101 @@ fn weighted_median(values: &mut [(f64, u32)]) -> Option<f64> {
     })
 }
 
+/// Rows per batch of the histogram in stratum order.
+const ORDERED_BATCH_ROWS: usize = 1 << 16;
+
+/// The rows `order` names, (batch, row), in that order, as new batches.
+fn in_order(batches: &[HistogramBatch], order: &[(u32, u32)]) -> Result<Vec<HistogramBatch>> {
+    let Some(first) = batches.first() else {
+        return Ok(Vec::new());
+    };
+    order
+        .chunks(ORDERED_BATCH_ROWS)
+        .map(|chunk| {
+            let at: Vec<(usize, usize)> = chunk
+                .iter()
+                .map(|&(b, row)| (b as usize, row as usize))
+                .collect();
+            let pick = |column: &dyn Fn(&HistogramBatch) -> &dyn Array| -> Result<ArrayRef> {
+                let arrays: Vec<&dyn Array> = batches.iter().map(column).collect();
+                Ok(interleave(&arrays, &at)?)
+            };
+            Ok(HistogramBatch {
+                sku: pick(&|b| &b.sku)?.as_string::<i32>().clone(),
+                bucket: pick(&|b| &b.bucket)?.as_primitive::<Int64Type>().clone(),
+                conditions: (0..first.conditions.len())
+                    .map(|c| Ok(pick(&|b| &b.conditions[c])?.as_string::<i32>().clone()))
+                    .collect::<Result<_>>()?,
+                price: pick(&|b| &b.price)?.as_primitive::<Float64Type>().clone(),
+                counts: (0..first.counts.len())
+                    .map(|p| {
+                        Ok((
+                            pick(&|b| &b.counts[p].0)?
+                                .as_primitive::<Int32Type>()
+                                .clone(),
+                            pick(&|b| &b.counts[p].1)?
+                                .as_primitive::<Int32Type>()
+                                .clone(),
+                        ))
+                    })
+                    .collect::<Result<_>>()?,
+            })
+        })
+        .collect()
+}
+
+/// `items` sorted by `compare`, each half on a thread of its own, then merged: a million strata
+/// take about a second to sort on one.
+fn sort_on_two_threads<T: Copy + Send>(
+    items: &mut Vec<T>,
+    compare: impl Fn(&T, &T) -> std::cmp::Ordering + Sync,
+) {
+    let middle = items.len() / 2;
+    let (left, right) = items.split_at_mut(middle);
+    std::thread::scope(|scope| {
+        scope.spawn(|| left.sort_unstable_by(&compare));
+        right.sort_unstable_by(&compare);
+    });
+    let (left, right) = items.split_at(middle);
+    let mut merged = Vec::with_capacity(items.len());
+    let (mut l, mut r) = (0, 0);
+    while l < left.len() && r < right.len() {
+        if compare(&right[r], &left[l]).is_lt() {
+            merged.push(right[r]);
+            r += 1;
+        } else {
+            merged.push(left[l]);
+            l += 1;
+        }
+    }
+    merged.extend_from_slice(&left[l..]);
+    merged.extend_from_slice(&right[r..]);
+    *items = merged;
+}
+
+/// The stratum keys of a histogram batch in their native types: the SKU, the bucket and the
+/// conditions as grouped (the plan's last columns), for [`ObservedStrata::index`].
+fn stratum_keys(batch: &RecordBatch, conditions: usize) -> Vec<ArrayRef> {
+    let native = batch.num_columns() - conditions;
+    [0, 1]
+        .into_iter()
+        .chain(native..batch.num_columns())
+        .map(|i| batch.column(i).clone())
+        .collect()
+}
+
+/// 2^32: a pair's two counts are summed as one, the first cohort's times this.
+const COHORT_SHIFT: i64 = 1 << 32;
+
+/// Ascending, nulls last: SQL's `ORDER BY` default.
+const ASCENDING: SortOptions = SortOptions {
+    descending: false,
+    nulls_first: false,
+};
+
 /// The histogram plan: each order line labelled for every pair (customer-level labels computed
-/// once per customer, order-level ones per line), grouped by stratum and price, sorted by the
-/// stratum's native keys; only the group keys are turned into text.
+/// once per customer, order-level ones per line), grouped by stratum and price; the group keys
+/// are turned into text, and the conditions are also given as grouped, to order the strata by.
 fn histogram_sql(
     config: &Config,
     cohorts: &Cohorts,
@@ -340,10 +465,13 @@ fn histogram_sql(
         .map(|p| format!("label_{p} IS NOT NULL"))
         .collect::<Vec<_>>()
         .join(" OR ");
+    // Both cohorts' counts of a pair in one sum, the first cohort's in the upper 32 bits: half
+    // the aggregate's state per group, at millions of groups. Exact while a price of a stratum
+    // has fewer than 2^31 order lines, which the counts' INT type assumes anyway.
     let counts: String = (0..cohorts.pairs.len())
         .map(|p| {
             format!(
-                ", CAST(count(CASE WHEN label_{p} = 1 THEN 1 END) AS INT) AS treated_{p}, CAST(count(CASE WHEN label_{p} = 0 THEN 1 END) AS INT) AS reference_{p}"
+                ", sum(CASE WHEN label_{p} = 1 THEN {COHORT_SHIFT} WHEN label_{p} = 0 THEN 1 ELSE 0 END) AS packed_{p}"
             )
         })
         .collect();
@@ -359,7 +487,16 @@ fn histogram_sql(
         .map(|(i, c)| format!(", CAST({c} AS VARCHAR) AS condition_{i}"))
         .collect();
     let count_columns: String = (0..cohorts.pairs.len())
-        .map(|p| format!(", treated_{p}, reference_{p}"))
+        .map(|p| {
+            format!(
+                ", CAST(packed_{p} / {COHORT_SHIFT} AS INT) AS treated_{p}, CAST(packed_{p} % {COHORT_SHIFT} AS INT) AS reference_{p}"
+            )
+        })
+        .collect();
+    let native_conditions: String = conditions
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!(", {c} AS native_condition_{i}"))
         .collect();
     format!(
         "WITH customers AS (
@@ -373,8 +510,8 @@ fn histogram_sql(
             SELECT {group}, price, {labels} FROM observed),
         histogram AS (
             SELECT {group}, price{counts} FROM labelled WHERE {labelled_any} GROUP BY {group}, price)
-        SELECT CAST(sku AS VARCHAR) AS sku_text, CAST(date_part('epoch', bucket) AS BIGINT) AS bucket_seconds{condition_text}, price{count_columns}
-        FROM histogram ORDER BY {group}",
+        SELECT CAST(sku AS VARCHAR) AS sku_text, CAST(date_part('epoch', bucket) AS BIGINT) AS bucket_seconds{condition_text}, price{count_columns}{native_conditions}
+        FROM histogram",
         customer_columns = per_customer
             .iter()
             .map(|p| format!(", c.label_{p}"))
@@ -389,6 +526,18 @@ fn histogram_sql(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_threads_sort_as_one() {
+        let mut rng = crate::stats::SplitMix::new(7);
+        for n in [0, 1, 2, 3, 1000] {
+            let mut items: Vec<u64> = (0..n).map(|_| rng.next_u64() % 50).collect();
+            let mut expected = items.clone();
+            expected.sort_unstable();
+            sort_on_two_threads(&mut items, u64::cmp);
+            assert_eq!(items, expected);
+        }
+    }
 
     #[test]
     fn weighted_median_is_the_median_of_the_expanded_values() {
