@@ -194,13 +194,19 @@ impl Engine {
 
     /// Runs SQL; engine errors are attributed to `role`'s dataset.
     pub async fn sql(&self, sql: &str, role: &str) -> Result<DataFrame> {
+        self.ctx.sql(sql).await.map_err(self.in_dataset(role))
+    }
+
+    /// Turns an engine error into one attributed to `role`'s dataset (its location, when it is
+    /// a registered dataset).
+    fn in_dataset<'a>(
+        &self,
+        role: &'a str,
+    ) -> impl Fn(datafusion::error::DataFusionError) -> Error + 'a {
         let location = self
             .dataset(role)
             .map_or_else(|| role.to_string(), |d| d.location.clone());
-        self.ctx
-            .sql(sql)
-            .await
-            .map_err(|e| Error::from(e).in_dataset(role, &location))
+        move |e| Error::from(e).in_dataset(role, &location)
     }
 
     /// Collects a small result (aggregates, class counts), attributing errors to `role`.
@@ -221,19 +227,16 @@ impl Engine {
         mut keep: impl FnMut(&datafusion::arrow::record_batch::RecordBatch) -> Result<T>,
     ) -> Result<Vec<T>> {
         use futures::StreamExt;
-        let location = self
-            .dataset(role)
-            .map_or_else(|| role.to_string(), |d| d.location.clone());
-        let in_dataset = |e| Error::from(e).in_dataset(role, &location);
+        let in_dataset = self.in_dataset(role);
         let mut stream = self
             .sql(sql, role)
             .await?
             .execute_stream()
             .await
-            .map_err(in_dataset)?;
+            .map_err(&in_dataset)?;
         let mut kept = Vec::new();
         while let Some(batch) = stream.next().await {
-            kept.push(keep(&batch.map_err(in_dataset)?)?);
+            kept.push(keep(&batch.map_err(&in_dataset)?)?);
         }
         Ok(kept)
     }
@@ -253,11 +256,8 @@ impl Engine {
         sql: &str,
         role: &str,
     ) -> Result<Vec<datafusion::arrow::record_batch::RecordBatch>> {
-        let location = self
-            .dataset(role)
-            .map_or_else(|| role.to_string(), |d| d.location.clone());
-        let in_dataset = |e| Error::from(e).in_dataset(role, &location);
-        let frame = ctx.sql(sql).await.map_err(in_dataset)?;
+        let in_dataset = self.in_dataset(role);
+        let frame = ctx.sql(sql).await.map_err(&in_dataset)?;
         frame.collect().await.map_err(in_dataset)
     }
 

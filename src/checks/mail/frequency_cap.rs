@@ -77,24 +77,21 @@ async fn register_candidates(
     let window_ms = window_days * 86_400_000;
     let half = max_messages / 2;
     let bucket = format!("CAST(floor(date_part('epoch', sent_at) * 1000 / {window_ms}) AS BIGINT)");
-    if passes <= 1 {
-        let sql = format!(
+    let dense = |filter: &str| {
+        format!(
             "SELECT DISTINCT recipient_token, channel FROM (
-                SELECT recipient_token, channel FROM {judged}
+                SELECT recipient_token, channel FROM {judged} {filter}
                 GROUP BY recipient_token, channel, {bucket}
                 HAVING count(*) > {half})"
-        );
-        return crate::engine::materialize(ctx, CANDIDATES_TABLE, &sql).await;
+        )
+    };
+    if passes <= 1 {
+        return crate::engine::materialize(ctx, CANDIDATES_TABLE, &dense("")).await;
     }
     let mut found = Vec::new();
     for pass in 0..passes {
         let name = format!("{CANDIDATES_TABLE}_{pass}");
-        let sql = format!(
-            "SELECT DISTINCT recipient_token, channel FROM (
-                SELECT recipient_token, channel FROM {judged} WHERE {bucket} % {passes} = {pass}
-                GROUP BY recipient_token, channel, {bucket}
-                HAVING count(*) > {half})"
-        );
+        let sql = dense(&format!("WHERE {bucket} % {passes} = {pass}"));
         crate::engine::materialize(ctx, &name, &sql).await?;
         found.push(format!("SELECT recipient_token, channel FROM {name}"));
     }
