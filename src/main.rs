@@ -26,6 +26,16 @@ fn main() -> ExitCode {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
     }
+    // mimalloc asks for transparent huge pages on its arenas, and returning freed 64 KiB slices
+    // of them to the OS splits them: the next touch faults in, and the kernel clears, a whole
+    // 2 MiB page again. That clearing was 15% of the 1M-customer audit's CPU samples; with huge
+    // pages off the audit took 56 s instead of 63 s and peaked lower (1.68 GB against 1.80 GB).
+    #[cfg(target_os = "linux")]
+    // SAFETY: a flag on this process's memory map; it takes no pointers. Failure (an old
+    // kernel) only leaves huge pages as they were.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
     // A panic is a bug, but it must still end as one line and exit 2, and its default report
     // (which may quote whatever the failing code held) must not reach the terminal.
     std::panic::set_hook(Box::new(|info| {
