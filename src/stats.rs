@@ -97,40 +97,48 @@ impl SplitMix {
         z ^ (z >> 31)
     }
 
-    /// The lowest bit of each of the next `n` (at most 64) draws, draw k in bit k: exactly
-    /// the bits of `n` calls of `next_u64() & 1`. The permutation scans flip one sign per
-    /// draw and spend most of their time here, so the bits are computed without the rest of
-    /// the draws: bit 0 of the output is bits 0 and 31 of the second product, whose low 32
-    /// bits need only a 32-bit multiply; and the draws are independent of one another, so
-    /// with AVX2 they run four at a time.
-    pub fn low_bits(&mut self, n: u32) -> u64 {
-        debug_assert!(n <= 64);
+    /// The lowest bit of chosen draws ahead, without drawing: bit j is `next_u64() & 1` of
+    /// the draw `ahead[j]` places on (0 is the next draw), at most 64 of them. The state does
+    /// not move ([`SplitMix::skip`] moves it). SplitMix64's draws are a function of their
+    /// position alone, so a permutation scan computes only the draws of the strata that can
+    /// matter, at the positions the whole stream would give them, and its p-value is the one
+    /// every draw would give.
+    ///
+    /// The scans spend most of their time here, so the bits are computed without the rest of
+    /// the draws: bit 0 of a draw is bits 0 and 31 of the second product, whose low 32 bits
+    /// need only a 32-bit multiply; and the draws are independent of one another, so with
+    /// AVX2 they run four at a time.
+    pub fn low_bits_at(&self, ahead: &[u32]) -> u64 {
+        debug_assert!(ahead.len() <= 64);
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has just been found to support AVX2.
-            return unsafe { self.low_bits_avx2(n) };
+            return unsafe { self.low_bits_at_avx2(ahead) };
         }
-        self.low_bits_portable(n)
+        self.low_bits_at_portable(ahead)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn low_bits_avx2(&mut self, n: u32) -> u64 {
-        self.low_bits_portable(n)
+    fn low_bits_at_avx2(&self, ahead: &[u32]) -> u64 {
+        self.low_bits_at_portable(ahead)
     }
 
     #[inline(always)]
-    fn low_bits_portable(&mut self, n: u32) -> u64 {
-        let start = self.0;
+    fn low_bits_at_portable(&self, ahead: &[u32]) -> u64 {
         let mut bits = 0u64;
-        for k in 0..u64::from(n) {
-            let mut z = start.wrapping_add((k + 1).wrapping_mul(GAMMA));
+        for (j, &k) in ahead.iter().enumerate() {
+            let mut z = self.0.wrapping_add((u64::from(k) + 1).wrapping_mul(GAMMA));
             z = (z ^ (z >> 30)).wrapping_mul(MIX_1);
             let low = ((z ^ (z >> 27)) as u32).wrapping_mul(MIX_2 as u32);
-            bits |= u64::from((low ^ (low >> 31)) & 1) << k;
+            bits |= u64::from((low ^ (low >> 31)) & 1) << j;
         }
-        self.0 = start.wrapping_add(u64::from(n).wrapping_mul(GAMMA));
         bits
+    }
+
+    /// Moves past `n` draws, as `n` calls of `next_u64` would.
+    pub fn skip(&mut self, n: u64) {
+        self.0 = self.0.wrapping_add(n.wrapping_mul(GAMMA));
     }
 }
 
@@ -408,17 +416,27 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn low_bits_are_the_draws_lowest_bits(seed: u64, n in 0u32..=64, m in 0u32..=64) {
+        fn low_bits_at_are_the_lowest_bits_of_those_draws(
+            seed: u64,
+            picks in proptest::collection::btree_set(0u32..200, 0..=64),
+            skipped in 0u64..300,
+        ) {
             let mut plain = SplitMix::new(seed);
-            let (mut fast, mut portable) = (plain.clone(), plain.clone());
-            for count in [n, m] {
-                let expected = (0..count).fold(0u64, |bits, k| bits | (plain.next_u64() & 1) << k);
-                proptest::prop_assert_eq!(fast.low_bits(count), expected);
-                proptest::prop_assert_eq!(portable.low_bits_portable(count), expected);
-            }
-            let next = plain.next_u64();
-            proptest::prop_assert_eq!(fast.next_u64(), next);
-            proptest::prop_assert_eq!(portable.next_u64(), next);
+            let picked = SplitMix::new(seed);
+            let ahead: Vec<u32> = picks.into_iter().collect();
+            let draws: Vec<u64> = (0..200).map(|_| plain.next_u64() & 1).collect();
+            let expected = ahead
+                .iter()
+                .enumerate()
+                .fold(0u64, |bits, (j, &k)| bits | draws[k as usize] << j);
+            proptest::prop_assert_eq!(picked.low_bits_at(&ahead), expected);
+            proptest::prop_assert_eq!(picked.low_bits_at_portable(&ahead), expected);
+            let (mut walked, mut jumped) = (SplitMix::new(seed), SplitMix::new(seed));
+            (0..skipped).for_each(|_| {
+                walked.next_u64();
+            });
+            jumped.skip(skipped);
+            proptest::prop_assert_eq!(jumped.next_u64(), walked.next_u64());
         }
     }
 

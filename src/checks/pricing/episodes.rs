@@ -12,7 +12,7 @@
 //! the search over every day and condition is paid for in the p-value. The caller puts the
 //! SKUs' p-values under Benjamini–Hochberg.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 
 use crate::stats::{SplitMix, ZERO, absolute_ranks};
 
@@ -116,38 +116,61 @@ impl Permutations {
 }
 
 /// Every cell of a SKU with at least one matched stratum: each bucket over all its strata, and
-/// each (bucket, condition = value) that is not the same set of strata again.
+/// each (bucket, condition = value) that is not the same set of strata again. Cells come in
+/// bucket order, then the whole bucket, then by condition column and value.
 pub fn cells(strata: &[Stratum], condition_count: usize) -> Vec<Cell> {
-    let mut cells: BTreeMap<(String, Scope), Vec<usize>> = BTreeMap::new();
+    // The matched strata of each bucket. A SKU's strata come bucket by bucket, so a bucket is
+    // looked up only where it changes.
+    let mut buckets: Vec<(&str, Vec<usize>)> = Vec::new();
+    let mut bucket_of: HashMap<&str, usize> = HashMap::new();
+    let mut current = usize::MAX;
     for (i, stratum) in strata.iter().enumerate() {
         if stratum.gap().is_none() {
             continue;
         }
-        let bucket = &stratum.bucket;
-        cells
-            .entry((bucket.clone(), Scope::AllConditions))
-            .or_default()
-            .push(i);
+        let bucket = stratum.bucket.as_str();
+        if buckets.get(current).is_none_or(|(b, _)| *b != bucket) {
+            current = *bucket_of.entry(bucket).or_insert_with(|| {
+                buckets.push((bucket, Vec::new()));
+                buckets.len() - 1
+            });
+        }
+        buckets[current].1.push(i);
+    }
+    buckets.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut cells = Vec::new();
+    for (bucket, members) in buckets {
+        let first = cells.len();
         for column in 0..condition_count {
-            if let Some(value) = &stratum.conditions[column] {
-                cells
-                    .entry((bucket.clone(), Scope::Condition(column, value.clone())))
-                    .or_default()
-                    .push(i);
+            let mut valued: Vec<(&str, usize)> = members
+                .iter()
+                .filter_map(|&i| strata[i].conditions[column].as_deref().map(|v| (v, i)))
+                .collect();
+            // Stable: each value's strata stay in stratum order.
+            valued.sort_by(|a, b| a.0.cmp(b.0));
+            for group in valued.chunk_by(|a, b| a.0 == b.0) {
+                let held: Vec<usize> = group.iter().map(|(_, i)| *i).collect();
+                // A condition that takes one value all day is the whole day again.
+                if held == members || cells[first..].iter().any(|c: &Cell| c.strata == held) {
+                    continue;
+                }
+                cells.push(Cell {
+                    bucket: bucket.to_string(),
+                    scope: Scope::Condition(column, group[0].0.to_string()),
+                    strata: held,
+                });
             }
         }
+        cells.insert(
+            first,
+            Cell {
+                bucket: bucket.to_string(),
+                scope: Scope::AllConditions,
+                strata: members,
+            },
+        );
     }
-    let mut seen: BTreeSet<(String, Vec<usize>)> = BTreeSet::new();
     cells
-        .into_iter()
-        // A condition that takes one value all day is the whole day again.
-        .filter(|((bucket, _), members)| seen.insert((bucket.clone(), members.clone())))
-        .map(|((bucket, scope), strata)| Cell {
-            bucket,
-            scope,
-            strata,
-        })
-        .collect()
 }
 
 /// Marks in `qualifying` the cells consistent with an overcharge in `direction` (+1: the first
@@ -281,26 +304,51 @@ pub fn scan(
     }
     // Under a sign flip a kept cell is consistent exactly when all its strata point the way
     // looked at: the sizes, hence the mean, do not change. So the permutations need only the
-    // signs, as bits, and each cell is the bit masks of its strata, word by word: a cell is
-    // checked a word at a time, and the strata covered are a union of masks. The ranks are
+    // signs, as bits, and only of the strata some kept cell holds (the others never count);
+    // each cell is the bit masks of its strata, word by word, over those strata alone: a cell
+    // is checked a word at a time, and the strata covered are a union of masks. The ranks are
     // whole or half numbers, so their sum is exact in any order.
-    let words = strata.len().div_ceil(64);
-    let (masks, ends) = cell_masks(&cells);
+    let relevant: Vec<usize> = cells
+        .iter()
+        .flat_map(|c| c.strata.iter().copied())
+        .collect::<BTreeSet<usize>>()
+        .into_iter()
+        .collect();
+    let mut position = vec![usize::MAX; strata.len()];
+    for (j, &i) in relevant.iter().enumerate() {
+        position[i] = j;
+    }
+    let compact: Vec<Cell> = cells
+        .iter()
+        .map(|c| Cell {
+            strata: c.strata.iter().map(|i| position[*i]).collect(),
+            ..c.clone()
+        })
+        .collect();
+    let relevant_ranks: Vec<f64> = relevant.iter().map(|i| ranks[*i]).collect();
+    // Each relevant stratum's place in a run's draws: the run draws one per stratum, in
+    // stratum order, and only these are computed.
+    let ahead: Vec<u32> = relevant.iter().map(|i| *i as u32).collect();
+    let words = relevant.len().div_ceil(64);
+    let (masks, ends) = cell_masks(&compact);
     let mut observed_positive = vec![0u64; words];
-    for (i, gap) in log_gaps.iter().enumerate() {
-        observed_positive[i / 64] |= u64::from(*gap > 0.0) << (i % 64);
+    for (j, &i) in relevant.iter().enumerate() {
+        observed_positive[j / 64] |= u64::from(log_gaps[i] > 0.0) << (j % 64);
     }
     let mut rng = SplitMix::new(seed);
     let (mut runs, mut reached) = (0usize, 0usize);
     let mut positive = vec![0u64; words];
     let mut covered = vec![0u64; words];
     while runs < permutations.max && reached < permutations.enough {
-        // One draw per stratum, in stratum order: its lowest bit flips the stratum's sign.
-        for (word, (permuted, observed)) in positive.iter_mut().zip(&observed_positive).enumerate()
+        // A stratum's draw's lowest bit flips its sign.
+        for ((permuted, observed), places) in positive
+            .iter_mut()
+            .zip(&observed_positive)
+            .zip(ahead.chunks(64))
         {
-            let strata_here = (strata.len() - 64 * word).min(64);
-            *permuted = observed ^ rng.low_bits(strata_here as u32);
+            *permuted = observed ^ rng.low_bits_at(places);
         }
+        rng.skip(strata.len() as u64);
         let mut permuted = f64::NEG_INFINITY;
         for direction in directions {
             // The strata pointing the way looked at: a negative direction wants the unset bits.
@@ -323,7 +371,7 @@ pub fn scan(
             for (word, &bits) in covered.iter().enumerate() {
                 let mut rest = bits;
                 while rest != 0 {
-                    total += ranks[word * 64 + rest.trailing_zeros() as usize];
+                    total += relevant_ranks[word * 64 + rest.trailing_zeros() as usize];
                     rest &= rest - 1;
                 }
             }
@@ -451,7 +499,7 @@ mod tests {
     ) -> f64 {
         let log_gaps: Vec<f64> = strata.iter().map(|s| s.log_gap().unwrap_or(0.0)).collect();
         let ranks = absolute_ranks(&log_gaps);
-        let cells = cells(strata, 1);
+        let cells = cells_by_definition(strata, 1);
         let (mut marks, mut covered) = (vec![false; cells.len()], vec![false; strata.len()]);
         let directions: &[f64] = if two_sided { &[1.0, -1.0] } else { &[1.0] };
         let mut best = |gaps: &[f64]| {
@@ -482,7 +530,66 @@ mod tests {
         (reached + 1) as f64 / (runs + 1) as f64
     }
 
+    /// The cells by their definition: every (bucket, scope) with its matched strata, in key
+    /// order, a set of strata met again in its bucket left out.
+    fn cells_by_definition(strata: &[Stratum], condition_count: usize) -> Vec<Cell> {
+        use std::collections::BTreeMap;
+        let mut cells: BTreeMap<(String, Scope), Vec<usize>> = BTreeMap::new();
+        for (i, stratum) in strata.iter().enumerate() {
+            if stratum.gap().is_none() {
+                continue;
+            }
+            let mut scopes = vec![Scope::AllConditions];
+            for (column, value) in stratum.conditions.iter().enumerate().take(condition_count) {
+                if let Some(value) = value {
+                    scopes.push(Scope::Condition(column, value.clone()));
+                }
+            }
+            for scope in scopes {
+                cells
+                    .entry((stratum.bucket.clone(), scope))
+                    .or_default()
+                    .push(i);
+            }
+        }
+        let mut seen = BTreeSet::new();
+        cells
+            .into_iter()
+            .filter(|((bucket, _), members)| seen.insert((bucket.clone(), members.clone())))
+            .map(|((bucket, scope), strata)| Cell {
+                bucket,
+                scope,
+                strata,
+            })
+            .collect()
+    }
+
     proptest::proptest! {
+        #[test]
+        fn cells_are_those_of_the_definition(
+            rows in proptest::collection::vec(
+                (0usize..5, proptest::option::of(0usize..3), proptest::option::of(0usize..3), proptest::bool::ANY),
+                0..80,
+            ),
+        ) {
+            // Buckets out of order and met again, values missing, strata without a match.
+            let strata: Vec<Stratum> = rows
+                .iter()
+                .map(|(bucket, channel, payment, matched)| Stratum {
+                    bucket: format!("d{}", [3, 1, 4, 0, 2][*bucket]),
+                    conditions: vec![
+                        channel.map(|c| ["app", "web", "mini"][c].to_string()),
+                        payment.map(|p| ["card", "cash", "wallet"][p].to_string()),
+                    ],
+                    treated_price: matched.then_some(101.0),
+                    reference_price: Some(100.0),
+                    n_treated: 1,
+                    n_reference: 1,
+                })
+                .collect();
+            proptest::prop_assert_eq!(cells(&strata, 2), cells_by_definition(&strata, 2));
+        }
+
         #[test]
         fn the_bitwise_permutations_give_the_p_value_of_the_definition(
             prices in proptest::collection::vec((0usize..4, proptest::option::of(0usize..5)), 1..150),
