@@ -76,6 +76,8 @@ pub struct Context<'a> {
     /// What `fairmark probe` brought back from the pricing service, in a probe run.
     probe: Option<&'a ProbeAnswers>,
     progress: &'a (dyn Fn(&str) + Sync),
+    /// Whether the customer features carry [`crate::pricing::ORDER_TOTALS`].
+    order_totals: bool,
     /// Shared by every context on the same engine (see [`Context::with_rules`]).
     derived: Arc<Derived>,
 }
@@ -108,7 +110,17 @@ impl<'a> Context<'a> {
             engine,
             probe: None,
             progress,
+            order_totals: true,
             derived: Arc::default(),
+        }
+    }
+
+    /// The same context building customer features without the order totals: for a run whose
+    /// checks and rules read none of them. Before any table is built.
+    pub fn without_order_totals(self) -> Context<'a> {
+        Context {
+            order_totals: false,
+            ..self
         }
     }
 
@@ -189,7 +201,13 @@ impl<'a> Context<'a> {
                     .customer_features
                     .get_or_try_init(|| async {
                         (self.progress)("building customer features");
-                        crate::pricing::register_features(self.engine()?, self.config, date).await
+                        crate::pricing::register_features(
+                            self.engine()?,
+                            self.config,
+                            date,
+                            self.order_totals,
+                        )
+                        .await
                     })
                     .await?;
             }

@@ -22,7 +22,13 @@ pub async fn run(config_path: &Path, role: &str, out: &Path) -> anyhow::Result<E
     if prepared.config.engine.memory_limit == MemoryLimit::Auto {
         prepared.config.engine.memory_limit = MemoryLimit::Bytes(STREAMING_MEMORY);
     }
-    let engine = Engine::open(&prepared.config, functions::all(prepared.key.clone())).await?;
+    // Only the dataset copied is opened: the others would be read and hashed for nothing.
+    let engine = Engine::open_only(
+        &prepared.config,
+        functions::all(prepared.key.clone()),
+        |wanted| wanted == role,
+    )
+    .await?;
     // One sort over the tokenized partitions, not one per partition merged after: per-partition
     // sorts split the budget, and their merges then fail for memory they cannot spill.
     engine

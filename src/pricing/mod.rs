@@ -24,6 +24,12 @@ pub const DERIVED: &[&str] = &[
     "is_new",
 ];
 
+/// The derived attributes that count and sum every order of a customer. They cost a grouping
+/// by customer and order (a group for every order); tenure and the device need only one by
+/// customer, so the features leave them out where nothing reads them (`check-rules` whose
+/// rules name none of them).
+pub const ORDER_TOTALS: &[&str] = &["order_count", "total_spend", "days_since_last_order"];
+
 /// The table [`register_features`] registers: one row per customer.
 pub const FEATURES_TABLE: &str = "fm_customer_features";
 
@@ -104,16 +110,25 @@ pub async fn register_features(
     engine: &Engine,
     config: &Config,
     reference_date: NaiveDate,
+    order_totals: bool,
 ) -> Result<()> {
     let reference_day = days_since_epoch(reference_date);
     // Orders are counted as the groups of a first aggregate by customer and order: a
     // grouped count(DISTINCT) keeps a set of keys per customer, which costs more than grouping.
-    let stats = "SELECT customer_id, CAST(count(order_key) AS BIGINT) AS order_count, sum(spend) AS total_spend,
+    let with_totals = "SELECT customer_id, CAST(count(order_key) AS BIGINT) AS order_count, sum(spend) AS total_spend,
             min(first_at) AS first_at, max(last_at) AS last_at, max(device_os) AS order_device
          FROM (SELECT customer_id, order_key, sum(line_amount) AS spend, min(ordered_at) AS first_at,
                 max(ordered_at) AS last_at, max(device_os) AS device_os
              FROM fm_orders WHERE customer_id IS NOT NULL GROUP BY customer_id, order_key)
          GROUP BY customer_id";
+    let without_totals =
+        "SELECT customer_id, min(ordered_at) AS first_at, max(device_os) AS order_device
+         FROM fm_orders WHERE customer_id IS NOT NULL GROUP BY customer_id";
+    let stats = if order_totals {
+        with_totals
+    } else {
+        without_totals
+    };
     let (customers, start, device) = match &config.datasets.customers {
         Some(c) => {
             let mut columns = vec![format!("CAST({} AS VARCHAR) AS customer_id", ident(&c.id))];
@@ -197,18 +212,25 @@ pub async fn register_features(
     } else {
         "s.customer_id"
     };
+    let totals = if order_totals {
+        format!(
+            "COALESCE(s.order_count, 0) AS order_count,
+            COALESCE(s.total_spend, 0.0) AS total_spend,
+            {reference_day} - {last_day} AS days_since_last_order,",
+            last_day = day_number("s.last_at"),
+        )
+    } else {
+        String::new()
+    };
     let sql = format!(
         "SELECT {id} AS customer_id{customer_columns},
             {reference_day} - {start_day} AS tenure_days,
-            COALESCE(s.order_count, 0) AS order_count,
-            COALESCE(s.total_spend, 0.0) AS total_spend,
-            {reference_day} - {last_day} AS days_since_last_order,
+            {totals}
             ({reference_day} - {start_day}) <= {NEW_CUSTOMER_DAYS} AS is_new,
             {device} AS device_os,
             {start} AS tenure_start
          FROM {customers}",
         start_day = day_number(start),
-        last_day = day_number("s.last_at"),
     );
     // One row per customer, read by every simulation and cohort comparison: computed once.
     let frame = engine

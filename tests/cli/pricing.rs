@@ -241,6 +241,36 @@ fn check_rules_fails_on_an_added_tenure_surcharge_and_passes_a_channel_discount_
 }
 
 #[test]
+fn the_gate_simulates_alike_whether_or_not_a_rule_names_an_order_total() {
+    // Without a rule on order counts or spend the features are built without those totals;
+    // a rule that names one (and never applies) brings them back. The simulated disparities
+    // of the demo's rules must not tell the two runs apart.
+    let fixture = Fixture::small();
+    let rules = std::fs::read_to_string(&fixture.data.rules_file).unwrap();
+    let disparities = |rules_text: &str| {
+        std::fs::write(&fixture.data.rules_file, rules_text).unwrap();
+        let output = fairmark()
+            .args(["check-rules", "--format", "json", "--config"])
+            .arg(&fixture.data.config)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let found: Vec<serde_json::Value> = report["introduced"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["check"] == "pricing.simulated-disparity")
+            .cloned()
+            .collect();
+        assert!(!found.is_empty(), "{report:#}");
+        found
+    };
+    let never = "\n[[rule]]\nid = \"big-spenders\"\nwhen = \"total_spend < 0 AND order_count < 0\"\nadjust = \"-1%\"\ndisclosed = true\n";
+    assert_eq!(disparities(&rules), disparities(&format!("{rules}{never}")));
+}
+
+#[test]
 fn a_rule_that_does_not_parse_names_its_line_and_column() {
     let fixture = Fixture::small();
     std::fs::write(
