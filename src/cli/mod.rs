@@ -270,6 +270,18 @@ impl Cli {
     }
 }
 
+impl Cli {
+    /// Whether SIGINT and SIGTERM end the process through fairmark's handler, which removes
+    /// the private directories first. Not a scheduler or an executor: Ballista stops those
+    /// itself, and an executor's directory goes when its runtime is dropped.
+    pub fn cleans_up_on_signal(&self) -> bool {
+        !matches!(
+            self.command,
+            Command::Scheduler { .. } | Command::Executor { .. }
+        )
+    }
+}
+
 impl Command {
     /// The command's file and directory arguments: all local. Only dataset paths, in the
     /// config, may be on object storage.

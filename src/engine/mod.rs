@@ -22,7 +22,7 @@ use datafusion::prelude::{
 use regex::Regex;
 use serde::Serialize;
 
-pub use runtime::Runtime;
+pub use runtime::{Runtime, remove_private_dirs};
 pub use storage::DataFile;
 
 use crate::config::{ColumnKind, Config, DatasetConfig, Format, MappedColumn};

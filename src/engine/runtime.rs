@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use datafusion::execution::disk_manager::{DiskManager, DiskManagerBuilder, DiskManagerMode};
@@ -24,7 +24,7 @@ pub struct Runtime {
     /// The pool's size in bytes, `None` when unlimited.
     pub memory_limit: Option<u64>,
     spill_files: Arc<Mutex<BTreeMap<String, u64>>>,
-    spill_dir: Arc<TempDir>,
+    spill_dir: Arc<PrivateDir>,
 }
 
 impl Runtime {
@@ -42,11 +42,11 @@ impl Runtime {
                 ),
             )
         })?;
-        let spill_dir = Arc::new(spill_dir);
+        let spill_dir = Arc::new(PrivateDir::new(spill_dir));
         let disk = Arc::new(
             DiskManagerBuilder::default()
                 .with_mode(DiskManagerMode::Directories(vec![
-                    spill_dir.path().to_path_buf(),
+                    spill_dir.0.path().to_path_buf(),
                 ]))
                 .build()?,
         );
@@ -89,7 +89,40 @@ impl Runtime {
     }
 
     pub fn spill_dir(&self) -> &Path {
-        self.spill_dir.path()
+        self.spill_dir.0.path()
+    }
+}
+
+/// The private directories this process holds. A process ended by a signal runs no
+/// destructor, and spill files hold rows as read: [`remove_private_dirs`] is for its last act.
+static HELD: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn held() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    HELD.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A private directory, listed in [`HELD`] for as long as it exists.
+struct PrivateDir(TempDir);
+
+impl PrivateDir {
+    fn new(dir: TempDir) -> PrivateDir {
+        held().push(dir.path().to_path_buf());
+        PrivateDir(dir)
+    }
+}
+
+impl Drop for PrivateDir {
+    fn drop(&mut self) {
+        held().retain(|path| path != self.0.path());
+    }
+}
+
+/// Removes every private directory this process holds (spill and shuffle files, the judged
+/// sends), for a process about to end on SIGINT or SIGTERM.
+pub fn remove_private_dirs() {
+    for dir in held().iter() {
+        // Nothing to report to: the process is ending, and a directory already gone is fine.
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
 

@@ -215,3 +215,49 @@ fn an_audit_that_spills_leaves_nothing_on_disk_and_changes_no_output() {
         );
     }
 }
+
+#[test]
+fn an_audit_stopped_by_sigterm_removes_its_private_directory() {
+    let fixture = Fixture::small();
+    let spill_root = fixture.out("spill-root");
+    std::fs::create_dir(&spill_root).unwrap();
+    fixture.edit_config(
+        "pricing_rules = \"rules.toml\"",
+        &format!(
+            "pricing_rules = \"rules.toml\"\n[engine]\nspill_dir = \"{}\"",
+            spill_root.display()
+        ),
+    );
+    let audit = std::process::Command::new(env!("CARGO_BIN_EXE_fairmark"))
+        .args(["audit", "--config"])
+        .arg(&fixture.data.config)
+        .arg("--out")
+        .arg(fixture.out("stopped"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The directory is made when the engine opens, before any dataset is read: the audit is
+    // stopped while it still holds it.
+    let started = std::time::Instant::now();
+    while std::fs::read_dir(&spill_root).unwrap().count() == 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no private directory appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    // SAFETY: a signal to the child this test started.
+    unsafe {
+        libc::kill(audit.id() as i32, libc::SIGTERM);
+    }
+    let output = audit.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(128 + libc::SIGTERM), "{stderr}");
+    assert!(stderr.contains("stopped by a signal"), "{stderr}");
+    assert_eq!(
+        std::fs::read_dir(&spill_root).unwrap().count(),
+        0,
+        "the private directory is removed"
+    );
+}
