@@ -171,21 +171,28 @@ fn phone_numbers_in_free_text_are_reported() {
     );
 }
 
+/// Points the fixture's `[engine] spill_dir` at a fresh empty directory, with `settings` (lines
+/// of `[engine]`) before it; returns that directory.
+fn spill_into_a_root_of_its_own(fixture: &Fixture, settings: &str) -> std::path::PathBuf {
+    let spill_root = fixture.out("spill-root");
+    std::fs::create_dir(&spill_root).unwrap();
+    fixture.edit_config(
+        "pricing_rules = \"rules.toml\"",
+        &format!(
+            "pricing_rules = \"rules.toml\"\n[engine]\n{settings}spill_dir = \"{}\"",
+            spill_root.display()
+        ),
+    );
+    spill_root
+}
+
 #[test]
 fn an_audit_that_spills_leaves_nothing_on_disk_and_changes_no_output() {
     let fixture = Fixture::small();
     fixture.audit("in-memory").code(1);
-    let spill_root = fixture.out("spill-root");
-    std::fs::create_dir(&spill_root).unwrap();
     // 36 MiB is below what this audit holds at its peak (it spills twice at 28 to 40 MiB), and
     // above what its sorts need to merge what they spilled (it fails at 24 MiB).
-    fixture.edit_config(
-        "pricing_rules = \"rules.toml\"",
-        &format!(
-            "pricing_rules = \"rules.toml\"\n[engine]\nmemory_limit = \"36MiB\"\nspill_dir = \"{}\"",
-            spill_root.display()
-        ),
-    );
+    let spill_root = spill_into_a_root_of_its_own(&fixture, "memory_limit = \"36MiB\"\n");
     let audit = fairmark()
         .env("DATAFUSION_EXECUTION_TARGET_PARTITIONS", "2")
         .args(["audit", "--config"])
@@ -219,15 +226,7 @@ fn an_audit_that_spills_leaves_nothing_on_disk_and_changes_no_output() {
 #[test]
 fn an_audit_stopped_by_sigterm_removes_its_private_directory() {
     let fixture = Fixture::small();
-    let spill_root = fixture.out("spill-root");
-    std::fs::create_dir(&spill_root).unwrap();
-    fixture.edit_config(
-        "pricing_rules = \"rules.toml\"",
-        &format!(
-            "pricing_rules = \"rules.toml\"\n[engine]\nspill_dir = \"{}\"",
-            spill_root.display()
-        ),
-    );
+    let spill_root = spill_into_a_root_of_its_own(&fixture, "");
     let audit = std::process::Command::new(env!("CARGO_BIN_EXE_fairmark"))
         .args(["audit", "--config"])
         .arg(&fixture.data.config)
