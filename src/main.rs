@@ -31,8 +31,9 @@ fn main() -> ExitCode {
     }
     // mimalloc asks for transparent huge pages on its arenas, and returning freed 64 KiB slices
     // of them to the OS splits them: the next touch faults in, and the kernel clears, a whole
-    // 2 MiB page again. That clearing was 15% of the 1M-customer audit's CPU samples; with huge
-    // pages off the audit took 56 s instead of 63 s and peaked lower (1.68 GB against 1.80 GB).
+    // 2 MiB page again. That clearing had 15% of the samples of a profile of the 1M-customer
+    // audit; with huge pages off the audit took 55 s instead of 63 s and peaked lower (1.60 GB
+    // against 1.80 GB).
     #[cfg(target_os = "linux")]
     // SAFETY: a flag on this process's memory map; it takes no pointers. Failure (an old
     // kernel) only leaves huge pages as they were.

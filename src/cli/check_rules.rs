@@ -149,15 +149,7 @@ pub async fn run(arguments: Arguments) -> anyhow::Result<ExitCode> {
     let quiet = |_: &str| {};
     let mut cx = checks::Context::new(&config, &policy, Some(&head), engine.as_ref(), &quiet);
     // The gate's checks read the features only through the rules' conditions.
-    let names_totals = |rules: &RulesFile| {
-        rules.rules.iter().any(|rule| {
-            rule.condition.attributes().iter().any(|(name, _)| {
-                pricing::ORDER_TOTALS
-                    .iter()
-                    .any(|total| total.eq_ignore_ascii_case(name))
-            })
-        })
-    };
+    let names_totals = |rules: &RulesFile| rules.names_any(pricing::ORDER_TOTALS);
     if !names_totals(&head) && !base.as_ref().is_some_and(names_totals) {
         cx = cx.without_order_totals();
     }

@@ -268,9 +268,7 @@ impl Cli {
                 | Command::Init { .. }
         )
     }
-}
 
-impl Cli {
     /// Whether SIGINT and SIGTERM end the process through fairmark's handler, which removes
     /// the private directories first. Not a scheduler or an executor: Ballista stops those
     /// itself, and an executor's directory goes when its runtime is dropped.

@@ -26,7 +26,7 @@ pub async fn run(config_path: &Path, role: &str, out: &Path) -> anyhow::Result<E
     let engine = Engine::open_only(
         &prepared.config,
         functions::all(prepared.key.clone()),
-        |wanted| wanted == role,
+        |dataset| dataset == role,
     )
     .await?;
     // One sort over the tokenized partitions, not one per partition merged after: per-partition

@@ -42,7 +42,7 @@ impl Runtime {
                 ),
             )
         })?;
-        let spill_dir = Arc::new(PrivateDir::new(spill_dir));
+        let spill_dir = Arc::new(spill_dir);
         let disk = Arc::new(
             DiskManagerBuilder::default()
                 .with_mode(DiskManagerMode::Directories(vec![
@@ -104,13 +104,6 @@ fn held() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
 /// A private directory, listed in [`HELD`] for as long as it exists.
 struct PrivateDir(TempDir);
 
-impl PrivateDir {
-    fn new(dir: TempDir) -> PrivateDir {
-        held().push(dir.path().to_path_buf());
-        PrivateDir(dir)
-    }
-}
-
 impl Drop for PrivateDir {
     fn drop(&mut self) {
         held().retain(|path| path != self.0.path());
@@ -156,12 +149,15 @@ impl TempFileFactory for CountedSpills {
     }
 }
 
-/// A fresh directory under `root` that only this user can list, read or enter.
-fn private_dir(root: &Path) -> std::io::Result<TempDir> {
-    tempfile::Builder::new()
+/// A fresh directory under `root` that only this user can list, read or enter, listed in
+/// [`HELD`].
+fn private_dir(root: &Path) -> std::io::Result<PrivateDir> {
+    let dir = tempfile::Builder::new()
         .prefix("fairmark-spill-")
         .permissions(std::fs::Permissions::from_mode(0o700))
-        .tempdir_in(root)
+        .tempdir_in(root)?;
+    held().push(dir.path().to_path_buf());
+    Ok(PrivateDir(dir))
 }
 
 /// The machine's memory from `/proc/meminfo`, or the cgroup's limit when it is lower.

@@ -197,6 +197,17 @@ impl RulesFile {
             })
     }
 
+    /// Whether some rule's condition names one of `attributes` (in any case).
+    pub fn names_any(&self, attributes: &[&str]) -> bool {
+        self.rules.iter().any(|rule| {
+            rule.condition.attributes().iter().any(|(name, _)| {
+                attributes
+                    .iter()
+                    .any(|attribute| attribute.eq_ignore_ascii_case(name))
+            })
+        })
+    }
+
     /// Parses rules text; `path` names it in messages; every attribute must be in `known`
     /// (lower case).
     pub fn parse(text: &str, path: &str, known: &BTreeSet<String>) -> Result<RulesFile> {

@@ -213,15 +213,16 @@ fn statistic(cells: &[Cell], qualifying: &[bool], ranks: &[f64], covered: &mut [
     total
 }
 
-/// Every cell's strata as (word, bit mask) pairs over the SKU's strata, flattened, and where
-/// each cell's pairs end.
-fn cell_masks(cells: &[Cell]) -> (Vec<(usize, u64)>, Vec<usize>) {
+/// Every cell's strata as (word, bit mask) pairs, flattened, and where each cell's pairs end;
+/// stratum `i` is bit `position[i]`.
+fn cell_masks(cells: &[Cell], position: &[usize]) -> (Vec<(usize, u64)>, Vec<usize>) {
     let mut masks: Vec<(usize, u64)> = Vec::new();
     let mut ends = Vec::with_capacity(cells.len());
     for cell in cells {
         let start = masks.len();
         for &i in &cell.strata {
-            let (word, bit) = (i / 64, 1u64 << (i % 64));
+            let at = position[i];
+            let (word, bit) = (at / 64, 1u64 << (at % 64));
             match masks[start..].iter_mut().find(|(w, _)| *w == word) {
                 Some((_, mask)) => *mask |= bit,
                 None => masks.push((word, bit)),
@@ -318,19 +319,12 @@ pub fn scan(
     for (j, &i) in relevant.iter().enumerate() {
         position[i] = j;
     }
-    let compact: Vec<Cell> = cells
-        .iter()
-        .map(|c| Cell {
-            strata: c.strata.iter().map(|i| position[*i]).collect(),
-            ..c.clone()
-        })
-        .collect();
     let relevant_ranks: Vec<f64> = relevant.iter().map(|i| ranks[*i]).collect();
     // Each relevant stratum's place in a run's draws: the run draws one per stratum, in
     // stratum order, and only these are computed.
     let ahead: Vec<u32> = relevant.iter().map(|i| *i as u32).collect();
     let words = relevant.len().div_ceil(64);
-    let (masks, ends) = cell_masks(&compact);
+    let (masks, ends) = cell_masks(&cells, &position);
     let mut observed_positive = vec![0u64; words];
     for (j, &i) in relevant.iter().enumerate() {
         observed_positive[j / 64] |= u64::from(log_gaps[i] > 0.0) << (j % 64);
