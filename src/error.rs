@@ -337,11 +337,11 @@ pub fn redact(message: &str) -> String {
     crate::pii::mask_spans(&redacted, "<redacted>")
 }
 
-/// The last pass before an error is printed: one line, and any identifier the PII recognizers
-/// know masked, whatever path the message took.
+/// The last pass before an error is printed: one line, any identifier the PII recognizers know
+/// masked, and control characters written out, whatever path the message took.
 pub fn for_terminal(message: &str) -> String {
     let one_line = message.lines().collect::<Vec<_>>().join(" ");
-    crate::pii::mask_spans(&one_line, "<redacted>")
+    crate::escape::terminal(&crate::pii::mask_spans(&one_line, "<redacted>")).into_owned()
 }
 
 /// Whether a name taken from the data (a CSV header cell, a value of a vocabulary column) reads
@@ -360,6 +360,30 @@ pub fn printable_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
         && name.chars().filter(char::is_ascii_digit).count() <= 4
         && crate::pii::kind_mask(name) == 0
+}
+
+/// How any output (a finding, a report, a message) names a column read from the data: by its
+/// name when [`printable_name`] allows, else by its position counting from 1 (`#4`), since the
+/// header cell may be a customer's value. `None` when even the position is unknown.
+pub fn data_column_name(name: &str, position: Option<usize>) -> String {
+    if printable_name(name) {
+        name.to_string()
+    } else {
+        position.map_or_else(|| "#?".to_string(), |i| format!("#{}", i + 1))
+    }
+}
+
+/// A column read from the data as a sentence names it: `` `notes` ``, or `#4 (its header is
+/// not shown: it could be data)`.
+pub fn data_column_phrase(name: &str, position: Option<usize>) -> String {
+    if printable_name(name) {
+        format!("`{name}`")
+    } else {
+        format!(
+            "{} (its header is not shown: it could be data)",
+            data_column_name(name, position)
+        )
+    }
 }
 
 #[cfg(test)]
@@ -498,6 +522,14 @@ mod tests {
         );
         let plain = "dataset customers (customers.csv): column `registered_at` (mapped as `signup_at`), row 6: not a timestamp (expected e.g. 2024-05-01 12:00:00)";
         assert_eq!(for_terminal(plain), plain, "dates, rows and names survive");
+    }
+
+    #[test]
+    fn a_data_column_is_named_by_position_when_its_name_could_be_data() {
+        assert_eq!(data_column_name("notes", Some(3)), "notes");
+        assert_eq!(data_column_name("13800138000", Some(3)), "#4");
+        assert_eq!(data_column_phrase("notes", None), "`notes`");
+        assert!(!data_column_phrase("<script>", Some(0)).contains("script"));
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod error;
+pub mod escape;
 pub mod findings;
 pub mod functions;
 pub mod init;

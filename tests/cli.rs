@@ -14,6 +14,8 @@ mod commands;
 mod determinism;
 #[path = "cli/errors.rs"]
 mod errors;
+#[path = "cli/hostile.rs"]
+mod hostile;
 #[path = "cli/html.rs"]
 mod html;
 #[path = "cli/mail.rs"]

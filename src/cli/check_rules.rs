@@ -11,6 +11,7 @@ use clap::ValueEnum;
 use fairmark::checks::{self, Need};
 use fairmark::config::Config;
 use fairmark::engine::Engine;
+use fairmark::escape::terminal;
 use fairmark::findings::{Finding, Severity};
 use fairmark::policy::EffectivePolicy;
 use fairmark::pricing::{self, rules::RulesFile};
@@ -218,11 +219,11 @@ pub async fn run(arguments: Arguments) -> anyhow::Result<ExitCode> {
                         Some(BaselineState::Absent) => "resolved",
                     },
                     severity: f.severity.to_string(),
-                    check: f.check.clone(),
+                    check: terminal(&f.check).into_owned(),
                     location: f.location.as_ref().map_or_else(String::new, |l| {
-                        format!("{}:{}:{}", l.file, l.line, l.column)
+                        terminal(&format!("{}:{}:{}", l.file, l.line, l.column)).into_owned()
                     }),
-                    finding: f.title.clone(),
+                    finding: terminal(&f.title).into_owned(),
                 })
                 .collect();
             if rows.is_empty() {

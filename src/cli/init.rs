@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use fairmark::error::Error;
+use fairmark::escape::terminal;
 
 pub async fn run(dir: &Path, out: Option<&Path>, force: bool) -> anyhow::Result<ExitCode> {
     let out = out.map_or_else(|| dir.join("fairmark.toml"), Path::to_path_buf);
@@ -49,16 +50,26 @@ pub async fn run(dir: &Path, out: Option<&Path>, force: bool) -> anyhow::Result<
             n => format!("; {n} left unmapped: {}", dataset.unmapped.join(", ")),
         };
         println!(
-            "  {:<10}  {:<width$}  {} columns mapped{unmapped}{files}",
-            dataset.role, dataset.path, dataset.mapped
+            "  {:<10}  {:<width$}  {} columns mapped{}{files}",
+            dataset.role,
+            terminal(&dataset.path),
+            dataset.mapped,
+            terminal(&unmapped)
         );
     }
     match &summary.pricing_rules {
-        Some(rules) => println!("Pricing rules: {rules}. Key: {}.", summary.key),
-        None => println!("Pricing rules: none found. Key: {}.", summary.key),
+        Some(rules) => println!(
+            "Pricing rules: {}. Key: {}.",
+            terminal(rules),
+            terminal(&summary.key)
+        ),
+        None => println!(
+            "Pricing rules: none found. Key: {}.",
+            terminal(&summary.key)
+        ),
     }
     for note in &summary.not_used {
-        println!("Not used: {note}");
+        println!("Not used: {}", terminal(note));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,9 +1,11 @@
 //! `fairmark policy list` and `fairmark policy show NAME`.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
 use fairmark::checks::Registry;
+use fairmark::escape::terminal;
 use fairmark::policy::PolicyPack;
 
 pub fn list() -> anyhow::Result<ExitCode> {
@@ -24,21 +26,23 @@ pub fn list() -> anyhow::Result<ExitCode> {
 
 pub fn show(name: &str) -> anyhow::Result<ExitCode> {
     let pack = PolicyPack::load(name, Path::new("."), &Registry)?;
-    println!("{} — {}", pack.name, pack.title);
+    let mut text = format!("{} — {}\n", pack.name, pack.title);
     if !pack.description.is_empty() {
-        println!("{}", pack.description);
+        let _ = writeln!(text, "{}", pack.description);
     }
-    println!(
+    let _ = writeln!(
+        text,
         "source: {}  sha256: {}\n\nLegal bases:",
         pack.source, pack.sha256
     );
     for basis in &pack.legal_bases {
-        println!(
+        let _ = writeln!(
+            text,
             "  {:<14} {}\n  {:<14} {}",
             basis.id, basis.citation, "", basis.gist
         );
     }
-    println!("\nChecks:");
+    text.push_str("\nChecks:\n");
     for (id, check) in &pack.checks {
         let state = if check.enabled {
             check.severity.to_string()
@@ -46,10 +50,12 @@ pub fn show(name: &str) -> anyhow::Result<ExitCode> {
             "disabled".to_string()
         };
         let cites: Vec<&str> = check.legal_bases.iter().map(|c| c.id.as_str()).collect();
-        println!("  {id:<26} {state:<9} cites {}", cites.join(", "));
+        let _ = writeln!(text, "  {id:<26} {state:<9} cites {}", cites.join(", "));
         for (key, value) in &check.settings {
-            println!("  {:<26} {key} = {value}", "");
+            let _ = writeln!(text, "  {:<26} {key} = {value}", "");
         }
     }
+    // A pack file is anyone's text: its control characters are written out, not sent.
+    print!("{}", terminal(&text));
     Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use super::Report;
 use crate::checks::{CheckRun, CheckStatus};
+use crate::escape::xml as escape;
 use crate::findings::Finding;
 
 /// The JUnit report of an audit.
@@ -57,7 +58,8 @@ pub fn render_runs(
                 skipped += 1;
                 let _ = writeln!(
                     cases,
-                    r#"    <testcase classname="{family_name}" name="{}"><skipped message="{}"/></testcase>"#,
+                    r#"    <testcase classname="{}" name="{}"><skipped message="{}"/></testcase>"#,
+                    escape(family_name),
                     escape(id),
                     escape(reason)
                 );
@@ -67,7 +69,8 @@ pub fn render_runs(
                 tests += 1;
                 let _ = writeln!(
                     cases,
-                    r#"    <testcase classname="{family_name}" name="{}"/>"#,
+                    r#"    <testcase classname="{}" name="{}"/>"#,
+                    escape(family_name),
                     escape(id)
                 );
             }
@@ -78,7 +81,8 @@ pub fn render_runs(
                     failures += 1;
                     let _ = writeln!(
                         cases,
-                        r#"    <testcase classname="{family_name}" name="{}"><failure type="{}" message="{}">{}</failure></testcase>"#,
+                        r#"    <testcase classname="{}" name="{}"><failure type="{}" message="{}">{}</failure></testcase>"#,
+                        escape(family_name),
                         escape(&name),
                         finding.severity,
                         escape(&finding.title),
@@ -87,7 +91,8 @@ pub fn render_runs(
                 } else {
                     let _ = writeln!(
                         cases,
-                        r#"    <testcase classname="{family_name}" name="{}"><system-out>{}</system-out></testcase>"#,
+                        r#"    <testcase classname="{}" name="{}"><system-out>{}</system-out></testcase>"#,
+                        escape(family_name),
                         escape(&name),
                         escape(&details(finding))
                     );
@@ -99,7 +104,8 @@ pub fn render_runs(
         all_skipped += skipped;
         let _ = write!(
             suites,
-            "  <testsuite name=\"fairmark.{family_name}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">\n{cases}  </testsuite>\n"
+            "  <testsuite name=\"fairmark.{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">\n{cases}  </testsuite>\n",
+            escape(family_name)
         );
     }
     format!(
@@ -126,22 +132,30 @@ fn details(finding: &Finding) -> String {
     text
 }
 
-/// XML text and attribute escaping: the page's escaping, after dropping the control characters
-/// XML 1.0 does not allow (all but tab and newline).
-fn escape(text: &str) -> String {
-    let allowed: String = text
-        .chars()
-        .filter(|c| !c.is_control() || matches!(c, '\t' | '\n'))
-        .collect();
-    super::html::escape(&allowed)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn escapes_markup_and_drops_control_characters() {
-        assert_eq!(escape("a<b & \"c\"\u{7}"), "a&lt;b &amp; &quot;c&quot;");
+    fn hostile_names_leave_the_document_well_formed() {
+        let runs = [];
+        let mut finding = crate::findings::Finding::new(
+            "pricing.rule-hostile",
+            crate::findings::Severity::High,
+            crate::findings::Subject {
+                campaign: Some("\u{fffe}<x>\u{1b}]0;t\u{7}".into()),
+                ..Default::default()
+            },
+            "t",
+            "a \"title\" & <b>".into(),
+            "message\u{0}".into(),
+        );
+        finding.fingerprint = "f".into();
+        let xml = render_runs(&runs, &[finding], |_| true);
+        assert!(!xml.chars().any(crate::escape::is_hidden), "{xml}");
+        assert!(
+            xml.contains("\\x1b]0;t\\x07") && xml.contains("&lt;b&gt;"),
+            "{xml}"
+        );
     }
 }

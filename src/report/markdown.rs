@@ -6,10 +6,7 @@ use super::i18n::{self, text};
 use super::{Report, baseline_sentence, evidence_text};
 use crate::checks::CheckStatus;
 use crate::config::Lang;
-
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
-}
+use crate::escape::{markdown as text_md, markdown_code as code, markdown_prose as prose};
 
 fn number(value: Option<f64>) -> String {
     value.map_or_else(|| "–".to_string(), |v| format!("{v:.2}"))
@@ -48,7 +45,7 @@ pub fn render(report: &Report) -> String {
     let packs: Vec<String> = report
         .policies
         .iter()
-        .map(|p| format!("`{}` ({})", p.name, p.title))
+        .map(|p| format!("{} ({})", code(&p.name), text_md(&p.title)))
         .collect();
     let _ = writeln!(md, "{}: {}.\n", words.policy_packs, packs.join(", "));
 
@@ -68,7 +65,7 @@ pub fn render(report: &Report) -> String {
             report.outcome.waived_findings,
             words.waived_note.replace(
                 "{date}",
-                report.waivers_judged_on.as_deref().unwrap_or("today")
+                &text_md(report.waivers_judged_on.as_deref().unwrap_or("today"))
             )
         );
     }
@@ -77,20 +74,20 @@ pub fn render(report: &Report) -> String {
             md,
             "\n## {}\n\n{}\n",
             words.since_baseline,
-            baseline_sentence(baseline, lang)
+            text_md(&baseline_sentence(baseline, lang))
         );
         if !baseline.resolved.is_empty() {
             let _ = writeln!(md, "{}:\n", words.resolved);
             for finding in &baseline.resolved {
                 let _ = writeln!(
                     md,
-                    "- [{}] {} (`{}` · {} · {} `{}`)",
+                    "- \\[{}\\] {} ({} · {} · {} {})",
                     i18n::severity(lang, finding.severity).to_uppercase(),
-                    cell(&i18n::title(lang, finding)),
-                    finding.check,
-                    i18n::subject(lang, &finding.subject),
+                    text_md(&i18n::title(lang, finding)),
+                    code(&finding.check),
+                    text_md(&i18n::subject(lang, &finding.subject)),
                     words.fingerprint,
-                    finding.fingerprint
+                    code(&finding.fingerprint)
                 );
             }
             md.push('\n');
@@ -102,7 +99,13 @@ pub fn render(report: &Report) -> String {
         {
             let _ = writeln!(md, "{}\n|---|---|---|", words.segment_moves);
             for step in &shift.moves {
-                let _ = writeln!(md, "| {} | {} | {} |", step.from, step.to, step.customers);
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} |",
+                    text_md(&step.from),
+                    text_md(&step.to),
+                    step.customers
+                );
             }
         }
     }
@@ -114,33 +117,42 @@ pub fn render(report: &Report) -> String {
     for (i, finding) in report.findings.iter().enumerate() {
         let _ = writeln!(
             md,
-            "### {}. [{}] {}\n",
+            "### {}. \\[{}\\] {}\n",
             i + 1,
             i18n::severity(lang, finding.severity).to_uppercase(),
-            i18n::title(lang, finding)
+            text_md(&i18n::title(lang, finding))
         );
-        let standing =
-            i18n::standing(lang, finding).map_or_else(String::new, |s| format!(" · **{s}**"));
+        let standing = i18n::standing(lang, finding)
+            .map_or_else(String::new, |s| format!(" · **{}**", text_md(&s)));
         let _ = writeln!(
             md,
-            "`{}` · {} · {} `{}`{standing}\n",
-            finding.check,
-            i18n::subject(lang, &finding.subject),
+            "{} · {} · {} {}{standing}\n",
+            code(&finding.check),
+            text_md(&i18n::subject(lang, &finding.subject)),
             words.fingerprint,
-            finding.fingerprint
+            code(&finding.fingerprint)
         );
         if let Some(waiver) = &finding.waiver {
             let _ = writeln!(
                 md,
                 "{} {} {} {}: {}\n",
-                words.waived_by, waiver.owner, words.until, waiver.expires, waiver.reason
+                words.waived_by,
+                text_md(&waiver.owner),
+                words.until,
+                text_md(&waiver.expires),
+                text_md(&waiver.reason)
             );
         }
-        let _ = writeln!(md, "{}{}\n", words.message, finding.message);
+        let _ = writeln!(md, "{}{}\n", words.message, prose(&finding.message));
         if !finding.evidence.is_empty() {
             let _ = writeln!(md, "| {} | {} |\n|---|---|", words.evidence, words.value);
             for (name, value) in &finding.evidence {
-                let _ = writeln!(md, "| {} | {} |", cell(name), cell(&evidence_text(value)));
+                let _ = writeln!(
+                    md,
+                    "| {} | {} |",
+                    text_md(name),
+                    text_md(&evidence_text(value))
+                );
             }
             md.push('\n');
         }
@@ -148,7 +160,14 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(md, "{}:\n", words.legal_basis);
             for basis in &finding.legal_bases {
                 let (citation, gist) = i18n::citation(lang, basis);
-                let _ = writeln!(md, "- **{citation}** ({}:{}): {gist}", basis.pack, basis.id);
+                let _ = writeln!(
+                    md,
+                    "- **{}** ({}:{}): {}",
+                    text_md(&citation),
+                    text_md(&basis.pack),
+                    text_md(&basis.id),
+                    text_md(&gist)
+                );
             }
             md.push('\n');
         }
@@ -165,28 +184,28 @@ pub fn render(report: &Report) -> String {
             CheckStatus::Skipped { reason } => format!("{}: {reason}", words.skipped),
             CheckStatus::Disabled { reason } => format!("{}: {reason}", words.disabled),
         };
-        let _ = writeln!(md, "| `{}` | {} |", run.id, cell(&status));
+        let _ = writeln!(md, "| {} | {} |", code(run.id), text_md(&status));
     }
 
     if let Some(probe) = &report.probe {
         let _ = writeln!(md, "\n## Probe\n");
         for sentence in super::probe_sentences(probe) {
-            let _ = writeln!(md, "{}\n", cell(&sentence));
+            let _ = writeln!(md, "{}\n", text_md(&sentence));
         }
     }
 
     if let Some(segmentation) = &report.segmentation {
         let _ = writeln!(
             md,
-            "\n## {}\n\nAs of {}: {} customers, {} with orders. Monetary value from `{}`.\n",
+            "\n## {}\n\nAs of {}: {} customers, {} with orders. Monetary value from {}.\n",
             words.segmentation,
-            segmentation.reference_date,
+            text_md(&segmentation.reference_date),
             segmentation.customers,
             segmentation.customers_with_orders,
             segmentation
                 .monetary_from
                 .as_deref()
-                .unwrap_or("(none: no price or amount column)")
+                .map_or_else(|| "(none: no price or amount column)".to_string(), code)
         );
         let _ = writeln!(
             md,
@@ -196,7 +215,7 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(
                 md,
                 "| {} | {} | {:.1}% | {} | {} | {} |",
-                s.segment,
+                text_md(&s.segment),
                 s.customers,
                 100.0 * s.share,
                 number(s.median_recency_days),
@@ -222,10 +241,10 @@ pub fn render(report: &Report) -> String {
                 let _ = writeln!(
                     md,
                     "| {} | {} | {} | {} | {} |",
-                    cell(&c.column),
+                    text_md(&c.column),
                     c.kind.name(),
                     c.level,
-                    c.published_as,
+                    text_md(&c.published_as),
                     c.distinct_values
                 );
             }
@@ -246,7 +265,7 @@ pub fn render(report: &Report) -> String {
             md,
             "| {} | {} | {} | {} | {} | `{first}…` |",
             input.role,
-            cell(&input.location),
+            text_md(&input.location),
             input.format,
             input.rows,
             input.files.len()

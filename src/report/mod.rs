@@ -9,6 +9,11 @@ pub mod markdown;
 pub mod sarif;
 pub mod table;
 
+#[cfg(test)]
+pub(crate) mod fixture;
+#[cfg(test)]
+mod inert;
+
 use std::collections::BTreeMap;
 
 use serde::Serialize;

@@ -6,6 +6,7 @@ use tabled::settings::Style;
 use super::i18n::{self, text};
 use super::{Report, baseline_sentence};
 use crate::config::Lang;
+use crate::escape::terminal;
 
 pub fn render(report: &Report) -> String {
     let lang = report.lang;
@@ -31,12 +32,12 @@ pub fn render(report: &Report) -> String {
             if compared {
                 row.push(i18n::standing(lang, f).unwrap_or_default());
             }
-            builder.push_record(row);
+            builder.push_record(row.iter().map(|cell| terminal(cell).into_owned()));
         }
         format!("{}\n", builder.build().with(Style::rounded()))
     };
     if let Some(baseline) = &report.baseline {
-        out.push_str(&baseline_sentence(baseline, lang));
+        out.push_str(&terminal(&baseline_sentence(baseline, lang)));
         out.push('\n');
     }
     out.push_str(&verdict_line(report));

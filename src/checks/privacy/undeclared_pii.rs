@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::checks::Outcome;
 use crate::config::Config;
 use crate::engine::{Engine, RegisteredDataset, ident};
-use crate::error::Result;
+use crate::error::{Result, data_column_name, data_column_phrase};
 use crate::findings::{Finding, Severity, Subject, share};
 use crate::pii::{PiiKind, PiiMaskUdf, names_documents};
 use crate::policy::{EffectiveCheck, EffectivePolicy, Strictest, Validate, within};
@@ -351,20 +351,24 @@ fn undeclared_finding(
             )
         })
         .collect();
+    // The header may itself be a customer's value (a phone number as a column name).
+    let position = dataset.schema.index_of(column).ok();
+    let shown = data_column_name(column, position);
     let mut finding = Finding::new(
         ID,
         severity,
-        Subject::column(dataset.role, column),
+        Subject::column(dataset.role, &shown),
         "undeclared",
-        format!("Undeclared personal identifiers in {}.{column}", dataset.role),
+        format!("Undeclared personal identifiers in {}.{shown}", dataset.role),
         format!(
-            "Column `{column}` of the {} dataset holds {} of its {} non-empty cells, but the config does not declare it under `identifiers`; every copy of this table carries those values. Declare it (so fairmark tokenizes it) or remove the values at the source.",
+            "Column {} of the {} dataset holds {} of its {} non-empty cells, but the config does not declare it under `identifiers`; every copy of this table carries those values. Declare it (so fairmark tokenizes it) or remove the values at the source.",
+            data_column_phrase(column, position),
             dataset.role,
             summary.join(", "),
             scan.non_empty
         ),
     )
-    .with_evidence("column", column)
+    .with_evidence("column", shown.as_str())
     .with_evidence("detected_kinds", kinds_text)
     .with_evidence("non_empty_cells", scan.non_empty);
     for (kind, count) in &significant {

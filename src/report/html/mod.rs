@@ -39,8 +39,10 @@ const SEVERITIES: [Severity; 5] = [
     Severity::Info,
 ];
 
-/// Text with `&`, `<`, `>`, `"` and `'` escaped, for element content and attribute values.
+/// Text with `&`, `<`, `>`, `"` and `'` escaped, for element content and attribute values, and
+/// control and bidirectional characters written out ([`crate::escape::visible`]).
 pub fn escape(text: &str) -> String {
+    let text = crate::escape::visible(text);
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -832,153 +834,7 @@ impl Page<'_> {
 mod tests {
     use super::*;
     use crate::baseline::{BaselineSummary, SegmentMove, SegmentShift};
-    use crate::checks::CheckRun;
-    use crate::checks::mail::breakdown::{CampaignSends, MailBreakdown};
-    use crate::findings::{AppliedWaiver, Subject};
-    use crate::quasi_kind::QuasiKind;
-    use crate::report::{PackReference, Tool};
-    use crate::segment::SegmentSummary;
-    use crate::segment::SegmentationSummary;
-    use crate::segment::anonymity::{AnonymityReport, PublishedColumn};
-
-    fn finding(check: &str, severity: Severity, title: &str) -> Finding {
-        Finding::new(
-            check,
-            severity,
-            Subject::dataset("orders"),
-            title,
-            title.to_string(),
-            format!("{title}, in detail"),
-        )
-    }
-
-    fn overcharge(sku: &str, mean: f64) -> Finding {
-        let mut f = finding("pricing.tenure-overcharge", Severity::High, sku);
-        f.subject.sku = Some(sku.to_string());
-        f.with_evidence("cohorts", "tenure > 365 days vs <= 30 days")
-            .with_evidence("confidence", 0.95)
-            .with_evidence("gap_estimate", mean)
-            .with_evidence("gap_ci_low", mean - 0.02)
-            .with_evidence("gap_ci_high", mean + 0.02)
-            .with_evidence("hodges_lehmann", mean)
-            .with_evidence("median_gap", 0.0)
-            .with_evidence("matched_strata", 24)
-            .with_evidence("q_value", 0.0004)
-    }
-
-    fn report(findings: Vec<Finding>) -> Report {
-        Report {
-            schema_version: crate::report::SCHEMA_VERSION,
-            tool: Tool {
-                name: "fairmark",
-                version: "0.0.0",
-            },
-            engine: crate::engine::Placement::Local,
-            config: "fairmark.toml".into(),
-            key_id: "k00001".into(),
-            policies: vec![PackReference {
-                name: "cn".into(),
-                title: "China".into(),
-                source: "built-in".into(),
-                sha256: "0".repeat(64),
-            }],
-            inputs: Vec::new(),
-            outcome: Report::outcome(&findings, Severity::High, false),
-            checks: vec![CheckRun {
-                id: "mail.quiet-hours",
-                status: CheckStatus::Skipped {
-                    reason: "the policy sets no `quiet` hours".into(),
-                },
-            }],
-            findings,
-            baseline: None,
-            waivers_judged_on: None,
-            segmentation: None,
-            mail: None,
-            probe: None,
-            outputs: Vec::new(),
-            lang: Lang::En,
-        }
-    }
-
-    /// A report with data for every chart.
-    fn full_report() -> Report {
-        let episodes = serde_json::json!([
-            "2025-11-09 (all conditions: 1 stratum, +10.0%)",
-            "2026-03-09 13:00 (channel = app: 2 strata, +12.5%)"
-        ]);
-        let mut with_episodes = overcharge("SKU2", 0.08)
-            .with_evidence("episodes", episodes)
-            .with_evidence("episodes_total", 3)
-            .with_evidence("episode_gap", 0.11);
-        with_episodes.waiver = Some(AppliedWaiver {
-            reason: "price test".into(),
-            owner: "pricing team".into(),
-            expires: "2027-01-01".into(),
-        });
-        let mut mail = finding("mail.no-consent", Severity::High, "Campaign `spring`");
-        mail.subject.campaign = Some("spring".into());
-        mail.subject.channel = Some("email".into());
-        let mut r = report(vec![
-            overcharge("SKU1", 0.05),
-            with_episodes,
-            mail,
-            finding(
-                "privacy.k-anonymity",
-                Severity::Info,
-                "Raw quasi-identifiers",
-            ),
-        ]);
-        r.mail = Some(MailBreakdown {
-            not_judged: vec!["quiet_hours"],
-            campaigns: vec![CampaignSends {
-                campaign: "spring".into(),
-                channel: "email".into(),
-                messages: 10,
-                consented: 7,
-                no_consent: 2,
-                after_opt_out: 1,
-                quiet_hours: 0,
-            }],
-        });
-        let segment = |name: &str, customers: u64, recency: Option<f64>| SegmentSummary {
-            segment: name.into(),
-            customers,
-            share: customers as f64 / 100.0,
-            median_recency_days: recency,
-            median_frequency: recency.map(|_| 2.0),
-            median_monetary: recency.map(|_| 250.0),
-        };
-        r.segmentation = Some(SegmentationSummary {
-            reference_date: "2026-10-31".into(),
-            customers: 100,
-            customers_with_orders: 80,
-            monetary_from: Some("paid_price".into()),
-            segments: vec![
-                segment("core", 80, Some(11.0)),
-                segment("prospect", 20, None),
-            ],
-            anonymity: Some(AnonymityReport {
-                k_required: 10,
-                k_achieved: 10,
-                rows: 100,
-                classes: 4,
-                suppressed_rows: 5,
-                suppressed_cell_share: 0.05,
-                raw_unique_rows: 30,
-                raw_rows_below_k: 60,
-                columns: vec![PublishedColumn {
-                    column: "birth_year".into(),
-                    kind: QuasiKind::BirthYear,
-                    level: 1,
-                    published_as: "10-year band",
-                    distinct_values: 6,
-                }],
-            }),
-            columns: Vec::new(),
-        });
-        r
-    }
+    use crate::report::fixture::{finding, full_report, report};
 
     #[test]
     fn the_page_opens_with_the_verdict_then_the_contents_then_the_areas() {

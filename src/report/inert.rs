@@ -1,0 +1,169 @@
+//! Every rendering of a report stays well-formed and inert whatever text the data holds: the
+//! renderers are given a report whose every field that may come from the data or the config
+//! holds a known attack or an arbitrary text, and each output is read as its readers read it.
+
+use proptest::prelude::*;
+use pulldown_cmark::{Event, Options, Parser, Tag};
+use quick_xml::events::Event as XmlEvent;
+
+use super::fixture::hostile_report;
+use super::{Report, html, json, junit, markdown, sarif, table};
+use crate::escape::{is_hidden, visible};
+
+/// The payloads of the security review, and others of the same families.
+const PAYLOADS: &[&str] = &[
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "[click](javascript:alert(1))",
+    "<javascript:alert(1)>",
+    "![pixel](http://tracker.invalid/p.png)",
+    "[ref]: javascript:alert(1)",
+    "\u{1b}]0;owned\u{7}\u{1b}[2J\u{1b}[1A",
+    "\u{fffe}\u{ffff}\u{0}\u{1}\u{b}",
+    "a|b\n| c | d |",
+    "`x` `` ``` ",
+    "&lt;script&gt; &#60;b&#62;",
+    "\u{202e}fdp.exe",
+    "<!-- comment --> <?xml?> <![CDATA[x]]>",
+    "# heading\n> quote\n- item\n1. one",
+    "*em* _em_ **strong** ~~gone~~ $x$",
+];
+
+fn markdown_problem(md: &str) -> Option<String> {
+    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
+    for event in Parser::new_ext(md, options) {
+        match event {
+            Event::Html(h) | Event::InlineHtml(h) => return Some(format!("raw HTML {h:?}")),
+            Event::Start(Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. }) => {
+                return Some(format!("a link to {dest_url:?}"));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The text a Markdown reader sees, code spans included.
+fn markdown_text(md: &str) -> String {
+    Parser::new_ext(md, Options::ENABLE_TABLES)
+        .filter_map(|event| match event {
+            Event::Text(t) | Event::Code(t) => Some(t.into_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn xml_problem(xml: &str) -> Option<String> {
+    if let Some(c) = xml.chars().find(|c| is_hidden(*c) && *c != '\r') {
+        return Some(format!("character U+{:04X}", u32::from(c)));
+    }
+    let mut reader = quick_xml::Reader::from_str(xml);
+    loop {
+        match reader.read_event() {
+            Err(e) => return Some(format!("not XML: {e}")),
+            Ok(XmlEvent::Eof) => return None,
+            Ok(XmlEvent::Text(t)) => {
+                if let Err(e) = t.decode() {
+                    return Some(format!("bad text: {e}"));
+                }
+            }
+            Ok(XmlEvent::Start(e) | XmlEvent::Empty(e)) => {
+                for attribute in e.attributes() {
+                    match attribute {
+                        Ok(a) => {
+                            if let Err(e) = a.unescape_value() {
+                                return Some(format!("bad attribute: {e}"));
+                            }
+                        }
+                        Err(e) => return Some(format!("bad attribute: {e}")),
+                    }
+                }
+            }
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Every rendering of `report`, checked as its readers read it.
+fn check_outputs(report: &Report) -> Result<(), String> {
+    let md = markdown::render(report);
+    if let Some(problem) = markdown_problem(&md) {
+        return Err(format!("report.md: {problem}"));
+    }
+    if md.chars().any(is_hidden) {
+        return Err("report.md: a control character".into());
+    }
+    if let Some(problem) = xml_problem(&junit::render(report)) {
+        return Err(format!("report.junit.xml: {problem}"));
+    }
+    for (name, text) in [
+        ("report.json", json::render(report)),
+        ("report.sarif", sarif::render_report(report)),
+    ] {
+        serde_json::from_str::<serde_json::Value>(&text).map_err(|e| format!("{name}: {e}"))?;
+    }
+    if table::render(report).chars().any(is_hidden) {
+        return Err("the terminal table: a control character".into());
+    }
+    if html::render(report).chars().any(is_hidden) {
+        return Err("report.html: a control character".into());
+    }
+    Ok(())
+}
+
+#[test]
+fn known_attacks_come_out_as_text() {
+    for payload in PAYLOADS {
+        let report = hostile_report(payload);
+        check_outputs(&report).unwrap_or_else(|problem| panic!("{payload:?}: {problem}"));
+        // Shown as itself, not swallowed as markup: each line of it, its controls written out.
+        let seen = markdown_text(&markdown::render(&report));
+        for line in visible(payload)
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+        {
+            assert!(
+                seen.contains(line),
+                "{payload:?}: {line:?} not shown in {seen}"
+            );
+        }
+        // The page has the same elements as a page of plain names.
+        let page = html::render(&report);
+        let plain = html::render(&hostile_report("plain"));
+        for tag in [
+            "<script",
+            "<img",
+            "<a ",
+            "<style",
+            "<iframe",
+            "href=\"javascript",
+        ] {
+            assert_eq!(
+                page.matches(tag).count(),
+                plain.matches(tag).count(),
+                "{payload:?}: {tag}"
+            );
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn any_text_leaves_every_output_well_formed_and_inert(text in any::<String>()) {
+        let report = hostile_report(&text);
+        if let Err(problem) = check_outputs(&report) {
+            return Err(TestCaseError::fail(problem));
+        }
+    }
+
+    #[test]
+    fn markup_heavy_text_leaves_every_output_inert(text in "[<>&\"'`|\\[\\]()!*_#\\\\\n\u{1b}\u{7}a-z:=-]{0,40}") {
+        let report = hostile_report(&text);
+        if let Err(problem) = check_outputs(&report) {
+            return Err(TestCaseError::fail(problem));
+        }
+    }
+}
