@@ -242,11 +242,24 @@ fn as_if_local(files: BTreeMap<PathBuf, Vec<u8>>) -> BTreeMap<PathBuf, Vec<u8>> 
             .into_iter()
             .map(|(local, remote)| (remote, local)),
     );
+    // report.md escapes Markdown's punctuation (a glob's `*`) in locations.
+    let escaped: Vec<(String, String)> = replacements
+        .iter()
+        .map(|(remote, local)| {
+            (
+                fairmark::escape::markdown(remote),
+                fairmark::escape::markdown(local),
+            )
+        })
+        .collect();
     files
         .into_iter()
         .map(|(name, bytes)| match String::from_utf8(bytes) {
             Ok(mut text) => {
                 for (remote, local) in &replacements {
+                    text = text.replace(remote.as_str(), local);
+                }
+                for (remote, local) in &escaped {
                     text = text.replace(remote.as_str(), local);
                 }
                 (name, text.into_bytes())
