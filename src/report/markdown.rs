@@ -83,7 +83,7 @@ pub fn render(report: &Report) -> String {
                     md,
                     "- \\[{}\\] {} ({} · {} · {} {})",
                     i18n::severity(lang, finding.severity).to_uppercase(),
-                    text_md(&i18n::title(lang, finding)),
+                    prose(&i18n::title(lang, finding)),
                     code(&finding.check),
                     text_md(&i18n::subject(lang, &finding.subject)),
                     words.fingerprint,
@@ -120,7 +120,7 @@ pub fn render(report: &Report) -> String {
             "### {}. \\[{}\\] {}\n",
             i + 1,
             i18n::severity(lang, finding.severity).to_uppercase(),
-            text_md(&i18n::title(lang, finding))
+            prose(&i18n::title(lang, finding))
         );
         let standing = i18n::standing(lang, finding)
             .map_or_else(String::new, |s| format!(" · **{}**", text_md(&s)));
@@ -163,10 +163,10 @@ pub fn render(report: &Report) -> String {
                 let _ = writeln!(
                     md,
                     "- **{}** ({}:{}): {}",
-                    text_md(&citation),
+                    text_md(citation),
                     text_md(&basis.pack),
                     text_md(&basis.id),
-                    text_md(&gist)
+                    text_md(gist)
                 );
             }
             md.push('\n');
@@ -244,7 +244,7 @@ pub fn render(report: &Report) -> String {
                     text_md(&c.column),
                     c.kind.name(),
                     c.level,
-                    text_md(&c.published_as),
+                    text_md(c.published_as),
                     c.distinct_values
                 );
             }
