@@ -68,7 +68,8 @@ pub fn key_mismatch(
 }
 
 /// A cluster's failure, said plainly: an executor that refused the plan's key (key ids are
-/// public, they begin every token), a scheduler or executor that did not answer, or a task
+/// public, they begin every token) or a stage (by the rule's code, see
+/// [`crate::engine::plan_guard::Refusal`]), a scheduler or executor that did not answer, or a task
 /// that failed on an executor. A task's error comes back as the Debug text of the executor's
 /// error, where a value's own quotes are escaped, so redaction cannot be trusted with it: only
 /// what it is, never its text, is shown.
@@ -83,6 +84,15 @@ fn cluster_failure(message: &str) -> Option<String> {
         return Some(format!(
             "an executor holds key {} (fairmark {}) and this audit makes tokens with key {} (fairmark {}); start every executor from the audit's fairmark build, with the config (the [key] settings) the audit uses",
             &ids[3], &ids[4], &ids[1], &ids[2]
+        ));
+    }
+    static REFUSAL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"refused the stage \(([a-z-]+)\)").expect("a valid pattern")
+    });
+    if let Some(code) = REFUSAL.captures(message) {
+        return Some(format!(
+            "an executor refused a stage of this audit ({}): executors run only the audit's own plans over the datasets their config names; start every executor with the config the audit uses",
+            &code[1]
         ));
     }
     if message.contains("tonic::transport::Error") && message.contains("ConnectError") {

@@ -13,6 +13,7 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use fairmark::config::Config;
 use fairmark::engine::Runtime;
 use fairmark::engine::cluster::{self, ExecutorSettings, SchedulerSettings};
+use fairmark::engine::plan_guard::PlanGuard;
 use fairmark::engine::storage::register_buckets;
 use fairmark::pseudonym::{Key, TokenBinding};
 
@@ -88,6 +89,7 @@ pub async fn executor(request: ExecutorRequest<'_>) -> anyhow::Result<ExitCode> 
     let work_dir = runtime.spill_dir().join("shuffle");
     std::fs::create_dir(&work_dir).map_err(|e| fairmark::error::Error::io(&work_dir, e))?;
     let external_host = advertised(request.external_host, &request.bind_host)?;
+    let guard = Arc::new(PlanGuard::for_executor(&config, &work_dir)?);
     eprintln!(
         "fairmark executor: key {}, flight port {}, joining the scheduler at {scheduler_host}:{scheduler_port}",
         key.id(),
@@ -107,6 +109,7 @@ pub async fn executor(request: ExecutorRequest<'_>) -> anyhow::Result<ExitCode> 
         },
         fairmark::functions::keyless(),
         Arc::new(TokenBinding::with_key(key)),
+        guard,
         runtime.env.clone(),
     )
     .await

@@ -33,6 +33,7 @@ use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
 
 use super::compact::{CompactBeforeBuffering, CompactSlicesExec};
+use super::plan_guard::PlanGuard;
 use crate::pseudonym::KeyBinding;
 
 /// What a keyed function's definition is on the wire: this tag, then its binding.
@@ -137,11 +138,13 @@ impl LogicalExtensionCodec for LogicalCodec {
     }
 }
 
-/// Ballista's physical codec, with keyed functions carried by key id and fairmark's own node.
+/// Ballista's physical codec, with keyed functions carried by key id and fairmark's own node;
+/// on an executor, every stage it decodes passes its [`PlanGuard`] first.
 #[derive(Debug)]
 pub struct PhysicalCodec {
     ballista: BallistaPhysicalExtensionCodec,
     keys: Arc<dyn KeyBinding>,
+    guard: Option<Arc<PlanGuard>>,
 }
 
 impl PhysicalCodec {
@@ -149,9 +152,27 @@ impl PhysicalCodec {
         PhysicalCodec {
             ballista: BallistaPhysicalExtensionCodec::default(),
             keys,
+            guard: None,
+        }
+    }
+
+    /// An executor's codec: it decodes only stages `guard` lets run.
+    pub fn guarded(keys: Arc<dyn KeyBinding>, guard: Arc<PlanGuard>) -> PhysicalCodec {
+        PhysicalCodec {
+            guard: Some(guard),
+            ..PhysicalCodec::new(keys)
         }
     }
 }
+
+/// The nodes a stage an executor runs is rooted at: Ballista's executor runs no other root
+/// (its execution engine refuses one), and decodes a node's inputs before the node, so a
+/// stage checked when its writer is decoded is checked whole.
+const STAGE_ROOTS: [&str; 3] = [
+    "ShuffleWriterExec",
+    "SortShuffleWriterExec",
+    "RangeShuffleWriterExec",
+];
 
 impl PhysicalExtensionCodec for PhysicalCodec {
     fn try_decode(
@@ -169,7 +190,19 @@ impl PhysicalExtensionCodec for PhysicalCodec {
             };
             return Ok(Arc::new(CompactSlicesExec::new(input.clone())));
         }
-        self.ballista.try_decode(buf, inputs, ctx, proto_converter)
+        let node = self
+            .ballista
+            .try_decode(buf, inputs, ctx, proto_converter)?;
+        if let Some(guard) = &self.guard
+            && STAGE_ROOTS.contains(&node.name())
+            && let Err(refusal) = guard.check(node.as_ref())
+        {
+            // The executor's only trace of it: Ballista's own log is not set up, and the task's
+            // error goes back to whoever sent the plan. The refusal holds no path or value.
+            eprintln!("fairmark executor: {refusal}");
+            return Err(DataFusionError::Plan(refusal.to_string()));
+        }
+        Ok(node)
     }
 
     fn try_encode(
@@ -311,12 +344,13 @@ pub struct ExecutorSettings {
 
 /// Runs an executor until the process is stopped or the scheduler lets it go. Tasks run with
 /// DataFusion's functions and `functions`; keyed functions are bound by `keys` when a plan
-/// arrives, never looked up by name. `runtime` gives the object stores and the private spill
-/// directory.
+/// arrives, never looked up by name; a stage runs only when `guard` lets it. `runtime` gives
+/// the object stores and the private spill directory.
 pub async fn run_executor(
     settings: ExecutorSettings,
     functions: Vec<ScalarUDF>,
     keys: Arc<dyn KeyBinding>,
+    guard: Arc<PlanGuard>,
     runtime: Arc<RuntimeEnv>,
 ) -> Result<()> {
     let mut state = default_session_builder(SessionConfig::new_with_ballista())?;
@@ -338,7 +372,7 @@ pub async fn run_executor(
         override_runtime_producer: Some(Arc::new(move |_config: &SessionConfig| {
             Ok(runtime.clone())
         })),
-        override_physical_codec: Some(Arc::new(PhysicalCodec::new(keys))),
+        override_physical_codec: Some(Arc::new(PhysicalCodec::guarded(keys, guard))),
         ..Default::default()
     };
     start_executor_process(Arc::new(config))

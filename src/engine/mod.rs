@@ -5,6 +5,7 @@
 
 pub mod cluster;
 mod compact;
+pub mod plan_guard;
 mod runtime;
 pub mod storage;
 

@@ -378,3 +378,108 @@ fn a_process_listening_on_every_interface_must_be_told_its_name() {
         assert!(stderr.contains("--external-host: required"), "{stderr}");
     }
 }
+
+/// A client that is not fairmark: DataFusion and Ballista's own client, registering `tables`
+/// (CSV files without a header) and running `sql` on the cluster's scheduler at `url`, as the
+/// security review's Python client did. The rows it got back, or its error's text.
+fn foreign_query(url: &str, tables: &[(&str, &Path)], sql: &str) -> Result<usize, String> {
+    use ballista_core::extension::SessionStateExt;
+    use datafusion::execution::SessionState;
+    use datafusion::prelude::{CsvReadOptions, SessionContext};
+
+    let scheduler = url.replacen("df://", "http://", 1);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let state = SessionState::new_ballista_state(scheduler).map_err(|e| e.to_string())?;
+        let ctx = SessionContext::new_with_state(state);
+        for (name, path) in tables {
+            let extension = path.extension().unwrap().to_str().unwrap();
+            let options = CsvReadOptions::new()
+                .has_header(false)
+                .file_extension(extension);
+            ctx.register_csv(*name, path.to_str().unwrap(), options)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let batches = ctx
+            .sql(sql)
+            .await
+            .map_err(|e| e.to_string())?
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(batches.iter().map(|b| b.num_rows()).sum())
+    })
+}
+
+#[test]
+fn an_executor_runs_no_plan_but_the_audits_own() {
+    let fixture = Fixture::small();
+    fixture.without_mail();
+    let config = fixture.data.config.clone();
+    let elsewhere = fixture.out("elsewhere.csv");
+    std::fs::write(&elsewhere, "not,a,dataset\n").unwrap();
+    let key = std::fs::read_to_string(fixture.input("demo.key")).unwrap();
+    let cluster = Cluster::start(fixture.dir.path(), &config, &[&config], &[]);
+
+    // The key file, a file outside the datasets, and a write: each stage is refused by the
+    // executor, which names the rule it broke, and nothing is read. (Ballista tells the
+    // client of a push-mode executor only that the task was rejected.)
+    let written = fixture.out("written.csv");
+    let attempts = [
+        (
+            vec![("k", fixture.input("demo.key"))],
+            "SELECT * FROM k".to_string(),
+            "refused the stage (file-outside-datasets)",
+        ),
+        (
+            vec![("e", elsewhere.clone())],
+            "SELECT * FROM e".to_string(),
+            "refused the stage (file-outside-datasets)",
+        ),
+        (
+            vec![],
+            format!(
+                "COPY (SELECT 1 AS x) TO '{}' STORED AS CSV",
+                written.display()
+            ),
+            "refused the stage (writes-files)",
+        ),
+    ];
+    for (tables, sql, refusal) in &attempts {
+        let tables: Vec<(&str, &Path)> = tables.iter().map(|(n, p)| (*n, p.as_path())).collect();
+        let error = foreign_query(&cluster.url, &tables, sql).expect_err(sql);
+        assert!(error.contains("rejected by executor"), "{sql}: {error}");
+        assert!(!error.contains(key.trim()), "the key in the error");
+    }
+    assert!(!written.exists(), "COPY TO wrote its file");
+
+    // The executor said so, one line a refusal, without a path or the key.
+    let printed = cluster.stderr();
+    let executor = String::from_utf8_lossy(&printed["executor-0"]);
+    let refusals: Vec<&str> = executor
+        .lines()
+        .filter(|line| line.contains("refused the stage"))
+        .collect();
+    assert!(refusals.len() >= attempts.len(), "{executor}");
+    for line in &refusals {
+        assert!(
+            line.starts_with("fairmark executor: refused the stage ("),
+            "{line}"
+        );
+        assert!(!line.contains('/'), "a path in {line}");
+    }
+    for (_, _, refusal) in &attempts {
+        assert!(
+            refusals.iter().any(|line| line.contains(refusal)),
+            "{refusal}: {executor}"
+        );
+    }
+    assert!(
+        !executor.contains(key.trim()),
+        "the key on the executor's stderr"
+    );
+
+    // The audit's own plans, on the same executor, are served.
+    audit_on(&cluster, &config, &fixture.out("cluster")).code(1);
+}
