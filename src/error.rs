@@ -53,6 +53,11 @@ pub enum Error {
     Cluster(String),
 }
 
+/// What a cluster's server answers a request that does not present the cluster's token (see
+/// [`crate::engine::cluster_door`]); the audit finds it in Ballista's error by this wording.
+pub const CLUSTER_TOKEN_REFUSED: &str =
+    "fairmark cluster: this request does not carry the cluster's token";
+
 /// How an executor refuses a plan made under another key or by another build of fairmark.
 /// The refusal reaches the audit inside Ballista's job failure, whose text is never shown; the
 /// audit finds it by this wording (see [`cluster_failure`]), so the two must not drift apart.
@@ -85,6 +90,9 @@ fn cluster_failure(message: &str) -> Option<String> {
             "an executor holds key {} (fairmark {}) and this audit makes tokens with key {} (fairmark {}); start every executor from the audit's fairmark build, with the config (the [key] settings) the audit uses",
             &ids[3], &ids[4], &ids[1], &ids[2]
         ));
+    }
+    if message.contains(CLUSTER_TOKEN_REFUSED) {
+        return Some("the scheduler or an executor refused this audit: it does not hold the cluster's token; give the audit's config the [cluster] token the scheduler and executors were started with".into());
     }
     static REFUSAL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(r"refused the stage \(([a-z-]+)\)").expect("a valid pattern")

@@ -13,6 +13,7 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use fairmark::config::Config;
 use fairmark::engine::Runtime;
 use fairmark::engine::cluster::{self, ExecutorSettings, SchedulerSettings};
+use fairmark::engine::cluster_door::ClusterToken;
 use fairmark::engine::plan_guard::PlanGuard;
 use fairmark::engine::storage::register_buckets;
 use fairmark::pseudonym::{Key, TokenBinding};
@@ -47,6 +48,7 @@ pub async fn scheduler(
     let runtime = RuntimeEnvBuilder::new().build_arc()?;
     register_buckets(&runtime, &config)?;
     let external_host = advertised(external_host, &bind.ip().to_string())?;
+    let token = ClusterToken::load(&config)?;
     eprintln!(
         "fairmark scheduler: listening on {bind} (Ballista 55, DataFusion {}); audit with --cluster df://{external_host}:{}",
         datafusion::DATAFUSION_VERSION,
@@ -56,6 +58,7 @@ pub async fn scheduler(
         SchedulerSettings {
             bind,
             external_host,
+            token,
         },
         fairmark::functions::keyless(),
         Arc::new(TokenBinding::keyless()),
@@ -73,7 +76,6 @@ pub struct ExecutorRequest<'a> {
     pub bind_host: String,
     pub external_host: Option<String>,
     pub flight_port: u16,
-    pub grpc_port: u16,
     pub vcores: usize,
 }
 
@@ -90,6 +92,7 @@ pub async fn executor(request: ExecutorRequest<'_>) -> anyhow::Result<ExitCode> 
     std::fs::create_dir(&work_dir).map_err(|e| fairmark::error::Error::io(&work_dir, e))?;
     let external_host = advertised(request.external_host, &request.bind_host)?;
     let guard = Arc::new(PlanGuard::for_executor(&config, &work_dir)?);
+    let token = ClusterToken::load(&config)?;
     eprintln!(
         "fairmark executor: key {}, flight port {}, joining the scheduler at {scheduler_host}:{scheduler_port}",
         key.id(),
@@ -100,12 +103,12 @@ pub async fn executor(request: ExecutorRequest<'_>) -> anyhow::Result<ExitCode> 
             bind_host: request.bind_host,
             external_host,
             flight_port: request.flight_port,
-            grpc_port: request.grpc_port,
             scheduler_host,
             scheduler_port,
             vcores: request.vcores,
             work_dir: work_dir.to_string_lossy().into_owned(),
             memory_limit: runtime.memory_limit,
+            token,
         },
         fairmark::functions::keyless(),
         Arc::new(TokenBinding::with_key(key)),

@@ -10,15 +10,22 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use ballista_core::config::BALLISTA_SCHEDULER_SHARE_FILE_STATISTICS_CACHE;
+use arrow_flight::flight_service_server::FlightServiceServer;
+use ballista_core::ConfigProducer;
+use ballista_core::config::{BALLISTA_SCHEDULER_SHARE_FILE_STATISTICS_CACHE, TaskSchedulingPolicy};
+use ballista_core::error::BallistaError;
 use ballista_core::extension::{SessionConfigExt, SessionStateExt};
 use ballista_core::registry::BallistaFunctionRegistry;
+use ballista_core::serde::protobuf::scheduler_grpc_server::SchedulerGrpcServer;
 use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
-use ballista_core::utils::default_session_builder;
+use ballista_core::utils::{GrpcServerConfig, create_grpc_server, default_session_builder};
+use ballista_executor::ArrowFlightServerProvider;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
+use ballista_executor::flight_service::BallistaFlightService;
+use ballista_executor::shutdown::Shutdown;
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
-use ballista_scheduler::scheduler_process::start_server;
+use ballista_scheduler::scheduler_process::create_scheduler;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
 use datafusion::common::TableReference;
@@ -31,7 +38,10 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionConfig;
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
+use datafusion_proto::protobuf::{LogicalPlanNode, PhysicalPlanNode};
+use tonic::service::interceptor::InterceptedService;
 
+use super::cluster_door::{ClusterToken, Door};
 use super::compact::{CompactBeforeBuffering, CompactSlicesExec};
 use super::plan_guard::PlanGuard;
 use crate::pseudonym::KeyBinding;
@@ -237,11 +247,17 @@ pub fn client_state(
     config: SessionConfig,
     runtime: Arc<RuntimeEnv>,
     keys: Arc<dyn KeyBinding>,
+    token: Option<&ClusterToken>,
 ) -> Result<SessionState> {
     let mut config = config
         .upgrade_for_ballista()
         .with_ballista_logical_extension_codec(Arc::new(LogicalCodec::new(keys.clone())))
         .with_ballista_physical_extension_codec(Arc::new(PhysicalCodec::new(keys)));
+    if let Some(token) = token {
+        // Both the scheduler's channel and those to the executors' Flight services.
+        config =
+            config.with_ballista_override_create_grpc_client_endpoint(token.endpoint_override());
+    }
     // Joins are hash joins, as in one process. Ballista 55 defaults to sort-merge joins, and a
     // window over a sort-merge join's output, planned on the join's ordering, fails on the
     // executor once the stage is decoded ("Expects PARTITION BY expression to be ordered", the
@@ -283,6 +299,8 @@ pub struct SchedulerSettings {
     pub bind: SocketAddr,
     /// The host executors and clients reach it at.
     pub external_host: String,
+    /// The cluster's token, which every request must present; `None` admits every request.
+    pub token: Option<ClusterToken>,
 }
 
 /// Runs a scheduler until the process is stopped. It plans with `functions` (those without a
@@ -309,17 +327,33 @@ pub async fn run_scheduler(
         bind_host: settings.bind.ip().to_string(),
         bind_port: settings.bind.port(),
         external_host: settings.external_host,
+        // Executors poll for tasks: in push mode each would run a gRPC service of Ballista's
+        // that no check can be put in front of (see `cluster_door`).
+        scheduling_policy: TaskSchedulingPolicy::PullStaged,
         override_session_builder: Some(session_builder),
         override_logical_codec: Some(Arc::new(LogicalCodec::new(keys.clone()))),
         override_physical_codec: Some(Arc::new(PhysicalCodec::new(keys))),
         ..Default::default()
     };
+    config.validate().map_err(ballista_error)?;
     let cluster = BallistaCluster::new_from_config(&config)
         .await
         .map_err(ballista_error)?;
-    start_server(cluster, settings.bind, Arc::new(config))
+    let max_message_size = config.grpc_server_max_decoding_message_size as usize;
+    let scheduler =
+        create_scheduler::<LogicalPlanNode, PhysicalPlanNode>(cluster, Arc::new(config))
+            .await
+            .map_err(ballista_error)?;
+    // Ballista's own `start_server` mounts the gRPC service without a place for a check, and
+    // health routes beside it; this serves the scheduler's gRPC service alone, behind the door.
+    let service = SchedulerGrpcServer::new(scheduler)
+        .max_decoding_message_size(max_message_size)
+        .max_encoding_message_size(max_message_size);
+    create_grpc_server(&GrpcServerConfig::default())
+        .add_service(InterceptedService::new(service, Door::new(settings.token)))
+        .serve(settings.bind)
         .await
-        .map_err(ballista_error)
+        .map_err(|e| ballista_error(BallistaError::TonicError(e)))
 }
 
 /// An executor's settings.
@@ -329,8 +363,6 @@ pub struct ExecutorSettings {
     pub external_host: String,
     /// Arrow Flight: where results and shuffle data are fetched.
     pub flight_port: u16,
-    /// gRPC: where the scheduler hands it tasks.
-    pub grpc_port: u16,
     pub scheduler_host: String,
     pub scheduler_port: u16,
     /// Tasks run at once; 0 for one per core.
@@ -340,6 +372,9 @@ pub struct ExecutorSettings {
     /// The memory pool of all the executor's tasks, in bytes (`[engine] memory_limit`);
     /// `None` for no limit. Ballista replaces the runtime's own pool with one of this size.
     pub memory_limit: Option<u64>,
+    /// The cluster's token: presented to the scheduler and other executors, and asked of
+    /// every request to this executor's Flight service. `None` on loopback only.
+    pub token: Option<ClusterToken>,
 }
 
 /// Runs an executor until the process is stopped or the scheduler lets it go. Tasks run with
@@ -357,14 +392,27 @@ pub async fn run_executor(
     for function in functions {
         state.register_udf(Arc::new(function))?;
     }
-    let config = ExecutorProcessConfig {
+    let endpoint_override = settings.token.as_ref().map(ClusterToken::endpoint_override);
+    // A task's session starts from this config (the client's settings are applied over it),
+    // so its shuffle reads from other executors present the token too.
+    let task_config = endpoint_override.clone().map(|presents_token| {
+        Arc::new(move || {
+            SessionConfig::new_with_ballista()
+                .with_ballista_override_create_grpc_client_endpoint(presents_token.clone())
+        }) as ConfigProducer
+    });
+    let door = Door::new(settings.token);
+    let mut config = ExecutorProcessConfig {
         bind_host: settings.bind_host,
         external_host: Some(settings.external_host),
         port: settings.flight_port,
-        grpc_port: settings.grpc_port,
         scheduler_host: settings.scheduler_host,
         scheduler_port: settings.scheduler_port,
         vcores: settings.vcores,
+        // It polls the scheduler for tasks and so runs no gRPC service (see `cluster_door`).
+        task_scheduling_policy: TaskSchedulingPolicy::PullStaged,
+        override_create_grpc_client_endpoint: endpoint_override,
+        override_config_producer: task_config,
         work_dir: Some(settings.work_dir),
         // Ballista reads 0 as "no limit".
         memory_pool_size: Some(settings.memory_limit.unwrap_or(0)),
@@ -375,12 +423,36 @@ pub async fn run_executor(
         override_physical_codec: Some(Arc::new(PhysicalCodec::guarded(keys, guard))),
         ..Default::default()
     };
+    let max_message_size = config.grpc_max_decoding_message_size as usize;
+    config.override_arrow_flight_service = Some(flight_service(door, max_message_size));
     start_executor_process(Arc::new(config))
         .await
         .map_err(ballista_error)
 }
 
-fn ballista_error(e: ballista_core::error::BallistaError) -> DataFusionError {
+/// Ballista's own Flight service of an executor (its results and shuffle files), behind `door`.
+fn flight_service(door: Door, max_message_size: usize) -> Arc<ArrowFlightServerProvider> {
+    Arc::new(
+        move |work_dir: String,
+              address: SocketAddr,
+              mut shutdown: Shutdown,
+              grpc_config: GrpcServerConfig| {
+            let service = FlightServiceServer::new(BallistaFlightService::new(work_dir))
+                .max_decoding_message_size(max_message_size)
+                .max_encoding_message_size(max_message_size);
+            let service = InterceptedService::new(service, door.clone());
+            tokio::spawn(async move {
+                create_grpc_server(&grpc_config)
+                    .add_service(service)
+                    .serve_with_shutdown(address, shutdown.recv())
+                    .await
+                    .map_err(BallistaError::TonicError)
+            })
+        },
+    )
+}
+
+fn ballista_error(e: BallistaError) -> DataFusionError {
     DataFusionError::External(Box::new(e))
 }
 

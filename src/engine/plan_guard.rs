@@ -127,12 +127,17 @@ impl PlanGuard {
             .into_iter()
             .map(|dataset| config.location(dataset))
             .collect::<Result<Vec<_>>>()?;
-        let key_file = config
-            .key
-            .file
-            .as_ref()
-            .map(|file| config.base_dir.join(file));
-        PlanGuard::new(datasets, key_file.into_iter().collect(), work_dir)
+        // The key's file, and the cluster token's: secrets, whatever directory they are in.
+        let secrets = [
+            config.key.file.as_ref(),
+            config.cluster.as_ref().and_then(|c| c.token.file.as_ref()),
+        ];
+        let never = secrets
+            .into_iter()
+            .flatten()
+            .map(|file| config.base_dir.join(file))
+            .collect();
+        PlanGuard::new(datasets, never, work_dir)
     }
 
     /// A guard over `datasets` that never lets a stage read the files `never`.
