@@ -18,6 +18,23 @@ use fairmark::engine::plan_guard::PlanGuard;
 use fairmark::engine::storage::register_buckets;
 use fairmark::pseudonym::{Key, TokenBinding};
 
+/// The cluster's token from `config`; without one, the process may listen on loopback only,
+/// where nobody but this machine's users can reach it. `flag` names the address's option.
+fn door_for(config: &Config, bind_host: &str, flag: &str) -> anyhow::Result<Option<ClusterToken>> {
+    let token = ClusterToken::load(config)?;
+    let loopback = bind_host
+        .parse::<std::net::IpAddr>()
+        .map_or(bind_host == "localhost", |ip| ip.is_loopback());
+    if token.is_none() && !loopback {
+        // The address is not repeated: the error line masks anything shaped like an IP.
+        return Err(fairmark::error::Error::Usage(format!(
+            "{flag}: listening beyond this machine needs the cluster's token, or anyone who reaches the port can read the datasets through the cluster; add `[cluster] token = {{ env = \"FAIRMARK_CLUSTER_TOKEN\" }}` (or `{{ file = \"…\" }}`) to the config of the scheduler, every executor and the audits"
+        ))
+        .into());
+    }
+    Ok(token)
+}
+
 /// The host a process tells its peers to reach it at: `--external-host`, else the address it
 /// binds, unless that is every interface (0.0.0.0), which no peer can connect to.
 fn advertised(external_host: Option<String>, bind_host: &str) -> anyhow::Result<String> {
@@ -48,7 +65,7 @@ pub async fn scheduler(
     let runtime = RuntimeEnvBuilder::new().build_arc()?;
     register_buckets(&runtime, &config)?;
     let external_host = advertised(external_host, &bind.ip().to_string())?;
-    let token = ClusterToken::load(&config)?;
+    let token = door_for(&config, &bind.ip().to_string(), "--bind")?;
     eprintln!(
         "fairmark scheduler: listening on {bind} (Ballista 55, DataFusion {}); audit with --cluster df://{external_host}:{}",
         datafusion::DATAFUSION_VERSION,
@@ -92,7 +109,7 @@ pub async fn executor(request: ExecutorRequest<'_>) -> anyhow::Result<ExitCode> 
     std::fs::create_dir(&work_dir).map_err(|e| fairmark::error::Error::io(&work_dir, e))?;
     let external_host = advertised(request.external_host, &request.bind_host)?;
     let guard = Arc::new(PlanGuard::for_executor(&config, &work_dir)?);
-    let token = ClusterToken::load(&config)?;
+    let token = door_for(&config, &request.bind_host, "--bind-host")?;
     eprintln!(
         "fairmark executor: key {}, flight port {}, joining the scheduler at {scheduler_host}:{scheduler_port}",
         key.id(),

@@ -588,3 +588,38 @@ fn a_cluster_serves_only_holders_of_its_token_and_only_the_audits_own_plans() {
     assert!(stderr.contains("[cluster] token"), "{stderr}");
     assert!(!out.exists(), "a refused audit leaves no output");
 }
+
+#[test]
+fn a_process_listening_beyond_loopback_needs_the_cluster_token() {
+    let fixture = Fixture::small();
+    for args in [
+        vec![
+            "scheduler",
+            "--bind",
+            "0.0.0.0:0",
+            "--external-host",
+            "sched",
+        ],
+        vec![
+            "executor",
+            "--bind-host",
+            "0.0.0.0",
+            "--external-host",
+            "exec",
+        ],
+    ] {
+        let run = fairmark()
+            .args(&args)
+            .arg("--config")
+            .arg(&fixture.data.config)
+            .timeout(Duration::from_secs(60))
+            .assert()
+            .code(2);
+        let stderr = String::from_utf8(run.get_output().stderr.clone()).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("listening beyond this machine needs the cluster's token"),
+            "{stderr}"
+        );
+    }
+}
