@@ -478,6 +478,41 @@ mod tests {
     }
 
     #[test]
+    fn shuffle_reads_stay_in_the_work_directory() {
+        use ballista_core::serde::protobuf;
+        use ballista_core::serde::scheduler::{
+            ExecutorMetadata, ExecutorSpecification, PartitionId, PartitionStats,
+        };
+
+        let layout = Layout::new();
+        let guard = layout.guard();
+        let location = |job_id: &str| PartitionLocation {
+            map_partition_id: 0,
+            partition_id: PartitionId {
+                job_id: job_id.into(),
+                stage_id: 1,
+                partition_id: 0,
+            },
+            executor_meta: ExecutorMetadata {
+                id: "executor".into(),
+                host: "127.0.0.1".into(),
+                port: 50051,
+                grpc_port: 50052,
+                specification: ExecutorSpecification::default(),
+                os_info: protobuf::ExecutorOperatingSystemSpecification::default().into(),
+            },
+            partition_stats: PartitionStats::default(),
+            file_id: None,
+            is_sort_shuffle: false,
+        };
+        assert!(guard.in_work_dir(&location("5kGbTbH8000")));
+        // A job id is joined to the work directory as it comes in the plan.
+        for escape in ["../..", "/etc", "a/../../b"] {
+            assert!(!guard.in_work_dir(&location(escape)), "{escape}");
+        }
+    }
+
+    #[test]
     fn dataset_locations_hold_what_their_listing_would_list() {
         let layout = Layout::new();
         let guard = layout.guard();
