@@ -1,7 +1,8 @@
 //! `fairmark scheduler` and `fairmark executor`: Apache Ballista's two processes with
 //! fairmark's functions and physical node built in, for `fairmark audit --cluster`. Both read
-//! the same fairmark.toml as the audit: the scheduler for the object stores it lists datasets
-//! on, an executor also for the key, which it loads itself and never receives.
+//! the same fairmark.toml as the audit: both for the cluster's token (`[cluster]`) and the
+//! object stores they list or read datasets on, an executor also for the key, which it loads
+//! itself and never receives, and for the datasets, the only files it lets a plan scan.
 
 use std::net::SocketAddr;
 use std::path::Path;

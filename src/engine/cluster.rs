@@ -1,6 +1,7 @@
 //! The engine's plans on an Apache Ballista cluster: the client's session, the scheduler and
-//! executor processes with fairmark's functions and physical node, and the codecs that carry
-//! them across.
+//! executor processes with fairmark's functions and physical node, their services behind the
+//! cluster's door ([`super::cluster_door`]), and the codecs that carry plans across, which on
+//! an executor let through only the stages its [`PlanGuard`] accepts.
 //!
 //! A keyed function (a pseudonym) travels as its name and the public id of the key it computes
 //! under, never the key: the scheduler plans with a stand-in that cannot run, and each executor
