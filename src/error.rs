@@ -53,6 +53,11 @@ pub enum Error {
     Cluster(String),
 }
 
+/// What a cluster's server answers a request that does not present the cluster's token (see
+/// [`crate::engine::cluster_door`]); the audit finds it in Ballista's error by this wording.
+pub const CLUSTER_TOKEN_REFUSED: &str =
+    "fairmark cluster: this request does not carry the cluster's token";
+
 /// How an executor refuses a plan made under another key or by another build of fairmark.
 /// The refusal reaches the audit inside Ballista's job failure, whose text is never shown; the
 /// audit finds it by this wording (see [`cluster_failure`]), so the two must not drift apart.
@@ -68,7 +73,8 @@ pub fn key_mismatch(
 }
 
 /// A cluster's failure, said plainly: an executor that refused the plan's key (key ids are
-/// public, they begin every token), a scheduler or executor that did not answer, or a task
+/// public, they begin every token) or a stage (by the rule's code, see
+/// [`crate::engine::plan_guard::Refusal`]), a scheduler or executor that did not answer, or a task
 /// that failed on an executor. A task's error comes back as the Debug text of the executor's
 /// error, where a value's own quotes are escaped, so redaction cannot be trusted with it: only
 /// what it is, never its text, is shown.
@@ -83,6 +89,18 @@ fn cluster_failure(message: &str) -> Option<String> {
         return Some(format!(
             "an executor holds key {} (fairmark {}) and this audit makes tokens with key {} (fairmark {}); start every executor from the audit's fairmark build, with the config (the [key] settings) the audit uses",
             &ids[3], &ids[4], &ids[1], &ids[2]
+        ));
+    }
+    if message.contains(CLUSTER_TOKEN_REFUSED) {
+        return Some("the scheduler or an executor refused this audit: it does not hold the cluster's token; give the audit's config the [cluster] token the scheduler and executors were started with".into());
+    }
+    static REFUSAL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"refused the stage \(([a-z-]+)\)").expect("a valid pattern")
+    });
+    if let Some(code) = REFUSAL.captures(message) {
+        return Some(format!(
+            "an executor refused a stage of this audit ({}): executors run only the audit's own plans over the datasets their config names; start every executor with the config the audit uses",
+            &code[1]
         ));
     }
     if message.contains("tonic::transport::Error") && message.contains("ConnectError") {

@@ -1,7 +1,8 @@
 //! `fairmark scheduler` and `fairmark executor`: Apache Ballista's two processes with
 //! fairmark's functions and physical node built in, for `fairmark audit --cluster`. Both read
-//! the same fairmark.toml as the audit: the scheduler for the object stores it lists datasets
-//! on, an executor also for the key, which it loads itself and never receives.
+//! the same fairmark.toml as the audit: both for the cluster's token (`[cluster]`) and the
+//! object stores they list or read datasets on, an executor also for the key, which it loads
+//! itself and never receives, and for the datasets, the only files it lets a plan scan.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -13,8 +14,27 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use fairmark::config::Config;
 use fairmark::engine::Runtime;
 use fairmark::engine::cluster::{self, ExecutorSettings, SchedulerSettings};
+use fairmark::engine::cluster_door::ClusterToken;
+use fairmark::engine::plan_guard::PlanGuard;
 use fairmark::engine::storage::register_buckets;
 use fairmark::pseudonym::{Key, TokenBinding};
+
+/// The cluster's token from `config`; without one, the process may listen on loopback only,
+/// where nobody but this machine's users can reach it. `flag` names the address's option.
+fn door_for(config: &Config, bind_host: &str, flag: &str) -> anyhow::Result<Option<ClusterToken>> {
+    let token = ClusterToken::load(config)?;
+    let loopback = bind_host
+        .parse::<std::net::IpAddr>()
+        .map_or(bind_host == "localhost", |ip| ip.is_loopback());
+    if token.is_none() && !loopback {
+        // The address is not repeated: the error line masks anything shaped like an IP.
+        return Err(fairmark::error::Error::Usage(format!(
+            "{flag}: listening beyond this machine needs the cluster's token, or anyone who reaches the port can read the datasets through the cluster; add `[cluster] token = {{ env = \"FAIRMARK_CLUSTER_TOKEN\" }}` (or `{{ file = \"…\" }}`) to the config of the scheduler, every executor and the audits"
+        ))
+        .into());
+    }
+    Ok(token)
+}
 
 /// The host a process tells its peers to reach it at: `--external-host`, else the address it
 /// binds, unless that is every interface (0.0.0.0), which no peer can connect to.
@@ -46,6 +66,7 @@ pub async fn scheduler(
     let runtime = RuntimeEnvBuilder::new().build_arc()?;
     register_buckets(&runtime, &config)?;
     let external_host = advertised(external_host, &bind.ip().to_string())?;
+    let token = door_for(&config, &bind.ip().to_string(), "--bind")?;
     eprintln!(
         "fairmark scheduler: listening on {bind} (Ballista 55, DataFusion {}); audit with --cluster df://{external_host}:{}",
         datafusion::DATAFUSION_VERSION,
@@ -55,6 +76,7 @@ pub async fn scheduler(
         SchedulerSettings {
             bind,
             external_host,
+            token,
         },
         fairmark::functions::keyless(),
         Arc::new(TokenBinding::keyless()),
@@ -72,7 +94,6 @@ pub struct ExecutorRequest<'a> {
     pub bind_host: String,
     pub external_host: Option<String>,
     pub flight_port: u16,
-    pub grpc_port: u16,
     pub vcores: usize,
 }
 
@@ -88,6 +109,8 @@ pub async fn executor(request: ExecutorRequest<'_>) -> anyhow::Result<ExitCode> 
     let work_dir = runtime.spill_dir().join("shuffle");
     std::fs::create_dir(&work_dir).map_err(|e| fairmark::error::Error::io(&work_dir, e))?;
     let external_host = advertised(request.external_host, &request.bind_host)?;
+    let guard = Arc::new(PlanGuard::for_executor(&config, &work_dir)?);
+    let token = door_for(&config, &request.bind_host, "--bind-host")?;
     eprintln!(
         "fairmark executor: key {}, flight port {}, joining the scheduler at {scheduler_host}:{scheduler_port}",
         key.id(),
@@ -98,15 +121,16 @@ pub async fn executor(request: ExecutorRequest<'_>) -> anyhow::Result<ExitCode> 
             bind_host: request.bind_host,
             external_host,
             flight_port: request.flight_port,
-            grpc_port: request.grpc_port,
             scheduler_host,
             scheduler_port,
             vcores: request.vcores,
             work_dir: work_dir.to_string_lossy().into_owned(),
             memory_limit: runtime.memory_limit,
+            token,
         },
         fairmark::functions::keyless(),
         Arc::new(TokenBinding::with_key(key)),
+        guard,
         runtime.env.clone(),
     )
     .await

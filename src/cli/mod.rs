@@ -141,12 +141,10 @@ enum Command {
         /// The host the scheduler and audits reach this executor at (default: --bind-host).
         #[arg(long)]
         external_host: Option<String>,
-        /// Arrow Flight port, where results and shuffle data are fetched.
+        /// Arrow Flight port, where results and shuffle data are fetched. The executor
+        /// listens on no other: it polls the scheduler for tasks.
         #[arg(long, default_value_t = 50051)]
         port: u16,
-        /// gRPC port, where the scheduler hands out tasks.
-        #[arg(long, default_value_t = 50052)]
-        grpc_port: u16,
         /// Tasks run at once (0: one per core).
         #[arg(long, default_value_t = 0)]
         vcores: usize,
@@ -408,7 +406,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             bind_host,
             external_host,
             port,
-            grpc_port,
             vcores,
         } => with_runtime(cluster::executor(cluster::ExecutorRequest {
             config: &config,
@@ -416,7 +413,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             bind_host,
             external_host,
             flight_port: port,
-            grpc_port,
             vcores,
         })),
         Command::Probe {

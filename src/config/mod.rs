@@ -79,12 +79,25 @@ pub struct Config {
     /// How `fairmark probe` asks a pricing service for quotes.
     #[serde(default)]
     pub probe: Option<probe::ProbeConfig>,
+    /// How the processes of a Ballista cluster (`fairmark scheduler`, `fairmark executor`,
+    /// `audit --cluster`) know one another.
+    #[serde(default)]
+    pub cluster: Option<ClusterConfig>,
     /// The directory the config file is in; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
     /// The config file's path as the user gave it, for messages.
     #[serde(skip)]
     pub file: String,
+}
+
+/// `[cluster]`: what a process of a cluster shows the others, and asks of them.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// The secret every process of the cluster holds, from the environment or a file as the
+    /// key is (`{ env = "VAR" }` or `{ file = "path" }`): requests without it are refused.
+    pub token: KeySource,
 }
 
 /// The datasets by role. Every role is optional; checks that need a missing role are skipped
@@ -776,6 +789,10 @@ impl Config {
             ("pricing_rules", self.pricing_rules.as_deref()),
             ("waivers", self.waivers_file.as_deref()),
             ("key.file", self.key.file.as_deref()),
+            (
+                "[cluster] token.file",
+                self.cluster.as_ref().and_then(|c| c.token.file.as_deref()),
+            ),
             ("[engine] spill_dir", self.engine.spill_dir.as_deref()),
         ];
         if let Some((key, _)) = local_only

@@ -1,6 +1,7 @@
 //! The engine's plans on an Apache Ballista cluster: the client's session, the scheduler and
-//! executor processes with fairmark's functions and physical node, and the codecs that carry
-//! them across.
+//! executor processes with fairmark's functions and physical node, their services behind the
+//! cluster's door ([`super::cluster_door`]), and the codecs that carry plans across, which on
+//! an executor let through only the stages its [`PlanGuard`] accepts.
 //!
 //! A keyed function (a pseudonym) travels as its name and the public id of the key it computes
 //! under, never the key: the scheduler plans with a stand-in that cannot run, and each executor
@@ -10,15 +11,22 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use ballista_core::config::BALLISTA_SCHEDULER_SHARE_FILE_STATISTICS_CACHE;
+use arrow_flight::flight_service_server::FlightServiceServer;
+use ballista_core::ConfigProducer;
+use ballista_core::config::{BALLISTA_SCHEDULER_SHARE_FILE_STATISTICS_CACHE, TaskSchedulingPolicy};
+use ballista_core::error::BallistaError;
 use ballista_core::extension::{SessionConfigExt, SessionStateExt};
 use ballista_core::registry::BallistaFunctionRegistry;
+use ballista_core::serde::protobuf::scheduler_grpc_server::SchedulerGrpcServer;
 use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
-use ballista_core::utils::default_session_builder;
+use ballista_core::utils::{GrpcServerConfig, create_grpc_server, default_session_builder};
+use ballista_executor::ArrowFlightServerProvider;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
+use ballista_executor::flight_service::BallistaFlightService;
+use ballista_executor::shutdown::Shutdown;
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
-use ballista_scheduler::scheduler_process::start_server;
+use ballista_scheduler::scheduler_process::create_scheduler;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
 use datafusion::common::TableReference;
@@ -31,8 +39,12 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionConfig;
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
+use datafusion_proto::protobuf::{LogicalPlanNode, PhysicalPlanNode};
+use tonic::service::interceptor::InterceptedService;
 
+use super::cluster_door::{ClusterToken, Door};
 use super::compact::{CompactBeforeBuffering, CompactSlicesExec};
+use super::plan_guard::PlanGuard;
 use crate::pseudonym::KeyBinding;
 
 /// What a keyed function's definition is on the wire: this tag, then its binding.
@@ -137,11 +149,13 @@ impl LogicalExtensionCodec for LogicalCodec {
     }
 }
 
-/// Ballista's physical codec, with keyed functions carried by key id and fairmark's own node.
+/// Ballista's physical codec, with keyed functions carried by key id and fairmark's own node;
+/// on an executor, every stage it decodes passes its [`PlanGuard`] first.
 #[derive(Debug)]
 pub struct PhysicalCodec {
     ballista: BallistaPhysicalExtensionCodec,
     keys: Arc<dyn KeyBinding>,
+    guard: Option<Arc<PlanGuard>>,
 }
 
 impl PhysicalCodec {
@@ -149,9 +163,27 @@ impl PhysicalCodec {
         PhysicalCodec {
             ballista: BallistaPhysicalExtensionCodec::default(),
             keys,
+            guard: None,
+        }
+    }
+
+    /// An executor's codec: it decodes only stages `guard` lets run.
+    pub fn guarded(keys: Arc<dyn KeyBinding>, guard: Arc<PlanGuard>) -> PhysicalCodec {
+        PhysicalCodec {
+            guard: Some(guard),
+            ..PhysicalCodec::new(keys)
         }
     }
 }
+
+/// The nodes a stage an executor runs is rooted at: Ballista's executor runs no other root
+/// (its execution engine refuses one), and decodes a node's inputs before the node, so a
+/// stage checked when its writer is decoded is checked whole.
+const STAGE_ROOTS: [&str; 3] = [
+    "ShuffleWriterExec",
+    "SortShuffleWriterExec",
+    "RangeShuffleWriterExec",
+];
 
 impl PhysicalExtensionCodec for PhysicalCodec {
     fn try_decode(
@@ -169,7 +201,19 @@ impl PhysicalExtensionCodec for PhysicalCodec {
             };
             return Ok(Arc::new(CompactSlicesExec::new(input.clone())));
         }
-        self.ballista.try_decode(buf, inputs, ctx, proto_converter)
+        let node = self
+            .ballista
+            .try_decode(buf, inputs, ctx, proto_converter)?;
+        if let Some(guard) = &self.guard
+            && STAGE_ROOTS.contains(&node.name())
+            && let Err(refusal) = guard.check(node.as_ref())
+        {
+            // The executor's only trace of it: Ballista's own log is not set up, and the task's
+            // error goes back to whoever sent the plan. The refusal holds no path or value.
+            eprintln!("fairmark executor: {refusal}");
+            return Err(DataFusionError::Plan(refusal.to_string()));
+        }
+        Ok(node)
     }
 
     fn try_encode(
@@ -204,11 +248,17 @@ pub fn client_state(
     config: SessionConfig,
     runtime: Arc<RuntimeEnv>,
     keys: Arc<dyn KeyBinding>,
+    token: Option<&ClusterToken>,
 ) -> Result<SessionState> {
     let mut config = config
         .upgrade_for_ballista()
         .with_ballista_logical_extension_codec(Arc::new(LogicalCodec::new(keys.clone())))
         .with_ballista_physical_extension_codec(Arc::new(PhysicalCodec::new(keys)));
+    if let Some(token) = token {
+        // Both the scheduler's channel and those to the executors' Flight services.
+        config =
+            config.with_ballista_override_create_grpc_client_endpoint(token.endpoint_override());
+    }
     // Joins are hash joins, as in one process. Ballista 55 defaults to sort-merge joins, and a
     // window over a sort-merge join's output, planned on the join's ordering, fails on the
     // executor once the stage is decoded ("Expects PARTITION BY expression to be ordered", the
@@ -250,6 +300,8 @@ pub struct SchedulerSettings {
     pub bind: SocketAddr,
     /// The host executors and clients reach it at.
     pub external_host: String,
+    /// The cluster's token, which every request must present; `None` admits every request.
+    pub token: Option<ClusterToken>,
 }
 
 /// Runs a scheduler until the process is stopped. It plans with `functions` (those without a
@@ -276,17 +328,33 @@ pub async fn run_scheduler(
         bind_host: settings.bind.ip().to_string(),
         bind_port: settings.bind.port(),
         external_host: settings.external_host,
+        // Executors poll for tasks: in push mode each would run a gRPC service of Ballista's
+        // that no check can be put in front of (see `cluster_door`).
+        scheduling_policy: TaskSchedulingPolicy::PullStaged,
         override_session_builder: Some(session_builder),
         override_logical_codec: Some(Arc::new(LogicalCodec::new(keys.clone()))),
         override_physical_codec: Some(Arc::new(PhysicalCodec::new(keys))),
         ..Default::default()
     };
+    config.validate().map_err(ballista_error)?;
     let cluster = BallistaCluster::new_from_config(&config)
         .await
         .map_err(ballista_error)?;
-    start_server(cluster, settings.bind, Arc::new(config))
+    let max_message_size = config.grpc_server_max_decoding_message_size as usize;
+    let scheduler =
+        create_scheduler::<LogicalPlanNode, PhysicalPlanNode>(cluster, Arc::new(config))
+            .await
+            .map_err(ballista_error)?;
+    // Ballista's own `start_server` mounts the gRPC service without a place for a check, and
+    // health routes beside it; this serves the scheduler's gRPC service alone, behind the door.
+    let service = SchedulerGrpcServer::new(scheduler)
+        .max_decoding_message_size(max_message_size)
+        .max_encoding_message_size(max_message_size);
+    create_grpc_server(&GrpcServerConfig::default())
+        .add_service(InterceptedService::new(service, Door::new(settings.token)))
+        .serve(settings.bind)
         .await
-        .map_err(ballista_error)
+        .map_err(|e| ballista_error(BallistaError::TonicError(e)))
 }
 
 /// An executor's settings.
@@ -296,8 +364,6 @@ pub struct ExecutorSettings {
     pub external_host: String,
     /// Arrow Flight: where results and shuffle data are fetched.
     pub flight_port: u16,
-    /// gRPC: where the scheduler hands it tasks.
-    pub grpc_port: u16,
     pub scheduler_host: String,
     pub scheduler_port: u16,
     /// Tasks run at once; 0 for one per core.
@@ -307,30 +373,47 @@ pub struct ExecutorSettings {
     /// The memory pool of all the executor's tasks, in bytes (`[engine] memory_limit`);
     /// `None` for no limit. Ballista replaces the runtime's own pool with one of this size.
     pub memory_limit: Option<u64>,
+    /// The cluster's token: presented to the scheduler and other executors, and asked of
+    /// every request to this executor's Flight service. `None` on loopback only.
+    pub token: Option<ClusterToken>,
 }
 
 /// Runs an executor until the process is stopped or the scheduler lets it go. Tasks run with
 /// DataFusion's functions and `functions`; keyed functions are bound by `keys` when a plan
-/// arrives, never looked up by name. `runtime` gives the object stores and the private spill
-/// directory.
+/// arrives, never looked up by name; a stage runs only when `guard` lets it. `runtime` gives
+/// the object stores and the private spill directory.
 pub async fn run_executor(
     settings: ExecutorSettings,
     functions: Vec<ScalarUDF>,
     keys: Arc<dyn KeyBinding>,
+    guard: Arc<PlanGuard>,
     runtime: Arc<RuntimeEnv>,
 ) -> Result<()> {
     let mut state = default_session_builder(SessionConfig::new_with_ballista())?;
     for function in functions {
         state.register_udf(Arc::new(function))?;
     }
-    let config = ExecutorProcessConfig {
+    let endpoint_override = settings.token.as_ref().map(ClusterToken::endpoint_override);
+    // A task's session starts from this config (the client's settings are applied over it),
+    // so its shuffle reads from other executors present the token too.
+    let task_config = endpoint_override.clone().map(|presents_token| {
+        Arc::new(move || {
+            SessionConfig::new_with_ballista()
+                .with_ballista_override_create_grpc_client_endpoint(presents_token.clone())
+        }) as ConfigProducer
+    });
+    let door = Door::new(settings.token);
+    let mut config = ExecutorProcessConfig {
         bind_host: settings.bind_host,
         external_host: Some(settings.external_host),
         port: settings.flight_port,
-        grpc_port: settings.grpc_port,
         scheduler_host: settings.scheduler_host,
         scheduler_port: settings.scheduler_port,
         vcores: settings.vcores,
+        // It polls the scheduler for tasks and so runs no gRPC service (see `cluster_door`).
+        task_scheduling_policy: TaskSchedulingPolicy::PullStaged,
+        override_create_grpc_client_endpoint: endpoint_override,
+        override_config_producer: task_config,
         work_dir: Some(settings.work_dir),
         // Ballista reads 0 as "no limit".
         memory_pool_size: Some(settings.memory_limit.unwrap_or(0)),
@@ -338,15 +421,39 @@ pub async fn run_executor(
         override_runtime_producer: Some(Arc::new(move |_config: &SessionConfig| {
             Ok(runtime.clone())
         })),
-        override_physical_codec: Some(Arc::new(PhysicalCodec::new(keys))),
+        override_physical_codec: Some(Arc::new(PhysicalCodec::guarded(keys, guard))),
         ..Default::default()
     };
+    let max_message_size = config.grpc_max_decoding_message_size as usize;
+    config.override_arrow_flight_service = Some(flight_service(door, max_message_size));
     start_executor_process(Arc::new(config))
         .await
         .map_err(ballista_error)
 }
 
-fn ballista_error(e: ballista_core::error::BallistaError) -> DataFusionError {
+/// Ballista's own Flight service of an executor (its results and shuffle files), behind `door`.
+fn flight_service(door: Door, max_message_size: usize) -> Arc<ArrowFlightServerProvider> {
+    Arc::new(
+        move |work_dir: String,
+              address: SocketAddr,
+              mut shutdown: Shutdown,
+              grpc_config: GrpcServerConfig| {
+            let service = FlightServiceServer::new(BallistaFlightService::new(work_dir))
+                .max_decoding_message_size(max_message_size)
+                .max_encoding_message_size(max_message_size);
+            let service = InterceptedService::new(service, door.clone());
+            tokio::spawn(async move {
+                create_grpc_server(&grpc_config)
+                    .add_service(service)
+                    .serve_with_shutdown(address, shutdown.recv())
+                    .await
+                    .map_err(BallistaError::TonicError)
+            })
+        },
+    )
+}
+
+fn ballista_error(e: BallistaError) -> DataFusionError {
     DataFusionError::External(Box::new(e))
 }
 

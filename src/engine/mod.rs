@@ -4,7 +4,9 @@
 //! query these views; all scans, joins, aggregates and windows run as DataFusion plans.
 
 pub mod cluster;
+pub mod cluster_door;
 mod compact;
+pub mod plan_guard;
 mod runtime;
 pub mod storage;
 
@@ -148,11 +150,13 @@ impl Engine {
             Some(scheduler) => {
                 let address = cluster::scheduler_http_url(scheduler)
                     .map_err(|e| Error::config(&config.file, format!("[engine] cluster: {e}")))?;
+                let token = cluster_door::ClusterToken::load(config)?;
                 let state = cluster::client_state(
                     address,
                     session,
                     runtime.env.clone(),
                     functions.keys.clone(),
+                    token.as_ref(),
                 )?;
                 let placement = Placement::Ballista {
                     scheduler: scheduler.clone(),

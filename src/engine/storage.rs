@@ -287,12 +287,12 @@ async fn objects(
     Ok(found)
 }
 
-fn is_glob(path: &str) -> bool {
+pub(crate) fn is_glob(path: &str) -> bool {
     path.contains(['*', '?', '['])
 }
 
 /// Names that tools write beside data (`.DS_Store`, `_SUCCESS`) are not data.
-fn is_hidden(name: &str) -> bool {
+pub(crate) fn is_hidden(name: &str) -> bool {
     name.starts_with('.') || name.starts_with('_')
 }
 

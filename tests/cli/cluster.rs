@@ -97,7 +97,24 @@ fn free_port() -> u16 {
 /// environment `env` (and no other AWS setting).
 pub struct Cluster {
     pub url: String,
+    /// Each executor's Arrow Flight port, its only one.
+    flight_ports: Vec<u16>,
     daemons: Vec<Daemon>,
+}
+
+/// Gives `config` the cluster token of a file beside it, `cluster.token` (written once): the
+/// scheduler, executors and audits started with it admit one another and nobody else.
+fn with_cluster_token(config: &Path) {
+    let token = config.with_file_name("cluster.token");
+    if !token.exists() {
+        std::fs::write(&token, format!("{}\n", "5c".repeat(32))).unwrap();
+    }
+    let text = std::fs::read_to_string(config).unwrap();
+    std::fs::write(
+        config,
+        format!("{text}\n[cluster]\ntoken = {{ file = \"cluster.token\" }}\n"),
+    )
+    .unwrap();
 }
 
 impl Cluster {
@@ -122,8 +139,9 @@ impl Cluster {
         );
         scheduler.wait_for(port);
         let mut daemons = vec![scheduler];
+        let mut flight_ports = Vec::new();
         for (i, config) in executors.iter().enumerate() {
-            let (flight, grpc) = (free_port(), free_port());
+            let flight = free_port();
             let mut executor = Daemon::start(
                 &format!("executor-{i}"),
                 dir,
@@ -135,8 +153,6 @@ impl Cluster {
                     format!("127.0.0.1:{port}"),
                     "--port".into(),
                     flight.to_string(),
-                    "--grpc-port".into(),
-                    grpc.to_string(),
                     "--vcores".into(),
                     "2".into(),
                 ],
@@ -144,9 +160,11 @@ impl Cluster {
             );
             executor.wait_for(flight);
             daemons.push(executor);
+            flight_ports.push(flight);
         }
         Cluster {
             url: format!("df://127.0.0.1:{port}"),
+            flight_ports,
             daemons,
         }
     }
@@ -235,6 +253,7 @@ fn an_audit_on_a_cluster_of_two_executors_writes_what_the_local_audit_writes() {
     .unwrap();
     let local = fixture.audit("local").code(1);
     let config = fixture.data.config.clone();
+    with_cluster_token(&config);
     let mut cluster = Cluster::start(fixture.dir.path(), &config, &[&config, &config], &[]);
     let run = audit_on(&cluster, &config, &fixture.out("cluster")).code(1);
     assert_eq!(
@@ -376,5 +395,231 @@ fn a_process_listening_on_every_interface_must_be_told_its_name() {
         let stderr = String::from_utf8(run.get_output().stderr.clone()).unwrap();
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
         assert!(stderr.contains("--external-host: required"), "{stderr}");
+    }
+}
+
+/// A client that is not fairmark: DataFusion and Ballista's own client, registering `tables`
+/// (CSV files without a header) and running `sql` through the scheduler at `url`, as the
+/// security review's Python client did. It presents the cluster token of `token_from` (a
+/// fairmark config), if given. The rows it got back, or its error's text.
+fn foreign_query(
+    url: &str,
+    token_from: Option<&Path>,
+    tables: &[(&str, &Path)],
+    sql: &str,
+) -> Result<usize, String> {
+    use ballista_core::extension::{SessionConfigExt, SessionStateExt};
+    use datafusion::execution::SessionStateBuilder;
+    use datafusion::prelude::{CsvReadOptions, SessionConfig, SessionContext};
+    use fairmark::engine::cluster_door::ClusterToken;
+
+    let mut config = SessionConfig::new_with_ballista();
+    if let Some(path) = token_from {
+        let token = ClusterToken::load(&fairmark::config::Config::load(path).unwrap())
+            .unwrap()
+            .expect("the config has a [cluster] token");
+        config =
+            config.with_ballista_override_create_grpc_client_endpoint(token.endpoint_override());
+    }
+    let scheduler = url.replacen("df://", "http://", 1);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_default_features()
+            .build()
+            .upgrade_for_ballista(scheduler)
+            .map_err(|e| e.to_string())?;
+        let ctx = SessionContext::new_with_state(state);
+        for (name, path) in tables {
+            let extension = path.extension().unwrap().to_str().unwrap();
+            let options = CsvReadOptions::new()
+                .has_header(false)
+                .file_extension(extension);
+            ctx.register_csv(*name, path.to_str().unwrap(), options)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let batches = ctx
+            .sql(sql)
+            .await
+            .map_err(|e| e.to_string())?
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(batches.iter().map(|b| b.num_rows()).sum())
+    })
+}
+
+/// What a client without the token gets from an executor's Flight service, asked directly.
+fn flight_without_token(port: u16) -> tonic::Status {
+    use arrow_flight::flight_service_client::FlightServiceClient;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+            .unwrap()
+            .connect()
+            .await
+            .expect("the executor's Flight port accepts connections");
+        let mut client = FlightServiceClient::new(channel);
+        client
+            .list_actions(arrow_flight::Empty {})
+            .await
+            .expect_err("served without the token")
+    })
+}
+
+#[test]
+fn a_cluster_serves_only_holders_of_its_token_and_only_the_audits_own_plans() {
+    let fixture = Fixture::small();
+    fixture.without_mail();
+    let config = fixture.data.config.clone();
+    with_cluster_token(&config);
+    let elsewhere = fixture.out("elsewhere.csv");
+    std::fs::write(&elsewhere, "not,a,dataset\n").unwrap();
+    let key = std::fs::read_to_string(fixture.input("demo.key")).unwrap();
+    let token = std::fs::read_to_string(fixture.input("cluster.token")).unwrap();
+    let secrets = [key.trim(), token.trim()];
+    let cluster = Cluster::start(fixture.dir.path(), &config, &[&config], &[]);
+
+    // Without the token: the scheduler refuses the query, the executor's Flight service
+    // refuses any request.
+    let customers = fixture.input("customers.csv");
+    let refused = foreign_query(
+        &cluster.url,
+        None,
+        &[("c", customers.as_path())],
+        "SELECT * FROM c",
+    )
+    .expect_err("the scheduler served a client without the token");
+    assert!(
+        refused.contains("does not carry the cluster's token"),
+        "{refused}"
+    );
+    let status = flight_without_token(cluster.flight_ports[0]);
+    assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status:?}");
+
+    // With the token but a plan of its own: the key file, the token file, a file outside the
+    // datasets, a write. The executor refuses each stage, with the rule it broke, nothing read.
+    let written = fixture.out("written.csv");
+    let attempts = [
+        (
+            vec![("k", fixture.input("demo.key"))],
+            "SELECT * FROM k".to_string(),
+            "refused the stage (file-outside-datasets)",
+        ),
+        (
+            vec![("t", fixture.input("cluster.token"))],
+            "SELECT * FROM t".to_string(),
+            "refused the stage (file-outside-datasets)",
+        ),
+        (
+            vec![("e", elsewhere.clone())],
+            "SELECT * FROM e".to_string(),
+            "refused the stage (file-outside-datasets)",
+        ),
+        (
+            vec![],
+            format!(
+                "COPY (SELECT 1 AS x) TO '{}' STORED AS CSV",
+                written.display()
+            ),
+            "refused the stage (writes-files)",
+        ),
+    ];
+    for (tables, sql, refusal) in &attempts {
+        let tables: Vec<(&str, &Path)> = tables.iter().map(|(n, p)| (*n, p.as_path())).collect();
+        let error = foreign_query(&cluster.url, Some(&config), &tables, sql).expect_err(sql);
+        assert!(error.contains(refusal), "{sql}: {error}");
+        for secret in secrets {
+            assert!(!error.contains(secret), "a secret in the error of {sql}");
+        }
+    }
+    assert!(!written.exists(), "COPY TO wrote its file");
+
+    // The executor said so, one line a refusal, without a path or a secret.
+    let printed = cluster.stderr();
+    let executor = String::from_utf8_lossy(&printed["executor-0"]);
+    let refusals: Vec<&str> = executor
+        .lines()
+        .filter(|line| line.contains("refused the stage"))
+        .collect();
+    assert!(refusals.len() >= attempts.len(), "{executor}");
+    for line in &refusals {
+        assert!(
+            line.starts_with("fairmark executor: refused the stage ("),
+            "{line}"
+        );
+        assert!(!line.contains('/'), "a path in {line}");
+    }
+    for (_, _, refusal) in &attempts {
+        assert!(
+            refusals.iter().any(|line| line.contains(refusal)),
+            "{refusal}: {executor}"
+        );
+    }
+    for (process, text) in &printed {
+        let text = String::from_utf8_lossy(text);
+        for secret in secrets {
+            assert!(!text.contains(secret), "a secret on the {process}'s stderr");
+        }
+    }
+
+    // The audit, holding the token, is served by the same cluster; one holding another token
+    // is refused in one line.
+    audit_on(&cluster, &config, &fixture.out("cluster")).code(1);
+    std::fs::write(
+        fixture.input("other.token"),
+        format!("{}\n", "e7".repeat(32)),
+    )
+    .unwrap();
+    let other = fixture.input("other.toml");
+    std::fs::write(
+        &other,
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .replace("cluster.token", "other.token"),
+    )
+    .unwrap();
+    let out = fixture.out("other");
+    let run = audit_on(&cluster, &other, &out).code(2);
+    let stderr = String::from_utf8(run.get_output().stderr.clone()).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("[cluster] token"), "{stderr}");
+    assert!(!out.exists(), "a refused audit leaves no output");
+}
+
+#[test]
+fn a_process_listening_beyond_loopback_needs_the_cluster_token() {
+    let fixture = Fixture::small();
+    for args in [
+        vec![
+            "scheduler",
+            "--bind",
+            "0.0.0.0:0",
+            "--external-host",
+            "sched",
+        ],
+        vec![
+            "executor",
+            "--bind-host",
+            "0.0.0.0",
+            "--external-host",
+            "exec",
+        ],
+    ] {
+        let run = fairmark()
+            .args(&args)
+            .arg("--config")
+            .arg(&fixture.data.config)
+            .timeout(Duration::from_secs(60))
+            .assert()
+            .code(2);
+        let stderr = String::from_utf8(run.get_output().stderr.clone()).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("listening beyond this machine needs the cluster's token"),
+            "{stderr}"
+        );
     }
 }
