@@ -252,7 +252,7 @@ mod tests {
         .unwrap();
         let mut bytes = Vec::new();
         let properties = WriterProperties::builder()
-            .set_max_row_group_size(rows)
+            .set_max_row_group_row_count(Some(rows))
             .build();
         let mut writer = ArrowWriter::try_new(&mut bytes, schema, Some(properties)).unwrap();
         writer.write(&batch).unwrap();

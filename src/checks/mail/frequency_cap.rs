@@ -107,12 +107,13 @@ async fn register_candidates(
 /// interchangeable to the counts. No other send can be beyond the cap, so no other is numbered.
 ///
 /// The k-th message (in campaign order) of an instant is number (messages in the window before
-/// the instant) + k. Both terms are computed on counted rows, never on the sends themselves:
-/// a window ordered by time over the sends has every send of one instant as a peer of every
-/// other, and DataFusion buffers and re-concatenates a peer group until it ends, so a million
-/// sends to one recipient at one instant cost time quadratic in their number (28 s at 1M, 90 s
-/// at 2M). Here the time window runs over one row per instant and the campaign order over one
-/// row per campaign of an instant, each without ties; the numbers are then unrolled per send.
+/// the instant) + k. Both terms are computed on counted rows, never on the sends themselves: in
+/// a window ordered by time over the sends, every send of one instant is a peer of every other,
+/// and DataFusion's window operator emits no row until the last peer has arrived, concatenating
+/// its buffer with each new batch meanwhile; a million sends to one recipient at one instant
+/// then took 61 s where 200,000 took 4.2 s (debug build). Here the time window runs over one row
+/// per instant and the campaign order over one row per campaign of an instant, neither with
+/// ties, and the numbers are then unrolled per send: 2.2 s, 10.5 s and 20.1 s at 0.2M, 1M and 2M.
 fn numbered_in_window(judged: &str, window_days: u64) -> String {
     let window_ms = window_days * 86_400_000;
     let candidates = CANDIDATES_TABLE;
