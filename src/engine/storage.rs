@@ -571,16 +571,21 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_parquet_object_is_checked_by_its_two_ends() {
+    async fn a_parquet_object_is_checked_by_its_two_ends_and_its_footer() {
         let mut footer_too_long = b"PAR1".to_vec();
         footer_too_long.extend([0; 8]);
         footer_too_long.extend(100u32.to_le_bytes());
         footer_too_long.extend(b"PAR1");
+        let mut footer_of_noise = b"PAR1".to_vec();
+        footer_of_noise.extend([0xff; 8]);
+        footer_of_noise.extend(8u32.to_le_bytes());
+        footer_of_noise.extend(b"PAR1");
         let stores = registry(
             bucket(&[
                 ("short.parquet", b"PAR1PAR1"),
                 ("text.parquet", b"uid,phone\nU1,13800138000\n"),
                 ("footer.parquet", &footer_too_long),
+                ("noise.parquet", &footer_of_noise),
             ])
             .await,
         );
@@ -605,6 +610,12 @@ mod tests {
                 .await
                 .unwrap_err()
                 .ends_with("(corrupt footer length)")
+        );
+        assert!(
+            checked("noise.parquet")
+                .await
+                .unwrap_err()
+                .ends_with("(its footer does not decode)")
         );
         let missing = checked("none.parquet").await.unwrap_err();
         assert!(
