@@ -6,6 +6,7 @@
 pub mod cluster;
 pub mod cluster_door;
 mod compact;
+mod limits;
 pub mod plan_guard;
 mod runtime;
 pub mod storage;
@@ -361,12 +362,17 @@ impl Engine {
         let in_dataset =
             |e: datafusion::error::DataFusionError| Error::from(e).in_dataset(role, &location);
         let in_file = |message: String| Error::input(role, &location, message);
-        if format == Format::Parquet {
-            for file in &files {
-                storage::check_parquet_envelope(stores.as_ref(), file)
-                    .await
-                    .map_err(in_file)?;
-            }
+        let batch_rows = self.ctx.copied_config().batch_size();
+        for file in &files {
+            limits::check_file(
+                stores.as_ref(),
+                file,
+                format,
+                self.runtime.memory_limit,
+                batch_rows,
+            )
+            .await
+            .map_err(in_file)?;
         }
         let mapped = dataset.mapped_columns();
         // Schema inference reads the first rows of every file: a malformed record fails here.
@@ -384,6 +390,11 @@ impl Engine {
             }
         };
         let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
+        // NDJSON has no header to count before its schema is inferred; its columns are held
+        // to the same cap before anything is planned over them.
+        if format == Format::Ndjson {
+            limits::check_columns(&location, schema.fields().len()).map_err(in_file)?;
+        }
         let raw_table = format!("raw_{role}");
         self.ctx
             .register_table(raw_table.as_str(), frame.into_view())
@@ -460,12 +471,17 @@ pub async fn read_head(
     };
     let file = DataFile::local(path, Path::new("")).map_err(fail)?;
     let stores: Arc<dyn ObjectStoreRegistry> = Arc::new(DefaultObjectStoreRegistry::new());
-    if format == Format::Parquet {
-        storage::check_parquet_envelope(stores.as_ref(), &file)
-            .await
-            .map_err(fail)?;
-    }
     let ctx = file_order_session(stores.clone()).map_err(|e| reader_error(e, None))?;
+    // No config exists yet: the file is held to the limit an audit has by default.
+    limits::check_file(
+        stores.as_ref(),
+        &file,
+        format,
+        runtime::default_memory_limit(),
+        ctx.copied_config().batch_size(),
+    )
+    .await
+    .map_err(fail)?;
     let files = [file];
     let frame = match read(&ctx, &files, format, None).await {
         Ok(frame) => frame,

@@ -58,11 +58,11 @@ impl Runtime {
         // The budget is shared fairly: each operator that can spill is held to its share, so
         // that one sort cannot take the whole pool and leave another, with nothing buffered
         // yet to spill, unable to start (a first-come pool failed one 1M-customer audit in
-        // six that way). The default budget is half of the machine.
+        // six that way).
         let memory_limit = match config.engine.memory_limit {
             MemoryLimit::Unlimited => None,
             MemoryLimit::Bytes(bytes) => Some(bytes),
-            MemoryLimit::Auto => physical_memory().map(|total| total / 2),
+            MemoryLimit::Auto => default_memory_limit(),
         };
         let pool = memory_limit.map(|bytes| tracked(FairSpillPool::new(pool_size(bytes))));
         let mut builder = RuntimeEnvBuilder::new().with_disk_manager_builder(
@@ -158,6 +158,11 @@ fn private_dir(root: &Path) -> std::io::Result<PrivateDir> {
         .tempdir_in(root)?;
     held().push(dir.path().to_path_buf());
     Ok(PrivateDir(dir))
+}
+
+/// The budget of `memory_limit = "auto"`, the default: half of the machine.
+pub(super) fn default_memory_limit() -> Option<u64> {
+    physical_memory().map(|total| total / 2)
 }
 
 /// The machine's memory from `/proc/meminfo`, or the cgroup's limit when it is lower.

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use datafusion::execution::object_store::{ObjectStoreRegistry, ObjectStoreUrl};
 use datafusion::execution::runtime_env::RuntimeEnv;
+use datafusion::parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use object_store::aws::AmazonS3Builder;
@@ -296,13 +297,15 @@ pub(crate) fn is_hidden(name: &str) -> bool {
     name.starts_with('.') || name.starts_with('_')
 }
 
-/// Checks a Parquet file's magic bytes and footer length before the reader sees it: some
-/// malformed footers make the reader panic instead of returning an error. Reads the first 4
-/// and the last 8 bytes, by range.
-pub async fn check_parquet_envelope(
+/// A Parquet file's footer, read and decoded on its own before the reader sees the file: its
+/// magic bytes and footer length are checked first (some malformed footers make the reader
+/// panic instead of returning an error), and a footer longer than
+/// [`super::limits::MAX_PARQUET_FOOTER_BYTES`] is refused unread. Reads the first 4 and the
+/// last 8 bytes, then the footer, by range.
+pub async fn read_parquet_footer(
     stores: &dyn ObjectStoreRegistry,
     file: &DataFile,
-) -> std::result::Result<(), String> {
+) -> std::result::Result<ParquetMetaData, String> {
     let name = file.name();
     let corrupt = |what: &str| format!("{name} is not a readable Parquet file ({what})");
     let unreadable =
@@ -326,7 +329,35 @@ pub async fn check_parquet_envelope(
     if footer + 12 > size {
         return Err(corrupt("corrupt footer length"));
     }
-    Ok(())
+    super::limits::check_parquet_footer_length(name, footer)?;
+    let bytes = store
+        .get_range(&file.key, size - 8 - footer..size - 8)
+        .await
+        .map_err(unreadable)?;
+    ParquetMetaDataReader::decode_metadata(&bytes)
+        .map_err(|_| corrupt("its footer does not decode"))
+}
+
+/// The first `limit` bytes of the file (all of it when shorter), by range, and whether that is
+/// the whole file.
+pub async fn read_prefix(
+    stores: &dyn ObjectStoreRegistry,
+    file: &DataFile,
+    limit: u64,
+) -> std::result::Result<(Bytes, bool), String> {
+    let unreadable =
+        |e: object_store::Error| format!("cannot read {}: {}", file.name(), storage_message(&e));
+    let store = file.store(stores)?;
+    let size = store.head(&file.key).await.map_err(unreadable)?.size;
+    let read = size.min(limit);
+    if read == 0 {
+        return Ok((Bytes::new(), true));
+    }
+    let bytes = store
+        .get_range(&file.key, 0..read)
+        .await
+        .map_err(unreadable)?;
+    Ok((bytes, read == size))
 }
 
 /// The file's size and SHA-256, for the report's provenance: every byte is read, streamed from
@@ -540,22 +571,27 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_parquet_object_is_checked_by_its_two_ends() {
+    async fn a_parquet_object_is_checked_by_its_two_ends_and_its_footer() {
         let mut footer_too_long = b"PAR1".to_vec();
         footer_too_long.extend([0; 8]);
         footer_too_long.extend(100u32.to_le_bytes());
         footer_too_long.extend(b"PAR1");
+        let mut footer_of_noise = b"PAR1".to_vec();
+        footer_of_noise.extend([0xff; 8]);
+        footer_of_noise.extend(8u32.to_le_bytes());
+        footer_of_noise.extend(b"PAR1");
         let stores = registry(
             bucket(&[
                 ("short.parquet", b"PAR1PAR1"),
                 ("text.parquet", b"uid,phone\nU1,13800138000\n"),
                 ("footer.parquet", &footer_too_long),
+                ("noise.parquet", &footer_of_noise),
             ])
             .await,
         );
         let checked = |key: &'static str| {
             let stores = &stores;
-            async move { check_parquet_envelope(stores, &object(key)).await }
+            async move { read_parquet_footer(stores, &object(key)).await.map(drop) }
         };
         assert!(
             checked("short.parquet")
@@ -574,6 +610,12 @@ mod tests {
                 .await
                 .unwrap_err()
                 .ends_with("(corrupt footer length)")
+        );
+        assert!(
+            checked("noise.parquet")
+                .await
+                .unwrap_err()
+                .ends_with("(its footer does not decode)")
         );
         let missing = checked("none.parquet").await.unwrap_err();
         assert!(

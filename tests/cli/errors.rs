@@ -256,3 +256,88 @@ fn an_attribute_kind_no_pack_classifies_is_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_csv_of_ten_thousand_columns_is_refused_before_it_is_read() {
+    let fixture = Fixture::small();
+    let columns = 10_000;
+    let header: Vec<String> = (0..columns).map(|i| format!("c{i}")).collect();
+    let mut text = header.join(",") + "\n";
+    for row in 0..10 {
+        text.push_str(&vec![row.to_string(); columns].join(","));
+        text.push('\n');
+    }
+    std::fs::write(&fixture.data.customers_csv, text).unwrap();
+    let started = std::time::Instant::now();
+    let stderr = fails_cleanly(&fixture);
+    // Planning over every column took 13 s and 3.1 GB in a release build.
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(
+        stderr.contains(
+            "dataset customers (customers.csv): customers.csv has 10000 columns; fairmark reads at most 1024 columns per table"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_csv_whose_first_line_never_ends_is_refused_after_a_bounded_read() {
+    let fixture = Fixture::small();
+    std::fs::write(&fixture.data.customers_csv, "c,".repeat(1 << 20)).unwrap();
+    let stderr = fails_cleanly(&fixture);
+    assert!(
+        stderr.contains("customers.csv: the first line does not end within 1 MiB"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_parquet_file_that_decodes_past_the_memory_limit_is_refused_from_its_footer() {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{RecordBatch, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::parquet::arrow::ArrowWriter;
+
+    let fixture = Fixture::small();
+    // 10,000 rows of one 8 KiB note: 80 MiB decoded from a file of a few kilobytes, 64 MiB of
+    // it in the first batch of 8,192 rows.
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("txn", DataType::Utf8, false),
+        Field::new("note", DataType::Utf8, false),
+    ]));
+    let note = "n".repeat(8 << 10);
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from_iter_values(
+                (0..10_000).map(|i| format!("T{i}")),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                (0..10_000).map(|_| note.as_str()),
+            )),
+        ],
+    )
+    .unwrap();
+    let file = std::fs::File::create(&fixture.data.orders_parquet).unwrap();
+    let mut writer = ArrowWriter::try_new(file, schema, None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    assert!(
+        std::fs::metadata(&fixture.data.orders_parquet)
+            .unwrap()
+            .len()
+            < 1 << 20
+    );
+    fixture.edit_config(
+        "pricing_rules = \"rules.toml\"",
+        "pricing_rules = \"rules.toml\"\n[engine]\nmemory_limit = \"32MiB\"",
+    );
+    let stderr = fails_cleanly(&fixture);
+    assert!(
+        stderr
+            .contains("dataset orders (orders.parquet): row group 1 of orders.parquet needs about")
+            && stderr.contains("where [engine] memory_limit is 32 MiB; raise memory_limit above"),
+        "{stderr}"
+    );
+}

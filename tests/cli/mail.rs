@@ -573,3 +573,34 @@ fn the_postal_address_check_is_skipped_when_the_sends_do_not_map_the_flag() {
         "disabled"
     );
 }
+
+#[test]
+fn twenty_thousand_messages_to_one_recipient_at_one_instant_are_capped_exactly() {
+    // Two campaigns at one instant: burst-a's 12,000 messages are numbered 1 to 12,000 and
+    // burst-b's 8,000 follow, so under a cap of four every message past the fourth of burst-a
+    // is excess, and all of burst-b's.
+    let mut sends = String::from("msg,to,chan,campaign,sent,unsub,sender,tz\n");
+    for (campaign, messages) in [("burst-b", 8_000), ("burst-a", 12_000)] {
+        for i in 0..messages {
+            sends.push_str(&format!(
+                "{campaign}-{i},ivy@example.com,email,{campaign},2026-03-05T02:00:00,true,Shop Ltd,Asia/Shanghai\n"
+            ));
+        }
+    }
+    let consents = "address,chan,what,when\nivy@example.com,email,subscribe,2026-03-01T00:00:00\n";
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_log(dir.path(), "\"cn\"", &sends, consents);
+    // Medium findings only: under the default --fail-on high the audit passes.
+    let report = audit_report(dir.path(), &config, 0);
+    let capped: BTreeMap<_, _> = counts(&report)
+        .into_iter()
+        .filter(|((check, _), _)| check == "mail.frequency-cap")
+        .collect();
+    assert_eq!(
+        capped,
+        expected(&[
+            ("mail.frequency-cap", "burst-a", 11_996),
+            ("mail.frequency-cap", "burst-b", 8_000),
+        ])
+    );
+}

@@ -105,20 +105,33 @@ async fn register_candidates(
 /// however many share an instant (five at once under a cap of four: one), and which one is
 /// charged does not depend on how the rows were read. Sends of one campaign at one instant are
 /// interchangeable to the counts. No other send can be beyond the cap, so no other is numbered.
+///
+/// The k-th message (in campaign order) of an instant is number (messages in the window before
+/// the instant) + k. Both terms are computed on counted rows, never on the sends themselves: in
+/// a window ordered by time over the sends, every send of one instant is a peer of every other,
+/// and DataFusion's window operator emits no row until the last peer has arrived, concatenating
+/// its buffer with each new batch meanwhile; a million sends to one recipient at one instant
+/// then took 61 s where 200,000 took 4.2 s (debug build). Here the time window runs over one row
+/// per instant and the campaign order over one row per campaign of an instant, neither with
+/// ties, and the numbers are then unrolled per send: 2.2 s, 10.5 s and 20.1 s at 0.2M, 1M and 2M.
 fn numbered_in_window(judged: &str, window_days: u64) -> String {
     let window_ms = window_days * 86_400_000;
     let candidates = CANDIDATES_TABLE;
-    // Every window partitioned by recipient and channel and ordered by time (then campaign),
-    // so one sort serves them all: a send's number is its position (by time, then campaign)
-    // less the sends before its window; and the sends before its window are the sends up to
-    // and at its instant less those in its window.
+    let per_campaign = format!(
+        "SELECT j.recipient_token, j.channel, j.campaign, j.sent_at, count(*) AS sends
+         FROM {judged} j JOIN {candidates} c ON j.recipient_token = c.recipient_token AND j.channel = c.channel
+         GROUP BY j.recipient_token, j.channel, j.campaign, j.sent_at"
+    );
     format!(
-        "(SELECT recipient_token, channel, campaign, sent_at, in_window + position - up_to_instant AS number_in_window FROM (
-            SELECT j.recipient_token, j.channel, j.campaign, j.sent_at,
-                count(*) OVER (PARTITION BY j.recipient_token, j.channel ORDER BY j.sent_at RANGE BETWEEN INTERVAL '{} milliseconds' PRECEDING AND CURRENT ROW) AS in_window,
-                count(*) OVER (PARTITION BY j.recipient_token, j.channel ORDER BY j.sent_at RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS up_to_instant,
-                row_number() OVER (PARTITION BY j.recipient_token, j.channel ORDER BY j.sent_at, j.campaign) AS position
-            FROM {judged} j JOIN {candidates} c ON j.recipient_token = c.recipient_token AND j.channel = c.channel))",
+        "(SELECT recipient_token, channel, campaign, sent_at,
+            unnest(generate_series(last_number - sends + 1, last_number)) AS number_in_window FROM (
+            SELECT s.recipient_token, s.channel, s.campaign, s.sent_at, s.sends,
+                i.before_instant + sum(s.sends) OVER (PARTITION BY s.recipient_token, s.channel, s.sent_at ORDER BY s.campaign ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS last_number
+            FROM ({per_campaign}) s JOIN (
+                SELECT recipient_token, channel, sent_at,
+                    sum(at_instant) OVER (PARTITION BY recipient_token, channel ORDER BY sent_at RANGE BETWEEN INTERVAL '{} milliseconds' PRECEDING AND CURRENT ROW) - at_instant AS before_instant
+                FROM (SELECT recipient_token, channel, sent_at, sum(sends) AS at_instant FROM ({per_campaign}) GROUP BY recipient_token, channel, sent_at)) i
+            ON s.recipient_token = i.recipient_token AND s.channel = i.channel AND s.sent_at = i.sent_at))",
         window_ms.saturating_sub(1)
     )
 }
