@@ -305,11 +305,17 @@ mod tests {
         std::fs::write(out.join("notes.txt"), "the user's").unwrap();
         let first = [("report.json", "1"), ("suppression.parquet", "1")];
         let placed = run(out, &first).commit().unwrap();
-        assert_eq!(placed, [out.join("report.json"), out.join("suppression.parquet")]);
+        assert_eq!(
+            placed,
+            [out.join("report.json"), out.join("suppression.parquet")]
+        );
         run(out, &[("report.json", "2")]).commit().unwrap();
         let names: Vec<String> = listing(out).into_keys().collect();
         assert_eq!(names, [MANIFEST, "notes.txt", "report.json"]);
-        assert_eq!(std::fs::read_to_string(out.join(MANIFEST)).unwrap(), "report.json\n");
+        assert_eq!(
+            std::fs::read_to_string(out.join(MANIFEST)).unwrap(),
+            "report.json\n"
+        );
     }
 
     #[test]
@@ -325,7 +331,10 @@ mod tests {
         run(&out, &[("report.json", "{}")]).commit().unwrap();
         let names: Vec<String> = listing(&out).into_keys().collect();
         assert_eq!(names, [MANIFEST, "notes.txt", "report.json"]);
-        assert!(root.path().join("elsewhere").exists(), "only names in the directory");
+        assert!(
+            root.path().join("elsewhere").exists(),
+            "only names in the directory"
+        );
     }
 
     #[test]

@@ -10,6 +10,8 @@ mod architecture;
 mod cluster;
 #[path = "cli/commands.rs"]
 mod commands;
+#[path = "cli/config_values.rs"]
+mod config_values;
 #[path = "cli/determinism.rs"]
 mod determinism;
 #[path = "cli/errors.rs"]

@@ -4,6 +4,7 @@
 //! Parsing is strict (unknown keys are errors with line and column) because a misspelled
 //! key that is silently ignored is a check that silently does not run.
 
+pub mod error_text;
 pub mod probe;
 
 use std::collections::BTreeMap;
@@ -15,6 +16,7 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 use crate::pseudonym::{IdentifierClass, KeySource};
 use crate::quasi_kind::QuasiKind;
+use error_text::toml_error;
 
 /// The file formats fairmark reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -722,7 +724,7 @@ impl Config {
         config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         if let Some(waivers) = &config.waivers_file {
             let path = config.base_dir.join(waivers);
-            let file = path.display().to_string();
+            let file = error_text::named_file(&path, &config.file, "waivers");
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| Error::config(&file, format!("cannot read the waivers file: {e}")))?;
             let listed: WaiverFile =
@@ -812,9 +814,9 @@ impl Config {
                     return Err(Error::config(
                         &self.file,
                         format!(
-                            "[datasets.{}]: column `{}` is mapped twice (as `{previous}` and as `{}`); a column plays one part",
+                            "[datasets.{}]: column {} is mapped twice (as `{previous}` and as `{}`); a column plays one part",
                             dataset.role(),
-                            column.column,
+                            error_text::quoted_or(&column.column, "(name not shown)"),
                             column.key
                         ),
                     ));
@@ -830,7 +832,8 @@ impl Config {
             return Err(Error::config(
                 &self.file,
                 format!(
-                    "[datasets.customers]: `attribute_kinds` names `{column}`, which is not in `attributes`; list the column there too"
+                    "[datasets.customers]: `attribute_kinds` names {}, which is not in `attributes`; list the column there too",
+                    error_text::quoted_or(column, "a column (name not shown)")
                 ),
             ));
         }
@@ -933,25 +936,7 @@ fn iso_date<'de, D: serde::Deserializer<'de>>(
     let text = String::deserialize(deserializer)?;
     NaiveDate::parse_from_str(&text, "%Y-%m-%d")
         .map(Some)
-        .map_err(|_| {
-            serde::de::Error::custom(format!(
-                "`{text}` is not a date; write reference_date = \"YYYY-MM-DD\""
-            ))
-        })
-}
-
-/// One line: `file:line:column: message`.
-fn toml_error(file: &str, text: &str, error: &toml::de::Error) -> Error {
-    let message = error.message().replace('\n', " ");
-    match error.span() {
-        Some(span) => {
-            let before = &text[..span.start.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-            Error::config(format!("{file}:{line}:{column}"), message)
-        }
-        None => Error::config(file, message),
-    }
+        .map_err(|_| serde::de::Error::custom("not a date; write reference_date = \"YYYY-MM-DD\""))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::config::error_text::shown_or;
 use crate::error::{Error, Result};
 
 /// The attributes a probe can vary between twins.
@@ -211,7 +212,8 @@ impl ProbeConfig {
             };
             if !ok {
                 return refuse(format!(
-                    "request.{field}: expected an attribute name, a number, a boolean, text, or {{ literal = … }}"
+                    "request.{}: expected an attribute name, a number, a boolean, text, or {{ literal = … }}",
+                    shown_or(field, "(a field not shown)")
                 ));
             }
         }
@@ -222,10 +224,11 @@ impl ProbeConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::error_text::toml_error;
 
     fn parse(text: &str) -> Result<ProbeConfig> {
         let config: ProbeConfig =
-            toml::from_str(text).map_err(|e| Error::config("f", e.to_string()))?;
+            toml::from_str(text).map_err(|e| toml_error("f.toml", text, &e))?;
         config.validate("f.toml")?;
         Ok(config)
     }

@@ -15,6 +15,7 @@ use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::{SpillFile, TempFileFactory};
 use tempfile::TempDir;
 
+use crate::config::error_text::path_or;
 use crate::config::{Config, MemoryLimit};
 use crate::error::{Error, Result};
 
@@ -38,7 +39,7 @@ impl Runtime {
                 &config.file,
                 format!(
                     "[engine] spill_dir: cannot create a private directory in {}: {e}",
-                    root.display()
+                    path_or(&root, "the directory given")
                 ),
             )
         })?;

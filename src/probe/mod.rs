@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use crate::checks::pricing::probe::{AnsweredPair, ProbeAnswers};
 use crate::config::Config;
+use crate::config::error_text::{quoted_or, shown_or};
 use crate::config::probe::{ProbeConfig, TemplateValue};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -100,7 +101,9 @@ fn refuse_identifiers(config: &Config, probe: &ProbeConfig) -> Result<()> {
             return Err(Error::config(
                 &config.file,
                 format!(
-                    "[probe] request.{field} names `{text}`, an identifier column: a probe sends attribute values, never an identifier"
+                    "[probe] request.{} names {}, an identifier column: a probe sends attribute values, never an identifier",
+                    shown_or(field, "(a field not shown)"),
+                    quoted_or(text, "a column (name not shown)")
                 ),
             ));
         }

@@ -13,6 +13,7 @@ use crate::checks::pricing::cohorts::{
     CohortKind, MAX_PROTECTED_GROUPS, MIN_GROUP_CUSTOMERS, SkippedAttribute, group_in_words,
 };
 use crate::checks::pricing::probe::{NotProbed, TwinTest};
+use crate::config::error_text::shown_or;
 use crate::config::probe::{ProbeAttribute, ProbeConfig, TemplateValue};
 use crate::error::{Error, Result};
 use crate::pricing::NEW_CUSTOMER_DAYS;
@@ -55,7 +56,8 @@ impl Template {
                         return Err(Error::config(
                             file,
                             format!(
-                                "[probe] request.{field} = \"{text}\" is not a fairmark attribute (did you mean `{near}`?); write {{ literal = \"{text}\" }} to send the text as it is"
+                                "[probe] request.{}: the text is not a fairmark attribute (did you mean `{near}`?); write {{ literal = \"…\" }} to send the text as it is",
+                                shown_or(field, "(a field not shown)")
                             ),
                         ));
                     } else {
