@@ -149,7 +149,7 @@ pub async fn run(
     let (log, from_log) = log::Log::open(&log_path)?;
     let timeout = Duration::from_millis(probe.timeout_ms);
     let transport: Box<dyn Transport> = match (&probe.endpoint, &probe.command) {
-        (Some(endpoint), _) => Box::new(Http::new(endpoint, timeout)),
+        (Some(endpoint), _) => Box::new(Http::new(endpoint, timeout, probe.follow_redirects)),
         (None, Some(command)) => Box::new(Command::new(
             command,
             config.base_dir.clone(),
