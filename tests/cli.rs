@@ -24,6 +24,8 @@ mod mail;
 mod monthly;
 #[path = "cli/object_storage.rs"]
 mod object_storage;
+#[path = "cli/outputs.rs"]
+mod outputs;
 #[path = "cli/pricing.rs"]
 mod pricing;
 #[path = "cli/privacy.rs"]
