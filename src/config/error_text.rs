@@ -171,10 +171,10 @@ pub fn toml_problem(message: &str) -> String {
         let (found, expected) = rest
             .rsplit_once(", expected ")
             .unwrap_or((rest, "another value"));
-        if let Some(text) = found.strip_prefix("string ") {
-            if looks_like_key(text.trim_matches('"')) {
-                return GIVE_THE_KEYS_SOURCE.to_string();
-            }
+        if let Some(text) = found.strip_prefix("string ")
+            && looks_like_key(text.trim_matches('"'))
+        {
+            return GIVE_THE_KEYS_SOURCE.to_string();
         }
         return format!(
             "expected {}, found {}",
