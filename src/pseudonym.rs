@@ -21,7 +21,7 @@ use datafusion::logical_expr::{
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::config::error_text;
+use crate::config_errors;
 use crate::error::{Error, Result};
 use crate::udf_args::text_argument;
 
@@ -53,8 +53,10 @@ fn key_source_name<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> std::result::Result<Option<String>, D::Error> {
     let name = String::deserialize(deserializer)?;
-    match error_text::looks_like_key(&name) {
-        true => Err(serde::de::Error::custom(error_text::GIVE_THE_KEYS_SOURCE)),
+    match config_errors::looks_like_key(&name) {
+        true => Err(serde::de::Error::custom(
+            config_errors::GIVE_THE_KEYS_SOURCE,
+        )),
         false => Ok(Some(name)),
     }
 }
@@ -76,7 +78,7 @@ impl KeyOrigin {
         match self {
             KeyOrigin::Env(var) if written_variable(var) => format!("environment variable {var}"),
             KeyOrigin::Env(_) => "the environment variable given".to_string(),
-            KeyOrigin::File(path) => match error_text::shown_path(&path.to_string_lossy()) {
+            KeyOrigin::File(path) => match config_errors::shown_path(&path.to_string_lossy()) {
                 true => format!("key file {}", path.display()),
                 false => "the key file given".to_string(),
             },
@@ -95,7 +97,7 @@ impl KeyOrigin {
                 format!("`export {var}=$(openssl rand -hex 32)`")
             }
             KeyOrigin::File(path) => {
-                let path = error_text::path_or(path, "path");
+                let path = config_errors::path_or(path, "path");
                 format!("`openssl rand -hex 32 > {path}` or `head -c 32 /dev/urandom > {path}`")
             }
         }
@@ -124,7 +126,7 @@ fn written_variable(var: &str) -> bool {
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && error_text::shown(var)
+        && config_errors::shown(var)
 }
 
 /// The secret pseudonymization key. Its `Debug` shows only the key id.

@@ -4,7 +4,6 @@
 //! Parsing is strict (unknown keys are errors with line and column) because a misspelled
 //! key that is silently ignored is a check that silently does not run.
 
-pub mod error_text;
 pub mod probe;
 
 use std::collections::BTreeMap;
@@ -13,10 +12,10 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+use crate::config_errors::{self, toml_error};
 use crate::error::{Error, Result};
 use crate::pseudonym::{IdentifierClass, KeySource};
 use crate::quasi_kind::QuasiKind;
-use error_text::toml_error;
 
 /// The file formats fairmark reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -724,7 +723,7 @@ impl Config {
         config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         if let Some(waivers) = &config.waivers_file {
             let path = config.base_dir.join(waivers);
-            let file = error_text::named_file(&path, &config.file, "waivers");
+            let file = config_errors::named_file(&path, &config.file, "waivers");
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| Error::config(&file, format!("cannot read the waivers file: {e}")))?;
             let listed: WaiverFile =
@@ -816,7 +815,7 @@ impl Config {
                         format!(
                             "[datasets.{}]: column {} is mapped twice (as `{previous}` and as `{}`); a column plays one part",
                             dataset.role(),
-                            error_text::quoted_or(&column.column, "(name not shown)"),
+                            config_errors::quoted_or(&column.column, "(name not shown)"),
                             column.key
                         ),
                     ));
@@ -833,7 +832,7 @@ impl Config {
                 &self.file,
                 format!(
                     "[datasets.customers]: `attribute_kinds` names {}, which is not in `attributes`; list the column there too",
-                    error_text::quoted_or(column, "a column (name not shown)")
+                    config_errors::quoted_or(column, "a column (name not shown)")
                 ),
             ));
         }
@@ -884,8 +883,10 @@ impl Config {
 
     /// Where `dataset`'s `path` points (checked when the config was loaded).
     pub fn location(&self, dataset: &dyn DatasetConfig) -> Result<DatasetLocation> {
-        DatasetLocation::parse(dataset.path(), &self.base_dir)
-            .map_err(|message| Error::input(dataset.role(), dataset.path(), message))
+        DatasetLocation::parse(dataset.path(), &self.base_dir).map_err(|message| {
+            let path = config_errors::dataset_path(dataset.path());
+            Error::input(dataset.role(), path, message)
+        })
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::config::error_text::shown_or;
+use crate::config_errors::shown_or;
 use crate::error::{Error, Result};
 
 /// The attributes a probe can vary between twins.
@@ -240,7 +240,7 @@ impl ProbeConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::error_text::toml_error;
+    use crate::config_errors::toml_error;
 
     fn parse(text: &str) -> Result<ProbeConfig> {
         let config: ProbeConfig =

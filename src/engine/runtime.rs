@@ -15,8 +15,8 @@ use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::{SpillFile, TempFileFactory};
 use tempfile::TempDir;
 
-use crate::config::error_text::path_or;
 use crate::config::{Config, MemoryLimit};
+use crate::config_errors::path_or;
 use crate::error::{Error, Result};
 
 /// A runtime with a memory pool and a private spill directory.

@@ -23,7 +23,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::config::Config;
-use crate::config::error_text::{path_or, quoted_or, shown_or, toml_message, toml_problem};
+use crate::config_errors::{path_or, quoted_or, shown_or, toml_message, toml_problem};
 use crate::error::{Error, Result};
 use crate::findings::{Citation, Severity};
 use crate::pseudonym::hex;

@@ -12,7 +12,7 @@ use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::Int64Type;
 
 use crate::config::Config;
-use crate::config::error_text::named_file;
+use crate::config_errors::named_file;
 use crate::engine::{Engine, condition_column, ident};
 use crate::error::{Error, Result};
 use rules::RulesFile;

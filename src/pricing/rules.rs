@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 pub use super::condition::Position;
 use super::condition::{BinaryOp, Condition, Literal};
-use crate::config::error_text::{line_and_column, quoted_or, toml_error};
+use crate::config_errors::{line_and_column, quoted_or, toml_error};
 use crate::error::{Error, Result};
 
 /// How a rule changes the price.

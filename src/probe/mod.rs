@@ -19,8 +19,8 @@ use serde::Serialize;
 
 use crate::checks::pricing::probe::{AnsweredPair, ProbeAnswers};
 use crate::config::Config;
-use crate::config::error_text::{quoted_or, shown_or};
 use crate::config::probe::{ProbeConfig, TemplateValue};
+use crate::config_errors::{quoted_or, shown_or};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::policy::EffectivePolicy;

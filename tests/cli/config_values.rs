@@ -134,3 +134,37 @@ fn a_missing_key_file_with_a_written_name_is_named() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_key_pasted_as_a_dataset_path_or_a_file_name_is_not_shown() {
+    for (from, to) in [
+        (
+            "path = \"customers.csv\"",
+            format!("path = \"{PASTED_KEY}\""),
+        ),
+        (
+            "pricing_rules = \"rules.toml\"",
+            format!("pricing_rules = \"{PASTED_KEY}\""),
+        ),
+        (
+            "policies = [\"cn\"]",
+            format!("policies = [\"{PASTED_KEY}\"]"),
+        ),
+    ] {
+        let fixture = Fixture::small();
+        fixture.edit_config(from, &to);
+        let output = fairmark()
+            .args(["audit", "--config"])
+            .arg(&fixture.data.config)
+            .arg("--out")
+            .arg(fixture.out("report"))
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(!stderr.contains(PASTED_KEY), "{from}: {stderr}");
+        assert!(!String::from_utf8_lossy(&output.stdout).contains(PASTED_KEY));
+    }
+}

@@ -20,7 +20,7 @@ use datafusion::arrow::datatypes::{DataType, Int64Type};
 
 use crate::checks::{CheckInfo, Context, Need, Outcome, Table};
 use crate::config::MailSendsDataset;
-use crate::config::error_text::quoted_or;
+use crate::config_errors::quoted_or;
 use crate::engine::{Engine, literal};
 use crate::error::Result;
 use crate::findings::{Finding, Severity, Subject, share};

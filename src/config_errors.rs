@@ -100,6 +100,11 @@ pub fn shown_or(name: &str, instead: &str) -> String {
     }
 }
 
+/// A dataset's `path` as errors name it: as written, unless it may not be shown.
+pub fn dataset_path(path: &str) -> String {
+    path_or(Path::new(path), "the path given")
+}
+
 /// How an error names a file the config names under `key`: by its path when that may be
 /// shown, else as the config's key (`fairmark.toml: `waivers``), so that a key pasted where a
 /// path belongs is not echoed.
