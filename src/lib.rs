@@ -9,6 +9,7 @@ pub mod audit;
 pub mod baseline;
 pub mod checks;
 pub mod config;
+pub mod config_errors;
 pub mod demo;
 pub mod engine;
 pub mod error;

@@ -21,6 +21,7 @@ use datafusion::logical_expr::{
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::config_errors;
 use crate::error::{Error, Result};
 use crate::udf_args::text_argument;
 
@@ -32,12 +33,32 @@ const TOKEN_CHARACTERS: usize = TOKEN_HMAC_BYTES * 8 / 5;
 
 /// Where the key comes from, as written in `fairmark.toml`.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table: `key = { env = \"VAR\" }` or `key = { file = \"path\" }`"
+)]
 pub struct KeySource {
     /// Name of an environment variable holding the key.
+    #[serde(default, deserialize_with = "key_source_name")]
     pub env: Option<String>,
     /// Path of a file holding the key, relative to the config file.
+    #[serde(default, deserialize_with = "key_source_name")]
     pub file: Option<String>,
+}
+
+/// A variable's name or a file's path, refused when it is the key itself pasted in: that is
+/// not looked up (nor echoed), and the error, at the config's line and key, says to give the
+/// key's source instead.
+fn key_source_name<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Option<String>, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    match config_errors::looks_like_key(&name) {
+        true => Err(serde::de::Error::custom(
+            config_errors::GIVE_THE_KEYS_SOURCE,
+        )),
+        false => Ok(Some(name)),
+    }
 }
 
 /// Where key material was read from: named in every refusal, which never shows the material.
@@ -50,28 +71,62 @@ pub enum KeyOrigin {
 }
 
 impl KeyOrigin {
+    /// The origin as errors name it: the variable or file as written when it reads as a name a
+    /// person wrote, else only what it is (the config holds something else there, perhaps
+    /// the key itself).
+    fn name(&self) -> String {
+        match self {
+            KeyOrigin::Env(var) if written_variable(var) => format!("environment variable {var}"),
+            KeyOrigin::Env(_) => "the environment variable given".to_string(),
+            KeyOrigin::File(path) => match config_errors::shown_path(&path.to_string_lossy()) {
+                true => format!("key file {}", path.display()),
+                false => "the key file given".to_string(),
+            },
+        }
+    }
+
+    /// How to make a key for this origin, naming it as [`KeyOrigin::name`] does.
+    fn generate(&self) -> String {
+        match self {
+            KeyOrigin::Env(var) => {
+                let var = if written_variable(var) {
+                    var.as_str()
+                } else {
+                    "VAR"
+                };
+                format!("`export {var}=$(openssl rand -hex 32)`")
+            }
+            KeyOrigin::File(path) => {
+                let path = config_errors::path_or(path, "path");
+                format!("`openssl rand -hex 32 > {path}` or `head -c 32 /dev/urandom > {path}`")
+            }
+        }
+    }
+
     /// One line: where the material came from, what is accepted, why, and how to make a key.
     fn refusal(&self) -> Error {
         let hex = "64 or more hex digits (256 bits)";
-        let (origin, accepted, generate) = match self {
-            KeyOrigin::Env(var) => (
-                format!("environment variable {var}"),
-                hex.to_string(),
-                format!("`export {var}=$(openssl rand -hex 32)`"),
-            ),
-            KeyOrigin::File(path) => (
-                format!("key file {}", path.display()),
-                format!("{hex} or at least {MIN_KEY_BYTES} random bytes that are not text"),
-                format!(
-                    "`openssl rand -hex 32 > {0}` or `head -c 32 /dev/urandom > {0}`",
-                    path.display()
-                ),
-            ),
+        let accepted = match self {
+            KeyOrigin::Env(_) => hex.to_string(),
+            KeyOrigin::File(_) => {
+                format!("{hex} or at least {MIN_KEY_BYTES} random bytes that are not text")
+            }
         };
         Error::Key(format!(
-            "{origin} does not hold a random key: fairmark takes {accepted}, never a passphrase or a shorter key, because the public key id and the tokens would let anyone test guesses of it offline; generate one with {generate}"
+            "{} does not hold a random key: fairmark takes {accepted}, never a passphrase or a shorter key, because the public key id and the tokens would let anyone test guesses of it offline; generate one with {}",
+            self.name(),
+            self.generate()
         ))
     }
+}
+
+/// Whether `var` reads as an environment variable's name a person wrote (`FAIRMARK_KEY`).
+fn written_variable(var: &str) -> bool {
+    var.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && config_errors::shown(var)
 }
 
 /// The secret pseudonymization key. Its `Debug` shows only the key id.
@@ -124,17 +179,22 @@ impl Key {
     pub fn load(source: &KeySource, base_dir: &Path) -> Result<Key> {
         match (&source.env, &source.file) {
             (Some(var), None) => {
+                let origin = KeyOrigin::Env(var.clone());
                 let value = std::env::var_os(var).ok_or_else(|| {
-                    Error::Key(format!("environment variable {var} is not set; export a random key (e.g. `export {var}=$(openssl rand -hex 32)`)"))
+                    Error::Key(format!(
+                        "{} is not set; export a random key (e.g. {})",
+                        origin.name(),
+                        origin.generate()
+                    ))
                 })?;
-                Key::from_material(value.as_encoded_bytes(), &KeyOrigin::Env(var.clone()))
+                Key::from_material(value.as_encoded_bytes(), &origin)
             }
             (None, Some(file)) => {
                 let path = base_dir.join(file);
-                let material = std::fs::read(&path).map_err(|e| {
-                    Error::Key(format!("cannot read key file {}: {e}", path.display()))
-                })?;
-                Key::from_material(&material, &KeyOrigin::File(path))
+                let origin = KeyOrigin::File(path.clone());
+                let material = std::fs::read(&path)
+                    .map_err(|e| Error::Key(format!("cannot read {}: {e}", origin.name())))?;
+                Key::from_material(&material, &origin)
             }
             _ => Err(Error::Key(
                 "write exactly one of `key = { env = \"VAR\" }` or `key = { file = \"path\" }`"
@@ -892,6 +952,38 @@ mod tests {
         );
         let spaced = format!("{} {}", "ab".repeat(16), "ab".repeat(16));
         assert!(Key::from_material(spaced.as_bytes(), &env("K")).is_err());
+    }
+
+    #[test]
+    fn a_missing_source_is_named_only_as_a_person_would_write_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = |env: Option<&str>, file: Option<&str>| {
+            let source = KeySource {
+                env: env.map(str::to_string),
+                file: file.map(str::to_string),
+            };
+            Key::load(&source, dir.path()).unwrap_err().to_string()
+        };
+        let message = load(Some("FAIRMARK_TEST_NEVER_SET"), None);
+        assert!(
+            message.contains("environment variable FAIRMARK_TEST_NEVER_SET is not set"),
+            "{message}"
+        );
+        let passphrase = "correct horse battery staple";
+        let message = load(Some(passphrase), None);
+        assert!(
+            message.contains("the environment variable given is not set"),
+            "{message}"
+        );
+        assert!(!message.contains("horse"), "{message}");
+        let message = load(None, Some("keys/13800138000.key"));
+        assert!(
+            message.contains("cannot read the key file given"),
+            "{message}"
+        );
+        assert!(!message.contains("13800138000"), "{message}");
+        let message = load(None, Some("keys/missing.key"));
+        assert!(message.contains("keys/missing.key"), "{message}");
     }
 
     #[test]

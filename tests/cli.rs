@@ -10,6 +10,8 @@ mod architecture;
 mod cluster;
 #[path = "cli/commands.rs"]
 mod commands;
+#[path = "cli/config_values.rs"]
+mod config_values;
 #[path = "cli/determinism.rs"]
 mod determinism;
 #[path = "cli/errors.rs"]
@@ -24,6 +26,8 @@ mod mail;
 mod monthly;
 #[path = "cli/object_storage.rs"]
 mod object_storage;
+#[path = "cli/outputs.rs"]
+mod outputs;
 #[path = "cli/pricing.rs"]
 mod pricing;
 #[path = "cli/privacy.rs"]

@@ -132,7 +132,7 @@ pub async fn execute(
     )
     .await?;
     progress("writing outputs");
-    let mut staging = Staging::new(out)?;
+    let mut staging = Staging::run(out)?;
     let mut outputs = Vec::new();
     if let Some(segmentation) = &audit.segmentation {
         let sorted = segmentation

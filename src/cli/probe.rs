@@ -83,7 +83,7 @@ pub async fn run(request: Request<'_>) -> anyhow::Result<ExitCode> {
         outputs: REPORT_FILES.map(String::from).to_vec(),
         lang: request.lang.unwrap_or(config.lang),
     };
-    let mut staging = Staging::new(request.out)?;
+    let mut staging = Staging::run(request.out)?;
     write_reports(&mut staging, &report)?;
     staging.commit()?;
     drop(progress);

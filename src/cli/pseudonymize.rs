@@ -52,7 +52,7 @@ pub async fn run(config_path: &Path, role: &str, out: &Path) -> anyhow::Result<E
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut staging = Staging::new(directory)?;
+    let mut staging = Staging::files(directory)?;
     let rows = write_parquet(frame, &staging.path(&file_name)).await?;
     staging.commit()?;
     println!(

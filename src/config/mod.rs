@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+use crate::config_errors::{self, toml_error};
 use crate::error::{Error, Result};
 use crate::pseudonym::{IdentifierClass, KeySource};
 use crate::quasi_kind::QuasiKind;
@@ -735,7 +736,7 @@ impl Config {
         config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         if let Some(waivers) = &config.waivers_file {
             let path = config.base_dir.join(waivers);
-            let file = path.display().to_string();
+            let file = config_errors::named_file(&path, &config.file, "waivers");
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| Error::config(&file, format!("cannot read the waivers file: {e}")))?;
             let listed: WaiverFile =
@@ -829,9 +830,9 @@ impl Config {
                     return Err(Error::config(
                         &self.file,
                         format!(
-                            "[datasets.{}]: column `{}` is mapped twice (as `{previous}` and as `{}`); a column plays one part",
+                            "[datasets.{}]: column {} is mapped twice (as `{previous}` and as `{}`); a column plays one part",
                             dataset.role(),
-                            column.column,
+                            config_errors::quoted_or(&column.column, "(name not shown)"),
                             column.key
                         ),
                     ));
@@ -847,7 +848,8 @@ impl Config {
             return Err(Error::config(
                 &self.file,
                 format!(
-                    "[datasets.customers]: `attribute_kinds` names `{column}`, which is not in `attributes`; list the column there too"
+                    "[datasets.customers]: `attribute_kinds` names {}, which is not in `attributes`; list the column there too",
+                    config_errors::quoted_or(column, "a column (name not shown)")
                 ),
             ));
         }
@@ -898,8 +900,10 @@ impl Config {
 
     /// Where `dataset`'s `path` points (checked when the config was loaded).
     pub fn location(&self, dataset: &dyn DatasetConfig) -> Result<DatasetLocation> {
-        DatasetLocation::parse(dataset.path(), &self.base_dir)
-            .map_err(|message| Error::input(dataset.role(), dataset.path(), message))
+        DatasetLocation::parse(dataset.path(), &self.base_dir).map_err(|message| {
+            let path = config_errors::dataset_path(dataset.path());
+            Error::input(dataset.role(), path, message)
+        })
     }
 }
 
@@ -950,25 +954,7 @@ fn iso_date<'de, D: serde::Deserializer<'de>>(
     let text = String::deserialize(deserializer)?;
     NaiveDate::parse_from_str(&text, "%Y-%m-%d")
         .map(Some)
-        .map_err(|_| {
-            serde::de::Error::custom(format!(
-                "`{text}` is not a date; write reference_date = \"YYYY-MM-DD\""
-            ))
-        })
-}
-
-/// One line: `file:line:column: message`.
-fn toml_error(file: &str, text: &str, error: &toml::de::Error) -> Error {
-    let message = error.message().replace('\n', " ");
-    match error.span() {
-        Some(span) => {
-            let before = &text[..span.start.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-            Error::config(format!("{file}:{line}:{column}"), message)
-        }
-        None => Error::config(file, message),
-    }
+        .map_err(|_| serde::de::Error::custom("not a date; write reference_date = \"YYYY-MM-DD\""))
 }
 
 #[cfg(test)]

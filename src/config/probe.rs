@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::config_errors::shown_or;
 use crate::error::{Error, Result};
 
 /// The attributes a probe can vary between twins.
@@ -90,6 +91,22 @@ pub struct ProbeConfig {
     /// Above this share of failed or malformed requests the probe ends with an error.
     #[serde(default = "default_max_error_share")]
     pub max_error_share: f64,
+    /// Which redirects the probe follows: `"none"` (the default) or `"same-origin"`.
+    #[serde(default)]
+    pub follow_redirects: FollowRedirects,
+}
+
+/// Which redirects an HTTP probe follows. A redirect is the service choosing where the probe's
+/// next request goes; one to another host or port could send the twins' profiles (and the
+/// probe's traffic) to a machine nobody chose, so none is followed unless the config allows
+/// redirects within the endpoint's own origin (scheme, host and port). A redirect not followed
+/// is a failed request of class `redirect`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FollowRedirects {
+    #[default]
+    None,
+    SameOrigin,
 }
 
 fn default_price_field() -> String {
@@ -211,7 +228,8 @@ impl ProbeConfig {
             };
             if !ok {
                 return refuse(format!(
-                    "request.{field}: expected an attribute name, a number, a boolean, text, or {{ literal = … }}"
+                    "request.{}: expected an attribute name, a number, a boolean, text, or {{ literal = … }}",
+                    shown_or(field, "(a field not shown)")
                 ));
             }
         }
@@ -222,10 +240,11 @@ impl ProbeConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config_errors::toml_error;
 
     fn parse(text: &str) -> Result<ProbeConfig> {
         let config: ProbeConfig =
-            toml::from_str(text).map_err(|e| Error::config("f", e.to_string()))?;
+            toml::from_str(text).map_err(|e| toml_error("f.toml", text, &e))?;
         config.validate("f.toml")?;
         Ok(config)
     }
@@ -258,5 +277,26 @@ mod tests {
         let unknown: std::result::Result<ProbeConfig, _> =
             toml::from_str("endpoint = \"http://a/\"\nretry = 3");
         assert!(unknown.is_err());
+    }
+
+    #[test]
+    fn redirects_are_not_followed_unless_to_the_same_origin_and_configured() {
+        let endpoint = "endpoint = \"http://127.0.0.1:8080/price\"\n";
+        assert_eq!(
+            parse(endpoint).unwrap().follow_redirects,
+            FollowRedirects::None
+        );
+        let same_origin = format!("{endpoint}follow_redirects = \"same-origin\"\n");
+        assert_eq!(
+            parse(&same_origin).unwrap().follow_redirects,
+            FollowRedirects::SameOrigin
+        );
+        let any = format!("{endpoint}follow_redirects = \"any\"\n");
+        let message = parse(&any).unwrap_err().to_string();
+        assert!(
+            message.contains("expected `none` or `same-origin`"),
+            "{message}"
+        );
+        assert!(!message.contains("any"), "{message}");
     }
 }

@@ -29,6 +29,7 @@ pub use runtime::{Runtime, remove_private_dirs};
 pub use storage::DataFile;
 
 use crate::config::{ColumnKind, Config, DatasetConfig, Format, MappedColumn};
+use crate::config_errors::dataset_path;
 use crate::error::{Error, Result};
 
 /// One input file, for the report's provenance.
@@ -226,7 +227,7 @@ impl Engine {
     ) -> impl Fn(datafusion::error::DataFusionError) -> Error + 'a {
         let location = self
             .dataset(role)
-            .map_or_else(|| role.to_string(), |d| d.location.clone());
+            .map_or_else(|| role.to_string(), |d| dataset_path(&d.location));
         move |e| Error::from(e).in_dataset(role, &location)
     }
 
@@ -299,7 +300,7 @@ impl Engine {
         use futures::StreamExt;
 
         let in_dataset = |e: datafusion::error::DataFusionError| {
-            Error::from(e).in_dataset(dataset.role, &dataset.location)
+            Error::from(e).in_dataset(dataset.role, &dataset_path(&dataset.location))
         };
         let ctx = file_order_session(self.stores()).map_err(in_dataset)?;
         let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
@@ -357,11 +358,13 @@ impl Engine {
     ) -> Result<RegisteredDataset> {
         let role = dataset.role();
         let location = dataset.path().to_string();
+        // Errors name the path only when it reads as one: a secret pasted there stays out.
+        let named = dataset_path(&location);
         let stores = self.stores();
         let (files, format) = storage::resolve(stores.as_ref(), config, dataset).await?;
         let in_dataset =
-            |e: datafusion::error::DataFusionError| Error::from(e).in_dataset(role, &location);
-        let in_file = |message: String| Error::input(role, &location, message);
+            |e: datafusion::error::DataFusionError| Error::from(e).in_dataset(role, &named);
+        let in_file = |message: String| Error::input(role, &named, message);
         let batch_rows = self.ctx.copied_config().batch_size();
         for file in &files {
             limits::check_file(
@@ -393,19 +396,19 @@ impl Engine {
         // NDJSON has no header to count before its schema is inferred; its columns are held
         // to the same cap before anything is planned over them.
         if format == Format::Ndjson {
-            limits::check_columns(&location, schema.fields().len()).map_err(in_file)?;
+            limits::check_columns(&named, schema.fields().len()).map_err(in_file)?;
         }
         let raw_table = format!("raw_{role}");
         self.ctx
             .register_table(raw_table.as_str(), frame.into_view())
             .map_err(in_dataset)?;
         check_present(&schema, &mapped, format)
-            .map_err(|message| Error::input(role, &location, message))?;
+            .map_err(|message| Error::input(role, &named, message))?;
         let rows = match FileOrderScan::plan(&schema, format, &mapped) {
             Some(scan) => scan
                 .run(&stores, &files, format)
                 .await
-                .map_err(|message| Error::input(role, &location, message))?,
+                .map_err(|message| Error::input(role, &named, message))?,
             None => self
                 .ctx
                 .table(raw_table.as_str())
@@ -418,14 +421,13 @@ impl Engine {
         if rows == 0 {
             return Err(Error::input(
                 role,
-                &location,
+                &named,
                 "has no rows; point `path` at the data, or remove the dataset from the config",
             ));
         }
         // Types are checked after counting: the columns of an empty CSV have no type to check.
         for column in &mapped {
-            check_column(&schema, column)
-                .map_err(|message| Error::input(role, &location, message))?;
+            check_column(&schema, column).map_err(|message| Error::input(role, &named, message))?;
         }
         let mut described = Vec::with_capacity(files.len());
         for file in &files {

@@ -16,6 +16,7 @@ use datafusion::execution::{SpillFile, TempFileFactory};
 use tempfile::TempDir;
 
 use crate::config::{Config, MemoryLimit};
+use crate::config_errors::path_or;
 use crate::error::{Error, Result};
 
 /// A runtime with a memory pool and a private spill directory.
@@ -38,7 +39,7 @@ impl Runtime {
                 &config.file,
                 format!(
                     "[engine] spill_dir: cannot create a private directory in {}: {e}",
-                    root.display()
+                    path_or(&root, "the directory given")
                 ),
             )
         })?;

@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 
 use super::InputFile;
 use crate::config::{Config, DatasetConfig, DatasetLocation, Format, StorageConfig};
+use crate::config_errors::dataset_path;
 use crate::error::{Error, Result};
 
 /// One file of a dataset, wherever it lives.
@@ -102,7 +103,7 @@ pub fn register_buckets(runtime: &RuntimeEnv, config: &Config) -> Result<()> {
         let store = s3_store(&bucket, &config.storage).map_err(|e| {
             Error::input(
                 dataset.role(),
-                dataset.path(),
+                dataset_path(dataset.path()),
                 // The builder's errors name settings, never their values' secrets.
                 format!(
                     "cannot set up S3 access: {}",
@@ -153,8 +154,8 @@ pub async fn resolve(
     dataset: &dyn DatasetConfig,
 ) -> Result<(Vec<DataFile>, Format)> {
     let role = dataset.role();
-    let location = dataset.path();
-    let fail = |message: String| Error::input(role, location, message);
+    let location = dataset_path(dataset.path());
+    let fail = |message: String| Error::input(role, &location, message);
     let files = match config.location(dataset)? {
         DatasetLocation::Local(pattern) => local_files(&pattern, dataset.path())
             .map_err(fail)?

@@ -23,6 +23,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::config::Config;
+use crate::config_errors::{path_or, quoted_or, shown_or, toml_message, toml_problem};
 use crate::error::{Error, Result};
 use crate::findings::{Citation, Severity};
 use crate::pseudonym::hex;
@@ -196,7 +197,7 @@ impl PolicyPack {
         if !looks_like_path {
             let known: Vec<&str> = BUILT_IN.iter().map(|(n, _)| *n).collect();
             return Err(Error::Policy {
-                pack: reference.to_string(),
+                pack: shown_or(reference, "(a name not shown)"),
                 message: format!(
                     "no built-in pack of that name (built-in: {}); give a path to load a pack file",
                     known.join(", ")
@@ -210,12 +211,12 @@ impl PolicyPack {
             base_dir.join(reference)
         };
         let text = std::fs::read_to_string(&path).map_err(|e| Error::Policy {
-            pack: reference.to_string(),
-            message: format!("cannot read {}: {e}", path.display()),
+            pack: shown_or(reference, "(a path not shown)"),
+            message: format!("cannot read {}: {e}", path_or(&path, "the file")),
         })?;
         // The report records the pack as the config names it, so that the same audit run from
         // another directory gives the same report; messages name the file as opened.
-        let file = path.display().to_string();
+        let file = path_or(&path, "(a pack file not shown)");
         PolicyPack::parse(&text, reference, &file, catalog)
     }
 
@@ -228,8 +229,8 @@ impl PolicyPack {
         catalog: &dyn CheckCatalog,
     ) -> Result<PolicyPack> {
         let pack_text = PackText::parse(text, file, source == BUILT_IN_SOURCE)?;
-        let raw: RawPack = toml::from_str(text)
-            .map_err(|e| pack_text.error(e.span(), e.message().replace('\n', " ")))?;
+        let raw: RawPack =
+            toml::from_str(text).map_err(|e| pack_text.error(e.span(), toml_message(&e)))?;
         let at = |path: &[Step]| pack_text.span(path);
         if raw.name.trim().is_empty() {
             return Err(pack_text.error(at(&[Step::Key("name")]), "`name` is empty"));
@@ -349,8 +350,8 @@ impl<'t> PackText<'t> {
             built_in,
             tree: Spanned::new(0..0, DeTable::default()),
         };
-        pack_text.tree = DeTable::parse(text)
-            .map_err(|e| pack_text.error(e.span(), e.message().replace('\n', " ")))?;
+        pack_text.tree =
+            DeTable::parse(text).map_err(|e| pack_text.error(e.span(), toml_message(&e)))?;
         Ok(pack_text)
     }
 
@@ -561,8 +562,9 @@ impl EffectivePolicy {
                 return Err(Error::Policy {
                     pack: clashing.name_at.clone(),
                     message: format!(
-                        "pack name `{}` is already the name of {}; citations name their pack, so give this pack a name of its own",
-                        clashing.name, kept.name_at
+                        "pack name {} is already the name of {}; citations name their pack, so give this pack a name of its own",
+                        quoted_or(&clashing.name, "(not shown)"),
+                        kept.name_at
                     ),
                 });
             }
@@ -620,7 +622,9 @@ impl EffectivePolicy {
             return Err(Error::config(
                 &config.file,
                 format!(
-                    "[datasets.customers] attribute_kinds: `{column}` is declared a `{kind}`, a kind no policy pack classifies; use one of the kinds the packs list under [attributes] (e.g. gender, age, ethnicity)"
+                    "[datasets.customers] attribute_kinds: {} is declared {}, a kind no policy pack classifies; use one of the kinds the packs list under [attributes] (e.g. gender, age, ethnicity)",
+                    quoted_or(column, "a column (name not shown)"),
+                    quoted_or(kind, "a kind (not shown)")
                 ),
             ));
         }
@@ -678,7 +682,7 @@ where
         let parsed =
             T::deserialize(toml::Value::Table(table.clone())).map_err(|e| Error::Policy {
                 pack: pack.clone(),
-                message: format!("[checks.\"{id}\"]: {}", e.message().replace('\n', " ")),
+                message: format!("[checks.\"{id}\"]: {}", toml_problem(e.message())),
             })?;
         merged = Some(match merged {
             Some(previous) => previous.strictest(parsed),
@@ -694,7 +698,7 @@ pub fn validate_as<T: DeserializeOwned + Validate>(
     table: &toml::Table,
 ) -> std::result::Result<(), String> {
     T::deserialize(toml::Value::Table(table.clone()))
-        .map_err(|e| e.message().replace('\n', " "))?
+        .map_err(|e| toml_problem(e.message()))?
         .validate()
 }
 
@@ -787,11 +791,11 @@ mod tests {
             ),
             (
                 "[checks.\"mail.quiet-hours\"]\nquiet = { fax = [\"21:00\", \"08:00\"] }\n",
-                "custom.toml:8:11: checks.\"mail.quiet-hours\".quiet.fax: channel \"fax\" must be one of email, sms, push",
+                "custom.toml:8:11: checks.\"mail.quiet-hours\".quiet.fax: channel `fax` must be one of email, sms, push",
             ),
             (
                 "[checks.\"mail.no-consent\"]\nopt_in_required = [\"SMS\"]\n",
-                "custom.toml:8:1: checks.\"mail.no-consent\".opt_in_required: channel \"SMS\" must be one of",
+                "custom.toml:8:1: checks.\"mail.no-consent\".opt_in_required: channel `SMS` must be one of",
             ),
             (
                 "[checks.\"mail.after-opt-out\"]\ngrace_days = 91\n",
@@ -828,7 +832,7 @@ mod tests {
             ),
             (
                 "[checks.\"privacy.k-anonymity\"]\nk = \"ten\"\n",
-                "custom.toml:8:1: checks.\"privacy.k-anonymity\".k: invalid type: string \"ten\"",
+                "custom.toml:8:1: checks.\"privacy.k-anonymity\".k: expected a whole number",
             ),
             (
                 "[checks.\"privacy.k-anonymity\"]\nkk = 10\n",
@@ -877,7 +881,7 @@ mod tests {
             ),
             (
                 "[checks.\"mail.frequency-cap\"]\nseverity = \"dire\"\n",
-                "custom.toml:8:12: unknown variant `dire`",
+                "custom.toml:8:12: `checks.mail.frequency-cap.severity`: not a value this key takes; expected one of",
             ),
             (
                 "[checks.\"mail.frequency-cap\"\nwindow_days = 3\n",

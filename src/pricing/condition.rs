@@ -24,6 +24,8 @@ use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::sqlparser::tokenizer::{Location, Token, Tokenizer, Whitespace};
 
+use crate::config_errors::quoted_or;
+
 /// A position inside the condition text (1-based line and column).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct Position {
@@ -375,7 +377,7 @@ impl Condition {
         let expr = parser.parse_expr().map_err(|e| {
             ConditionError::at(
                 Position { line: 1, column: 1 },
-                format!("not a SQL condition: {}", e.to_string().replace('\n', " ")),
+                format!("not a SQL condition: {}", without_found(&e.to_string())),
             )
         })?;
         let next = parser.peek_token();
@@ -698,6 +700,17 @@ impl Condition {
     }
 }
 
+/// A parser message without the text it found (`Expected: an expression, found: …`): the
+/// position says where, and what was written there may be anything (a credential pasted into
+/// the wrong field).
+fn without_found(message: &str) -> String {
+    let message = message.replace('\n', " ");
+    match message.find(", found") {
+        Some(at) => message[..at].to_string(),
+        None => message,
+    }
+}
+
 fn write_list(items: &[Condition], out: &mut String) {
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
@@ -915,8 +928,8 @@ fn function_call(expr: &Expr, call: &ast::Function) -> Parsed<Condition> {
         return Err(ConditionError::at(
             expr.span().start,
             format!(
-                "the function `{}` is not allowed in a condition; allowed: {}",
-                name.to_lowercase(),
+                "the function {} is not allowed in a condition; allowed: {}",
+                quoted_or(&name.to_lowercase(), "(name not shown)"),
                 Function::allowed_list()
             ),
         ));

@@ -5,12 +5,14 @@ pub mod condition;
 pub mod rules;
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use chrono::NaiveDate;
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::Int64Type;
 
 use crate::config::Config;
+use crate::config_errors::named_file;
 use crate::engine::{Engine, condition_column, ident};
 use crate::error::{Error, Result};
 use rules::RulesFile;
@@ -85,8 +87,10 @@ pub fn load_rules(config: &Config) -> Result<Option<RulesFile>> {
         return Ok(None);
     };
     let full = config.base_dir.join(path);
-    let text = std::fs::read_to_string(&full)
-        .map_err(|e| Error::config(path.clone(), format!("cannot read the pricing rules: {e}")))?;
+    let text = std::fs::read_to_string(&full).map_err(|e| {
+        let file = named_file(Path::new(path), &config.file, "pricing_rules");
+        Error::config(file, format!("cannot read the pricing rules: {e}"))
+    })?;
     RulesFile::parse(&text, path, &known_attributes(config)).map(Some)
 }
 

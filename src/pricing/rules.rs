@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 pub use super::condition::Position;
 use super::condition::{BinaryOp, Condition, Literal};
+use crate::config_errors::{line_and_column, quoted_or, toml_error};
 use crate::error::{Error, Result};
 
 /// How a rule changes the price.
@@ -40,7 +41,9 @@ impl Adjustment {
                 .filter(|_| trimmed.starts_with(['+', '-']))
                 .map(Adjustment::Absolute)
         };
-        parsed.ok_or_else(|| format!("adjust = \"{trimmed}\" is not one of \"+8%\", \"-5%\", \"-10\" (per unit) or \"=99.00\""))
+        parsed.ok_or_else(|| {
+            "`adjust` is not one of \"+8%\", \"-5%\", \"-10\" (per unit) or \"=99.00\"".to_string()
+        })
     }
 
     /// Whether the rule raises the price: `Some(true)` up, `Some(false)` down, `None` for a
@@ -176,10 +179,11 @@ const GROWS_WITH_LOYALTY: &[&str] = &["tenure_days", "order_count", "total_spend
 const TRUE_WHEN_NEW: &[&str] = &["is_new"];
 
 fn position_at(text: &str, offset: usize) -> Position {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() as u64 + 1;
-    let column = before.chars().rev().take_while(|c| *c != '\n').count() as u64 + 1;
-    Position { line, column }
+    let (line, column) = line_and_column(text, offset);
+    Position {
+        line: line as u64,
+        column: column as u64,
+    }
 }
 
 impl RulesFile {
@@ -211,14 +215,7 @@ impl RulesFile {
     /// Parses rules text; `path` names it in messages; every attribute must be in `known`
     /// (lower case).
     pub fn parse(text: &str, path: &str, known: &BTreeSet<String>) -> Result<RulesFile> {
-        let raw: RawFile = toml::from_str(text).map_err(|e| {
-            let at = e
-                .span()
-                .map(|s| position_at(text, s.start))
-                .map(|p| format!(":{}:{}", p.line, p.column))
-                .unwrap_or_default();
-            Error::config(format!("{path}{at}"), e.message().replace('\n', " "))
-        })?;
+        let raw: RawFile = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
         let mut rules = Vec::new();
         let mut seen = BTreeSet::new();
         for raw_rule in raw.rule {
@@ -233,19 +230,18 @@ impl RulesFile {
             };
             let position = position_at(text, when_start + quote);
             let at = |p: Position| format!("{path}:{}:{}", p.line, p.column);
+            // Ids are the author's names, shown unless they read as something pasted in.
+            let rule = format!("rule {}", quoted_or(&raw_rule.id, "(id not shown)"));
             if !seen.insert(raw_rule.id.clone()) {
                 return Err(Error::config(
                     at(position),
-                    format!(
-                        "rule id `{}` is used twice; ids must be unique",
-                        raw_rule.id
-                    ),
+                    format!("{rule}: the id is used twice; ids must be unique"),
                 ));
             }
             let adjust = Adjustment::parse(raw_rule.adjust.get_ref()).map_err(|m| {
                 Error::config(
                     at(position_at(text, raw_rule.adjust.span().start + 1)),
-                    format!("rule `{}`: {m}", raw_rule.id),
+                    format!("{rule}: {m}"),
                 )
             })?;
             let when = raw_rule.when.into_inner();
@@ -265,7 +261,7 @@ impl RulesFile {
             let condition = Condition::parse(&when).map_err(|e| {
                 Error::config(
                     at(in_file(e.position)),
-                    format!("rule `{}`: `when`: {}", raw_rule.id, e.message),
+                    format!("{rule}: `when`: {}", e.message),
                 )
             })?;
             let mut uses = Vec::new();
@@ -277,9 +273,8 @@ impl RulesFile {
                     return Err(Error::config(
                         at(used.position),
                         format!(
-                            "rule `{}`: unknown attribute `{}`; known attributes: {}",
-                            raw_rule.id,
-                            used.attribute,
+                            "{rule}: unknown attribute {}; known attributes: {}",
+                            quoted_or(&used.attribute, "(name not shown)"),
                             names.join(", ")
                         ),
                     ));

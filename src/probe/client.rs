@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use super::log::{Entry, Log};
 use super::plan::{PlannedPair, Request};
+use crate::config::probe::FollowRedirects;
 use crate::error::{Error, Result};
 use crate::stats::SplitMix;
 
@@ -44,43 +45,53 @@ pub trait Transport: Sync {
 pub struct Http {
     agent: ureq::Agent,
     url: String,
+    follow: FollowRedirects,
 }
 
 impl Http {
-    pub fn new(url: &str, timeout: Duration) -> Http {
+    pub fn new(url: &str, timeout: Duration, follow: FollowRedirects) -> Http {
         let agent = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
             .http_status_as_error(false)
+            // ureq would follow any redirect, to any host, and turn the POST into a GET; which
+            // redirects are followed is the config's to say (see `follow`).
+            .max_redirects(0)
             .user_agent(concat!("fairmark-probe/", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
         Http {
             agent,
             url: url.to_string(),
+            follow,
         }
     }
-}
 
-/// Answers are prices, not documents: a megabyte is plenty.
-const MAX_ANSWER_BYTES: u64 = 1 << 20;
-
-impl Transport for Http {
-    fn ask(&self, _worker: usize, body: &str) -> Reply {
+    /// One POST of `body` to `url`: the reply, and where a redirect points.
+    fn post(&self, url: &str, body: &str) -> (Reply, Option<String>) {
         let sent = self
             .agent
-            .post(&self.url)
+            .post(url)
             .header("content-type", "application/json")
             .send(body);
         match sent {
             Ok(mut response) => {
                 let status = response.status().as_u16();
-                let retry_after = response
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
+                let header = |name: &str| {
+                    response
+                        .headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::trim)
+                        .map(str::to_string)
+                };
+                let retry_after = header("retry-after")
+                    .and_then(|v| v.parse::<u64>().ok())
                     .map(Duration::from_secs);
-                match response
+                let location = (300..400)
+                    .contains(&status)
+                    .then(|| header("location"))
+                    .flatten();
+                let reply = match response
                     .body_mut()
                     .with_config()
                     .limit(MAX_ANSWER_BYTES)
@@ -98,20 +109,86 @@ impl Transport for Http {
                         body: String::new(),
                         retry_after,
                     },
-                }
+                };
+                (reply, location)
             }
-            Err(ureq::Error::Timeout(_)) => Reply::Timeout,
+            Err(ureq::Error::Timeout(_)) => (Reply::Timeout, None),
             Err(ureq::Error::Io(e))
                 if matches!(
                     e.kind(),
                     std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
                 ) =>
             {
-                Reply::Timeout
+                (Reply::Timeout, None)
             }
-            Err(_) => Reply::Connection,
+            Err(_) => (Reply::Connection, None),
         }
     }
+}
+
+/// Answers are prices, not documents: a megabyte is plenty.
+const MAX_ANSWER_BYTES: u64 = 1 << 20;
+
+/// Same-origin redirects followed for one request; a longer chain (a loop) is answered by its
+/// last redirect, a failure of class `redirect`.
+const MAX_REDIRECTS: usize = 5;
+
+impl Transport for Http {
+    fn ask(&self, _worker: usize, body: &str) -> Reply {
+        let mut url = self.url.clone();
+        let mut hops = 0;
+        loop {
+            let (reply, location) = self.post(&url, body);
+            // The same request goes to the new path: a 301, 302 or 303 would make a browser
+            // ask with GET, but a probe's question is its POST body, and a GET asks something
+            // else.
+            let next = match (self.follow, location) {
+                (FollowRedirects::SameOrigin, Some(location)) if hops < MAX_REDIRECTS => {
+                    same_origin_target(&self.url, &url, &location)
+                }
+                _ => None,
+            };
+            match next {
+                Some(next) => {
+                    url = next;
+                    hops += 1;
+                }
+                None => return reply,
+            }
+        }
+    }
+}
+
+/// Where `location` (a redirect's `Location`, absolute or relative to `current`) points, when
+/// that is on the origin (scheme, host and port) of `endpoint`; `None` for any other place.
+fn same_origin_target(endpoint: &str, current: &str, location: &str) -> Option<String> {
+    use ureq::http::Uri;
+    let current_uri: Uri = current.parse().ok()?;
+    let scheme = current_uri.scheme_str()?;
+    let authority = current_uri.authority()?.as_str();
+    let target = if location.contains("://") {
+        location.to_string()
+    } else if let Some(rest) = location.strip_prefix("//") {
+        format!("{scheme}://{rest}")
+    } else if location.starts_with('/') {
+        format!("{scheme}://{authority}{location}")
+    } else {
+        let path = current_uri.path();
+        let directory = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+        format!("{scheme}://{authority}{directory}{location}")
+    };
+    let origin = |url: &str| -> Option<(String, String, u16)> {
+        let uri: Uri = url.parse().ok()?;
+        let scheme = uri.scheme_str()?.to_ascii_lowercase();
+        let default_port = match scheme.as_str() {
+            "http" => 80,
+            "https" => 443,
+            _ => return None,
+        };
+        let port = uri.port_u16().unwrap_or(default_port);
+        Some((scheme, uri.host()?.to_ascii_lowercase(), port))
+    };
+    (origin(&target)? == origin(endpoint)?).then_some(target)
 }
 
 /// A program speaking JSON lines: one request per line on its stdin, one answer per line on
@@ -404,6 +481,16 @@ impl Shared<'_> {
                     last = (format!("HTTP {status}"), Some(status));
                     hint = retry_after;
                 }
+                // A redirect the transport did not follow: asking again would be sent back.
+                Reply::Answer { status, .. } if (300..400).contains(&status) => {
+                    return (
+                        Outcome::Failed {
+                            class: "redirect".into(),
+                            status: Some(status),
+                        },
+                        attempt + 1,
+                    );
+                }
                 Reply::Answer { status, .. } => {
                     return (
                         Outcome::Failed {
@@ -621,6 +708,50 @@ pub fn ask(
 mod tests {
     use super::*;
     use std::collections::VecDeque;
+
+    #[test]
+    fn only_redirects_within_the_endpoints_origin_are_targets() {
+        let endpoint = "http://127.0.0.1:8080/v1/price";
+        let target = |location: &str| same_origin_target(endpoint, endpoint, location);
+        assert_eq!(
+            target("/v2/price").as_deref(),
+            Some("http://127.0.0.1:8080/v2/price")
+        );
+        assert_eq!(
+            target("quote").as_deref(),
+            Some("http://127.0.0.1:8080/v1/quote")
+        );
+        assert_eq!(
+            target("http://127.0.0.1:8080/v3").as_deref(),
+            Some("http://127.0.0.1:8080/v3")
+        );
+        for elsewhere in [
+            "http://127.0.0.1:8081/v1/price",
+            "//127.0.0.2:8080/v1/price",
+            "https://127.0.0.1:8080/v1/price",
+            "http://evil.example/v1/price",
+            "ftp://127.0.0.1:8080/",
+        ] {
+            assert_eq!(target(elsewhere), None, "{elsewhere}");
+        }
+        // The default port is the same origin as the port written out.
+        assert_eq!(
+            same_origin_target(
+                "http://shop.test/p",
+                "http://shop.test/p",
+                "http://SHOP.test:80/q"
+            )
+            .as_deref(),
+            Some("http://SHOP.test:80/q")
+        );
+    }
+
+    #[test]
+    fn a_redirect_not_followed_is_a_failure_of_its_own_class_and_not_retried() {
+        let asked = run(vec![status(302)], &pairs(10), 100).unwrap();
+        assert_eq!(asked.tally.errors.get("redirect"), Some(&1));
+        assert_eq!(asked.tally.retried, 0);
+    }
 
     /// Replies in the order scripted, then a price of 10.
     struct Scripted(Mutex<VecDeque<Reply>>);

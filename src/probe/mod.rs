@@ -20,6 +20,7 @@ use serde::Serialize;
 use crate::checks::pricing::probe::{AnsweredPair, ProbeAnswers};
 use crate::config::Config;
 use crate::config::probe::{ProbeConfig, TemplateValue};
+use crate::config_errors::{quoted_or, shown_or};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::policy::EffectivePolicy;
@@ -100,7 +101,9 @@ fn refuse_identifiers(config: &Config, probe: &ProbeConfig) -> Result<()> {
             return Err(Error::config(
                 &config.file,
                 format!(
-                    "[probe] request.{field} names `{text}`, an identifier column: a probe sends attribute values, never an identifier"
+                    "[probe] request.{} names {}, an identifier column: a probe sends attribute values, never an identifier",
+                    shown_or(field, "(a field not shown)"),
+                    quoted_or(text, "a column (name not shown)")
                 ),
             ));
         }
@@ -146,7 +149,7 @@ pub async fn run(
     let (log, from_log) = log::Log::open(&log_path)?;
     let timeout = Duration::from_millis(probe.timeout_ms);
     let transport: Box<dyn Transport> = match (&probe.endpoint, &probe.command) {
-        (Some(endpoint), _) => Box::new(Http::new(endpoint, timeout)),
+        (Some(endpoint), _) => Box::new(Http::new(endpoint, timeout, probe.follow_redirects)),
         (None, Some(command)) => Box::new(Command::new(
             command,
             config.base_dir.clone(),

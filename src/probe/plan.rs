@@ -14,6 +14,7 @@ use crate::checks::pricing::cohorts::{
 };
 use crate::checks::pricing::probe::{NotProbed, TwinTest};
 use crate::config::probe::{ProbeAttribute, ProbeConfig, TemplateValue};
+use crate::config_errors::shown_or;
 use crate::error::{Error, Result};
 use crate::pricing::NEW_CUSTOMER_DAYS;
 use crate::quasi_kind::QuasiKind;
@@ -55,7 +56,8 @@ impl Template {
                         return Err(Error::config(
                             file,
                             format!(
-                                "[probe] request.{field} = \"{text}\" is not a fairmark attribute (did you mean `{near}`?); write {{ literal = \"{text}\" }} to send the text as it is"
+                                "[probe] request.{}: the text is not a fairmark attribute (did you mean `{near}`?); write {{ literal = \"…\" }} to send the text as it is",
+                                shown_or(field, "(a field not shown)")
                             ),
                         ));
                     } else {

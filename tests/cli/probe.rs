@@ -449,3 +449,102 @@ fn the_demo_service_is_found_out() {
         );
     }
 }
+
+/// A service on 127.0.0.1 that answers every POST to `/price` with a 302 to `location` (given
+/// the port it listens on), and one to any other path as [`surcharging_price`]. Stops when
+/// the returned server is dropped and its thread sees the next request or `unblock`.
+struct Redirecting {
+    server: Arc<tiny_http::Server>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    port: u16,
+}
+
+impl Redirecting {
+    fn start(location: impl Fn(u16) -> String + Send + 'static) -> Redirecting {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+        let port = server.server_addr().to_ip().unwrap().port();
+        let serving = Arc::clone(&server);
+        let thread = std::thread::spawn(move || {
+            while let Ok(mut request) = serving.recv() {
+                let mut body = Vec::new();
+                request.as_reader().read_to_end(&mut body).unwrap();
+                let response = if request.url() == "/price" {
+                    tiny_http::Response::from_string("")
+                        .with_status_code(302)
+                        .with_header(
+                            tiny_http::Header::from_bytes("location", location(port)).unwrap(),
+                        )
+                } else {
+                    let price = serde_json::from_slice(&body)
+                        .ok()
+                        .and_then(|request| surcharging_price(&request));
+                    tiny_http::Response::from_string(answer(price).body).with_status_code(200)
+                };
+                let _ = request.respond(response);
+            }
+        });
+        Redirecting {
+            server,
+            thread: Some(thread),
+            port,
+        }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("endpoint = \"http://127.0.0.1:{}/price\"", self.port)
+    }
+}
+
+impl Drop for Redirecting {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A service that counts the requests it gets (and answers them fairly).
+fn counting() -> (PriceServer, Arc<AtomicU64>) {
+    let hits = Arc::new(AtomicU64::new(0));
+    let counted = Arc::clone(&hits);
+    let server = serve(move |request| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        answer(surcharging_price(request))
+    });
+    (server, hits)
+}
+
+#[test]
+fn a_redirect_to_another_port_is_not_followed_whatever_the_config_says() {
+    let (elsewhere, hits) = counting();
+    let target = elsewhere.url();
+    for setting in ["", "follow_redirects = \"same-origin\""] {
+        let target = target.clone();
+        let service = Redirecting::start(move |_| target.clone());
+        let fixture = shop(&service.endpoint(), setting);
+        let run = probe(&fixture, "probe").code(2);
+        let stderr = String::from_utf8(run.get_output().stderr.clone()).unwrap();
+        assert!(
+            stderr.starts_with("fairmark: error: probe: 100% of requests failed (redirect ×"),
+            "{setting}: {stderr}"
+        );
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            0,
+            "{setting}: the probe went elsewhere"
+        );
+    }
+}
+
+#[test]
+fn a_redirect_within_the_origin_is_followed_only_when_configured() {
+    let service = Redirecting::start(|port| format!("http://127.0.0.1:{port}/moved"));
+    let not_configured = shop(&service.endpoint(), "");
+    probe(&not_configured, "probe").code(2);
+    let configured = shop(&service.endpoint(), "follow_redirects = \"same-origin\"");
+    probe(&configured, "probe").code(1);
+    let report = report_json(&configured.out("probe"));
+    assert_eq!(flagged(&report), tenure_findings(&SURCHARGED));
+    assert_eq!(report["probe"]["requests_failed"], 0);
+}

@@ -20,6 +20,7 @@ use datafusion::arrow::datatypes::{DataType, Int64Type};
 
 use crate::checks::{CheckInfo, Context, Need, Outcome, Table};
 use crate::config::MailSendsDataset;
+use crate::config_errors::quoted_or;
 use crate::engine::{Engine, literal};
 use crate::error::Result;
 use crate::findings::{Finding, Severity, Subject, share};
@@ -42,7 +43,8 @@ fn known_channel(key: &str, channel: &str) -> Result<(), String> {
         return Ok(());
     }
     Err(format!(
-        "{key}: channel {channel:?} must be one of {}",
+        "{key}: channel {} must be one of {}",
+        quoted_or(channel, "(not shown)"),
         crate::mail::CHANNELS.join(", ")
     ))
 }
