@@ -10,7 +10,9 @@
 //! - XML: [`xml`] replaces what XML 1.0 forbids and escapes the rest, so the file parses.
 //! - HTML: the page's own escaping (`report::html::escape`) after [`visible`].
 //!
-//! JSON and SARIF need nothing here: serde escapes every string. fairmark writes no CSV (its
+//! - SARIF: [`sarif_text`] escapes the brackets of its embedded links.
+//!
+//! JSON needs nothing here: serde escapes every string. fairmark writes no CSV (its
 //! tables are Parquet), so no spreadsheet formula can come out of it.
 
 use std::borrow::Cow;
@@ -18,15 +20,19 @@ use std::fmt::Write;
 
 /// Whether `c` must not reach a reader as itself: C0 and C1 control characters but tab and
 /// newline (ESC starts terminal sequences, BEL rings, CR overwrites a line, NUL ends C
-/// strings), the bidirectional embeddings, overrides and isolates (they reorder what a reader
-/// sees of the text around them), the line and paragraph separators, and the noncharacters
-/// (XML 1.0 forbids U+FFFE and U+FFFF; the others are no text either).
+/// strings), the bidirectional marks, embeddings, overrides and isolates (they reorder what a
+/// reader sees of the text around them), the invisible format characters (zero-width spaces
+/// and joiners, word joiner, byte-order mark, soft hyphen, tag characters: text a reader cannot
+/// see, or an id that looks like another), the line and paragraph separators, and the
+/// noncharacters (XML 1.0 forbids U+FFFE and U+FFFF; the others are no text either).
 pub fn is_hidden(c: char) -> bool {
     let code = u32::from(c);
     (c.is_control() && !matches!(c, '\t' | '\n'))
-        || matches!(code, 0x200E | 0x200F | 0x2028 | 0x2029 | 0x061C)
+        || matches!(code, 0x00AD | 0x061C | 0x2060 | 0xFEFF | 0x2028 | 0x2029)
+        || (0x200B..=0x200F).contains(&code)
         || (0x202A..=0x202E).contains(&code)
         || (0x2066..=0x2069).contains(&code)
+        || (0xE0000..=0xE007F).contains(&code)
         || (0xFDD0..=0xFDEF).contains(&code)
         || code & 0xFFFE == 0xFFFE
 }
@@ -55,38 +61,70 @@ pub fn terminal(text: &str) -> Cow<'_, str> {
     visible(text)
 }
 
+/// Text for one line of a terminal: control characters and line breaks written out, so a value
+/// cannot forge the lines after it.
+pub fn terminal_line(text: &str) -> Cow<'_, str> {
+    match visible(text) {
+        shown if shown.contains('\n') => Cow::Owned(shown.replace('\n', "\\x0a")),
+        shown => shown,
+    }
+}
+
 /// Inline Markdown text that renders as `text` and as nothing else, on one line, in a table
 /// cell or in a paragraph.
 ///
 /// `<`, `>` and `&` become entities (no raw HTML, no `<javascript:…>` autolink, no entity the
 /// text did not hold); the punctuation CommonMark and GitHub give meaning mid-line is
 /// backslash-escaped (links and images need `[`, emphasis `*` and `_`, code spans and fences
-/// `` ` ``, strikethrough `~`, math `$`, table cells `|`, headings' closing `#`); a first
-/// character that would start a list or a rule is escaped too; newlines become spaces.
+/// `` ` ``, strikethrough `~`, math `$`, table cells `|`, headings' closing `#`); GitHub's
+/// links without markup are split by an escape (`https\://`, `www\.`, `a\@b`), which renders
+/// the same, and so is a leading `//`; leading blanks become entities and a first character that would start a list or
+/// a rule is escaped (a line that begins with the text stays a paragraph); newlines become
+/// spaces.
 pub fn markdown(text: &str) -> String {
+    markdown_from(text, true)
+}
+
+/// [`markdown`], for a text that starts a line (`at_line_start`) or follows other text on one.
+fn markdown_from(text: &str, at_line_start: bool) -> String {
     let text = visible(text);
     let mut escaped = String::with_capacity(text.len() + 8);
-    for (i, c) in text.chars().enumerate() {
+    let mut rest = text.as_ref();
+    // Only blanks so far at a line's start: the text may still open its block structure.
+    let mut at_start = at_line_start;
+    while let Some(c) = rest.chars().next() {
+        rest = &rest[c.len_utf8()..];
+        let starts_list_or_rule = at_start && matches!(c, '-' | '+' | '=');
+        // "12. x" or "3) x" at a line's start is an ordered list.
+        let ends_list_number = matches!(c, '.' | ')')
+            && !escaped.is_empty()
+            && escaped
+                .trim_start_matches("&#32;")
+                .bytes()
+                .all(|b| b.is_ascii_digit());
+        // A leading `//` could complete a scheme written before the text (`http:` + `//x`).
+        let splits_a_link = (c == ':' && rest.starts_with("//"))
+            || (c == '/' && escaped.is_empty() && rest.starts_with('/'))
+            || c == '@'
+            || (c == '.' && escaped.to_ascii_lowercase().ends_with("www"));
         match c {
             '<' => escaped.push_str("&lt;"),
             '>' => escaped.push_str("&gt;"),
             '&' => escaped.push_str("&amp;"),
+            ' ' | '\n' | '\r' if at_start => escaped.push_str("&#32;"),
+            '\t' if at_start => escaped.push_str("&#9;"),
             '\n' | '\r' => escaped.push(' '),
             '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '$' | '#' => {
                 escaped.push('\\');
                 escaped.push(c);
             }
-            '-' | '+' | '=' if i == 0 => {
-                escaped.push('\\');
-                escaped.push(c);
-            }
-            // "12. x" or "3) x" at a line's start is an ordered list.
-            '.' | ')' if escaped.bytes().all(|b| b.is_ascii_digit()) && !escaped.is_empty() => {
+            c if starts_list_or_rule || ends_list_number || splits_a_link => {
                 escaped.push('\\');
                 escaped.push(c);
             }
             c => escaped.push(c),
         }
+        at_start = at_start && matches!(c, ' ' | '\t' | '\n' | '\r');
     }
     escaped
 }
@@ -125,14 +163,29 @@ pub fn markdown_prose(text: &str) -> String {
                 // The opening backtick of a span that never closes.
                 rendered.push_str("\\`");
             }
-            rendered.push_str(&markdown(piece));
+            rendered.push_str(&markdown_from(piece, i == 0));
         } else if plain_code(piece) {
             let _ = write!(rendered, "`{piece}`");
         } else {
-            let _ = write!(rendered, "\\`{}\\`", markdown(piece));
+            let _ = write!(rendered, "\\`{}\\`", markdown_from(piece, false));
         }
     }
     rendered
+}
+
+/// A SARIF plain-text message: `[text](n)` in one is a link (SARIF 2.1.0, §3.11.6), and the
+/// standard has literal brackets escaped with a backslash, so a value cannot add a link; hidden
+/// characters written out.
+pub fn sarif_text(text: &str) -> String {
+    let text = visible(text);
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if matches!(c, '\\' | '[' | ']') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }
 
 /// XML 1.0 text or attribute content: hidden characters (among them every character XML 1.0
@@ -162,6 +215,11 @@ mod tests {
     fn control_characters_are_written_out() {
         assert_eq!(terminal("a\u{1b}]0;owned\u{7}b"), "a\\x1b]0;owned\\x07b");
         assert_eq!(terminal("left\u{202e}right"), "left\\u{202e}right");
+        assert_eq!(
+            terminal("zero\u{200b}width\u{e0041}"),
+            "zero\\u{200b}width\\u{e0041}"
+        );
+        assert_eq!(terminal_line("a\nforged"), "a\\x0aforged");
         assert_eq!(terminal("tab\tand\nnewline"), "tab\tand\nnewline");
         assert!(matches!(terminal("plain"), Cow::Borrowed(_)));
     }
@@ -180,12 +238,21 @@ mod tests {
             markdown("<javascript:alert(1)>"),
             "&lt;javascript:alert(1)&gt;"
         );
-        assert_eq!(markdown("![x](http://h/i.png)"), "!\\[x\\](http://h/i.png)");
+        assert_eq!(
+            markdown("![x](http://h/i.png)"),
+            "!\\[x\\](http\\://h/i.png)"
+        );
         assert_eq!(markdown("a|b\nc"), "a\\|b c");
         assert_eq!(markdown("# title"), "\\# title");
         assert_eq!(markdown("12. item"), "12\\. item");
         assert_eq!(markdown("&lt;b&gt;"), "&amp;lt;b&amp;gt;");
         assert_eq!(markdown("v2.1 - ok"), "v2.1 - ok");
+        assert_eq!(markdown("   - x"), "&#32;&#32;&#32;\\- x");
+        assert_eq!(markdown(" 1. x"), "&#32;1\\. x");
+        assert_eq!(
+            markdown("Refund https://evil.example or WWW.evil.example, a@evil.example"),
+            "Refund https\\://evil.example or WWW\\.evil.example, a\\@evil.example"
+        );
     }
 
     #[test]
@@ -213,6 +280,14 @@ mod tests {
     }
 
     #[test]
+    fn sarif_messages_hold_no_link() {
+        assert_eq!(
+            sarif_text("[Claim refund](https://evil.example) \\"),
+            "\\[Claim refund\\](https://evil.example) \\\\"
+        );
+    }
+
+    #[test]
     fn xml_forbidden_characters_are_replaced() {
         assert_eq!(
             xml("a<b & \"c\"\u{7}\u{fffe}"),
@@ -221,15 +296,32 @@ mod tests {
     }
 
     /// Whether `rendered` holds a Markdown construct that can carry markup, a link or a column
-    /// break: `<`, `>`, a line break, or `[`, `]`, `|`, `*`, `_`, `` ` `` not escaped by a
-    /// backslash, except code spans around [plain](plain_code) text when `code_spans` allows.
+    /// break: `<`, `>`, a line break, a leading blank, a `&` that starts no entity of
+    /// [`markdown`]'s, or, not escaped by a backslash, `[ ] | * _ ` ~ $ #`, an `@`, a `://` or a
+    /// `www.`; code spans around [plain](plain_code) text are allowed when `code_spans` says.
     fn live_markdown(rendered: &str, code_spans: bool) -> bool {
         let chars: Vec<char> = rendered.chars().collect();
+        let text_from = |i: usize| chars[i..].iter().collect::<String>();
         let mut i = 0;
         while i < chars.len() {
             match chars[i] {
                 '\\' => i += 1,
                 '<' | '>' | '\n' | '\r' => return true,
+                ' ' | '\t' if i == 0 => return true,
+                '&' => {
+                    let rest = text_from(i);
+                    let Some(entity) = ["&lt;", "&gt;", "&amp;", "&#32;", "&#9;"]
+                        .iter()
+                        .find(|entity| rest.starts_with(*entity))
+                    else {
+                        return true;
+                    };
+                    i += entity.len() - 1;
+                }
+                ':' if text_from(i).starts_with("://") => return true,
+                '.' if i >= 3 && text_from(i - 3).to_ascii_lowercase().starts_with("www.") => {
+                    return true;
+                }
                 '`' if code_spans => {
                     let Some(length) = chars[i + 1..].iter().position(|c| *c == '`') else {
                         return true;
@@ -240,7 +332,7 @@ mod tests {
                     }
                     i += length + 1;
                 }
-                '[' | ']' | '|' | '`' | '*' | '_' => return true,
+                '[' | ']' | '|' | '`' | '*' | '_' | '~' | '$' | '#' | '@' => return true,
                 _ => {}
             }
             i += 1;
@@ -248,21 +340,26 @@ mod tests {
         false
     }
 
+    /// Any text, control and format characters included (`any::<String>()` draws none).
+    fn any_text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(any::<char>(), 0..64).prop_map(String::from_iter)
+    }
+
     proptest! {
         #[test]
-        fn no_hidden_character_survives(text in any::<String>()) {
+        fn no_hidden_character_survives(text in any_text()) {
             prop_assert!(!visible(&text).chars().any(is_hidden));
             prop_assert!(!xml(&text).chars().any(is_hidden));
             prop_assert!(!markdown(&text).chars().any(is_hidden));
         }
 
         #[test]
-        fn markdown_holds_no_live_construct(text in any::<String>()) {
+        fn markdown_holds_no_live_construct(text in any_text()) {
             prop_assert!(!live_markdown(&markdown(&text), false));
         }
 
         #[test]
-        fn markdown_prose_holds_no_live_construct(text in any::<String>()) {
+        fn markdown_prose_holds_no_live_construct(text in any_text()) {
             let rendered = markdown_prose(&text);
             prop_assert!(!rendered.chars().any(is_hidden));
             prop_assert!(!live_markdown(&rendered, true));
@@ -275,7 +372,7 @@ mod tests {
         }
 
         #[test]
-        fn visible_is_idempotent(text in any::<String>()) {
+        fn visible_is_idempotent(text in any_text()) {
             let once = visible(&text).into_owned();
             prop_assert_eq!(visible(&once), once.as_str());
         }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use fairmark::error::Error;
-use fairmark::escape::terminal;
+use fairmark::escape::terminal_line;
 
 pub async fn run(dir: &Path, out: Option<&Path>, force: bool) -> anyhow::Result<ExitCode> {
     let out = out.map_or_else(|| dir.join("fairmark.toml"), Path::to_path_buf);
@@ -52,24 +52,24 @@ pub async fn run(dir: &Path, out: Option<&Path>, force: bool) -> anyhow::Result<
         println!(
             "  {:<10}  {:<width$}  {} columns mapped{}{files}",
             dataset.role,
-            terminal(&dataset.path),
+            terminal_line(&dataset.path),
             dataset.mapped,
-            terminal(&unmapped)
+            terminal_line(&unmapped)
         );
     }
     match &summary.pricing_rules {
         Some(rules) => println!(
             "Pricing rules: {}. Key: {}.",
-            terminal(rules),
-            terminal(&summary.key)
+            terminal_line(rules),
+            terminal_line(&summary.key)
         ),
         None => println!(
             "Pricing rules: none found. Key: {}.",
-            terminal(&summary.key)
+            terminal_line(&summary.key)
         ),
     }
     for note in &summary.not_used {
-        println!("Not used: {}", terminal(note));
+        println!("Not used: {}", terminal_line(note));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -8,7 +8,7 @@ use fairmark::checks::{self, Context, Need, Table};
 use fairmark::config::Lang;
 use fairmark::engine::Engine;
 use fairmark::error::Error;
-use fairmark::escape::terminal;
+use fairmark::escape::terminal_line;
 use fairmark::findings::Severity;
 use fairmark::output::Staging;
 use fairmark::report::{self, PackReference, Report, Tool};
@@ -91,7 +91,7 @@ pub async fn run(request: Request<'_>) -> anyhow::Result<ExitCode> {
     let summary = report.probe.as_ref().expect("a probe report");
     println!(
         "Probed {} in {:.1} s: {} requests made ({} retried, {} failed, {} malformed), {} of {} twin pairs answered.",
-        terminal(&summary.service),
+        terminal_line(&summary.service),
         summary.seconds,
         summary.requests_made,
         summary.requests_retried,
@@ -110,7 +110,7 @@ pub async fn run(request: Request<'_>) -> anyhow::Result<ExitCode> {
             } else {
                 String::new()
             },
-            terminal(&summary.log)
+            terminal_line(&summary.log)
         );
     }
     println!(

@@ -4,7 +4,9 @@
 use crate::checks::mail::breakdown::{CampaignSends, MailBreakdown};
 use crate::checks::{CheckRun, CheckStatus};
 use crate::config::Lang;
-use crate::findings::{AppliedWaiver, Finding, Severity, Subject};
+use crate::engine::{InputFile, RegisteredDataset};
+use crate::findings::{AppliedWaiver, Citation, Finding, Severity, Subject};
+use crate::probe::ProbeSummary;
 use crate::quasi_kind::QuasiKind;
 use crate::report::{PackReference, Report, Tool};
 use crate::segment::anonymity::{AnonymityReport, PublishedColumn};
@@ -173,7 +175,53 @@ pub fn hostile_report(text: &str) -> Report {
             owner: text.to_string(),
             expires: text.to_string(),
         });
+        f.legal_bases = vec![Citation {
+            pack: text.to_string(),
+            id: text.to_string(),
+            citation: text.to_string(),
+            gist: text.to_string(),
+            citation_zh: Some(text.to_string()),
+            gist_zh: Some(text.to_string()),
+            channels: Vec::new(),
+        }];
     }
+    r.inputs = vec![RegisteredDataset {
+        role: "customers",
+        location: text.to_string(),
+        format: "csv",
+        rows: 1,
+        files: vec![InputFile {
+            path: text.to_string(),
+            bytes: 1,
+            sha256: "0".repeat(64),
+        }],
+        raw_table: "raw_customers".into(),
+        schema: std::sync::Arc::new(datafusion::arrow::datatypes::Schema::empty()),
+        sources: Vec::new(),
+        file_format: crate::config::Format::Csv,
+    }];
+    r.probe = Some(ProbeSummary {
+        service: text.to_string(),
+        skus: 1,
+        base_profiles: 1,
+        comparisons: vec![text.to_string()],
+        conditions: serde_json::Map::from_iter([(text.to_string(), text.into())]),
+        pairs_planned: 2,
+        pairs_answered: 1,
+        pairs_from_log: 0,
+        requests_planned: 4,
+        requests_made: 3,
+        requests_retried: 0,
+        requests_answered: 2,
+        requests_failed: 1,
+        requests_malformed: 0,
+        errors: [(text.to_string(), 1)].into_iter().collect(),
+        budget: 4,
+        stopped_by_budget: true,
+        complete: false,
+        seconds: 0.5,
+        log: text.to_string(),
+    });
     r.policies[0].title = text.to_string();
     r.policies[0].name = text.to_string();
     r.checks.push(CheckRun {

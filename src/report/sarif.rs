@@ -103,7 +103,7 @@ pub fn render(findings: &[(Finding, Option<BaselineState>)]) -> String {
                 "ruleId": finding.check,
                 "ruleIndex": rule_ids.iter().position(|id| *id == finding.check).expect("collected above"),
                 "level": level(finding.severity),
-                "message": { "text": format!("{} Legal basis: {}.", finding.message, if legal.is_empty() { "see the rule help".to_string() } else { legal.join("; ") }) },
+                "message": { "text": crate::escape::sarif_text(&format!("{} Legal basis: {}.", finding.message, if legal.is_empty() { "see the rule help".to_string() } else { legal.join("; ") })) },
                 "partialFingerprints": { "fairmark/v1": finding.fingerprint },
                 "properties": {
                     "severity": finding.severity.name(),
