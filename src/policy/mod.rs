@@ -432,7 +432,7 @@ fn settings_error(
     };
     let dotted = keys.join(".");
     path.extend(keys.iter().map(|k| Step::Key(k)));
-    // Range checks name their setting (`k = 1 must be …`); serde's messages do not.
+    // Range checks name their setting (`k must be …`); serde's messages do not.
     let message = if message.starts_with(&dotted) {
         message
     } else {
@@ -502,8 +502,8 @@ pub trait Strictest: Sized {
 /// statistic can use (a zero-day window, an alpha of 2, a zone that does not exist) is an
 /// error at the pack's line, not a check that silently never fires or floods.
 pub trait Validate {
-    /// The first setting out of range, as `key = value must be …` (the key first, so that the
-    /// pack loader can point at it).
+    /// The first setting out of range, as `key must be …` (the key first, so that the pack
+    /// loader can point at it; never the value, which the pack's line and column locate).
     fn validate(&self) -> std::result::Result<(), String>;
 }
 
@@ -513,7 +513,7 @@ impl Validate for NoSettings {
     }
 }
 
-/// `key = value must be …` unless `value` lies in `range`. NaN lies in no range.
+/// `key must be …` unless `value` lies in `range`. NaN lies in no range.
 pub fn within<T: PartialOrd + Display>(
     key: &str,
     value: T,
@@ -534,7 +534,7 @@ pub fn within<T: PartialOrd + Display>(
         (Excluded(low), Included(high)) => format!("greater than {low} and at most {high}"),
         (Unbounded, Unbounded) => "a number".to_string(),
     };
-    Err(format!("{key} = {value} must be {bounds}"))
+    Err(format!("{key} must be {bounds}"))
 }
 
 impl EffectivePolicy {
@@ -771,11 +771,11 @@ mod tests {
         let cases = [
             (
                 "[checks.\"mail.frequency-cap\"]\nlegal_bases = [\"x\"]\nwindow_days = 0\n",
-                "policies/custom.toml:9:1: checks.\"mail.frequency-cap\".window_days = 0 must be between 1 and 366",
+                "policies/custom.toml:9:1: checks.\"mail.frequency-cap\".window_days must be between 1 and 366",
             ),
             (
                 "[checks.\"mail.frequency-cap\"]\nmax_messages = 0\n",
-                "custom.toml:8:1: checks.\"mail.frequency-cap\".max_messages = 0 must be at least 1",
+                "custom.toml:8:1: checks.\"mail.frequency-cap\".max_messages must be at least 1",
             ),
             (
                 "[checks.\"mail.quiet-hours\"]\ntimezone = \"Asia/Atlantis\"\n",
@@ -799,11 +799,11 @@ mod tests {
             ),
             (
                 "[checks.\"mail.after-opt-out\"]\ngrace_days = 91\n",
-                "custom.toml:8:1: checks.\"mail.after-opt-out\".grace_days = 91 must be between 0 and 90",
+                "custom.toml:8:1: checks.\"mail.after-opt-out\".grace_days must be between 0 and 90",
             ),
             (
                 "[checks.\"mail.after-opt-out\"]\ngrace_business_days = -1\n",
-                "custom.toml:8:1: checks.\"mail.after-opt-out\".grace_business_days = -1 must be between 0 and 90",
+                "custom.toml:8:1: checks.\"mail.after-opt-out\".grace_business_days must be between 0 and 90",
             ),
             (
                 // A rule across two keys is reported at the check's header.
@@ -812,23 +812,23 @@ mod tests {
             ),
             (
                 "[checks.\"mail.unsolicited-bulk\"]\nmin_share = 1.5\n",
-                "custom.toml:8:1: checks.\"mail.unsolicited-bulk\".min_share = 1.5 must be between 0 and 1",
+                "custom.toml:8:1: checks.\"mail.unsolicited-bulk\".min_share must be between 0 and 1",
             ),
             (
                 "[checks.\"mail.missing-unsubscribe\"]\none_click_min_messages = 0\n",
-                "custom.toml:8:1: checks.\"mail.missing-unsubscribe\".one_click_min_messages = 0 must be at least 1",
+                "custom.toml:8:1: checks.\"mail.missing-unsubscribe\".one_click_min_messages must be at least 1",
             ),
             (
                 "[checks.\"privacy.k-anonymity\"]\nk = 1\n",
-                "custom.toml:8:1: checks.\"privacy.k-anonymity\".k = 1 must be at least 2",
+                "custom.toml:8:1: checks.\"privacy.k-anonymity\".k must be at least 2",
             ),
             (
                 "[checks.\"privacy.k-anonymity\"]\nmax_suppression = -0.1\n",
-                "custom.toml:8:1: checks.\"privacy.k-anonymity\".max_suppression = -0.1 must be between 0 and 1",
+                "custom.toml:8:1: checks.\"privacy.k-anonymity\".max_suppression must be between 0 and 1",
             ),
             (
                 "[checks.\"privacy.k-anonymity\"]\ngeneralization = { age = 1, city = 5 }\n",
-                "custom.toml:8:29: checks.\"privacy.k-anonymity\".generalization.city = 5 must be between 0 and 2",
+                "custom.toml:8:29: checks.\"privacy.k-anonymity\".generalization.city must be between 0 and 2",
             ),
             (
                 "[checks.\"privacy.k-anonymity\"]\nk = \"ten\"\n",
@@ -840,36 +840,36 @@ mod tests {
             ),
             (
                 "[checks.\"privacy.undeclared-pii\"]\nmin_matches = 0\n",
-                "custom.toml:8:1: checks.\"privacy.undeclared-pii\".min_matches = 0 must be at least 1",
+                "custom.toml:8:1: checks.\"privacy.undeclared-pii\".min_matches must be at least 1",
             ),
             (
                 "[checks.\"pricing.tenure-overcharge\"]\nalpha = 1.0\n",
-                "custom.toml:8:1: checks.\"pricing.tenure-overcharge\".alpha = 1 must be strictly between 0 and 1",
+                "custom.toml:8:1: checks.\"pricing.tenure-overcharge\".alpha must be strictly between 0 and 1",
             ),
             (
                 "[checks.\"pricing.device-overcharge\"]\nalpha = nan\n",
-                "custom.toml:8:1: checks.\"pricing.device-overcharge\".alpha = NaN must be strictly between 0 and 1",
+                "custom.toml:8:1: checks.\"pricing.device-overcharge\".alpha must be strictly between 0 and 1",
             ),
             (
                 "[checks.\"pricing.protected-overcharge\"]\nmin_gap = 1.0\n",
-                "custom.toml:8:1: checks.\"pricing.protected-overcharge\".min_gap = 1 must be at least 0 and less than 1",
+                "custom.toml:8:1: checks.\"pricing.protected-overcharge\".min_gap must be at least 0 and less than 1",
             ),
             (
                 "[checks.\"pricing.tenure-overcharge\"]\nmin_strata = 0\n",
-                "custom.toml:8:1: checks.\"pricing.tenure-overcharge\".min_strata = 0 must be at least 1",
+                "custom.toml:8:1: checks.\"pricing.tenure-overcharge\".min_strata must be at least 1",
             ),
             (
                 "[checks.\"pricing.simulated-disparity\"]\nold_tenure_days = 20\nnew_tenure_days = 10\ntolerance = -0.01\n",
-                "custom.toml:10:1: checks.\"pricing.simulated-disparity\".tolerance = -0.01 must be at least 0 and less than 1",
+                "custom.toml:10:1: checks.\"pricing.simulated-disparity\".tolerance must be at least 0 and less than 1",
             ),
             (
                 // New customers of up to 400 days would overlap the default 365-day old cohort.
                 "[checks.\"pricing.simulated-disparity\"]\nnew_tenure_days = 400\n",
-                "custom.toml:8:1: checks.\"pricing.simulated-disparity\".new_tenure_days = 400 must be at most old_tenure_days = 365",
+                "custom.toml:8:1: checks.\"pricing.simulated-disparity\".new_tenure_days must be at most old_tenure_days",
             ),
             (
                 "[checks.\"pricing.simulated-disparity\"]\nold_tenure_days = 200\nnew_tenure_days = 300\n",
-                "custom.toml:7:9: checks.\"pricing.simulated-disparity\": new_tenure_days = 300 must be at most old_tenure_days = 200",
+                "custom.toml:7:9: checks.\"pricing.simulated-disparity\": new_tenure_days must be at most old_tenure_days",
             ),
             (
                 "[checks.\"mail.frequency-cap\"]\nlegal_bases = [\"x\", \"y\"]\n",

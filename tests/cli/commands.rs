@@ -169,7 +169,7 @@ fn a_malformed_policy_pack_is_refused_at_its_line_and_column() {
             "window_days = 0",
             "mail.frequency-cap",
             1,
-            "window_days = 0 must be between 1 and 366",
+            "window_days must be between 1 and 366",
         ),
         (
             "timezone = \"Asia/Atlantis\"",

@@ -23,9 +23,9 @@ pub fn validate_tenure(old: i64, new: i64) -> std::result::Result<(), String> {
     within("old_tenure_days", old, 1..=MAX_TENURE_DAYS)?;
     within("new_tenure_days", new, 0..=MAX_TENURE_DAYS)?;
     if new > old {
-        return Err(format!(
-            "new_tenure_days = {new} must be at most old_tenure_days = {old}: the cohorts would overlap"
-        ));
+        return Err(
+            "new_tenure_days must be at most old_tenure_days: the cohorts would overlap".into(),
+        );
     }
     Ok(())
 }
