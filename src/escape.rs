@@ -8,7 +8,7 @@
 //!   image or a table column; [`markdown_code`] keeps a code span only for texts that cannot
 //!   leave it.
 //! - XML: [`xml`] replaces what XML 1.0 forbids and escapes the rest, so the file parses.
-//! - HTML: the page's own escaping (`report::html::escape`) after [`visible`].
+//! - HTML: the same as XML.
 //!
 //! - SARIF: [`sarif_text`] escapes the brackets of its embedded links.
 //!
@@ -188,8 +188,9 @@ pub fn sarif_text(text: &str) -> String {
     escaped
 }
 
-/// XML 1.0 text or attribute content: hidden characters (among them every character XML 1.0
-/// forbids) written out, then `&`, `<`, `>`, `"` and `'` escaped.
+/// XML 1.0 (and HTML) text or attribute content: hidden characters (among them every character
+/// XML 1.0 forbids) written out, then `&`, `<`, `>`, `"` and `'` escaped (`&#39;`, which HTML 4
+/// reads too).
 pub fn xml(text: &str) -> String {
     let text = visible(text);
     let mut escaped = String::with_capacity(text.len() + 8);
@@ -199,7 +200,7 @@ pub fn xml(text: &str) -> String {
             '<' => escaped.push_str("&lt;"),
             '>' => escaped.push_str("&gt;"),
             '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&apos;"),
+            '\'' => escaped.push_str("&#39;"),
             c => escaped.push(c),
         }
     }

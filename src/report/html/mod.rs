@@ -39,22 +39,10 @@ const SEVERITIES: [Severity; 5] = [
     Severity::Info,
 ];
 
-/// Text with `&`, `<`, `>`, `"` and `'` escaped, for element content and attribute values, and
-/// control and bidirectional characters written out ([`crate::escape::visible`]).
+/// Text for element content and attribute values: [`crate::escape::xml`], which writes control
+/// and bidirectional characters out and escapes `&`, `<`, `>`, `"` and `'`.
 pub fn escape(text: &str) -> String {
-    let text = crate::escape::visible(text);
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            c => escaped.push(c),
-        }
-    }
-    escaped
+    crate::escape::xml(text)
 }
 
 /// Escaped text whose Markdown code spans (`` `x` ``) become `<code>x</code>`; a backtick
