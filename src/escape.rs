@@ -12,8 +12,10 @@
 //!
 //! - SARIF: [`sarif_text`] escapes the brackets of its embedded links.
 //!
-//! JSON needs nothing here: serde escapes every string. fairmark writes no CSV (its
-//! tables are Parquet), so no spreadsheet formula can come out of it.
+//! - CSV (`segment_summary.csv`): [`csv_cell`] quotes, and defuses a cell a spreadsheet would
+//!   run as a formula.
+//!
+//! JSON needs nothing here: serde escapes every string.
 
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -188,6 +190,23 @@ pub fn sarif_text(text: &str) -> String {
     escaped
 }
 
+/// One CSV cell (RFC 4180): a text a spreadsheet would run as a formula (it starts with `=`,
+/// `+`, `-`, `@`, tab or CR: OWASP's list) gets a leading `'`, which spreadsheets show as text;
+/// a cell holding a comma, a quote or a line break is quoted, its quotes doubled.
+pub fn csv_cell(text: &str) -> String {
+    let text = visible(text);
+    let defused = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.into_owned()
+    };
+    if defused.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", defused.replace('"', "\"\""))
+    } else {
+        defused
+    }
+}
+
 /// XML 1.0 (and HTML) text or attribute content: hidden characters (among them every character
 /// XML 1.0 forbids) written out, then `&`, `<`, `>`, `"` and `'` escaped (`&#39;`, which HTML 4
 /// reads too).
@@ -281,6 +300,17 @@ mod tests {
     }
 
     #[test]
+    fn csv_formulas_are_defused_and_commas_quoted() {
+        assert_eq!(
+            csv_cell("=HYPERLINK(\"http://x\",\"y\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""
+        );
+        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("at_risk"), "at_risk");
+    }
+
+    #[test]
     fn sarif_messages_hold_no_link() {
         assert_eq!(
             sarif_text("[Claim refund](https://evil.example) \\"),
@@ -370,6 +400,21 @@ mod tests {
         fn markdown_prose_keeps_plain_spans(words in proptest::collection::vec("[a-z_.]{1,8}", 1..5)) {
             let text = words.iter().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(" and ");
             prop_assert_eq!(markdown_prose(&text), text);
+        }
+
+        #[test]
+        fn a_csv_cell_is_one_field_and_no_formula(text in any_text()) {
+            let cell = csv_cell(&text);
+            prop_assert!(!cell.starts_with(['=', '+', '-', '@', '\t', '\r']));
+            prop_assert!(!cell.chars().any(is_hidden));
+            let quoted = cell.starts_with('"');
+            let inner = if quoted { &cell[1..cell.len() - 1] } else { cell.as_str() };
+            if quoted {
+                prop_assert!(cell.len() >= 2 && cell.ends_with('"'));
+                prop_assert!(!inner.replace("\"\"", "").contains('"'));
+            } else {
+                prop_assert!(!inner.contains([',', '"', '\n', '\r']));
+            }
         }
 
         #[test]

@@ -245,7 +245,7 @@ fn segment_summary_csv(segments: &[SegmentSummary]) -> String {
         let _ = writeln!(
             csv,
             "{},{},{:.4},{},{},{}",
-            s.segment,
+            fairmark::escape::csv_cell(&s.segment),
             s.customers,
             s.share,
             number(s.median_recency_days),
