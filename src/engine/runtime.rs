@@ -153,11 +153,14 @@ impl TempFileFactory for CountedSpills {
 /// A fresh directory under `root` that only this user can list, read or enter, listed in
 /// [`HELD`].
 fn private_dir(root: &Path) -> std::io::Result<PrivateDir> {
+    // The list is held while the directory is made: the signal thread, which takes the list
+    // to remove what it holds, cannot run between the two and miss a directory just made.
+    let mut held = held();
     let dir = tempfile::Builder::new()
         .prefix("fairmark-spill-")
         .permissions(std::fs::Permissions::from_mode(0o700))
         .tempdir_in(root)?;
-    held().push(dir.path().to_path_buf());
+    held.push(dir.path().to_path_buf());
     Ok(PrivateDir(dir))
 }
 
