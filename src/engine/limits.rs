@@ -19,11 +19,6 @@ pub const MAX_COLUMNS: usize = 1024;
 /// with this bound, so a file without line ends is refused after reading this much of it.
 pub const MAX_HEADER_BYTES: u64 = 1 << 20;
 
-/// The longest Parquet footer read. The footer describes every column of every row group: at
-/// [`MAX_COLUMNS`] columns it reaches this only past a thousand row groups, and it is decoded
-/// whole, to several times its size.
-pub const MAX_PARQUET_FOOTER_BYTES: u64 = 64 << 20;
-
 /// Checks `file` against the bounds above and, for Parquet, `memory_limit` (bytes, `None` when
 /// unlimited); `batch_rows` is the engine's batch size. NDJSON has no header: its columns are
 /// counted once its schema is inferred.
@@ -68,17 +63,6 @@ pub(super) fn check_columns(name: &str, columns: usize) -> Result<(), String> {
     }
     Err(format!(
         "{name} has {columns} columns; fairmark reads at most {MAX_COLUMNS} columns per table: write the columns the config maps, and those to scan for personal data, to a narrower file"
-    ))
-}
-
-pub(super) fn check_parquet_footer_length(name: &str, footer: u64) -> Result<(), String> {
-    if footer <= MAX_PARQUET_FOOTER_BYTES {
-        return Ok(());
-    }
-    Err(format!(
-        "{name} has a footer of {} MiB; fairmark reads footers of at most {} MiB (at most {MAX_COLUMNS} columns, and fewer row groups): rewrite it with fewer columns or larger row groups",
-        mib(footer),
-        MAX_PARQUET_FOOTER_BYTES >> 20
     ))
 }
 
@@ -222,12 +206,6 @@ mod tests {
         let message = check_columns("wide.csv", 10_000).unwrap_err();
         assert!(
             message.starts_with("wide.csv has 10000 columns; fairmark reads at most 1024"),
-            "{message}"
-        );
-        assert!(check_parquet_footer_length("f.parquet", MAX_PARQUET_FOOTER_BYTES).is_ok());
-        let message = check_parquet_footer_length("f.parquet", 100 << 20).unwrap_err();
-        assert!(
-            message.starts_with("f.parquet has a footer of 100 MiB"),
             "{message}"
         );
     }

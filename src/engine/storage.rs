@@ -298,10 +298,26 @@ pub(crate) fn is_hidden(name: &str) -> bool {
     name.starts_with('.') || name.starts_with('_')
 }
 
+/// The longest Parquet footer read. The footer describes every column of every row group: at
+/// the column cap it reaches this only past a thousand row groups, and it is decoded whole, to
+/// several times its size.
+pub const MAX_PARQUET_FOOTER_BYTES: u64 = 64 << 20;
+
+fn check_parquet_footer_length(name: &str, footer: u64) -> std::result::Result<(), String> {
+    if footer <= MAX_PARQUET_FOOTER_BYTES {
+        return Ok(());
+    }
+    Err(format!(
+        "{name} has a footer of {} MiB; fairmark reads footers of at most {} MiB: rewrite it with fewer columns or larger row groups",
+        footer.div_ceil(1 << 20),
+        MAX_PARQUET_FOOTER_BYTES >> 20
+    ))
+}
+
 /// A Parquet file's footer, read and decoded on its own before the reader sees the file: its
 /// magic bytes and footer length are checked first (some malformed footers make the reader
 /// panic instead of returning an error), and a footer longer than
-/// [`super::limits::MAX_PARQUET_FOOTER_BYTES`] is refused unread. Reads the first 4 and the
+/// [`MAX_PARQUET_FOOTER_BYTES`] is refused unread. Reads the first 4 and the
 /// last 8 bytes, then the footer, by range.
 pub async fn read_parquet_footer(
     stores: &dyn ObjectStoreRegistry,
@@ -330,7 +346,7 @@ pub async fn read_parquet_footer(
     if footer + 12 > size {
         return Err(corrupt("corrupt footer length"));
     }
-    super::limits::check_parquet_footer_length(name, footer)?;
+    check_parquet_footer_length(name, footer)?;
     let bytes = store
         .get_range(&file.key, size - 8 - footer..size - 8)
         .await
@@ -460,6 +476,17 @@ fn storage_message(error: &object_store::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_footer_past_the_cap_is_refused_by_its_length() {
+        assert!(check_parquet_footer_length("f.parquet", MAX_PARQUET_FOOTER_BYTES).is_ok());
+        let message = check_parquet_footer_length("f.parquet", 100 << 20).unwrap_err();
+        assert!(
+            message.starts_with("f.parquet has a footer of 100 MiB"),
+            "{message}"
+        );
+    }
+
     use super::*;
     use datafusion::execution::object_store::DefaultObjectStoreRegistry;
     use object_store::PutPayload;
