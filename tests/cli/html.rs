@@ -9,23 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::support::{Fixture, raw_identifiers, report_json};
-
-/// The `chromium` on `PATH`.
-fn chromium() -> PathBuf {
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join("chromium"))
-        .find(|path| path.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "chromium is not installed, and the report.html test needs a browser: install it \
-                 with `sudo apt-get install -y chromium` (Debian; .ci/run does this), then run the \
-                 tests again"
-            )
-        })
-}
+use crate::support::{Fixture, chromium, raw_identifiers, report_json};
 
 /// Runs headless `browser` on `page` with `args`, in a profile of its own under `scratch`.
 fn headless(browser: &Path, scratch: &Path, page: &Path, args: &[&str]) -> Output {

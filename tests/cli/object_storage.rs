@@ -28,6 +28,7 @@ struct MotoServer {
 
 impl MotoServer {
     fn start() -> MotoServer {
+        crate::support::moto();
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("a free port")
@@ -53,7 +54,7 @@ impl MotoServer {
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Ok(Some(status)) = server.process.try_wait() {
                 panic!(
-                    "moto's S3 server did not start ({status}): the object storage tests need it; install it with `pip install 'moto[server]'` (.ci/run does)"
+                    "moto's S3 server did not start ({status}): the object storage tests need it; install it with `pip install 'moto[server]'`"
                 );
             }
             assert!(

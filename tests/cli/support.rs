@@ -12,6 +12,86 @@ use tempfile::TempDir;
 
 pub const SMALL: usize = 400;
 
+/// Installs what the tests need beyond Rust one at a time, on first use: `cargo test` passes on
+/// a machine with only Rust (and Debian's apt, Python's pip).
+static PROVISIONING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(program))
+        .find(|path| path.is_file())
+}
+
+/// Runs `command`, as root through sudo unless this is root already; true when it succeeded.
+fn as_root(command: &[&str]) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let (program, args) = if root {
+        (command[0], &command[1..])
+    } else {
+        ("sudo", command)
+    };
+    std::process::Command::new(program)
+        .args(args)
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// The `chromium` on `PATH`, installed from Debian's packages when missing.
+pub fn chromium() -> PathBuf {
+    let _one_at_a_time = PROVISIONING.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(path) = on_path("chromium") {
+        return path;
+    }
+    as_root(&["apt-get", "update", "-qq"]);
+    as_root(&[
+        "env",
+        "DEBIAN_FRONTEND=noninteractive",
+        "apt-get",
+        "install",
+        "-y",
+        "-qq",
+        "chromium",
+    ]);
+    on_path("chromium").unwrap_or_else(|| {
+        panic!(
+            "chromium is not installed and `apt-get install chromium` failed; the report.html \
+             test needs a browser: install it, then run the tests again"
+        )
+    })
+}
+
+/// moto's S3 server for Python, installed with pip when missing.
+pub fn moto() {
+    let _one_at_a_time = PROVISIONING.lock().unwrap_or_else(|p| p.into_inner());
+    let importable = || {
+        std::process::Command::new("python3")
+            .args(["-c", "import moto.server, boto3"])
+            .output()
+            .is_ok_and(|output| output.status.success())
+    };
+    if importable() {
+        return;
+    }
+    let pip = |extra: &[&str]| {
+        std::process::Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet"])
+            .args(extra)
+            .arg("moto[server]")
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    // Debian's own Python refuses pip installs outside a virtual environment (PEP 668).
+    let _ = pip(&[]) || pip(&["--break-system-packages"]);
+    assert!(
+        importable(),
+        "moto's S3 server is not installed and `pip install 'moto[server]'` failed; the object \
+         storage tests need it: install it, then run the tests again"
+    );
+}
+
 pub fn fairmark() -> Command {
     Command::new(env!("CARGO_BIN_EXE_fairmark"))
 }
