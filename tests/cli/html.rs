@@ -6,7 +6,7 @@
 //! Chromium is required: without it this test fails and says how to install it (`.ci/run`
 //! installs it), rather than passing without having looked.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use crate::support::{Fixture, chromium, raw_identifiers, report_json};
