@@ -2,7 +2,7 @@
 //! written there: a key pasted where its source belongs, or a secret in a field of the wrong
 //! type, is refused without being shown.
 
-use crate::support::{Fixture, fairmark};
+use crate::support::Fixture;
 
 /// 64 hex digits: what `openssl rand -hex 32` prints, pasted where its source belongs.
 const PASTED_KEY: &str = "4f7d0c3b9e2a81f6d5c4b3a2918e7f6a5d4c3b2a1908f7e6d5c4b3a29180f7e6";
@@ -12,15 +12,7 @@ const PASSWORD: &str = "Tr0ub4dor&3 Sommer2026!";
 /// Runs the audit expecting exit 2 and one line on stderr that names `file` with a line and
 /// column, and `key`; checks `secret` is in neither stdout nor stderr, and returns the line.
 fn refused(fixture: &Fixture, secret: &str, file: &str, key: &str) -> String {
-    let output = fairmark()
-        .args(["audit", "--config"])
-        .arg(&fixture.data.config)
-        .arg("--out")
-        .arg(fixture.out("report"))
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
+    let output = fixture.audit("report").code(2).get_output().clone();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stdout.contains(secret), "echoed on stdout: {stdout}");
@@ -119,15 +111,7 @@ fn a_missing_key_file_with_a_written_name_is_named() {
         "key = { file = \"demo.key\" }",
         "key = { file = \"secrets/missing.key\" }",
     );
-    let output = fairmark()
-        .args(["audit", "--config"])
-        .arg(&fixture.data.config)
-        .arg("--out")
-        .arg(fixture.out("report"))
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
+    let output = fixture.audit("report").code(2).get_output().clone();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("cannot read key file") && stderr.contains("secrets/missing.key"),
@@ -153,15 +137,7 @@ fn a_key_pasted_as_a_dataset_path_or_a_file_name_is_not_shown() {
     ] {
         let fixture = Fixture::small();
         fixture.edit_config(from, &to);
-        let output = fairmark()
-            .args(["audit", "--config"])
-            .arg(&fixture.data.config)
-            .arg("--out")
-            .arg(fixture.out("report"))
-            .assert()
-            .code(2)
-            .get_output()
-            .clone();
+        let output = fixture.audit("report").code(2).get_output().clone();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
         assert!(!stderr.contains(PASTED_KEY), "{from}: {stderr}");
