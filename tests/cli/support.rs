@@ -63,12 +63,19 @@ pub fn chromium() -> PathBuf {
     })
 }
 
-/// moto's S3 server for Python, installed with pip when missing.
+/// The moto the object storage tests are known to pass with: under moto 5.2.6 a read-only key
+/// is denied the reads its policy allows once signatures are checked.
+const MOTO: &str = "5.1.22";
+
+/// moto's S3 server for Python, at [`MOTO`], installed with pip when missing or another version.
 pub fn moto() {
     let _one_at_a_time = PROVISIONING.lock().unwrap_or_else(|p| p.into_inner());
     let importable = || {
         std::process::Command::new("python3")
-            .args(["-c", "import moto.server, boto3"])
+            .args([
+                "-c",
+                &format!("import moto.server, boto3; assert moto.__version__ == '{MOTO}'"),
+            ])
             .output()
             .is_ok_and(|output| output.status.success())
     };
@@ -79,7 +86,7 @@ pub fn moto() {
         std::process::Command::new("python3")
             .args(["-m", "pip", "install", "--quiet"])
             .args(extra)
-            .arg("moto[server]")
+            .arg(format!("moto[server]=={MOTO}"))
             .status()
             .is_ok_and(|status| status.success())
     };
@@ -87,8 +94,8 @@ pub fn moto() {
     let _ = pip(&[]) || pip(&["--break-system-packages"]);
     assert!(
         importable(),
-        "moto's S3 server is not installed and `pip install 'moto[server]'` failed; the object \
-         storage tests need it: install it, then run the tests again"
+        "moto {MOTO} is not installed and `pip install 'moto[server]=={MOTO}'` failed; the \
+         object storage tests need it: install it, then run the tests again"
     );
 }
 
