@@ -1,6 +1,7 @@
 //! The previous audit as a baseline: which findings are new, which persist and which were
 //! resolved (by fingerprint), and how many customers moved between segments (by token).
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -81,34 +82,35 @@ impl Baseline {
     /// Marks each finding new or persisting, and returns the baseline's findings that are no
     /// longer there (resolved), in report order.
     pub fn compare(&self, findings: &mut [Finding]) -> Vec<Finding> {
-        let before: std::collections::BTreeSet<&str> = self
-            .findings
-            .iter()
-            .map(|f| f.fingerprint.as_str())
-            .collect();
-        for finding in findings.iter_mut() {
-            finding.baseline = Some(if before.contains(finding.fingerprint.as_str()) {
-                BaselineStatus::Persisting
-            } else {
-                BaselineStatus::New
-            });
-        }
-        let now: std::collections::BTreeSet<&str> =
-            findings.iter().map(|f| f.fingerprint.as_str()).collect();
-        let mut resolved: Vec<Finding> = self
-            .findings
-            .iter()
-            .filter(|f| !now.contains(f.fingerprint.as_str()))
-            .cloned()
-            .map(|mut f| {
-                f.baseline = None;
-                f.waiver = None;
-                f
-            })
-            .collect();
-        crate::findings::sort(&mut resolved);
-        resolved
+        compare(&self.findings, findings)
     }
+}
+
+/// Marks each of `findings` new or persisting against `before` (by fingerprint), and returns the
+/// findings of `before` that are no longer there (resolved), in report order. The one
+/// comparison behind `audit --baseline` and `check-rules --base`.
+pub fn compare(before: &[Finding], findings: &mut [Finding]) -> Vec<Finding> {
+    let earlier: BTreeSet<&str> = before.iter().map(|f| f.fingerprint.as_str()).collect();
+    for finding in findings.iter_mut() {
+        finding.baseline = Some(if earlier.contains(finding.fingerprint.as_str()) {
+            BaselineStatus::Persisting
+        } else {
+            BaselineStatus::New
+        });
+    }
+    let now: BTreeSet<&str> = findings.iter().map(|f| f.fingerprint.as_str()).collect();
+    let mut resolved: Vec<Finding> = before
+        .iter()
+        .filter(|f| !now.contains(f.fingerprint.as_str()))
+        .cloned()
+        .map(|mut f| {
+            f.baseline = None;
+            f.waiver = None;
+            f
+        })
+        .collect();
+    crate::findings::sort(&mut resolved);
+    resolved
 }
 
 /// What changed since the baseline, as the report shows it.

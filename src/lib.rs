@@ -16,6 +16,7 @@ pub mod error;
 pub mod escape;
 pub mod findings;
 pub mod functions;
+pub mod gate;
 pub mod init;
 pub mod mail;
 pub mod output;

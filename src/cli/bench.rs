@@ -67,8 +67,8 @@ pub async fn run(
     let started = Instant::now();
     phases.start("opening the datasets");
     let report_dir = out.join("report");
-    let audited = super::audit::execute(
-        super::audit::Request::plain(&config, &report_dir),
+    let audited = fairmark::audit::execute(
+        fairmark::audit::Request::plain(&config, &report_dir),
         &|phase| phases.start(phase),
     )
     .await?;

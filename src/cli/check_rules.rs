@@ -1,26 +1,18 @@
-//! `fairmark check-rules`: the CI gate on pricing rules. Static analysis, plus the simulation
-//! when the config has datasets; with a base (a file or a git revision), only findings the
-//! change introduces can fail the build.
+//! `fairmark check-rules`: the CI gate on pricing rules. Finds the head and base rules (a file
+//! or a git revision), runs [`fairmark::gate`] on them and prints the result in the format
+//! asked; with a base, only findings new in the change can fail the build.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, bail};
 use clap::ValueEnum;
-use fairmark::checks::{self, Need};
+use fairmark::checks;
 use fairmark::config::Config;
-use fairmark::engine::Engine;
-use fairmark::escape::terminal;
-use fairmark::findings::{Finding, Severity};
+use fairmark::findings::Severity;
 use fairmark::policy::EffectivePolicy;
-use fairmark::pricing::{self, rules::RulesFile};
-use fairmark::pseudonym::Key;
-use fairmark::report::junit;
-use fairmark::report::sarif::{self, BaselineState};
-use serde_json::json;
-use tabled::settings::Style;
-use tabled::{Table, Tabled};
+use fairmark::pricing;
+use fairmark::report;
 
 use super::EXIT_FINDINGS;
 
@@ -96,31 +88,6 @@ fn base_text(arguments: &Arguments, rules_on_disk: &Path) -> anyhow::Result<Opti
     )
 }
 
-#[derive(Tabled)]
-struct Row {
-    change: &'static str,
-    severity: String,
-    check: String,
-    #[tabled(rename = "where")]
-    location: String,
-    finding: String,
-}
-
-/// The findings of the checks that judge a rules file (those that need one), on the rules of
-/// `cx`; a check whose data is missing (the simulation without datasets) does not run.
-/// The pricing-rule checks' findings, and how each of those checks ran.
-async fn rule_findings(
-    cx: &checks::Context<'_>,
-) -> anyhow::Result<(Vec<Finding>, Vec<checks::CheckRun>)> {
-    let reads_rules = |check: &dyn checks::Check| check.needs().contains(&Need::PricingRules);
-    let (findings, runs) = checks::run(cx, reads_rules).await?;
-    let runs = runs
-        .into_iter()
-        .filter(|run| checks::find(run.id).is_some_and(reads_rules))
-        .collect();
-    Ok((findings, runs))
-}
-
 pub async fn run(arguments: Arguments) -> anyhow::Result<ExitCode> {
     let config = Config::load(&arguments.config)?;
     let policy = EffectivePolicy::for_config(&config, &checks::Registry)?;
@@ -131,155 +98,20 @@ pub async fn run(arguments: Arguments) -> anyhow::Result<ExitCode> {
     let base = base_text(&arguments, &on_disk)?
         .map(|t| pricing::parse_rules(&config, &t, &format!("{shown_path} (base)")))
         .transpose()?;
-
-    // The simulation needs the datasets (and so the key); without an orders dataset the gate is
-    // static analysis only.
-    let engine = match &config.datasets.orders {
-        Some(_) => {
-            let key = std::sync::Arc::new(Key::load(&config.key, &config.base_dir)?);
-            // The simulation reads customers and orders; the mail datasets are not opened.
-            Some(
-                Engine::open_only(&config, fairmark::functions::all(key), |role| {
-                    role == "customers" || role == "orders"
-                })
-                .await?,
-            )
-        }
-        None => None,
-    };
-    let quiet = |_: &str| {};
-    let mut cx = checks::Context::new(&config, &policy, Some(&head), engine.as_ref(), &quiet);
-    // The gate's checks read the features only through the rules' conditions.
-    let names_totals = |rules: &RulesFile| rules.names_any(pricing::ORDER_TOTALS);
-    if !names_totals(&head) && !base.as_ref().is_some_and(names_totals) {
-        cx = cx.without_order_totals();
-    }
-    let (head_findings, head_runs) = rule_findings(&cx).await?;
-    let base_findings = match &base {
-        Some(base) => {
-            let base = retarget(base, &shown_path);
-            Some(rule_findings(&cx.with_rules(Some(&base))).await?.0)
-        }
-        None => None,
-    };
-
-    let states = compare(&head_findings, base_findings.as_deref());
-    let fails = |finding: &Finding, state: Option<BaselineState>| {
-        finding.severity >= arguments.fail_on
-            && state != Some(BaselineState::Absent)
-            && state != Some(BaselineState::Unchanged)
-    };
-    let failing = states.iter().filter(|(f, state)| fails(f, *state)).count();
-    match arguments.format {
-        Format::Sarif => print!("{}", sarif::render(&states)),
+    let gate =
+        fairmark::gate::run(&config, &policy, &head, base.as_ref(), arguments.fail_on).await?;
+    let rendered = match arguments.format {
+        Format::Table => report::table::render_gate(&gate),
+        Format::Json => report::json::render_gate(&gate),
+        Format::Sarif => report::sarif::render(&gate.findings, &gate.resolved),
         Format::Junit => {
-            let current: Vec<Finding> = states
-                .iter()
-                .filter(|(_, state)| *state != Some(BaselineState::Absent))
-                .map(|(f, _)| f.clone())
-                .collect();
-            let state_of = |finding: &Finding| {
-                states
-                    .iter()
-                    .find(|(f, _)| f.fingerprint == finding.fingerprint)
-                    .and_then(|(_, state)| *state)
-            };
-            print!(
-                "{}",
-                junit::render_runs(&head_runs, &current, |f| fails(f, state_of(f)))
-            );
+            report::junit::render_runs(&gate.checks, &gate.findings, |f| gate.fails(f))
         }
-        Format::Json => {
-            let group = |wanted: Option<BaselineState>| {
-                states
-                    .iter()
-                    .filter(|(_, s)| *s == wanted)
-                    .map(|(f, _)| f)
-                    .collect::<Vec<_>>()
-            };
-            let document = json!({
-                "schema_version": fairmark::report::SCHEMA_VERSION,
-                "rules": shown_path,
-                "fail_on": arguments.fail_on,
-                "failing_findings": failing,
-                "introduced": if base.is_some() { json!(group(Some(BaselineState::New))) } else { json!(group(None)) },
-                "kept": group(Some(BaselineState::Unchanged)),
-                "resolved": group(Some(BaselineState::Absent)),
-            });
-            println!("{}", serde_json::to_string_pretty(&document)?);
-        }
-        Format::Table => {
-            let rows: Vec<Row> = states
-                .iter()
-                .map(|(f, state)| Row {
-                    change: match state {
-                        None => "",
-                        Some(BaselineState::New) => "introduced",
-                        Some(BaselineState::Unchanged) => "kept",
-                        Some(BaselineState::Absent) => "resolved",
-                    },
-                    severity: f.severity.to_string(),
-                    check: terminal(&f.check).into_owned(),
-                    location: f.location.as_ref().map_or_else(String::new, |l| {
-                        terminal(&format!("{}:{}:{}", l.file, l.line, l.column)).into_owned()
-                    }),
-                    finding: terminal(&f.title).into_owned(),
-                })
-                .collect();
-            if rows.is_empty() {
-                println!("No findings.");
-            } else {
-                println!("{}", Table::new(rows).with(Style::rounded()));
-            }
-            let scope = if base.is_some() {
-                "introduced by this change "
-            } else {
-                ""
-            };
-            println!(
-                "{failing} finding(s) {scope}at or above {}.",
-                arguments.fail_on
-            );
-        }
-    }
-    Ok(if failing > 0 {
+    };
+    print!("{rendered}");
+    Ok(if gate.failing_findings > 0 {
         ExitCode::from(EXIT_FINDINGS)
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// Base findings point at the head's file name, so that resolved findings read naturally.
-fn retarget(base: &RulesFile, path: &str) -> RulesFile {
-    RulesFile {
-        path: path.to_string(),
-        rules: base.rules.clone(),
-    }
-}
-
-/// Pairs head findings with their state against the base (by fingerprint), and appends the
-/// base findings the change resolves.
-fn compare(head: &[Finding], base: Option<&[Finding]>) -> Vec<(Finding, Option<BaselineState>)> {
-    let Some(base) = base else {
-        return head.iter().map(|f| (f.clone(), None)).collect();
-    };
-    let base_prints: BTreeSet<&str> = base.iter().map(|f| f.fingerprint.as_str()).collect();
-    let head_prints: BTreeSet<&str> = head.iter().map(|f| f.fingerprint.as_str()).collect();
-    let mut states: Vec<(Finding, Option<BaselineState>)> = head
-        .iter()
-        .map(|f| {
-            let state = if base_prints.contains(f.fingerprint.as_str()) {
-                BaselineState::Unchanged
-            } else {
-                BaselineState::New
-            };
-            (f.clone(), Some(state))
-        })
-        .collect();
-    states.extend(
-        base.iter()
-            .filter(|f| !head_prints.contains(f.fingerprint.as_str()))
-            .map(|f| (f.clone(), Some(BaselineState::Absent))),
-    );
-    states
 }

@@ -41,8 +41,8 @@ pub async fn run(
     }
     let report_dir = out.join("report");
     let progress = super::progress::Progress::start();
-    let report = super::audit::execute(
-        super::audit::Request::plain(&data.config, &report_dir),
+    let report = fairmark::audit::execute(
+        fairmark::audit::Request::plain(&data.config, &report_dir),
         &|phase| progress.phase(phase),
     )
     .await?
@@ -72,7 +72,7 @@ pub async fn run(
 /// Serves the demo's prices on 127.0.0.1:`port` until the process is stopped, after writing
 /// `probe.toml` (the demo config with a `[probe]` section pointing at the service).
 async fn serve_prices(out: &Path, config: &Path, port: u16) -> anyhow::Result<ExitCode> {
-    let prepared = super::audit::Prepared::load(config)?;
+    let prepared = fairmark::audit::Prepared::load(config)?;
     let rules = fairmark::pricing::load_rules(&prepared.config)?
         .ok_or_else(|| anyhow::anyhow!("the demo config names no pricing rules"))?;
     let engine = fairmark::engine::Engine::open(

@@ -385,7 +385,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             today,
             lang,
             cluster,
-        } => with_runtime(audit::run(audit::Request {
+        } => with_runtime(audit::run(fairmark::audit::Request {
             config: &config,
             out: &out,
             fail_on,
@@ -420,7 +420,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out,
             fail_on,
             lang,
-        } => with_runtime(probe::run(probe::Request {
+        } => with_runtime(probe::run(fairmark::audit::ProbeRequest {
             config: &config,
             out: &out,
             fail_on,

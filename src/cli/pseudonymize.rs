@@ -10,7 +10,7 @@ use fairmark::engine::Engine;
 use fairmark::functions;
 use fairmark::output::{Staging, write_parquet};
 
-use super::audit::Prepared;
+use fairmark::audit::Prepared;
 
 /// The memory a copy sorts in when the config leaves the limit on `auto`: the sort spills
 /// rows that are already tokenized, so the copy runs in bounded memory whatever the input's

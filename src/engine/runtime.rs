@@ -82,7 +82,7 @@ impl Runtime {
 
     /// How many spill files the plans have created so far, by what DataFusion says each one is
     /// for ("Sorting", "SpillPool" for a repartition's queue, …).
-    pub fn spill_files(&self) -> BTreeMap<String, u64> {
+    fn spill_files(&self) -> BTreeMap<String, u64> {
         self.spill_files
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -91,6 +91,26 @@ impl Runtime {
 
     pub fn spill_dir(&self) -> &Path {
         self.spill_dir.0.path()
+    }
+
+    /// A sentence on the spill files, when there were any: said after the run, when the engine
+    /// is dropped and its spill directory with it.
+    pub fn spill_note(&self) -> Option<String> {
+        let by_purpose = self.spill_files();
+        let files: u64 = by_purpose.values().sum();
+        (files > 0).then(|| {
+            let purposes = by_purpose
+                .iter()
+                .map(|(purpose, count)| format!("{purpose} {count}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let limit = self
+                .memory_limit
+                .map_or_else(|| "none".to_string(), |bytes| format!("{} MiB", bytes >> 20));
+            format!(
+                "spilled to disk {files} times ({purposes}) to stay within the memory limit ({limit}); the private spill directory was removed"
+            )
+        })
     }
 }
 

@@ -7,6 +7,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod sarif;
+pub mod segment_csv;
 pub mod table;
 
 #[cfg(test)]
@@ -23,7 +24,9 @@ use crate::checks::CheckRun;
 use crate::checks::mail::breakdown::MailBreakdown;
 use crate::config::Lang;
 use crate::engine::{Placement, RegisteredDataset};
+use crate::error::Result;
 use crate::findings::{BaselineStatus, Finding, Severity};
+use crate::output::Staging;
 use crate::policy::PolicyPack;
 use crate::probe::ProbeSummary;
 use crate::segment::SegmentationSummary;
@@ -139,6 +142,74 @@ impl Report {
 
     pub fn failed(&self) -> bool {
         self.outcome.failing_findings > 0
+    }
+}
+
+/// The report files every run that judges findings writes: JSON, Markdown, HTML, SARIF, JUnit.
+pub const FILES: [&str; 5] = [
+    "report.json",
+    "report.md",
+    "report.html",
+    "report.sarif",
+    "report.junit.xml",
+];
+
+/// Stages the [`FILES`] of `report`.
+pub fn write_all(staging: &mut Staging, report: &Report) -> Result<()> {
+    staging.write("report.json", json::render(report).as_bytes())?;
+    staging.write("report.md", markdown::render(report).as_bytes())?;
+    staging.write("report.html", html::render(report).as_bytes())?;
+    staging.write("report.sarif", sarif::render_report(report).as_bytes())?;
+    staging.write("report.junit.xml", junit::render(report).as_bytes())?;
+    Ok(())
+}
+
+/// What `check-rules` found on a change to the pricing rules: the findings of the checks that
+/// judge a rules file on the head rules, each new or persisting when a base was compared (the
+/// audit's baseline vocabulary), and the base's findings the change resolves.
+#[derive(Debug, Clone, Serialize)]
+pub struct GateReport {
+    pub schema_version: &'static str,
+    /// The rules file as findings name it.
+    pub rules: String,
+    pub fail_on: Severity,
+    /// Whether the head was compared with a base; then only new findings fail.
+    pub compared_with_base: bool,
+    pub failing_findings: usize,
+    pub findings: Vec<Finding>,
+    pub resolved: Vec<Finding>,
+    #[serde(skip)]
+    pub checks: Vec<CheckRun>,
+}
+
+impl GateReport {
+    pub fn new(
+        rules: String,
+        fail_on: Severity,
+        compared_with_base: bool,
+        findings: Vec<Finding>,
+        resolved: Vec<Finding>,
+        checks: Vec<CheckRun>,
+    ) -> GateReport {
+        let failing_findings = findings
+            .iter()
+            .filter(|f| fails(f, fail_on, compared_with_base))
+            .count();
+        GateReport {
+            schema_version: SCHEMA_VERSION,
+            rules,
+            fail_on,
+            compared_with_base,
+            failing_findings,
+            findings,
+            resolved,
+            checks,
+        }
+    }
+
+    /// Whether `finding` fails the gate: at or above `fail_on`, and new when a base was given.
+    pub fn fails(&self, finding: &Finding) -> bool {
+        fails(finding, self.fail_on, self.compared_with_base)
     }
 }
 

@@ -8,21 +8,11 @@ use super::Report;
 use crate::checks;
 use crate::findings::{BaselineStatus, Finding, Severity};
 
-/// How a finding compares with the base of a change (`check-rules --base`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BaselineState {
-    New,
-    Unchanged,
-    Absent,
-}
-
-impl BaselineState {
-    fn name(self) -> &'static str {
-        match self {
-            BaselineState::New => "new",
-            BaselineState::Unchanged => "unchanged",
-            BaselineState::Absent => "absent",
-        }
+/// SARIF's names for a finding's standing against a baseline (§3.27.24).
+fn baseline_state(status: BaselineStatus) -> &'static str {
+    match status {
+        BaselineStatus::New => "new",
+        BaselineStatus::Persisting => "unchanged",
     }
 }
 
@@ -48,30 +38,18 @@ fn security_severity(severity: Severity) -> &'static str {
 /// The SARIF log of an audit: its findings, each `new` or `unchanged` when it was compared
 /// with a baseline, and the baseline's resolved findings as `absent`.
 pub fn render_report(report: &Report) -> String {
-    let state = |finding: &Finding| {
-        finding.baseline.map(|status| match status {
-            BaselineStatus::New => BaselineState::New,
-            BaselineStatus::Persisting => BaselineState::Unchanged,
-        })
-    };
-    let mut findings: Vec<(Finding, Option<BaselineState>)> = report
-        .findings
-        .iter()
-        .map(|f| (f.clone(), state(f)))
-        .collect();
-    if let Some(baseline) = &report.baseline {
-        findings.extend(
-            baseline
-                .resolved
-                .iter()
-                .map(|f| (f.clone(), Some(BaselineState::Absent))),
-        );
-    }
-    render(&findings)
+    let resolved = report.baseline.as_ref().map_or(&[][..], |b| &b.resolved);
+    render(&report.findings, resolved)
 }
 
-/// The SARIF log for `findings`, each with its baseline state when a base was compared.
-pub fn render(findings: &[(Finding, Option<BaselineState>)]) -> String {
+/// The SARIF log of `findings` (each with its baseline state when a base was compared) and of
+/// the `resolved` findings of that base, as `absent`.
+pub fn render(findings: &[Finding], resolved: &[Finding]) -> String {
+    let findings: Vec<(&Finding, Option<&str>)> = findings
+        .iter()
+        .map(|f| (f, f.baseline.map(baseline_state)))
+        .chain(resolved.iter().map(|f| (f, Some("absent"))))
+        .collect();
     let mut rule_ids: Vec<&str> = findings.iter().map(|(f, _)| f.check.as_str()).collect();
     rule_ids.sort_unstable();
     rule_ids.dedup();
@@ -120,7 +98,7 @@ pub fn render(findings: &[(Finding, Option<BaselineState>)]) -> String {
                 }]);
             }
             if let Some(state) = state {
-                result["baselineState"] = json!(state.name());
+                result["baselineState"] = json!(state);
             }
             if let Some(waiver) = &finding.waiver {
                 // An external suppression: the justification lives in fairmark.toml, not in

@@ -1,12 +1,13 @@
-//! The terminal summary: one row per finding, then the verdict.
+//! The terminal summaries of `audit` and `check-rules`: one row per finding, then the verdict.
 
 use tabled::builder::Builder;
 use tabled::settings::Style;
 
 use super::i18n::{self, text};
-use super::{Report, baseline_sentence};
+use super::{GateReport, Report, baseline_sentence};
 use crate::config::Lang;
 use crate::escape::terminal;
+use crate::findings::{BaselineStatus, Finding};
 
 pub fn render(report: &Report) -> String {
     let lang = report.lang;
@@ -109,4 +110,50 @@ fn verdict_line(report: &Report) -> String {
             format!("共 {total} 项发现{counts}。{verdict}。{waived}\n")
         }
     }
+}
+
+/// `check-rules`' table: each finding with its standing against the base (new, persisting,
+/// resolved), where in the rules file it is, then how many fail the gate.
+pub fn render_gate(gate: &GateReport) -> String {
+    let row = |finding: &Finding, change: &str| {
+        let location = finding.location.as_ref().map_or_else(String::new, |l| {
+            format!("{}:{}:{}", l.file, l.line, l.column)
+        });
+        [
+            change,
+            finding.severity.name(),
+            &finding.check,
+            &location,
+            &finding.title,
+        ]
+        .map(|cell| terminal(cell).into_owned())
+    };
+    let standing = |finding: &Finding| match finding.baseline {
+        None => "",
+        Some(BaselineStatus::New) => "new",
+        Some(BaselineStatus::Persisting) => "persisting",
+    };
+    let mut out = if gate.findings.is_empty() && gate.resolved.is_empty() {
+        "No findings.\n".to_string()
+    } else {
+        let mut builder = Builder::default();
+        builder.push_record(["change", "severity", "check", "where", "finding"]);
+        for finding in &gate.findings {
+            builder.push_record(row(finding, standing(finding)));
+        }
+        for finding in &gate.resolved {
+            builder.push_record(row(finding, "resolved"));
+        }
+        format!("{}\n", builder.build().with(Style::rounded()))
+    };
+    let scope = if gate.compared_with_base {
+        "new in this change "
+    } else {
+        ""
+    };
+    out.push_str(&format!(
+        "{} finding(s) {scope}at or above {}.\n",
+        gate.failing_findings, gate.fail_on
+    ));
+    out
 }

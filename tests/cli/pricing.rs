@@ -209,8 +209,8 @@ fn check_rules_fails_on_an_added_tenure_surcharge_and_passes_a_channel_discount_
     );
     validate_sarif(&sarif);
 
-    // The same gate as JUnit: a failing test case for each introduced finding at the gate,
-    // the kept ones passing.
+    // The same gate as JUnit: a failing test case for each new finding at the gate,
+    // the persisting ones passing.
     let junit = fairmark()
         .args(["check-rules", "--format", "junit", "--config"])
         .arg(&fixture.data.config)
@@ -227,7 +227,7 @@ fn check_rules_fails_on_an_added_tenure_surcharge_and_passes_a_channel_discount_
         "{junit}"
     );
 
-    // The change only deepens the app discount: nothing is introduced.
+    // The change only deepens the app discount: nothing is new.
     let edited = rules.replace("adjust = \"-2%\"", "adjust = \"-3%\"");
     std::fs::write(&base, &rules).unwrap();
     std::fs::write(&fixture.data.rules_file, edited).unwrap();
@@ -256,7 +256,7 @@ fn the_gate_simulates_alike_whether_or_not_a_rule_names_an_order_total() {
             .unwrap();
         assert_eq!(output.status.code(), Some(1), "{output:?}");
         let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-        let found: Vec<serde_json::Value> = report["introduced"]
+        let found: Vec<serde_json::Value> = report["findings"]
             .as_array()
             .unwrap()
             .iter()
@@ -313,13 +313,13 @@ fn check_rules_takes_the_base_from_a_git_revision() {
     git(&["init", "-q"]);
     git(&["add", "rules.toml"]);
     git(&["commit", "-q", "-m", "base rules"]);
-    // Unchanged rules: every finding is kept, nothing fails.
+    // Unchanged rules: every finding persists, nothing fails.
     fairmark()
         .args(["check-rules", "--base-rev", "HEAD", "--config"])
         .arg(&fixture.data.config)
         .assert()
         .code(0);
-    // A new surcharge on device brand is introduced.
+    // A new surcharge on device brand is new.
     let mut rules = std::fs::read_to_string(&fixture.data.rules_file).unwrap();
     rules.push_str("\n[[rule]]\nid = \"android-premium\"\nwhen = \"device_os = 'Android'\"\nadjust = \"+3%\"\n");
     std::fs::write(&fixture.data.rules_file, rules).unwrap();
@@ -337,20 +337,23 @@ fn check_rules_takes_the_base_from_a_git_revision() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let introduced: Vec<&str> = report["introduced"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|f| f["subject"]["rule"].as_str())
-        .collect();
-    assert!(introduced.contains(&"android-premium"), "{introduced:?}");
-    assert!(
-        report["kept"]
+    // The gate speaks the audit's baseline vocabulary: each finding new or persisting.
+    let standing = |rule: &str| -> Vec<&str> {
+        report["findings"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|f| f["subject"]["rule"] == "ios-premium")
+            .filter(|f| f["subject"]["rule"] == rule)
+            .filter_map(|f| f["baseline"].as_str())
+            .collect()
+    };
+    assert!(standing("android-premium").contains(&"new"), "{report:#}");
+    assert!(
+        standing("ios-premium").contains(&"persisting"),
+        "{report:#}"
     );
+    assert!(!standing("ios-premium").contains(&"new"), "{report:#}");
+    assert_eq!(report["resolved"], serde_json::json!([]), "{report:#}");
 }
 
 #[test]
@@ -442,7 +445,7 @@ fn no_spelling_of_a_tenure_surcharge_passes_the_gate() {
     let base = fixture.input("base.toml");
     std::fs::write(&base, &rules).unwrap();
 
-    // Every flagged spelling at once: each must be introduced at its own `when` line, and the
+    // Every flagged spelling at once: each must be new at its own `when` line, and the
     // simulation must run the SQL printed from each.
     let mut changed = rules.clone();
     let mut lines = Vec::new();
@@ -462,8 +465,9 @@ fn no_spelling_of_a_tenure_surcharge_passes_the_gate() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     for (id, line) in lines {
-        let found = report["introduced"].as_array().unwrap().iter().any(|f| {
-            f["subject"]["rule"] == id
+        let found = report["findings"].as_array().unwrap().iter().any(|f| {
+            f["baseline"] == "new"
+                && f["subject"]["rule"] == id
                 && f["check"] == "pricing.rule-surcharge"
                 && f["location"]["line"] == line
         });
@@ -504,7 +508,7 @@ fn a_discount_whose_condition_cannot_be_read_is_reported_not_passed() {
         .output()
         .unwrap();
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let checks: Vec<&str> = report["introduced"]
+    let checks: Vec<&str> = report["findings"]
         .as_array()
         .unwrap()
         .iter()
