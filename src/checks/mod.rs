@@ -17,6 +17,8 @@ macro_rules! check_info {
             default_severity: $severity,
             doc: include_str!($doc),
             validate_settings: $crate::policy::validate_as::<$settings>,
+            #[cfg(test)]
+            settings_folds: $crate::checks::settings_merge::settings_folds::<$settings>,
         };
     };
 }
@@ -52,6 +54,8 @@ pub mod context;
 pub mod mail;
 pub mod pricing;
 pub mod privacy;
+#[cfg(test)]
+mod settings_merge;
 pub mod waiver;
 
 use futures::future::BoxFuture;
@@ -77,6 +81,9 @@ pub struct CheckInfo {
     pub doc: &'static str,
     /// Validates a pack's settings table for this check.
     pub validate_settings: fn(&toml::Table) -> std::result::Result<(), String>,
+    /// Packs' settings tables for this check folded both ways, for the merge property test.
+    #[cfg(test)]
+    pub settings_folds: fn(&[toml::Table]) -> (String, String),
 }
 
 /// What a run of a check found, or why it could not judge.
