@@ -369,6 +369,28 @@ pub fn mean_with_ci(values: &[f64], confidence: f64) -> Option<Estimate> {
     })
 }
 
+/// Two one-sided tests (Schuirmann 1987) that the mean of `values` lies within ±`margin`: each
+/// side is a one-sided t-test at level `alpha`, and both reject exactly when the (1 − 2·alpha)
+/// two-sided interval of the mean lies inside the margin. Returns that interval and the verdict;
+/// `None` for fewer than two values. Equivalence is what "shown fair" means: not flagging a
+/// gap only says the data could not show one, a narrow interval around zero shows there is none.
+pub fn equivalence(values: &[f64], margin: f64, alpha: f64) -> Option<Equivalence> {
+    let interval = mean_with_ci(values, 1.0 - 2.0 * alpha)?;
+    Some(Equivalence {
+        interval,
+        within_margin: -margin < interval.low && interval.high < margin,
+    })
+}
+
+/// The result of [`equivalence`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Equivalence {
+    /// The mean and its (1 − 2·alpha) interval.
+    pub interval: Estimate,
+    /// Both one-sided tests reject: the mean is shown to lie within ±margin.
+    pub within_margin: bool,
+}
+
 /// The Student-t quantile with `df` degrees of freedom for upper-tail probability `p`, by the
 /// Cornish–Fisher expansion around the normal quantile (Abramowitz and Stegun 26.7.5): within
 /// 0.5% of the tables from 4 degrees of freedom, exact in the limit.
@@ -413,6 +435,22 @@ pub fn benjamini_hochberg(p_values: &[f64]) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn equivalence_is_shown_only_when_the_90_percent_interval_fits_the_margin() {
+        // Mean 0, s = √(10e-4 / 4) = 0.01581, s/√5 = 0.007071, t(0.95, 4) = 2.132 (tables):
+        // the 90% interval is ±0.01508.
+        let centred = [0.01, -0.01, 0.02, -0.02, 0.0];
+        let shown = equivalence(&centred, 0.02, 0.05).unwrap();
+        assert!(shown.within_margin);
+        assert!((shown.interval.high - 0.01508).abs() < 0.0002, "{shown:?}");
+        assert!(!equivalence(&centred, 0.015, 0.05).unwrap().within_margin);
+        // The same spread around +3%: a gap, not equivalence.
+        let shifted = centred.map(|v| v + 0.03);
+        assert!(!equivalence(&shifted, 0.02, 0.05).unwrap().within_margin);
+        // One value has no spread: nothing can be shown.
+        assert_eq!(equivalence(&[0.0], 0.02, 0.05), None);
+    }
 
     proptest::proptest! {
         #[test]
