@@ -59,11 +59,12 @@ impl QuasiKind {
             return UNKNOWN.to_string();
         };
         match self {
-            QuasiKind::BirthYear => {
-                leading_number(value, 4).map_or_else(|| UNKNOWN.into(), |year| band(year, level))
-            }
-            QuasiKind::Age => {
-                leading_number(value, 3).map_or_else(|| UNKNOWN.into(), |age| band(age, level))
+            QuasiKind::BirthYear | QuasiKind::Age => {
+                if let Some(given) = GivenBand::parse(value) {
+                    return given.at(level);
+                }
+                let digits = if self == QuasiKind::Age { 3 } else { 4 };
+                leading_number(value, digits).map_or_else(|| UNKNOWN.into(), |n| band(n, level))
             }
             QuasiKind::Gender => gender(value).to_string(),
             QuasiKind::City => match level {
@@ -90,6 +91,65 @@ fn leading_number(value: &str, max_digits: usize) -> Option<u32> {
         .take(max_digits)
         .collect();
     digits.parse().ok()
+}
+
+/// A value the data already holds as a band (`25-34`, `65+`, `under 18`, `1980-1989`): kept as
+/// given, since cutting it again at the number it starts with would invent a group the data
+/// does not have (`25-34` is not `20-29`). Only at 20-year bands is it widened, when it fits
+/// inside one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct GivenBand {
+    low: u32,
+    /// `None` for an open band (`65+`).
+    high: Option<u32>,
+}
+
+impl GivenBand {
+    fn parse(value: &str) -> Option<GivenBand> {
+        let value = value
+            .trim_end_matches(['岁', '歳'])
+            .trim_end_matches("years")
+            .trim();
+        let number = |text: &str| -> Option<u32> {
+            let text = text.trim();
+            (!text.is_empty() && text.len() <= 4 && text.chars().all(|c| c.is_ascii_digit()))
+                .then(|| text.parse().ok())
+                .flatten()
+        };
+        for open in ["+", "and over", "or older", "以上"] {
+            if let Some(low) = value.strip_suffix(open).and_then(number) {
+                return Some(GivenBand { low, high: None });
+            }
+        }
+        for below in ["<", "under", "below", "未满"] {
+            if let Some(limit) = value.strip_prefix(below).and_then(number) {
+                return (limit > 0).then(|| GivenBand {
+                    low: 0,
+                    high: Some(limit - 1),
+                });
+            }
+        }
+        for separator in ["-", "–", "—", "~", "～", " to "] {
+            if let Some((low, high)) = value.split_once(separator)
+                && let (Some(low), Some(high)) = (number(low), number(high))
+            {
+                return (low < high).then_some(GivenBand {
+                    low,
+                    high: Some(high),
+                });
+            }
+        }
+        None
+    }
+
+    fn at(self, level: u8) -> String {
+        let widest = band(self.low, 2);
+        match self.high {
+            Some(high) if level >= 2 && high < self.low - self.low % 20 + 20 => widest,
+            Some(high) => format!("{}-{high}", self.low),
+            None => format!("{}+", self.low),
+        }
+    }
 }
 
 /// A band of 5, 10 or 20 years: `1980-1989`.
@@ -289,6 +349,28 @@ mod tests {
         assert_eq!(k.generalize(Some("1987"), 2), "1980-1999");
         assert_eq!(k.generalize(Some("1987"), 3), "*");
         assert_eq!(k.generalize(None, 0), "unknown");
+    }
+
+    #[test]
+    fn bands_in_the_data_stay_the_bands_they_are() {
+        let age = QuasiKind::Age;
+        // Re-cut at their first number these would be 20-29 and 60-69, groups the data lacks.
+        assert_eq!(age.generalize(Some("25-34"), 1), "25-34");
+        assert_eq!(age.generalize(Some("65+"), 1), "65+");
+        assert_eq!(age.generalize(Some("under 18"), 0), "0-17");
+        assert_eq!(age.generalize(Some("25 to 34 years"), 1), "25-34");
+        assert_eq!(age.generalize(Some("25-34岁"), 1), "25-34");
+        // Widened only into a 20-year band that holds all of it.
+        assert_eq!(age.generalize(Some("25-34"), 2), "20-39");
+        assert_eq!(age.generalize(Some("35-44"), 2), "35-44");
+        assert_eq!(age.generalize(Some("35-44"), 3), "*");
+        let born = QuasiKind::BirthYear;
+        assert_eq!(born.generalize(Some("1980-1989"), 1), "1980-1989");
+        // A date is a birth year, not a band.
+        assert_eq!(born.generalize(Some("1987-05-02"), 1), "1980-1989");
+        assert_eq!(born.generalize(Some("1987-05"), 1), "1980-1989");
+        // Single numbers are still cut into bands.
+        assert_eq!(age.generalize(Some("37"), 1), "30-39");
     }
 
     #[test]
