@@ -121,6 +121,7 @@ pub const ALL: &[&dyn Check] = &[
     &pricing::tenure_overcharge::TenureOvercharge,
     &pricing::device_overcharge::DeviceOvercharge,
     &pricing::protected_overcharge::ProtectedOvercharge,
+    &pricing::frequency_overcharge::FrequencyOvercharge,
     &pricing::probe_tenure::ProbeTenure,
     &pricing::probe_device::ProbeDevice,
     &pricing::probe_protected::ProbeProtected,

@@ -58,6 +58,8 @@ const EDGE_VALUES: &[(&str, &[&str])] = &[
     ("min_cohort_customers", &["1", "100"]),
     ("old_tenure_days", &["100", "60", "1000"]),
     ("new_tenure_days", &["0", "50", "100"]),
+    ("frequent_orders", &["1", "12", "50"]),
+    ("occasional_orders", &["0", "2", "11"]),
     ("opt_in_required", &["[]", "[\"push\", \"email\"]"]),
     ("grace_days", &["0", "2", "10"]),
     ("grace_business_days", &["0", "3", "90"]),

@@ -1,6 +1,7 @@
 //! The cohorts the pricing checks compare, shared by the simulation and the observed-price
-//! checks: long- against short-tenure customers, iOS against Android, and each group of each
-//! protected attribute against the rest.
+//! checks: long- against short-tenure customers, iOS against Android, each group of each
+//! protected attribute against the rest, and (observed prices only) frequent against occasional
+//! buyers.
 
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::compute::cast;
@@ -38,12 +39,58 @@ pub fn strictest_tenure(a: (i64, i64), b: (i64, i64)) -> (i64, i64) {
     (old, a.1.max(b.1).min(old))
 }
 
+/// The most orders a year a pack may name as a frequency threshold.
+const MAX_ORDERS_A_YEAR: u32 = 10_000;
+
+/// Frequent buyers have at least `frequent` orders in the year before an order, occasional ones
+/// at most `occasional`: the cohorts are disjoint only while `occasional < frequent`.
+pub fn validate_frequency(frequent: u32, occasional: u32) -> std::result::Result<(), String> {
+    within("frequent_orders", frequent, 1..=MAX_ORDERS_A_YEAR)?;
+    within("occasional_orders", occasional, 0..=MAX_ORDERS_A_YEAR)?;
+    if occasional >= frequent {
+        return Err(
+            "occasional_orders must be below frequent_orders: the cohorts would overlap".into(),
+        );
+    }
+    Ok(())
+}
+
+/// Two packs' (frequent, occasional) thresholds merged into broader cohorts, as
+/// [`strictest_tenure`] does: the smaller `frequent`, the larger `occasional`, but always below
+/// `frequent`.
+pub fn strictest_frequency(a: (u32, u32), b: (u32, u32)) -> (u32, u32) {
+    let frequent = a.0.min(b.0);
+    (frequent, a.1.max(b.1).min(frequent - 1))
+}
+
 /// Which comparison a pair belongs to; each observed-price check takes one kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CohortKind {
     Tenure,
     Device,
     Protected,
+    Frequency,
+}
+
+/// Frequent against occasional buyers, by their orders in the 365 days before each order.
+/// Both cohorts are customers of at least a year, who had the whole year to buy in: otherwise
+/// new customers, who cannot have bought often yet, would make it a tenure comparison.
+/// `tenure_at_order` and `orders_prior_year` are columns of the observations.
+pub fn frequency_pair(frequent: u32, occasional: u32) -> CohortPair {
+    let full_year = "tenure_at_order >= 365";
+    CohortPair {
+        name: format!("{frequent}+ orders in the prior year vs <= {occasional}"),
+        treated_label: format!(
+            "customers with {frequent} or more orders in the year before the order"
+        ),
+        reference_label: format!(
+            "customers with at most {occasional} orders in the year before the order"
+        ),
+        treated: format!("{full_year} AND orders_prior_year >= {frequent}"),
+        reference: format!("{full_year} AND orders_prior_year <= {occasional}"),
+        two_sided: false,
+        kind: CohortKind::Frequency,
+    }
 }
 
 /// Two cohorts to compare: the one that may be disadvantaged, and the reference.

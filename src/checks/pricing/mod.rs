@@ -6,6 +6,7 @@
 pub mod cohorts;
 pub mod device_overcharge;
 pub mod episodes;
+pub mod frequency_overcharge;
 pub mod observed;
 pub mod probe;
 pub mod probe_device;

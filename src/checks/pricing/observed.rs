@@ -1,5 +1,6 @@
 //! What the observed-price checks (`pricing.tenure-overcharge`, `pricing.device-overcharge`,
-//! `pricing.protected-overcharge`) share: one comparison, three cohort kinds. Strata of the same
+//! `pricing.protected-overcharge`, `pricing.frequency-overcharge`) share: one comparison, four
+//! cohort kinds. Strata of the same
 //! SKU, time bucket and trading conditions come from [`super::strata`] (one DataFusion plan for
 //! every cohort pair, the medians from its price histogram); the per-SKU statistics
 //! (the mean gap and its interval, the Wilcoxon signed-rank test, the episode scan of
@@ -12,7 +13,10 @@ use serde::Deserialize;
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::cohorts::{CohortKind, CohortPair, strictest_tenure, validate_tenure};
+use super::cohorts::{
+    CohortKind, CohortPair, strictest_frequency, strictest_tenure, validate_frequency,
+    validate_tenure,
+};
 use super::episodes::{Cell, Permutations, Scope, Stratum, scan};
 use super::strata::{Keys, SkuStrata, StrataSpec};
 use crate::checks::{CheckInfo, Context, Need, Outcome, Table};
@@ -50,6 +54,10 @@ pub struct Settings {
     pub time_bucket: TimeBucket,
     pub old_tenure_days: i64,
     pub new_tenure_days: i64,
+    /// Frequent buyers have at least this many orders in the year before an order ...
+    pub frequent_orders: u32,
+    /// ... occasional ones at most this many (`pricing.frequency-overcharge`).
+    pub occasional_orders: u32,
     pub confidence: f64,
     /// An overcharge worth at least this share of what the first cohort was offered for the
     /// SKU raises the finding one severity step ...
@@ -67,6 +75,8 @@ impl Default for Settings {
             time_bucket: TimeBucket::Day,
             old_tenure_days: 365,
             new_tenure_days: 30,
+            frequent_orders: 12,
+            occasional_orders: 2,
             confidence: 0.95,
             critical_share: 0.05,
             minor_share: 0.005,
@@ -80,6 +90,10 @@ impl Strictest for Settings {
             (self.old_tenure_days, self.new_tenure_days),
             (other.old_tenure_days, other.new_tenure_days),
         );
+        let (frequent_orders, occasional_orders) = strictest_frequency(
+            (self.frequent_orders, self.occasional_orders),
+            (other.frequent_orders, other.occasional_orders),
+        );
         Settings {
             min_gap: self.min_gap.min(other.min_gap),
             alpha: self.alpha.max(other.alpha),
@@ -92,6 +106,8 @@ impl Strictest for Settings {
             },
             old_tenure_days,
             new_tenure_days,
+            frequent_orders,
+            occasional_orders,
             confidence: self.confidence.max(other.confidence),
             critical_share: self.critical_share.min(other.critical_share),
             minor_share: self.minor_share.min(other.minor_share),
@@ -100,8 +116,8 @@ impl Strictest for Settings {
 }
 
 /// `min_gap` a relative gap in [0, 1); `alpha` and `confidence` probabilities strictly
-/// between 0 and 1; at least one matched stratum per SKU; tenure cohorts as
-/// [`validate_tenure`] says.
+/// between 0 and 1; at least one matched stratum per SKU; tenure and frequency cohorts as
+/// [`validate_tenure`] and [`validate_frequency`] say.
 impl Validate for Settings {
     fn validate(&self) -> std::result::Result<(), String> {
         within("min_gap", self.min_gap, 0.0..1.0)?;
@@ -111,6 +127,7 @@ impl Validate for Settings {
         within("min_strata", self.min_strata, 1..)?;
         within("critical_share", self.critical_share, 0.0..=1.0)?;
         within("minor_share", self.minor_share, 0.0..=self.critical_share)?;
+        validate_frequency(self.frequent_orders, self.occasional_orders)?;
         validate_tenure(self.old_tenure_days, self.new_tenure_days)
     }
 }
@@ -397,6 +414,8 @@ pub async fn overcharge(
             time_bucket: settings.time_bucket,
             old_tenure_days: settings.old_tenure_days,
             new_tenure_days: settings.new_tenure_days,
+            frequent_orders: settings.frequent_orders,
+            occasional_orders: settings.occasional_orders,
         })
         .await?;
     cx.phase(info.id);

@@ -17,7 +17,7 @@ use datafusion::arrow::compute::{SortOptions, cast, interleave};
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int32Type, Int64Type};
 use datafusion::arrow::row::{RowConverter, Rows, SortField};
 
-use super::cohorts::{CohortKind, Cohorts, cohort_pairs};
+use super::cohorts::{CohortKind, Cohorts, cohort_pairs, frequency_pair};
 use super::episodes::Stratum;
 use super::observed::TimeBucket;
 use crate::config::Config;
@@ -26,13 +26,15 @@ use crate::error::Result;
 use crate::policy::EffectivePolicy;
 use crate::pricing::FEATURES_TABLE;
 
-/// What the strata depend on: the time bucket and the tenure cohorts. Checks configured alike
-/// share one build.
+/// What the strata depend on: the time bucket and the tenure and frequency cohorts. Checks
+/// configured alike share one build.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StrataSpec {
     pub time_bucket: TimeBucket,
     pub old_tenure_days: i64,
     pub new_tenure_days: i64,
+    pub frequent_orders: u32,
+    pub occasional_orders: u32,
 }
 
 /// Whether [`ObservedStrata::sku_strata`] writes out each stratum's bucket and conditions
@@ -131,7 +133,7 @@ impl ObservedStrata {
         policy: &EffectivePolicy,
         spec: StrataSpec,
     ) -> Result<ObservedStrata> {
-        let cohorts = cohort_pairs(
+        let mut cohorts = cohort_pairs(
             engine,
             config,
             policy,
@@ -140,6 +142,13 @@ impl ObservedStrata {
             "tenure_at_order",
         )
         .await?;
+        // Orders in the prior year are counted only when a pack compares by them: the count is
+        // a window over every customer's order days.
+        if policy.check(super::frequency_overcharge::INFO.id).is_some() {
+            cohorts
+                .pairs
+                .push(frequency_pair(spec.frequent_orders, spec.occasional_orders));
+        }
         let conditions: Vec<String> = crate::pricing::condition_columns(config)
             .into_iter()
             .map(|(_, c)| ident(&c))
@@ -437,6 +446,10 @@ fn histogram_sql(
     spec: StrataSpec,
 ) -> String {
     let unit = spec.time_bucket.unit();
+    let frequency = cohorts
+        .pairs
+        .iter()
+        .any(|pair| pair.kind == CohortKind::Frequency);
     let label = |p: usize| {
         let pair = &cohorts.pairs[p];
         format!(
@@ -498,14 +511,39 @@ fn histogram_sql(
         .enumerate()
         .map(|(i, c)| format!(", {c} AS native_condition_{i}"))
         .collect();
+    let order_day = crate::pricing::day_number("o.ordered_at");
+    // A customer's orders in the 365 days before each day they ordered, from the orders alone
+    // (a quote is not a purchase), by day: the window sorts customer days, not order lines.
+    // Observations on a day without an order of that customer (quotes) get none and join no
+    // frequency cohort.
+    let (prior_orders, prior_join, prior_column) = if frequency {
+        (
+            format!(
+                "daily_orders AS (
+                SELECT customer_id, {day} AS order_day, count(DISTINCT order_key) AS orders
+                FROM fm_orders WHERE customer_id IS NOT NULL GROUP BY customer_id, {day}),
+            prior_orders AS (
+                SELECT customer_id, order_day, COALESCE(sum(orders) OVER (PARTITION BY customer_id ORDER BY order_day RANGE BETWEEN 365 PRECEDING AND 1 PRECEDING), 0) AS orders_prior_year
+                FROM daily_orders),
+            ",
+                day = crate::pricing::day_number("ordered_at")
+            ),
+            format!(
+                " LEFT JOIN prior_orders f ON o.customer_id = f.customer_id AND {order_day} = f.order_day"
+            ),
+            ", f.orders_prior_year",
+        )
+    } else {
+        (String::new(), String::new(), "")
+    };
     format!(
-        "WITH customers AS (
+        "WITH {prior_orders}customers AS (
             SELECT customer_id, tenure_start, device_os{customer_labels} FROM {FEATURES_TABLE}),
         observed AS (
             SELECT o.sku, date_trunc('{unit}', o.ordered_at) AS bucket{condition_columns}, o.price,
                 {order_day} - {start_day} AS tenure_at_order,
-                COALESCE(o.order_device, c.device_os) AS device_os{customer_columns}
-            FROM ({observations}) o JOIN customers c ON o.customer_id = c.customer_id),
+                COALESCE(o.order_device, c.device_os) AS device_os{customer_columns}{prior_column}
+            FROM ({observations}) o JOIN customers c ON o.customer_id = c.customer_id{prior_join}),
         labelled AS (
             SELECT {group}, price, {labels} FROM observed),
         histogram AS (
@@ -518,7 +556,6 @@ fn histogram_sql(
             .collect::<String>(),
         observations = super::observed::observations_sql(config),
         labels = labels.join(", "),
-        order_day = crate::pricing::day_number("o.ordered_at"),
         start_day = crate::pricing::day_number("c.tenure_start"),
     )
 }
