@@ -149,9 +149,13 @@ impl ObservedStrata {
                 .pairs
                 .push(frequency_pair(spec.frequent_orders, spec.occasional_orders));
         }
+        // The price of the hour is the last key of a stratum, after the declared conditions: it
+        // splits a bucket where the shop's price moved for everyone, but it is not a condition
+        // an episode can be confined to.
         let conditions: Vec<String> = crate::pricing::condition_columns(config)
             .into_iter()
             .map(|(_, c)| ident(&c))
+            .chain(std::iter::once(PRICE_OF_THE_HOUR.to_string()))
             .collect();
         let mut order: Option<RowConverter> = None;
         let read = engine
@@ -436,6 +440,16 @@ const ASCENDING: SortOptions = SortOptions {
     nulls_first: false,
 };
 
+/// The column of the observations that holds the shop's price pattern of the hour of day:
+/// the SKU's typical price in that hour relative to the price most often offered on the same
+/// day, over the whole period and every customer, in classes of 1% (1 when within 3% of the
+/// day's price). Strata are split by it, so that a sale the shop holds at a fixed hour for
+/// everyone (a daily flash sale) compares each cohort only with customers who shopped at hours
+/// with the same shop price, whatever hours each cohort prefers. Pooled over the whole period,
+/// the pattern is the shop's: the few customers of one hour on one day cannot set it, so a
+/// price set by cohort does not hide behind it.
+const PRICE_OF_THE_HOUR: &str = "price_of_the_hour";
+
 /// The histogram plan: each order line labelled for every pair (customer-level labels computed
 /// once per customer, order-level ones per line), grouped by stratum and price; the group keys
 /// are turned into text, and the conditions are also given as grouped, to order the strata by.
@@ -537,13 +551,32 @@ fn histogram_sql(
         (String::new(), String::new(), "")
     };
     format!(
-        "WITH {prior_orders}customers AS (
+        "WITH observations AS ({observations}),
+        offered_on_day AS (
+            SELECT sku, date_trunc('day', ordered_at) AS day, price, count(*) AS seen
+            FROM observations GROUP BY sku, date_trunc('day', ordered_at), price),
+        price_of_day AS (
+            SELECT sku, day, price AS day_price FROM (
+                SELECT sku, day, price, row_number() OVER (PARTITION BY sku, day ORDER BY seen DESC, price) AS rank
+                FROM offered_on_day) WHERE rank = 1),
+        hour_pattern AS (
+            SELECT b.sku, date_part('hour', b.ordered_at) AS hour_of_day,
+                CASE WHEN abs(median(b.price / d.day_price) - 1.0) < 0.03 THEN 1.0
+                     ELSE round(median(b.price / d.day_price), 2) END AS {PRICE_OF_THE_HOUR}
+            FROM observations b JOIN price_of_day d
+                ON b.sku = d.sku AND date_trunc('day', b.ordered_at) = d.day
+            WHERE d.day_price > 0
+            GROUP BY b.sku, date_part('hour', b.ordered_at)),
+        {prior_orders}customers AS (
             SELECT customer_id, tenure_start, device_os{customer_labels} FROM {FEATURES_TABLE}),
         observed AS (
             SELECT o.sku, date_trunc('{unit}', o.ordered_at) AS bucket{condition_columns}, o.price,
                 {order_day} - {start_day} AS tenure_at_order,
                 COALESCE(o.order_device, c.device_os) AS device_os{customer_columns}{prior_column}
-            FROM ({observations}) o JOIN customers c ON o.customer_id = c.customer_id{prior_join}),
+            FROM (
+                SELECT b.*, h.{PRICE_OF_THE_HOUR} FROM observations b
+                JOIN hour_pattern h ON b.sku = h.sku AND date_part('hour', b.ordered_at) = h.hour_of_day) o
+            JOIN customers c ON o.customer_id = c.customer_id{prior_join}),
         labelled AS (
             SELECT {group}, price, {labels} FROM observed),
         histogram AS (
