@@ -28,6 +28,8 @@ mod monthly;
 mod object_storage;
 #[path = "cli/outputs.rs"]
 mod outputs;
+#[path = "cli/price_dynamics.rs"]
+mod price_dynamics;
 #[path = "cli/pricing.rs"]
 mod pricing;
 #[path = "cli/privacy.rs"]
