@@ -7,23 +7,14 @@ use std::time::Instant;
 
 use anyhow::Context;
 use fairmark::demo::serve::{DemoPricing, probe_config as probe_config_text};
-use fairmark::demo::{Scenario, Volume};
+use fairmark::demo::Scenario;
 use fairmark::probe::server::PriceServer;
 use fairmark::report;
 
-pub async fn run(
-    out: &Path,
-    customers: u32,
-    volume: Volume,
-    seed: u64,
-    serve: Option<u16>,
-) -> anyhow::Result<ExitCode> {
+pub async fn run(out: &Path, scenario: Scenario, serve: Option<u16>) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let input = out.join("input");
-    let scenario = Scenario {
-        volume,
-        ..Scenario::demo(customers as usize, seed)
-    };
+    let seed = scenario.seed;
     let data = fairmark::demo::generate(&input, &scenario)?;
     println!(
         "Generated {} customers, {} order lines and {} marketing messages in {} (seed {seed}).",

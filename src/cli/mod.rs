@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use fairmark::demo::{Confounders, Scenario};
 use fairmark::findings::Severity;
 
 pub const EXIT_FINDINGS: u8 = 1;
@@ -48,6 +49,11 @@ enum Command {
         /// Seed of the generator; the same seed gives the same data.
         #[arg(long, default_value_t = 20261123)]
         seed: u64,
+        /// Plant nothing: the same shop with its legal price dynamics (promotions, tiers,
+        /// member and payment discounts, coupons, cohort-blind price tests) and no cohort
+        /// pricing, so that every pricing finding is a false alarm. For measuring them.
+        #[arg(long, conflicts_with = "serve")]
+        fair: bool,
         /// Instead of auditing, serve the demo's pricing (its rules and planted surcharges) as
         /// an HTTP price API on 127.0.0.1, for `fairmark probe`, until stopped.
         #[arg(long)]
@@ -355,15 +361,24 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             customers,
             volume,
             seed,
+            fair,
             serve,
             port,
-        } => with_runtime(demo::run(
-            &out,
-            customers,
-            volume.for_customers(customers),
-            seed,
-            serve.then_some(port),
-        )),
+        } => {
+            let scenario = if fair {
+                Scenario::fair(customers as usize, seed, Confounders::ALL)
+            } else {
+                Scenario::demo(customers as usize, seed)
+            };
+            with_runtime(demo::run(
+                &out,
+                Scenario {
+                    volume: volume.for_customers(customers),
+                    ..scenario
+                },
+                serve.then_some(port),
+            ))
+        }
         Command::Bench {
             out,
             customers,

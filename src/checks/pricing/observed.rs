@@ -395,6 +395,42 @@ fn seed_of(parts: &[&str]) -> u64 {
 /// At most this many episodes are listed in a finding; the count says how many there are.
 const EPISODES_SHOWN: usize = 40;
 
+/// Episodes alone accuse a SKU only when a reviewer would take them as evidence: at least this
+/// many matched strata in them (a day with one stratum is one pair of prices) ...
+const MIN_EPISODE_STRATA: usize = 3;
+
+/// ... an episode gap beyond this quantile of the absolute gaps the SKU shows between the
+/// cohorts outside its episodes (the noise of its prices when nothing is going on) ...
+const EPISODE_NOISE_QUANTILE: f64 = 0.9;
+
+/// Whether episodes (of a SKU without a persistent gap) are material: enough strata, a gap
+/// beyond the SKU's own noise, and an excess of at least `minor_share` of what the first cohort
+/// was offered. Dropping rejections after Benjamini–Hochberg only lowers the false-discovery
+/// rate, so the control across all SKU × cohort tests holds.
+fn material_episodes(
+    sku: &SkuStrata,
+    episode_strata: &BTreeSet<usize>,
+    episode_log_gap: f64,
+    share: f64,
+    settings: &Settings,
+) -> bool {
+    let mut quiet: Vec<f64> = sku
+        .strata
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !episode_strata.contains(i))
+        .filter_map(|(_, s)| s.log_gap().map(f64::abs))
+        .collect();
+    quiet.sort_by(f64::total_cmp);
+    let noise = match quiet.len() {
+        0 => 0.0,
+        n => quiet[((n - 1) as f64 * EPISODE_NOISE_QUANTILE).round() as usize],
+    };
+    episode_strata.len() >= MIN_EPISODE_STRATA
+        && episode_log_gap.abs() > noise
+        && share >= settings.minor_share
+}
+
 /// Compares the cohort pairs of `kind` SKU by SKU; tenure is measured at the time of each
 /// order. A SKU is flagged for a persistent gap (the whole-period test significant and the
 /// mean stratum gap at least `min_gap`) or for episodes (see [`super::episodes`]).
@@ -531,6 +567,20 @@ pub async fn overcharge(
         } else {
             0.0
         };
+        // Each stratum once, though a day's channel and payment-method cells share strata.
+        let episode_log_gap = if episode_strata.is_empty() {
+            0.0
+        } else {
+            let sum: f64 = episode_strata
+                .iter()
+                .filter_map(|i| sku.strata[*i].log_gap())
+                .sum();
+            sum / episode_strata.len() as f64
+        };
+        if !persistent && !material_episodes(sku, &episode_strata, episode_log_gap, share, &settings)
+        {
+            continue;
+        }
         let severity = severity_for_money(check.severity, share, &settings);
         let more_or_less = |value: f64| if value < 0.0 { "less" } else { "more" };
 
@@ -538,16 +588,7 @@ pub async fn overcharge(
             sku.strata.iter().map(|s| s.bucket.as_str()).collect();
         let episode_buckets: BTreeSet<&str> = found.iter().map(|c| c.bucket.as_str()).collect();
         let episode_share = episode_buckets.len() as f64 / matched_buckets.len().max(1) as f64;
-        // Each stratum once, though a day's channel and payment-method cells share strata.
-        let episode_gap = if episode_strata.is_empty() {
-            0.0
-        } else {
-            let sum: f64 = episode_strata
-                .iter()
-                .filter_map(|i| sku.strata[*i].log_gap())
-                .sum();
-            (sum / episode_strata.len() as f64).exp_m1()
-        };
+        let episode_gap = episode_log_gap.exp_m1();
         let episode_texts: Vec<String> = found
             .iter()
             .zip(&scan.gaps)
