@@ -13,6 +13,7 @@ use datafusion::prelude::col;
 
 use crate::baseline::{Baseline, BaselineSummary, segment_shift};
 use crate::checks::{self, CheckRun, Context, Need, Table, mail};
+use crate::comparison::Comparison;
 use crate::config::{Config, Lang};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -74,6 +75,8 @@ impl Prepared {
             segmentation: None,
             mail: None,
             probe: None,
+            coverage: Vec::new(),
+            comparisons: Vec::new(),
             outputs: report::FILES.map(String::from).to_vec(),
             lang: lang.unwrap_or(self.config.lang),
         }
@@ -155,6 +158,7 @@ pub async fn execute(request: Request<'_>, progress: &(dyn Fn(&str) + Sync)) -> 
         findings,
         baseline,
         checks,
+        comparisons,
         segmentation,
         mail,
         ..
@@ -166,6 +170,8 @@ pub async fn execute(request: Request<'_>, progress: &(dyn Fn(&str) + Sync)) -> 
             .then(|| today.format("%Y-%m-%d").to_string()),
         segmentation: segmentation.map(|s| s.summary),
         mail,
+        coverage: crate::comparison::coverage(&comparisons),
+        comparisons,
         outputs,
         ..prepared.report(&engine, findings, checks, outcome, lang)
     };
@@ -238,7 +244,11 @@ pub async fn probe(
     progress("asking the pricing service");
     let probed = crate::probe::run(&engine, config, &prepared.policy, service, asked).await?;
     let cx = cx.with_probe(&probed.answers);
-    let (findings, checks) = checks::run(&cx, |check| check.needs().contains(&Need::Probe)).await?;
+    let checks::Ran {
+        findings,
+        runs: checks,
+        ..
+    } = checks::run(&cx, |check| check.needs().contains(&Need::Probe)).await?;
     progress("writing outputs");
     let outcome = Report::outcome(&findings, request.fail_on, false);
     let report = Report {
@@ -263,6 +273,8 @@ pub struct Audit {
     pub findings: Vec<Finding>,
     pub baseline: Option<BaselineSummary>,
     pub checks: Vec<CheckRun>,
+    /// The verdict on every SKU × cohort comparison, flagged or not.
+    pub comparisons: Vec<Comparison>,
     pub segmentation: Option<Segmentation>,
     /// Recipient tokens not to contact, when the config has mail sends.
     pub suppression: Option<datafusion::prelude::DataFrame>,
@@ -285,8 +297,11 @@ pub async fn run(
     let engine = Engine::open(config, crate::functions::all(key)).await?;
     let cx = Context::new(config, policy, rules.as_ref(), Some(&engine), progress);
     // The probe checks judge a live service's quotes, which only `fairmark probe` asks for.
-    let (mut findings, checks) =
-        checks::run(&cx, |check| !check.needs().contains(&checks::Need::Probe)).await?;
+    let checks::Ran {
+        mut findings,
+        comparisons,
+        runs: checks,
+    } = checks::run(&cx, |check| !check.needs().contains(&checks::Need::Probe)).await?;
     let about_waivers = checks::waiver::apply(&mut findings, &config.waivers, options.today);
     findings.extend(about_waivers);
     crate::findings::sort(&mut findings);
@@ -343,6 +358,7 @@ pub async fn run(
         baseline,
         findings,
         checks,
+        comparisons,
         segmentation,
         suppression,
         mail,

@@ -75,10 +75,11 @@ pub async fn run(
 /// run.
 async fn rule_findings(cx: &Context<'_>) -> Result<(Vec<Finding>, Vec<CheckRun>)> {
     let reads_rules = |check: &dyn Check| check.needs().contains(&Need::PricingRules);
-    let (findings, runs) = checks::run(cx, reads_rules).await?;
-    let runs = runs
+    let ran = checks::run(cx, reads_rules).await?;
+    let runs = ran
+        .runs
         .into_iter()
         .filter(|run| checks::find(run.id).is_some_and(reads_rules))
         .collect();
-    Ok((findings, runs))
+    Ok((ran.findings, runs))
 }

@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod baseline;
 pub mod checks;
+pub mod comparison;
 pub mod config;
 pub mod config_errors;
 pub mod demo;

@@ -63,6 +63,7 @@ use serde::Serialize;
 
 pub use context::{Context, Need, Table};
 
+use crate::comparison::Comparison;
 use crate::error::Result;
 use crate::findings::{Finding, Severity};
 use crate::policy::{CheckCatalog, CheckSpec, EffectiveCheck};
@@ -90,6 +91,12 @@ pub struct CheckInfo {
 #[derive(Debug)]
 pub enum Outcome {
     Findings(Vec<Finding>),
+    /// The findings of a check that compares cohorts, and the verdict on every comparison it
+    /// made, flagged or not.
+    Compared {
+        findings: Vec<Finding>,
+        comparisons: Vec<Comparison>,
+    },
     /// The data is there but lacks what the check reads (a column not mapped, say).
     Skipped(String),
 }
@@ -175,14 +182,30 @@ pub struct CheckRun {
     pub status: CheckStatus,
 }
 
-/// Runs every check of `selected` that a pack enables and whose needs are met; returns the
-/// findings (sorted) and, for every check of the registry, whether it ran and if not why.
-pub async fn run(
-    cx: &Context<'_>,
-    selected: impl Fn(&dyn Check) -> bool,
-) -> Result<(Vec<Finding>, Vec<CheckRun>)> {
-    let mut findings = Vec::new();
-    let mut runs = Vec::new();
+/// What a run of the registry gave: the findings (sorted), the verdict on every comparison,
+/// and, for every check of the registry, whether it ran and if not why.
+#[derive(Debug, Default)]
+pub struct Ran {
+    pub findings: Vec<Finding>,
+    pub comparisons: Vec<Comparison>,
+    pub runs: Vec<CheckRun>,
+}
+
+impl Ran {
+    /// Adds one check's results; returns its status.
+    fn add(&mut self, findings: Vec<Finding>, comparisons: Vec<Comparison>) -> CheckStatus {
+        let status = CheckStatus::Ran {
+            findings: findings.len(),
+        };
+        self.findings.extend(findings);
+        self.comparisons.extend(comparisons);
+        status
+    }
+}
+
+/// Runs every check of `selected` that a pack enables and whose needs are met.
+pub async fn run(cx: &Context<'_>, selected: impl Fn(&dyn Check) -> bool) -> Result<Ran> {
+    let mut ran = Ran::default();
     let checks: Vec<&dyn Check> = ALL.iter().copied().filter(|c| selected(*c)).collect();
     let reads_strata = |c: &&dyn Check| c.needs().contains(&Need::Table(Table::ObservedStrata));
     let last_reading_strata = checks.iter().rposition(reads_strata);
@@ -195,25 +218,23 @@ pub async fn run(
             Some(policy) => match cx.unmet(check.needs()) {
                 Some(reason) => CheckStatus::Skipped { reason },
                 None => match prepare_and_run(cx, check, policy).await? {
-                    Outcome::Findings(found) => {
-                        let status = CheckStatus::Ran {
-                            findings: found.len(),
-                        };
-                        findings.extend(found);
-                        status
-                    }
                     Outcome::Skipped(reason) => CheckStatus::Skipped { reason },
+                    Outcome::Findings(found) => ran.add(found, Vec::new()),
+                    Outcome::Compared {
+                        findings,
+                        comparisons,
+                    } => ran.add(findings, comparisons),
                 },
             },
         };
-        runs.push(CheckRun { id, status });
+        ran.runs.push(CheckRun { id, status });
         if Some(at) == last_reading_strata {
             cx.release_observed_strata().await;
         }
     }
-    runs.sort_by_key(|r| r.id);
-    crate::findings::sort(&mut findings);
-    Ok((findings, runs))
+    ran.runs.sort_by_key(|r| r.id);
+    crate::findings::sort(&mut ran.findings);
+    Ok(ran)
 }
 
 /// Builds the shared tables a check reads (each announces itself as a phase), then runs the

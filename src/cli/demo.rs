@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
-use fairmark::demo::serve::{DemoPricing, probe_config as probe_config_text};
 use fairmark::demo::Scenario;
+use fairmark::demo::serve::{DemoPricing, probe_config as probe_config_text};
 use fairmark::probe::server::PriceServer;
 use fairmark::report;
 

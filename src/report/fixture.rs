@@ -66,6 +66,8 @@ pub fn report(findings: Vec<Finding>) -> Report {
         waivers_judged_on: None,
         segmentation: None,
         mail: None,
+        coverage: Vec::new(),
+        comparisons: Vec::new(),
         probe: None,
         outputs: Vec::new(),
         lang: Lang::En,

@@ -43,9 +43,25 @@ pub struct Text {
     pub new: &'static str,
     pub persisting: &'static str,
     pub waived: &'static str,
+    pub coverage_heading: &'static str,
+    /// What the coverage table says, before it.
+    pub coverage_intro: &'static str,
+    pub comparisons: &'static str,
+    pub flagged: &'static str,
+    pub shown_fair: &'static str,
+    pub inconclusive: &'static str,
+    /// The share of what was offered a verdict covers, as a column suffix.
+    pub of_offered: &'static str,
 }
 
 const EN: Text = Text {
+    coverage_heading: "Pricing coverage",
+    coverage_intro: "Each SKU × cohort comparison is flagged, shown fair (its gap shown to lie within the equivalence margin by two one-sided tests), or inconclusive (too few matched strata, or an interval wider than the margin). The shares are of what both cohorts were offered in the matched strata; report.json lists every comparison with its verdict and reason.",
+    comparisons: "comparisons",
+    flagged: "flagged",
+    shown_fair: "shown fair",
+    inconclusive: "inconclusive",
+    of_offered: "of offered",
     report_title: "fairmark audit report",
     severity: "severity",
     check: "check",
@@ -83,6 +99,13 @@ const EN: Text = Text {
 };
 
 const ZH: Text = Text {
+    coverage_heading: "定价覆盖情况",
+    coverage_intro: "每个商品 × 客群比较的结论为：已标记；已证明公平（两个单侧检验表明差距在等效界限之内）；或无法判断（匹配层不足，或区间宽于界限）。占比按两个客群在匹配层中的报价金额计算；report.json 列出每项比较的结论与原因。",
+    comparisons: "比较数",
+    flagged: "已标记",
+    shown_fair: "已证明公平",
+    inconclusive: "无法判断",
+    of_offered: "占报价金额",
     report_title: "fairmark 审计报告",
     severity: "严重程度",
     check: "检查项",

@@ -5,6 +5,7 @@ use std::fmt::Write;
 use super::i18n::{self, text};
 use super::{Report, baseline_sentence, evidence_text};
 use crate::checks::CheckStatus;
+use crate::comparison::Verdict;
 use crate::config::Lang;
 use crate::escape::{markdown as text_md, markdown_code as code, markdown_prose as prose};
 
@@ -107,6 +108,39 @@ pub fn render(report: &Report) -> String {
                     step.customers
                 );
             }
+        }
+    }
+
+    if !report.coverage.is_empty() {
+        let _ = writeln!(
+            md,
+            "\n## {}\n\n{}\n",
+            words.coverage_heading, words.coverage_intro
+        );
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} |\n|---|---:|---:|---:|---:|",
+            words.check, words.comparisons, words.flagged, words.shown_fair, words.inconclusive
+        );
+        for row in &report.coverage {
+            let cell = |verdict: Verdict| {
+                let share = row.by_verdict.get(&verdict);
+                format!(
+                    "{} ({:.1}% {})",
+                    share.map_or(0, |s| s.comparisons),
+                    100.0 * share.map_or(0.0, |s| s.offered_share),
+                    words.of_offered
+                )
+            };
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} |",
+                code(&row.check),
+                row.comparisons,
+                cell(Verdict::Flagged),
+                cell(Verdict::Fair),
+                cell(Verdict::Inconclusive)
+            );
         }
     }
 

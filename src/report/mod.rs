@@ -22,6 +22,7 @@ use serde::Serialize;
 use crate::baseline::BaselineSummary;
 use crate::checks::CheckRun;
 use crate::checks::mail::breakdown::MailBreakdown;
+use crate::comparison::{Comparison, Coverage};
 use crate::config::Lang;
 use crate::engine::{Placement, RegisteredDataset};
 use crate::error::Result;
@@ -33,7 +34,7 @@ use crate::segment::SegmentationSummary;
 
 /// Bumped on any change a consumer of `report.json` could notice: major for removals and
 /// renames, minor for additions.
-pub const SCHEMA_VERSION: &str = "1.3.0";
+pub const SCHEMA_VERSION: &str = "1.4.0";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Tool {
@@ -106,6 +107,14 @@ pub struct Report {
     /// (since schema 1.2.0).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mail: Option<MailBreakdown>,
+    /// How the comparison checks' SKU × cohort comparisons came out, check by check: flagged,
+    /// shown fair, inconclusive, and the share of what was offered each covers (since schema
+    /// 1.4.0).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub coverage: Vec<Coverage>,
+    /// Every comparison with its verdict (since schema 1.4.0).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub comparisons: Vec<Comparison>,
     /// What `fairmark probe` asked of the pricing service, in a probe's report.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub probe: Option<ProbeSummary>,

@@ -5,6 +5,7 @@ use tabled::settings::Style;
 
 use super::i18n::{self, text};
 use super::{GateReport, Report, baseline_sentence};
+use crate::comparison::Verdict;
 use crate::config::Lang;
 use crate::escape::terminal;
 use crate::findings::{BaselineStatus, Finding};
@@ -41,8 +42,36 @@ pub fn render(report: &Report) -> String {
         out.push_str(&terminal(&baseline_sentence(baseline, lang)));
         out.push('\n');
     }
+    if !report.coverage.is_empty() {
+        out.push_str(&coverage_line(report));
+    }
     out.push_str(&verdict_line(report));
     out
+}
+
+/// `Pricing coverage: 812 comparisons, 3 flagged, 640 shown fair, 169 inconclusive.`
+fn coverage_line(report: &Report) -> String {
+    let words = text(report.lang);
+    let count = |verdict: Verdict| -> usize {
+        report
+            .coverage
+            .iter()
+            .filter_map(|c| c.by_verdict.get(&verdict))
+            .map(|s| s.comparisons)
+            .sum()
+    };
+    let total: usize = report.coverage.iter().map(|c| c.comparisons).sum();
+    format!(
+        "{}: {total} {}, {} {}, {} {}, {} {}.\n",
+        words.coverage_heading,
+        words.comparisons,
+        count(Verdict::Flagged),
+        words.flagged,
+        count(Verdict::Fair),
+        words.shown_fair,
+        count(Verdict::Inconclusive),
+        words.inconclusive
+    )
 }
 
 /// `19 finding(s) (1 critical, …). FAIL: 9 finding(s) at or above high. 1 waived.`

@@ -20,6 +20,7 @@ use super::cohorts::{
 use super::episodes::{Cell, Permutations, Scope, Stratum, scan};
 use super::strata::{Keys, SkuStrata, StrataSpec};
 use crate::checks::{CheckInfo, Context, Need, Outcome, Table};
+use crate::comparison::{Comparison, Verdict};
 use crate::config::Config;
 use crate::engine::ident;
 use crate::error::Result;
@@ -59,6 +60,9 @@ pub struct Settings {
     /// ... occasional ones at most this many (`pricing.frequency-overcharge`).
     pub occasional_orders: u32,
     pub confidence: f64,
+    /// A SKU's prices are shown fair when the gap is shown to lie within ± this share (two
+    /// one-sided tests at 1 − `confidence`).
+    pub equivalence_margin: f64,
     /// An overcharge worth at least this share of what the first cohort was offered for the
     /// SKU raises the finding one severity step ...
     pub critical_share: f64,
@@ -78,6 +82,7 @@ impl Default for Settings {
             frequent_orders: 12,
             occasional_orders: 2,
             confidence: 0.95,
+            equivalence_margin: 0.02,
             critical_share: 0.05,
             minor_share: 0.005,
         }
@@ -109,6 +114,8 @@ impl Strictest for Settings {
             frequent_orders,
             occasional_orders,
             confidence: self.confidence.max(other.confidence),
+            // A narrower margin is harder to show fair within.
+            equivalence_margin: self.equivalence_margin.min(other.equivalence_margin),
             critical_share: self.critical_share.min(other.critical_share),
             minor_share: self.minor_share.min(other.minor_share),
         }
@@ -121,6 +128,7 @@ impl Strictest for Settings {
 impl Validate for Settings {
     fn validate(&self) -> std::result::Result<(), String> {
         within("min_gap", self.min_gap, 0.0..1.0)?;
+        within("equivalence_margin", self.equivalence_margin, 0.001..=0.5)?;
         let open_unit = (Bound::Excluded(0.0), Bound::Excluded(1.0));
         within("alpha", self.alpha, open_unit)?;
         within("confidence", self.confidence, open_unit)?;
@@ -172,12 +180,18 @@ pub(super) fn observations_sql(config: &Config) -> String {
 /// One SKU's whole-period comparison.
 #[derive(Debug, Clone, PartialEq)]
 struct SkuTest {
+    sku: String,
     matched_strata: usize,
     n_treated: u64,
     n_reference: u64,
     /// The mean stratum gap over every matched stratum: the effect flagged.
     mean: stats::Estimate,
     p_value: f64,
+    /// Two one-sided tests of the log gaps against ±log(1 + `equivalence_margin`) at
+    /// 1 − `confidence`: whether the data shows the prices equal.
+    equivalence: Option<stats::Equivalence>,
+    /// What both cohorts were offered in the matched strata.
+    offered: f64,
 }
 
 impl TimeBucket {
@@ -210,6 +224,7 @@ fn whole_period(strata: &SkuStrata, pair: &CohortPair, settings: &Settings) -> O
     let p_value = signed_rank_p(&gaps, pair.two_sided);
     let mean = stats::mean_with_ci(&gaps, settings.confidence)?;
     Some(SkuTest {
+        sku: strata.sku.clone(),
         matched_strata: gaps.len(),
         n_treated: strata.strata.iter().map(|s| s.n_treated).sum(),
         n_reference: strata.strata.iter().map(|s| s.n_reference).sum(),
@@ -219,6 +234,12 @@ fn whole_period(strata: &SkuStrata, pair: &CohortPair, settings: &Settings) -> O
             high: mean.high.exp_m1(),
         },
         p_value,
+        equivalence: stats::equivalence(
+            &gaps,
+            settings.equivalence_margin.ln_1p(),
+            1.0 - settings.confidence,
+        ),
+        offered: strata.offered(),
     })
 }
 
@@ -238,6 +259,17 @@ impl SkuStrata {
     /// The log gap of every (matched) stratum.
     fn log_gaps(&self) -> Vec<f64> {
         self.strata.iter().filter_map(Stratum::log_gap).collect()
+    }
+
+    /// What both cohorts were offered in the matched strata, at each cohort's median price.
+    fn offered(&self) -> f64 {
+        self.strata
+            .iter()
+            .map(|s| {
+                s.n_treated as f64 * s.treated_price.unwrap_or(0.0)
+                    + s.n_reference as f64 * s.reference_price.unwrap_or(0.0)
+            })
+            .sum()
     }
 }
 
@@ -470,6 +502,7 @@ pub async fn overcharge(
     // permutations the scans need.
     let mut whole: Vec<(usize, usize, SkuTest)> = Vec::new();
     let mut lacking: Vec<(usize, Vec<String>)> = Vec::new();
+    let mut comparisons: Vec<Comparison> = Vec::new();
     for (p, pair) in pairs.iter().enumerate() {
         let mut short = Vec::new();
         for (s, sku) in observed
@@ -479,6 +512,23 @@ pub async fn overcharge(
         {
             if lacks_data(sku, &settings) {
                 short.push(sku.sku.clone());
+                comparisons.push(Comparison {
+                    check: info.id.to_string(),
+                    sku: sku.sku.clone(),
+                    cohorts: pair.name.clone(),
+                    verdict: Verdict::Inconclusive,
+                    reason: Some(format!(
+                        "{} matched strata, fewer than the {} needed",
+                        sku.strata.len(),
+                        settings.min_strata
+                    )),
+                    matched_strata: sku.strata.len(),
+                    gap: None,
+                    gap_low: None,
+                    gap_high: None,
+                    margin: settings.equivalence_margin,
+                    offered: round2(sku.offered()),
+                });
             }
             if let Some(test) = whole_period(sku, pair, &settings) {
                 whole.push((p, s, test));
@@ -530,6 +580,7 @@ pub async fn overcharge(
 
     let confidence = 100.0 * settings.confidence;
     let mut findings = Vec::new();
+    let mut flagged: BTreeSet<(usize, usize)> = BTreeSet::new();
     for ((((p, s, test), scan), q), q_episodes) in whole.iter().zip(&scans).zip(q_whole).zip(q_scan)
     {
         let pair = pairs[*p];
@@ -577,10 +628,12 @@ pub async fn overcharge(
                 .sum();
             sum / episode_strata.len() as f64
         };
-        if !persistent && !material_episodes(sku, &episode_strata, episode_log_gap, share, &settings)
+        if !persistent
+            && !material_episodes(sku, &episode_strata, episode_log_gap, share, &settings)
         {
             continue;
         }
+        flagged.insert((*p, *s));
         let severity = severity_for_money(check.severity, share, &settings);
         let more_or_less = |value: f64| if value < 0.0 { "less" } else { "more" };
 
@@ -733,7 +786,59 @@ pub async fn overcharge(
     {
         findings.push(protected_coverage(info, cohorts));
     }
-    Ok(Outcome::Findings(findings))
+    comparisons.extend(whole.iter().map(|(p, s, test)| {
+        let flagged = flagged.contains(&(*p, *s));
+        verdict_of(info, &pairs[*p].name, test, flagged, &settings)
+    }));
+    comparisons.sort_by(|a, b| (&a.cohorts, &a.sku).cmp(&(&b.cohorts, &b.sku)));
+    Ok(Outcome::Compared {
+        findings,
+        comparisons,
+    })
+}
+
+/// The verdict on one tested SKU: flagged when a finding accuses it, else fair when the two
+/// one-sided tests place its gap within the margin, else inconclusive with the interval.
+fn verdict_of(
+    info: &CheckInfo,
+    cohorts: &str,
+    test: &SkuTest,
+    flagged: bool,
+    settings: &Settings,
+) -> Comparison {
+    let interval = test.equivalence.map(|e| e.interval);
+    let relative = |log_gap: f64| round4(log_gap.exp_m1());
+    let (verdict, reason) = match test.equivalence {
+        _ if flagged => (Verdict::Flagged, None),
+        Some(e) if e.within_margin => (Verdict::Fair, None),
+        Some(e) => (
+            Verdict::Inconclusive,
+            Some(format!(
+                "the gap's {:.0}% interval, {:+.2}% to {:+.2}%, is not within ±{:.1}%",
+                100.0 * (2.0 * settings.confidence - 1.0),
+                100.0 * e.interval.low.exp_m1(),
+                100.0 * e.interval.high.exp_m1(),
+                100.0 * settings.equivalence_margin
+            )),
+        ),
+        None => (
+            Verdict::Inconclusive,
+            Some("too few strata to estimate the gap's interval".to_string()),
+        ),
+    };
+    Comparison {
+        check: info.id.to_string(),
+        sku: test.sku.clone(),
+        cohorts: cohorts.to_string(),
+        verdict,
+        reason,
+        matched_strata: test.matched_strata,
+        gap: interval.map(|i| relative(i.estimate)),
+        gap_low: interval.map(|i| relative(i.low)),
+        gap_high: interval.map(|i| relative(i.high)),
+        margin: settings.equivalence_margin,
+        offered: round2(test.offered),
+    }
 }
 
 #[cfg(test)]
