@@ -491,23 +491,19 @@ mod tests {
 
     #[test]
     fn an_observed_gap_is_written_as_before_episodes_as_text() {
+        let episode = |bucket: &str, condition: Option<(&str, &str)>, strata, gap| Episode {
+            bucket: bucket.into(),
+            condition: condition.map(|(column, value)| Condition {
+                column: column.into(),
+                value: value.into(),
+            }),
+            strata,
+            gap,
+        };
         let episodes = Episodes {
             shown: vec![
-                Episode {
-                    bucket: "2025-11-15".into(),
-                    condition: None,
-                    strata: 1,
-                    gap: 0.0597,
-                },
-                Episode {
-                    bucket: "2026-03-09 13:00".into(),
-                    condition: Some(Condition {
-                        column: "channel".into(),
-                        value: "app".into(),
-                    }),
-                    strata: 2,
-                    gap: -0.065,
-                },
+                episode("2025-11-15", None, 1, 0.0597),
+                episode("2026-03-09 13:00", Some(("channel", "app")), 2, -0.065),
             ],
             total: 3,
             buckets: 2,
