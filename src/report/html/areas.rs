@@ -24,9 +24,11 @@ impl Page<'_> {
         for (index, finding) in findings_in(self.report, "pricing") {
             // A SKU comparison, observed or probed: its gap test, its cohorts, and for an
             // observed one its strata and episodes.
+            // A probe row shows no comparison under its SKU, as the page always had it (its
+            // evidence names the comparison `comparison`, not `cohorts`).
             let (test, cohorts, observed) = match &finding.evidence {
-                Evidence::ObservedGap(gap) => (&gap.test, &gap.cohorts, Some(gap)),
-                Evidence::ProbeGap(gap) => (&gap.test, &gap.comparison, None),
+                Evidence::ObservedGap(gap) => (&gap.test, gap.cohorts.as_str(), Some(gap)),
+                Evidence::ProbeGap(gap) => (&gap.test, "", None),
                 _ => continue,
             };
             let episodes = observed.and_then(|gap| gap.episodes.as_ref());
@@ -36,7 +38,7 @@ impl Page<'_> {
                 .sku
                 .clone()
                 .unwrap_or_else(|| finding.subject.to_string());
-            let sublabel = cohorts.clone();
+            let sublabel = cohorts.to_string();
             let anchor = finding_id(index);
             let row = ForestRow {
                 label: label.clone(),
