@@ -24,11 +24,9 @@ impl Page<'_> {
         for (index, finding) in findings_in(self.report, "pricing") {
             // A SKU comparison, observed or probed: its gap test, its cohorts, and for an
             // observed one its strata and episodes.
-            // A probe row shows no comparison under its SKU, as the page always had it (its
-            // evidence names the comparison `comparison`, not `cohorts`).
             let (test, cohorts, observed) = match &finding.evidence {
-                Evidence::ObservedGap(gap) => (&gap.test, gap.cohorts.as_str(), Some(gap)),
-                Evidence::ProbeGap(gap) => (&gap.test, "", None),
+                Evidence::ObservedGap(gap) => (&gap.test, &gap.cohorts, Some(gap)),
+                Evidence::ProbeGap(gap) => (&gap.test, &gap.comparison, None),
                 _ => continue,
             };
             let episodes = observed.and_then(|gap| gap.episodes.as_ref());
@@ -38,7 +36,7 @@ impl Page<'_> {
                 .sku
                 .clone()
                 .unwrap_or_else(|| finding.subject.to_string());
-            let sublabel = cohorts.to_string();
+            let sublabel = cohorts.clone();
             let anchor = finding_id(index);
             let row = ForestRow {
                 label: label.clone(),
@@ -503,7 +501,9 @@ impl Page<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::report::fixture::full_report;
+    use crate::findings::Severity;
+    use crate::findings::evidence::ProbeGap;
+    use crate::report::fixture::{finding, full_report, observed_gap, report};
     use crate::report::html::render;
 
     /// The `<svg>` of the chart with id `id`.
@@ -531,6 +531,26 @@ mod tests {
         assert_eq!(episodes.matches("<rect class=\"ep").count(), 2 + 2);
         assert!(
             episodes.contains("<title>2026-03-09 13:00 (channel = app: 2 strata, +12.5%)</title>")
+        );
+    }
+
+    #[test]
+    fn a_probed_sku_is_drawn_with_its_comparison() {
+        let mut probed = finding("pricing.probe-tenure", Severity::High, "SKU9");
+        probed.subject.sku = Some("SKU9".into());
+        let probed = probed.with_evidence(ProbeGap {
+            comparison: "tenure > 365 days vs <= 30 days".into(),
+            test: observed_gap(0.05).test,
+            pairs_asked: 10,
+            pairs_answered: 10,
+            skus_tested: 1,
+            examples: Vec::new(),
+        });
+        let forest = chart(&render(&report(vec![probed])), "chart-forest");
+        assert!(forest.contains(">SKU9</text>"), "{forest}");
+        assert!(
+            forest.contains("SKU9 tenure &gt; 365 days vs &lt;= 30 days"),
+            "{forest}"
         );
     }
 }
