@@ -1,7 +1,6 @@
 //! What checks produce: findings with severity, subject, evidence and legal basis. Evidence
 //! holds numbers, column names and tokens — never a raw value.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -9,6 +8,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::pseudonym::hex;
+
+pub mod evidence;
+
+pub use evidence::Evidence;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -187,7 +190,7 @@ pub struct Finding {
     pub message: String,
     pub subject: Subject,
     /// Numbers, shares, column names and tokens that back the finding.
-    pub evidence: BTreeMap<String, serde_json::Value>,
+    pub evidence: Evidence,
     pub legal_bases: Vec<Citation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<SourceLocation>,
@@ -225,7 +228,7 @@ impl Finding {
             title,
             message,
             subject,
-            evidence: BTreeMap::new(),
+            evidence: Evidence::default(),
             legal_bases: Vec::new(),
             location: None,
             fingerprint: hex(&digest[..8]),
@@ -234,8 +237,8 @@ impl Finding {
         }
     }
 
-    pub fn with_evidence(mut self, name: &str, value: impl Into<serde_json::Value>) -> Finding {
-        self.evidence.insert(name.to_string(), value.into());
+    pub fn with_evidence(mut self, evidence: impl Into<Evidence>) -> Finding {
+        self.evidence = evidence.into();
         self
     }
 
@@ -285,7 +288,15 @@ mod tests {
                 "t".into(),
                 "m".into(),
             )
-            .with_evidence("match_rate", rate)
+            .with_evidence(evidence::UndeclaredPii {
+                column: column.to_string(),
+                non_empty_cells: 100,
+                kinds: vec![evidence::KindCells {
+                    kind: crate::pii::PiiKind::CnMobile,
+                    cells: (100.0 * rate) as u64,
+                    rate,
+                }],
+            })
         };
         assert_eq!(
             make("notes", 0.1).fingerprint,
@@ -295,6 +306,28 @@ mod tests {
             make("notes", 0.1).fingerprint,
             make("memo", 0.1).fingerprint
         );
+    }
+
+    #[test]
+    fn a_finding_read_back_from_its_report_is_written_back_unchanged() {
+        let finding = Finding::new(
+            "pricing.rule-surcharge",
+            Severity::High,
+            Subject::dataset("rules"),
+            "device_os",
+            "t".into(),
+            "m".into(),
+        )
+        .with_evidence(evidence::SurchargeRule {
+            attribute: "device_os".into(),
+            attribute_class: "profiling".into(),
+            adjust: "+5%".into(),
+            condition: "device_os = 'iOS'".into(),
+        });
+        let written = serde_json::to_string_pretty(&finding).unwrap();
+        let read: Finding = serde_json::from_str(&written).unwrap();
+        assert_eq!(serde_json::to_string_pretty(&read).unwrap(), written);
+        assert_eq!(read.evidence.fields(), finding.evidence.fields());
     }
 
     #[test]

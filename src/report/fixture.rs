@@ -5,7 +5,8 @@ use crate::checks::mail::breakdown::{CampaignSends, MailBreakdown};
 use crate::checks::{CheckRun, CheckStatus};
 use crate::config::Lang;
 use crate::engine::{InputFile, RegisteredDataset};
-use crate::findings::{AppliedWaiver, Citation, Finding, Severity, Subject};
+use crate::findings::evidence::{Condition, Episode, Episodes, GapTest, ObservedGap};
+use crate::findings::{AppliedWaiver, Citation, Evidence, Finding, Severity, Subject};
 use crate::probe::ProbeSummary;
 use crate::quasi_kind::QuasiKind;
 use crate::report::{PackReference, Report, Tool};
@@ -26,15 +27,60 @@ pub fn finding(check: &str, severity: Severity, title: &str) -> Finding {
 pub fn overcharge(sku: &str, mean: f64) -> Finding {
     let mut f = finding("pricing.tenure-overcharge", Severity::High, sku);
     f.subject.sku = Some(sku.to_string());
-    f.with_evidence("cohorts", "tenure > 365 days vs <= 30 days")
-        .with_evidence("confidence", 0.95)
-        .with_evidence("gap_estimate", mean)
-        .with_evidence("gap_ci_low", mean - 0.02)
-        .with_evidence("gap_ci_high", mean + 0.02)
-        .with_evidence("hodges_lehmann", mean)
-        .with_evidence("median_gap", 0.0)
-        .with_evidence("matched_strata", 24)
-        .with_evidence("q_value", 0.0004)
+    f.with_evidence(observed_gap(mean))
+}
+
+/// An observed gap of `mean` over 24 matched strata, without episodes.
+pub fn observed_gap(mean: f64) -> ObservedGap {
+    ObservedGap {
+        cohorts: "tenure > 365 days vs <= 30 days".into(),
+        test: GapTest {
+            confidence: 0.95,
+            gap_estimate: mean,
+            gap_ci_low: mean - 0.02,
+            gap_ci_high: mean + 0.02,
+            hodges_lehmann: mean,
+            median_gap: 0.0,
+            p_value: 0.0001,
+            q_value: 0.0004,
+        },
+        excess_offered: 120.5,
+        excess_share: mean,
+        skus_tested: 40,
+        matched_strata: 24,
+        n_first_cohort: 60,
+        n_second_cohort: 80,
+        episode_p_value: 0.0002,
+        episode_q_value: 0.0008,
+        episodes: None,
+    }
+}
+
+/// Two episodes shown of three: a whole day, and an hour under one condition.
+pub fn episodes() -> Episodes {
+    Episodes {
+        shown: vec![
+            Episode {
+                bucket: "2025-11-09".into(),
+                condition: None,
+                strata: 1,
+                gap: 0.1,
+            },
+            Episode {
+                bucket: "2026-03-09 13:00".into(),
+                condition: Some(Condition {
+                    column: "channel".into(),
+                    value: "app".into(),
+                }),
+                strata: 2,
+                gap: 0.125,
+            },
+        ],
+        total: 3,
+        buckets: 3,
+        share: 0.125,
+        gap: 0.11,
+    }
 }
 
 pub fn report(findings: Vec<Finding>) -> Report {
@@ -76,14 +122,10 @@ pub fn report(findings: Vec<Finding>) -> Report {
 
 /// A report with data for every chart.
 pub fn full_report() -> Report {
-    let episodes = serde_json::json!([
-        "2025-11-09 (all conditions: 1 stratum, +10.0%)",
-        "2026-03-09 13:00 (channel = app: 2 strata, +12.5%)"
-    ]);
-    let mut with_episodes = overcharge("SKU2", 0.08)
-        .with_evidence("episodes", episodes)
-        .with_evidence("episodes_total", 3)
-        .with_evidence("episode_gap", 0.11);
+    let mut with_episodes = overcharge("SKU2", 0.08).with_evidence(ObservedGap {
+        episodes: Some(episodes()),
+        ..observed_gap(0.08)
+    });
     with_episodes.waiver = Some(AppliedWaiver {
         reason: "price test".into(),
         owner: "pricing team".into(),
@@ -171,7 +213,21 @@ pub fn hostile_report(text: &str) -> Report {
             rule: Some(text.to_string()),
             waiver: Some(text.to_string()),
         };
-        f.evidence.insert(text.to_string(), text.into());
+        match &mut f.evidence {
+            Evidence::ObservedGap(gap) => {
+                gap.cohorts = text.to_string();
+                for episode in gap.episodes.iter_mut().flat_map(|e| &mut e.shown) {
+                    episode.condition = Some(Condition {
+                        column: text.to_string(),
+                        value: text.to_string(),
+                    });
+                }
+            }
+            // A name only a report read back (a baseline) can bring.
+            other => {
+                *other = Evidence::Recorded([(text.to_string(), text.into())].into());
+            }
+        }
         f.waiver = Some(AppliedWaiver {
             reason: text.to_string(),
             owner: text.to_string(),

@@ -180,7 +180,7 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(md, "{}{}\n", words.message, prose(&finding.message));
         if !finding.evidence.is_empty() {
             let _ = writeln!(md, "| {} | {} |\n|---|---|", words.evidence, words.value);
-            for (name, value) in &finding.evidence {
+            for (name, value) in &finding.evidence.fields() {
                 let _ = writeln!(
                     md,
                     "| {} | {} |",

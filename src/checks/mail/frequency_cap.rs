@@ -7,6 +7,7 @@ use crate::checks::{Need, Outcome, Table};
 use crate::engine::Placement;
 use crate::error::Result;
 use crate::findings::Severity;
+use crate::findings::evidence::{CampaignMessages, MessageCap};
 use crate::policy::{Strictest, Validate, within};
 
 check_info!(
@@ -159,8 +160,13 @@ check!(
                 .iter()
                 .map(|c| {
                     campaign_finding(&INFO, check.severity, c, what, &check.legal_bases)
-                        .with_evidence("max_messages", cap.max_messages)
-                        .with_evidence("window_days", cap.window_days)
+                        .with_evidence(CampaignMessages {
+                            cap: Some(MessageCap {
+                                max_messages: cap.max_messages,
+                                window_days: cap.window_days,
+                            }),
+                            ..c.evidence()
+                        })
                 })
                 .collect(),
         ))

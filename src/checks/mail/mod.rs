@@ -23,6 +23,7 @@ use crate::config::MailSendsDataset;
 use crate::config_errors::quoted_or;
 use crate::engine::{Engine, literal};
 use crate::error::Result;
+use crate::findings::evidence::CampaignMessages;
 use crate::findings::{Finding, Severity, Subject, share};
 use crate::mail::time::BusinessDeadlineUdf;
 use crate::policy::{EffectiveCheck, EffectivePolicy};
@@ -232,6 +233,21 @@ async fn count_by_campaign(
     Ok(counts)
 }
 
+impl CampaignCount {
+    fn evidence(&self) -> CampaignMessages {
+        CampaignMessages {
+            messages: self.violations,
+            campaign_messages: self.messages,
+            share: share(self.violations, self.messages),
+            recipients: self.recipients,
+            first_sent_at: self.first.clone(),
+            last_sent_at: self.last.clone(),
+            example_recipients: self.examples.clone(),
+            cap: None,
+        }
+    }
+}
+
 fn campaign_finding(
     info: &CheckInfo,
     severity: Severity,
@@ -263,13 +279,7 @@ fn campaign_finding(
             count.last
         ),
     )
-    .with_evidence("messages", count.violations)
-    .with_evidence("campaign_messages", count.messages)
-    .with_evidence("share", share(count.violations, count.messages))
-    .with_evidence("recipients", count.recipients)
-    .with_evidence("first_sent_at", count.first.clone())
-    .with_evidence("last_sent_at", count.last.clone())
-    .with_evidence("example_recipients", count.examples.join(", "))
+    .with_evidence(count.evidence())
     .with_legal_bases(
         &legal
             .iter()

@@ -24,6 +24,9 @@ use crate::comparison::{Comparison, Verdict};
 use crate::config::Config;
 use crate::engine::ident;
 use crate::error::Result;
+use crate::findings::evidence::{
+    Condition, Episode, Episodes, GapTest, LackingData, ObservedGap, ProtectedCoverage,
+};
 use crate::findings::{Finding, Severity, Subject};
 use crate::policy::{EffectiveCheck, Strictest, Validate, within};
 use crate::stats;
@@ -316,23 +319,20 @@ fn severity_for_money(configured: Severity, share: f64, settings: &Settings) -> 
     }
 }
 
-/// An episode in words: `2025-11-03 (channel = app: 2 strata, +10.0%)`.
-fn episode_text(cell: &Cell, gap: f64, condition_names: &[String]) -> String {
-    let scope = match &cell.scope {
-        Scope::AllConditions => "all conditions".to_string(),
-        Scope::Condition(column, value) => format!("{} = {value}", condition_names[*column]),
-    };
-    format!(
-        "{} ({scope}: {} {}, {:+.1}%)",
-        cell.bucket,
-        cell.strata.len(),
-        if cell.strata.len() == 1 {
-            "stratum"
-        } else {
-            "strata"
+/// An episode as evidence: its bucket, its condition, its strata and their mean gap.
+fn episode(cell: &Cell, gap: f64, condition_names: &[String]) -> Episode {
+    Episode {
+        bucket: cell.bucket.clone(),
+        condition: match &cell.scope {
+            Scope::AllConditions => None,
+            Scope::Condition(column, value) => Some(Condition {
+                column: condition_names[*column].clone(),
+                value: value.clone(),
+            }),
         },
-        100.0 * gap
-    )
+        strata: cell.strata.len(),
+        gap,
+    }
 }
 
 /// Which protected attributes were compared and which were not, and why: an auditor must be
@@ -371,22 +371,14 @@ pub(super) fn protected_coverage(info: &CheckInfo, cohorts: &super::cohorts::Coh
         ),
         message,
     )
-    .with_evidence(
-        "attributes_compared",
-        cohorts
-            .compared
-            .iter()
-            .map(|(a, _)| a.clone())
-            .collect::<Vec<_>>(),
-    )
-    .with_evidence(
-        "attributes_skipped",
-        cohorts
+    .with_evidence(ProtectedCoverage {
+        attributes_compared: cohorts.compared.iter().map(|(a, _)| a.clone()).collect(),
+        attributes_skipped: cohorts
             .skipped
             .iter()
             .map(|s| s.attribute.clone())
-            .collect::<Vec<_>>(),
-    )
+            .collect(),
+    })
 }
 
 /// `f` over `items` on every core, results in the order of `items`: the permutation scans are
@@ -642,11 +634,11 @@ pub async fn overcharge(
         let episode_buckets: BTreeSet<&str> = found.iter().map(|c| c.bucket.as_str()).collect();
         let episode_share = episode_buckets.len() as f64 / matched_buckets.len().max(1) as f64;
         let episode_gap = episode_log_gap.exp_m1();
-        let episode_texts: Vec<String> = found
+        let episodes: Vec<Episode> = found
             .iter()
             .zip(&scan.gaps)
             .take(EPISODES_SHOWN)
-            .map(|(c, gap)| episode_text(c, *gap, &condition_names))
+            .map(|(c, gap)| episode(c, *gap, &condition_names))
             .collect();
         let log_gaps = sku.log_gaps();
         let hodges_lehmann = stats::hodges_lehmann(&log_gaps, settings.confidence)
@@ -687,7 +679,7 @@ pub async fn overcharge(
             tested
         );
         if !found.is_empty() {
-            let shown = &episode_texts[..episode_texts.len().min(5)];
+            let shown: Vec<String> = episodes.iter().take(5).map(Episode::to_string).collect();
             message.push_str(&format!(
                 " The gap comes in {} episodes ({} of the {} {unit}s with matched strata: {:.0}%) where the first cohort was offered {} in every stratum, {:+.1}% on average there; episode scan p = {:.2e} (sign-flip permutations), Benjamini-Hochberg q = {:.2e}: {}{}.",
                 found.len(),
@@ -709,7 +701,7 @@ pub async fn overcharge(
             more_or_less(excess),
             100.0 * share
         ));
-        let mut finding = Finding::new(
+        let finding = Finding::new(
             info.id,
             severity,
             Subject {
@@ -721,31 +713,34 @@ pub async fn overcharge(
             title,
             message,
         )
-        .with_evidence("cohorts", pair.name.clone())
-        .with_evidence("confidence", settings.confidence)
-        .with_evidence("excess_offered", round2(excess.abs()))
-        .with_evidence("excess_share", round4(share))
-        .with_evidence("skus_tested", tested)
-        .with_evidence("matched_strata", test.matched_strata)
-        .with_evidence("n_first_cohort", test.n_treated)
-        .with_evidence("n_second_cohort", test.n_reference)
-        .with_evidence("gap_estimate", round4(test.mean.estimate))
-        .with_evidence("gap_ci_low", round4(test.mean.low))
-        .with_evidence("gap_ci_high", round4(test.mean.high))
-        .with_evidence("hodges_lehmann", round4(hodges_lehmann))
-        .with_evidence("median_gap", round4(median_gap))
-        .with_evidence("p_value", significant(test.p_value))
-        .with_evidence("q_value", significant(*q))
-        .with_evidence("episode_p_value", significant(scan.p_value))
-        .with_evidence("episode_q_value", significant(*q_episodes));
-        if !found.is_empty() {
-            finding = finding
-                .with_evidence("episodes", episode_texts)
-                .with_evidence("episodes_total", found.len())
-                .with_evidence("episode_buckets", episode_buckets.len())
-                .with_evidence("episode_share", round4(episode_share))
-                .with_evidence("episode_gap", round4(episode_gap));
-        }
+        .with_evidence(ObservedGap {
+            cohorts: pair.name.clone(),
+            test: GapTest {
+                confidence: settings.confidence,
+                gap_estimate: round4(test.mean.estimate),
+                gap_ci_low: round4(test.mean.low),
+                gap_ci_high: round4(test.mean.high),
+                hodges_lehmann: round4(hodges_lehmann),
+                median_gap: round4(median_gap),
+                p_value: significant(test.p_value),
+                q_value: significant(*q),
+            },
+            excess_offered: round2(excess.abs()),
+            excess_share: round4(share),
+            skus_tested: tested,
+            matched_strata: test.matched_strata,
+            n_first_cohort: test.n_treated,
+            n_second_cohort: test.n_reference,
+            episode_p_value: significant(scan.p_value),
+            episode_q_value: significant(*q_episodes),
+            episodes: (!found.is_empty()).then(|| Episodes {
+                shown: episodes,
+                total: found.len(),
+                buckets: episode_buckets.len(),
+                share: round4(episode_share),
+                gap: round4(episode_gap),
+            }),
+        });
         findings.push(finding.with_legal_bases(&check.legal_bases));
     }
 
@@ -778,8 +773,10 @@ pub async fn overcharge(
                 settings.min_strata,
                 per_pair.join("; ")
             ))
-            .with_evidence("comparisons_lacking_data", total)
-            .with_evidence("comparisons_tested", tested),
+            .with_evidence(LackingData {
+                comparisons_lacking_data: total,
+                comparisons_tested: tested,
+            }),
         );
     }
     if kind == CohortKind::Protected && !(cohorts.compared.is_empty() && cohorts.skipped.is_empty())

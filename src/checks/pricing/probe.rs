@@ -17,6 +17,7 @@ use super::cohorts::{CohortKind, Cohorts, SkippedAttribute};
 use super::observed::{protected_coverage, round4, signed_rank_p, significant};
 use crate::checks::{CheckInfo, Context, Need, Outcome};
 use crate::error::Result;
+use crate::findings::evidence::{self, GapTest, LackingData, ProbeExample, ProbeGap};
 use crate::findings::{Finding, Severity, Subject};
 use crate::policy::{EffectiveCheck, Strictest, Validate, within};
 use crate::stats;
@@ -217,16 +218,14 @@ pub fn judge(
                 shown.push(pair);
             }
         }
-        let examples: Vec<serde_json::Value> = shown
+        let examples: Vec<ProbeExample> = shown
             .iter()
-            .map(|p| {
-                serde_json::json!({
-                    "attribute": test.attribute,
-                    "first_twin": test.treated_value,
-                    "first_price": p.treated_price,
-                    "second_twin": test.reference_value,
-                    "second_price": p.reference_price,
-                })
+            .map(|p| ProbeExample {
+                attribute: test.attribute.clone(),
+                first_twin: test.treated_value.clone(),
+                first_price: p.treated_price,
+                second_twin: test.reference_value.clone(),
+                second_price: p.reference_price,
             })
             .collect();
         let example_text: Vec<String> = shown
@@ -287,19 +286,23 @@ pub fn judge(
             title,
             message,
         )
-        .with_evidence("comparison", test.name.clone())
-        .with_evidence("pairs_asked", planned)
-        .with_evidence("pairs_answered", sku_test.gaps.len())
-        .with_evidence("confidence", settings.confidence)
-        .with_evidence("gap_estimate", round4(mean.estimate))
-        .with_evidence("gap_ci_low", round4(mean.low))
-        .with_evidence("gap_ci_high", round4(mean.high))
-        .with_evidence("hodges_lehmann", round4(hodges_lehmann))
-        .with_evidence("median_gap", round4(median_gap))
-        .with_evidence("p_value", significant(sku_test.p_value))
-        .with_evidence("q_value", significant(*q))
-        .with_evidence("skus_tested", tested.len())
-        .with_evidence("examples", examples)
+        .with_evidence(ProbeGap {
+            comparison: test.name.clone(),
+            test: GapTest {
+                confidence: settings.confidence,
+                gap_estimate: round4(mean.estimate),
+                gap_ci_low: round4(mean.low),
+                gap_ci_high: round4(mean.high),
+                hodges_lehmann: round4(hodges_lehmann),
+                median_gap: round4(median_gap),
+                p_value: significant(sku_test.p_value),
+                q_value: significant(*q),
+            },
+            pairs_asked: planned,
+            pairs_answered: sku_test.gaps.len(),
+            skus_tested: tested.len(),
+            examples,
+        })
         .with_legal_bases(&check.legal_bases);
         findings.push(finding);
     }
@@ -319,8 +322,10 @@ pub fn judge(
                     if lacking.len() > shown.len() { "; …" } else { "" }
                 ),
             )
-            .with_evidence("comparisons_lacking_data", lacking.len())
-            .with_evidence("comparisons_tested", tested.len()),
+            .with_evidence(LackingData {
+                comparisons_lacking_data: lacking.len(),
+                comparisons_tested: tested.len(),
+            }),
         );
     }
     for not in answers.not_probed.iter().filter(|n| n.kind == kind) {
@@ -333,7 +338,9 @@ pub fn judge(
                 "Not probed".to_string(),
                 format!("Asked for, but not probed: {}.", not.reason),
             )
-            .with_evidence("reason", not.reason.clone()),
+            .with_evidence(evidence::NotProbed {
+                reason: not.reason.clone(),
+            }),
         );
     }
     if kind == CohortKind::Protected
@@ -469,7 +476,7 @@ mod tests {
         );
         let lacking = findings
             .iter()
-            .find(|f| f.evidence.contains_key("comparisons_lacking_data"))
+            .find(|f| matches!(f.evidence, crate::findings::Evidence::LackingData(_)))
             .expect("a lacking-data note");
         assert!(
             lacking.message.contains("SKU0: 2 of 20 pairs answered"),

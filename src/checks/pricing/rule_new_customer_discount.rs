@@ -2,6 +2,7 @@
 
 use super::{classified, location, rule_subject};
 use crate::checks::{Need, Outcome};
+use crate::findings::evidence::NewCustomerDiscountRule;
 use crate::findings::{Finding, Severity};
 use crate::policy::{AttributeClass, EffectiveCheck, EffectivePolicy, NoSettings};
 use crate::pricing::rules::{Direction, RulesFile};
@@ -62,9 +63,11 @@ fn findings(rules: &RulesFile, policy: &EffectivePolicy, check: &EffectiveCheck)
                     rule.when
                 ),
             )
-            .with_evidence("attribute", used.attribute.clone())
-            .with_evidence("adjust", rule.adjust.describe())
-            .with_evidence("disclosed", false)
+            .with_evidence(NewCustomerDiscountRule {
+                attribute: used.attribute.clone(),
+                adjust: rule.adjust.describe(),
+                disclosed: false,
+            })
             .at(location(rules, used))
             .with_legal_bases(&check.legal_bases),
         );

@@ -2,6 +2,7 @@
 
 use super::{classified, location, rule_subject};
 use crate::checks::{Need, Outcome};
+use crate::findings::evidence::ProtectedAttributeRule;
 use crate::findings::{Finding, Severity};
 use crate::policy::{AttributeClass, EffectiveCheck, EffectivePolicy, NoSettings};
 use crate::pricing::rules::RulesFile;
@@ -49,8 +50,10 @@ fn findings(rules: &RulesFile, policy: &EffectivePolicy, check: &EffectiveCheck)
                     used.attribute
                 ),
             )
-            .with_evidence("attribute", used.attribute.clone())
-            .with_evidence("adjust", rule.adjust.describe())
+            .with_evidence(ProtectedAttributeRule {
+                attribute: used.attribute.clone(),
+                adjust: rule.adjust.describe(),
+            })
             .at(location(rules, used))
             .with_legal_bases(&check.legal_bases),
         );

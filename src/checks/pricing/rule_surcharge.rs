@@ -2,6 +2,7 @@
 
 use super::{classified, location, rule_subject};
 use crate::checks::{Need, Outcome};
+use crate::findings::evidence::SurchargeRule;
 use crate::findings::{Finding, Severity};
 use crate::policy::{AttributeClass, EffectiveCheck, EffectivePolicy, NoSettings};
 use crate::pricing::rules::{Direction, RulesFile};
@@ -64,10 +65,12 @@ fn findings(rules: &RulesFile, policy: &EffectivePolicy, check: &EffectiveCheck)
                     class.name()
                 ),
             )
-            .with_evidence("attribute", used.attribute.clone())
-            .with_evidence("attribute_class", class.name())
-            .with_evidence("adjust", rule.adjust.describe())
-            .with_evidence("condition", rule.when.clone())
+            .with_evidence(SurchargeRule {
+                attribute: used.attribute.clone(),
+                attribute_class: class.name().to_string(),
+                adjust: rule.adjust.describe(),
+                condition: rule.when.clone(),
+            })
             .at(location(rules, used))
             .with_legal_bases(&check.legal_bases),
         );

@@ -2,6 +2,7 @@
 
 use super::{classified, location, rule_subject};
 use crate::checks::{Need, Outcome};
+use crate::findings::evidence::UnclassifiedAttributeRule;
 use crate::findings::{Finding, Severity};
 use crate::policy::{EffectiveCheck, EffectivePolicy, NoSettings};
 use crate::pricing::rules::RulesFile;
@@ -49,7 +50,9 @@ fn findings(rules: &RulesFile, policy: &EffectivePolicy, check: &EffectiveCheck)
                         used.attribute, rule.id
                     ),
                 )
-                .with_evidence("attribute", used.attribute.clone())
+                .with_evidence(UnclassifiedAttributeRule {
+                    attribute: used.attribute.clone(),
+                })
                 .at(location(rules, used))
                 .with_legal_bases(&check.legal_bases),
             );

@@ -12,6 +12,7 @@ use crate::checks::{Need, Outcome, Table};
 use crate::config::Config;
 use crate::engine::{Engine, ident};
 use crate::error::{Error, Result};
+use crate::findings::evidence::{self, SkuGap};
 use crate::findings::{Finding, Severity, SourceLocation, Subject};
 use crate::policy::{EffectiveCheck, EffectivePolicy, Strictest, Validate, within};
 use crate::pricing::FEATURES_TABLE;
@@ -410,11 +411,6 @@ async fn simulate(
     for i in flagged {
         let pair = &pairs[i];
         let over = over_tolerance(&baseline[i], pair, settings.tolerance);
-        let top: Vec<String> = over
-            .iter()
-            .take(5)
-            .map(|(sku, g)| format!("{sku} {:+.2}%", 100.0 * g))
-            .collect();
         let rules_text = if responsible[i].is_empty() {
             "the rules together (no single rule)".to_string()
         } else {
@@ -435,13 +431,22 @@ async fn simulate(
                     100.0 * settings.tolerance
                 ),
             )
-            .with_evidence("cohorts", pair.name.clone())
-            .with_evidence("skus_compared", baseline[i].len())
-            .with_evidence("skus_over_tolerance", over.len())
-            .with_evidence("largest_gap", round4(over[0].1))
-            .with_evidence("largest_gaps", top.join("; "))
-            .with_evidence("rules_responsible", responsible[i].join(", "))
-            .with_evidence("customers_simulated", customers_simulated)
+            .with_evidence(evidence::SimulatedDisparity {
+                cohorts: pair.name.clone(),
+                customers_simulated,
+                skus_compared: baseline[i].len(),
+                skus_over_tolerance: over.len(),
+                largest_gap: round4(over[0].1),
+                largest_gaps: over
+                    .iter()
+                    .take(5)
+                    .map(|(sku, gap)| SkuGap {
+                        sku: sku.clone(),
+                        gap: *gap,
+                    })
+                    .collect(),
+                rules_responsible: responsible[i].clone(),
+            })
             .with_legal_bases(&check.legal_bases);
         // Point code scanning at the first rule responsible, where the fix goes.
         let culprit = responsible[i]

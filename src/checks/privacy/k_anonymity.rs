@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::checks::{Need, Outcome, Table};
 use crate::error::Result;
+use crate::findings::evidence::{BelowK, OverSuppressed, RawQuasiIdentifiers};
 use crate::findings::{Finding, Severity, Subject, share};
 use crate::policy::{EffectiveCheck, Strictest, Validate, within};
 use crate::quasi_kind::QuasiKind;
@@ -104,8 +105,8 @@ check!(
 /// Findings from what the segmentation's anonymization achieved.
 fn findings(report: &AnonymityReport, check: &EffectiveCheck, settings: &Settings) -> Vec<Finding> {
     let subject = Subject::dataset("customers");
-    let columns: Vec<&str> = report.columns.iter().map(|c| c.column.as_str()).collect();
-    let columns = columns.join(", ");
+    let quasi_identifiers: Vec<String> = report.columns.iter().map(|c| c.column.clone()).collect();
+    let columns = quasi_identifiers.join(", ");
     let mut findings = Vec::new();
     if report.raw_rows_below_k > 0 {
         findings.push(
@@ -120,10 +121,12 @@ fn findings(report: &AnonymityReport, check: &EffectiveCheck, settings: &Setting
                     report.raw_unique_rows, report.rows, report.raw_rows_below_k, report.k_required
                 ),
             )
-            .with_evidence("raw_unique_customers", report.raw_unique_rows)
-            .with_evidence("raw_customers_below_k", report.raw_rows_below_k)
-            .with_evidence("raw_share_below_k", share(report.raw_rows_below_k, report.rows))
-            .with_evidence("quasi_identifiers", columns.clone()),
+            .with_evidence(RawQuasiIdentifiers {
+                quasi_identifiers,
+                raw_unique_customers: report.raw_unique_rows,
+                raw_customers_below_k: report.raw_rows_below_k,
+                raw_share_below_k: share(report.raw_rows_below_k, report.rows),
+            }),
         );
     }
     if report.k_achieved < report.k_required {
@@ -139,8 +142,10 @@ fn findings(report: &AnonymityReport, check: &EffectiveCheck, settings: &Setting
                     report.rows, report.k_required
                 ),
             )
-            .with_evidence("k_required", report.k_required)
-            .with_evidence("k_achieved", report.k_achieved),
+            .with_evidence(BelowK {
+                k_required: report.k_required,
+                k_achieved: report.k_achieved,
+            }),
         );
     }
     let max_suppression = settings.max_suppression;
@@ -159,8 +164,10 @@ fn findings(report: &AnonymityReport, check: &EffectiveCheck, settings: &Setting
                     100.0 * max_suppression
                 ),
             )
-            .with_evidence("suppressed_cell_share", report.suppressed_cell_share)
-            .with_evidence("suppressed_customers", report.suppressed_rows),
+            .with_evidence(OverSuppressed {
+                suppressed_cell_share: report.suppressed_cell_share,
+                suppressed_customers: report.suppressed_rows,
+            }),
         );
     }
     findings

@@ -1,6 +1,6 @@
 #![doc = include_str!("undeclared_pii.md")]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::Int64Type;
@@ -10,6 +10,7 @@ use crate::checks::Outcome;
 use crate::config::Config;
 use crate::engine::{Engine, RegisteredDataset, ident};
 use crate::error::{Result, data_column_name, data_column_phrase};
+use crate::findings::evidence::{self, DeclaredMismatch, KindCells};
 use crate::findings::{Finding, Severity, Subject, share};
 use crate::pii::{PiiKind, PiiMaskUdf, names_documents};
 use crate::policy::{EffectiveCheck, EffectivePolicy, Strictest, Validate, within};
@@ -360,8 +361,6 @@ fn undeclared_finding(
     if significant.is_empty() {
         return None;
     }
-    let kinds: BTreeSet<&str> = significant.keys().map(|k| k.name()).collect();
-    let kinds_text = kinds.iter().copied().collect::<Vec<_>>().join(", ");
     let summary: Vec<String> = significant
         .iter()
         .map(|(kind, count)| {
@@ -375,7 +374,7 @@ fn undeclared_finding(
     // The header may itself be a customer's value (a phone number as a column name).
     let position = dataset.schema.index_of(column).ok();
     let shown = data_column_name(column, position);
-    let mut finding = Finding::new(
+    let finding = Finding::new(
         ID,
         severity,
         Subject::column(dataset.role, &shown),
@@ -389,17 +388,18 @@ fn undeclared_finding(
             scan.non_empty
         ),
     )
-    .with_evidence("column", shown.as_str())
-    .with_evidence("detected_kinds", kinds_text)
-    .with_evidence("non_empty_cells", scan.non_empty);
-    for (kind, count) in &significant {
-        finding = finding
-            .with_evidence(&format!("{}_cells", kind.name()), *count)
-            .with_evidence(
-                &format!("{}_rate", kind.name()),
-                share(*count, scan.non_empty),
-            );
-    }
+    .with_evidence(evidence::UndeclaredPii {
+        column: shown,
+        non_empty_cells: scan.non_empty,
+        kinds: significant
+            .iter()
+            .map(|(kind, count)| KindCells {
+                kind: *kind,
+                cells: *count,
+                rate: share(*count, scan.non_empty),
+            })
+            .collect(),
+    });
     Some(finding)
 }
 
@@ -447,10 +447,12 @@ fn mismatch_finding(
                 kind.name()
             ),
         )
-        .with_evidence("column", column)
-        .with_evidence("declared_as", class.domain())
-        .with_evidence("matching_cells", matching)
-        .with_evidence("non_empty_cells", scan.non_empty),
+        .with_evidence(DeclaredMismatch {
+            column: column.to_string(),
+            declared_as: class.domain().to_string(),
+            matching_cells: matching,
+            non_empty_cells: scan.non_empty,
+        }),
     )
 }
 
@@ -480,6 +482,15 @@ mod tests {
         }
     }
 
+    fn cells(finding: &Finding, kind: PiiKind) -> Option<u64> {
+        match &finding.evidence {
+            crate::findings::Evidence::UndeclaredPii(e) => {
+                e.kinds.iter().find(|k| k.kind == kind).map(|k| k.cells)
+            }
+            _ => None,
+        }
+    }
+
     #[test]
     fn phones_in_notes_fire_and_a_stray_match_does_not() {
         let settings = Settings::default();
@@ -491,7 +502,7 @@ mod tests {
             Severity::High,
         )
         .unwrap();
-        assert_eq!(fired.evidence["cn-mobile_cells"], 40);
+        assert_eq!(cells(&fired, PiiKind::CnMobile), Some(40));
         assert!(
             undeclared_finding(
                 &dataset(),
@@ -545,7 +556,7 @@ mod tests {
             Severity::High,
         )
         .expect("a column of passport numbers");
-        assert_eq!(passports.evidence["passport_cells"], 900);
+        assert_eq!(cells(&passports, PiiKind::Passport), Some(900));
         assert!(
             undeclared_finding(
                 &dataset(),

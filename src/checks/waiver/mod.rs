@@ -10,6 +10,7 @@ pub mod unmatched;
 use chrono::NaiveDate;
 
 use crate::config::Waiver;
+use crate::findings::evidence::{ExpiredWaiver, UnmatchedWaiver};
 use crate::findings::{AppliedWaiver, Finding, Subject};
 
 /// The registry entries of the waiver checks, for `explain` and SARIF.
@@ -43,9 +44,11 @@ pub fn apply(findings: &mut [Finding], waivers: &[Waiver], today: NaiveDate) -> 
                         matched.len()
                     ),
                 )
-                .with_evidence("owner", waiver.owner.clone())
-                .with_evidence("expires", expires)
-                .with_evidence("matched_findings", matched.len()),
+                .with_evidence(ExpiredWaiver {
+                    owner: waiver.owner.clone(),
+                    expires,
+                    matched_findings: matched.len(),
+                }),
             );
             continue;
         }
@@ -63,8 +66,10 @@ pub fn apply(findings: &mut [Finding], waivers: &[Waiver], today: NaiveDate) -> 
                         waiver.describe()
                     ),
                 )
-                .with_evidence("owner", waiver.owner.clone())
-                .with_evidence("expires", expires),
+                .with_evidence(UnmatchedWaiver {
+                    owner: waiver.owner.clone(),
+                    expires,
+                }),
             );
             continue;
         }

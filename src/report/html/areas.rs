@@ -6,43 +6,14 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use chrono::NaiveDate;
-
 use super::charts::{
-    self, Episode, ForestNames, ForestRow, Panel, Series, StackRow, TimelineRow, signed_percent,
+    self, ForestNames, ForestRow, Panel, Series, StackRow, TimelineRow, signed_percent,
 };
-use super::{
-    Page, count_cell, escape, finding_id, findings_in, header, inline, num_cell, number, text,
-};
-use crate::findings::Finding;
-
-/// One episode as `observed.rs` writes it: `2025-11-09 (all conditions: 1 stratum, +10.0%)`
-/// or `2025-11-09 13:00 (channel = app: 2 strata, +6.0%)`.
-fn parse_episode(text: &str) -> Option<Episode> {
-    let day = NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()?;
-    let (_, scope) = text.split_once('(')?;
-    let (_, gap) = scope.strip_suffix("%)")?.rsplit_once(", ")?;
-    Some(Episode {
-        day,
-        whole_bucket: scope.starts_with("all conditions"),
-        gap: gap.parse::<f64>().ok()? / 100.0,
-        text: text.to_string(),
-    })
-}
+use super::{Page, count_cell, escape, finding_id, findings_in, header, inline, num_cell};
+use crate::findings::Evidence;
+use crate::findings::evidence::Episode;
 
 impl Page<'_> {
-    /// A SKU comparison's two label lines: the SKU (or the subject) and the cohorts.
-    fn comparison(finding: &Finding) -> (String, String) {
-        (
-            finding
-                .subject
-                .sku
-                .clone()
-                .unwrap_or_else(|| finding.subject.to_string()),
-            text(finding, "cohorts").unwrap_or_default().to_string(),
-        )
-    }
-
     pub(super) fn pricing(&mut self) {
         let l = self.l;
         let mut forest = Vec::new();
@@ -51,27 +22,33 @@ impl Page<'_> {
         let mut timeline_table = String::new();
         let mut confidence = None;
         for (index, finding) in findings_in(self.report, "pricing") {
-            let (Some(mean), Some(low), Some(high)) = (
-                number(finding, "gap_estimate"),
-                number(finding, "gap_ci_low"),
-                number(finding, "gap_ci_high"),
-            ) else {
-                continue;
+            // A SKU comparison, observed or probed: its gap test, its cohorts, and for an
+            // observed one its strata and episodes.
+            let (test, cohorts, observed) = match &finding.evidence {
+                Evidence::ObservedGap(gap) => (&gap.test, &gap.cohorts, Some(gap)),
+                Evidence::ProbeGap(gap) => (&gap.test, &gap.comparison, None),
+                _ => continue,
             };
-            confidence = confidence.or(number(finding, "confidence"));
-            let (label, sublabel) = Self::comparison(finding);
+            let episodes = observed.and_then(|gap| gap.episodes.as_ref());
+            confidence = confidence.or(Some(test.confidence));
+            let label = finding
+                .subject
+                .sku
+                .clone()
+                .unwrap_or_else(|| finding.subject.to_string());
+            let sublabel = cohorts.clone();
             let anchor = finding_id(index);
             let row = ForestRow {
                 label: label.clone(),
                 sublabel: sublabel.clone(),
                 anchor: anchor.clone(),
                 severity: finding.severity.name(),
-                mean,
-                low,
-                high,
-                hodges_lehmann: number(finding, "hodges_lehmann"),
-                median: number(finding, "median_gap"),
-                episode_gap: number(finding, "episode_gap"),
+                mean: test.gap_estimate,
+                low: test.gap_ci_low,
+                high: test.gap_ci_high,
+                hodges_lehmann: Some(test.hodges_lehmann),
+                median: Some(test.median_gap),
+                episode_gap: episodes.map(|e| e.gap),
             };
             let percent = |v: Option<f64>| v.map(signed_percent);
             let _ = write!(
@@ -79,46 +56,40 @@ impl Page<'_> {
                 "<tr><td><a href=\"#{anchor}\">{}</a></td><td>{}</td>{}{}{}{}{}{}{}</tr>",
                 escape(&label),
                 escape(&sublabel),
-                num_cell(Some(signed_percent(mean))),
+                num_cell(Some(signed_percent(row.mean))),
                 num_cell(Some(format!(
                     "{} … {}",
-                    signed_percent(low),
-                    signed_percent(high)
+                    signed_percent(row.low),
+                    signed_percent(row.high)
                 ))),
                 num_cell(percent(row.hodges_lehmann)),
                 num_cell(percent(row.median)),
                 num_cell(percent(row.episode_gap)),
-                num_cell(number(finding, "matched_strata").map(|v| v.to_string())),
-                num_cell(number(finding, "q_value").map(|v| format!("{v:.2e}"))),
+                num_cell(observed.map(|gap| gap.matched_strata.to_string())),
+                num_cell(Some(format!("{:.2e}", test.q_value))),
             );
             forest.push(row);
-            let episodes: Vec<Episode> = match finding.evidence.get("episodes") {
-                Some(serde_json::Value::Array(items)) => items
-                    .iter()
-                    .filter_map(|v| v.as_str().and_then(parse_episode))
-                    .collect(),
-                _ => Vec::new(),
+            let Some(episodes) = episodes else {
+                continue;
             };
-            if let (Some(first), Some(last)) = (
-                episodes.iter().map(|e| e.day).min(),
-                episodes.iter().map(|e| e.day).max(),
-            ) {
+            let days = || episodes.shown.iter().filter_map(Episode::day);
+            if let (Some(first), Some(last)) = (days().min(), days().max()) {
                 let _ = write!(
                     timeline_table,
                     "<tr><td><a href=\"#{anchor}\">{}</a></td><td>{}</td>{}{}{}{}{}<td>{first}</td><td>{last}</td></tr>",
                     escape(&label),
                     escape(&sublabel),
-                    num_cell(number(finding, "episodes_total").map(|v| v.to_string())),
-                    num_cell(Some(episodes.len().to_string())),
-                    num_cell(number(finding, "episode_buckets").map(|v| v.to_string())),
-                    num_cell(
-                        number(finding, "episode_share").map(|v| format!("{:.0}%", 100.0 * v))
-                    ),
-                    num_cell(percent(number(finding, "episode_gap"))),
+                    num_cell(Some(episodes.total.to_string())),
+                    num_cell(Some(episodes.shown.len().to_string())),
+                    num_cell(Some(episodes.buckets.to_string())),
+                    num_cell(Some(format!("{:.0}%", 100.0 * episodes.share))),
+                    num_cell(percent(Some(episodes.gap))),
                 );
-                let total = number(finding, "episodes_total").map_or(0, |n| n as usize);
-                let sublabel = if total > episodes.len() {
-                    format!("{sublabel} · {}", (l.shown_of)(episodes.len(), total))
+                let sublabel = if episodes.total > episodes.shown.len() {
+                    format!(
+                        "{sublabel} · {}",
+                        (l.shown_of)(episodes.shown.len(), episodes.total)
+                    )
                 } else {
                     sublabel
                 };
@@ -126,7 +97,7 @@ impl Page<'_> {
                     label,
                     sublabel,
                     anchor,
-                    episodes,
+                    episodes: episodes.shown.clone(),
                 });
             }
         }
@@ -530,17 +501,56 @@ impl Page<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::findings::Severity;
+    use crate::findings::evidence::ProbeGap;
+    use crate::report::fixture::{finding, full_report, observed_gap, report};
+    use crate::report::html::render;
+
+    /// The `<svg>` of the chart with id `id`.
+    fn chart(html: &str, id: &str) -> String {
+        let start = html
+            .find(&format!("<svg id=\"{id}\""))
+            .expect("the chart is drawn");
+        let end = start + html[start..].find("</svg>").expect("the chart ends");
+        html[start..end].to_string()
+    }
 
     #[test]
-    fn episodes_are_read_as_the_pricing_checks_write_them() {
-        let day = parse_episode("2025-11-09 (all conditions: 1 stratum, +10.0%)").unwrap();
-        assert_eq!(day.day, NaiveDate::from_ymd_opt(2025, 11, 9).unwrap());
-        assert!(day.whole_bucket);
-        assert!((day.gap - 0.1).abs() < 1e-12);
-        let hour = parse_episode("2026-03-09 13:00 (pay_method = card: 2 strata, -6.5%)").unwrap();
-        assert!(!hour.whole_bucket);
-        assert!((hour.gap + 0.065).abs() < 1e-12);
-        assert_eq!(parse_episode("not an episode"), None);
+    fn the_pricing_charts_read_evidence_not_the_wording_of_findings() {
+        let report = full_report();
+        let mut reworded = full_report();
+        for finding in &mut reworded.findings {
+            finding.title = "Reworded".into();
+            finding.message = "Said otherwise: (all conditions: 9 strata, -99.0%)".into();
+        }
+        let (html, reworded) = (render(&report), render(&reworded));
+        for id in ["chart-forest", "chart-episodes"] {
+            assert_eq!(chart(&html, id), chart(&reworded, id), "{id}");
+        }
+        let episodes = chart(&html, "chart-episodes");
+        assert_eq!(episodes.matches("<rect class=\"ep").count(), 2 + 2);
+        assert!(
+            episodes.contains("<title>2026-03-09 13:00 (channel = app: 2 strata, +12.5%)</title>")
+        );
+    }
+
+    #[test]
+    fn a_probed_sku_is_drawn_with_its_comparison() {
+        let mut probed = finding("pricing.probe-tenure", Severity::High, "SKU9");
+        probed.subject.sku = Some("SKU9".into());
+        let probed = probed.with_evidence(ProbeGap {
+            comparison: "tenure > 365 days vs <= 30 days".into(),
+            test: observed_gap(0.05).test,
+            pairs_asked: 10,
+            pairs_answered: 10,
+            skus_tested: 1,
+            examples: Vec::new(),
+        });
+        let forest = chart(&render(&report(vec![probed])), "chart-forest");
+        assert!(forest.contains(">SKU9</text>"), "{forest}");
+        assert!(
+            forest.contains("SKU9 tenure &gt; 365 days vs &lt;= 30 days"),
+            "{forest}"
+        );
     }
 }

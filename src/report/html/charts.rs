@@ -7,6 +7,7 @@ use std::fmt::Write;
 use chrono::{Datelike, NaiveDate};
 
 use super::escape;
+use crate::findings::evidence::Episode;
 
 /// View box widths: charts are drawn about as wide as the page shows them, so their text
 /// reads at the page's size. `WIDE` spans a section, `HALF` sits beside a table.
@@ -345,17 +346,6 @@ pub fn forest(
     svg
 }
 
-/// One episode: a time bucket (by its day) where the first cohort was offered more.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Episode {
-    pub day: NaiveDate,
-    /// Over every condition of the bucket, not one condition value.
-    pub whole_bucket: bool,
-    pub gap: f64,
-    /// The episode as the finding states it, for the tooltip.
-    pub text: String,
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimelineRow {
     pub label: String,
@@ -374,7 +364,10 @@ pub fn timeline(
 ) -> String {
     const LEFT: f64 = 320.0;
     const ROW: f64 = 34.0;
-    let days = || rows.iter().flat_map(|r| r.episodes.iter().map(|e| e.day));
+    let days = || {
+        rows.iter()
+            .flat_map(|r| r.episodes.iter().filter_map(Episode::day))
+    };
     let (Some(first), Some(last)) = (days().min(), days().max()) else {
         return String::new();
     };
@@ -385,9 +378,13 @@ pub fn timeline(
         left: LEFT,
         right: width - 20.0,
     };
+    // Marks follow the gap as the finding states it, to a tenth of a percent: episodes stated
+    // alike look alike.
+    let stated_gap = |e: &Episode| (1000.0 * e.gap).round() / 1000.0;
     let largest = rows
         .iter()
-        .flat_map(|r| r.episodes.iter().map(|e| e.gap.abs()))
+        .flat_map(|r| r.episodes.iter().filter(|e| e.day().is_some()))
+        .map(|e| stated_gap(e).abs())
         .fold(0.0f64, f64::max);
     let mut body = String::new();
     let tall = |x: f64, y: f64| {
@@ -458,12 +455,16 @@ pub fn timeline(
             at(y + 7.0)
         );
         for episode in &row.episodes {
+            let Some(day) = episode.day() else {
+                continue;
+            };
+            let gap = stated_gap(episode);
             let strength = if largest > 0.0 {
-                0.35 + 0.65 * episode.gap.abs() / largest
+                0.35 + 0.65 * gap.abs() / largest
             } else {
                 1.0
             };
-            let (top, height) = if episode.whole_bucket {
+            let (top, height) = if episode.condition.is_none() {
                 (y - 7.0, 14.0)
             } else {
                 (y, 7.0)
@@ -471,13 +472,13 @@ pub fn timeline(
             let _ = write!(
                 body,
                 "<rect class=\"ep{}\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill-opacity=\"{:.2}\"><title>{}</title></rect>",
-                if episode.gap < 0.0 { " below" } else { "" },
-                at(scale.x(number(episode.day)) - day_width / 2.0),
+                if gap < 0.0 { " below" } else { "" },
+                at(scale.x(number(day)) - day_width / 2.0),
                 at(top),
                 at(day_width),
                 at(height),
                 strength,
-                escape(&episode.text)
+                escape(&episode.to_string())
             );
         }
     }

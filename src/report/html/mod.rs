@@ -75,20 +75,6 @@ fn finding_id(index: usize) -> String {
     format!("f-{}", index + 1)
 }
 
-fn number(finding: &Finding, key: &str) -> Option<f64> {
-    finding
-        .evidence
-        .get(key)
-        .and_then(serde_json::Value::as_f64)
-}
-
-fn text<'f>(finding: &'f Finding, key: &str) -> Option<&'f str> {
-    finding
-        .evidence
-        .get(key)
-        .and_then(serde_json::Value::as_str)
-}
-
 /// A table cell holding a number, right-aligned; `–` when there is none.
 fn num_cell(value: Option<String>) -> String {
     match value {
@@ -716,7 +702,7 @@ impl Page<'_> {
                 "<dl class=\"evidence\" aria-label=\"{}\">",
                 escape(l.evidence)
             );
-            for (name, value) in &finding.evidence {
+            for (name, value) in &finding.evidence.fields() {
                 let (class, value) = match value {
                     serde_json::Value::Array(items) => {
                         let items: Vec<String> = items
@@ -919,7 +905,12 @@ mod tests {
             "Column `notes` <script>alert(1)</script> & \"more\"",
         );
         hostile.message = "Declare `notes` under `identifiers`, or a lone ` stays".into();
-        hostile = hostile.with_evidence("column", "<b>notes</b>");
+        hostile = hostile.with_evidence(crate::findings::evidence::DeclaredMismatch {
+            column: "<b>notes</b>".into(),
+            declared_as: "email".into(),
+            matching_cells: 1,
+            non_empty_cells: 10,
+        });
         hostile.subject.column = Some("a'b".into());
         let html = render(&report(vec![hostile]));
         assert!(!html.contains("<script>alert"), "title escaped");
