@@ -217,7 +217,26 @@ mod tests {
             "f.toml",
         )
         .unwrap();
-        let total = physical_memory().expect("Linux reports its memory");
-        assert_eq!(Runtime::new(&config).unwrap().memory_limit, Some(total / 2));
+        // The machine's memory asked of the kernel directly (pages times page size, where
+        // `physical_memory` parses the kB of /proc/meminfo's MemTotal: both are the kernel's
+        // total RAM, 24,683,772 kB = 25,276,182,528 bytes on the 24 GB machine this was written
+        // on), capped by the cgroup's memory.max when it holds a number ("max" is no cap),
+        // then halved: 12,638,091,264 bytes there.
+        // SAFETY: sysconf has no preconditions.
+        let (pages, page_size) = unsafe {
+            (
+                libc::sysconf(libc::_SC_PHYS_PAGES),
+                libc::sysconf(libc::_SC_PAGESIZE),
+            )
+        };
+        let ram = u64::try_from(pages).unwrap() * u64::try_from(page_size).unwrap();
+        let cgroup_cap = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+            .ok()
+            .and_then(|max| max.trim().parse::<u64>().ok());
+        let machine = cgroup_cap.map_or(ram, |cap| cap.min(ram));
+        assert_eq!(
+            Runtime::new(&config).unwrap().memory_limit,
+            Some(machine / 2)
+        );
     }
 }
