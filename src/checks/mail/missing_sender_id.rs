@@ -41,16 +41,16 @@ mod tests {
         let named = Message::email(1, "spring", at);
         let sends = [
             Message {
-                sender: "",
+                sender_id: "",
                 ..Message::email(2, "spring", at)
             },
             Message {
-                sender: "   ",
+                sender_id: "   ",
                 ..Message::email(3, "spring", at)
             },
             // The near miss: any name at all identifies the sender, however short.
             Message {
-                sender: "X",
+                sender_id: "X",
                 ..Message::email(4, "spring", at)
             },
             named.clone(),

@@ -1,13 +1,12 @@
 //! A small mail log for the mail checks' unit tests: sends and consent events written as CSV
-//! files, mapped as the demo maps its mail datasets, opened by the real engine under the
-//! built-in `cn` pack, and one check run through the registry as the audit runs it (its shared
-//! tables built first, its settings and severity from the pack).
+//! files with every column mapped, opened by the real engine under the built-in `cn` pack, and
+//! one check run through the registry as the audit runs it (its shared tables built first, its
+//! settings and severity from the pack).
 
 use std::sync::Arc;
 
 use crate::checks::{self, Check, CheckStatus, Context};
 use crate::config::Config;
-use crate::demo::DEMO_CONFIG;
 use crate::engine::Engine;
 use crate::findings::Severity;
 use crate::policy::EffectivePolicy;
@@ -24,12 +23,12 @@ pub struct Message {
     pub has_unsubscribe: bool,
     pub one_click_unsubscribe: bool,
     /// Empty for none (an empty CSV cell reads as NULL).
-    pub sender: &'static str,
+    pub sender_id: &'static str,
 }
 
 impl Message {
     /// An e-mail of `campaign` to the `n`th recipient that offers a one-click unsubscribe and
-    /// names its sender: only its consent is left for a check to judge.
+    /// names its sender_id: only its consent is left for a check to judge.
     pub fn email(n: usize, campaign: &'static str, sent_at: &'static str) -> Message {
         Message {
             recipient: format!("r{n}@example.com"),
@@ -38,7 +37,7 @@ impl Message {
             sent_at,
             has_unsubscribe: true,
             one_click_unsubscribe: true,
-            sender: "Example Shop Ltd",
+            sender_id: "Example Shop Ltd",
         }
     }
 
@@ -81,12 +80,32 @@ impl Consent {
     }
 }
 
-/// The demo's mail datasets as its config maps them, read from CSV files, under the cn pack.
+/// The columns of the sends file, in [`Message`]'s order, each named for the config key that
+/// maps it.
+const SEND_COLUMNS: [&str; 7] = [
+    "recipient",
+    "channel",
+    "campaign",
+    "sent_at",
+    "has_unsubscribe",
+    "one_click_unsubscribe",
+    "sender_id",
+];
+/// The columns of the consents file, in [`Consent`]'s order, named likewise.
+const CONSENT_COLUMNS: [&str; 4] = ["recipient", "channel", "action", "at"];
+
+/// The config: the cn pack, a key file, and the two CSV files with every column mapped.
 fn config() -> String {
-    let mail = &DEMO_CONFIG[DEMO_CONFIG.find("[datasets.mail_sends]").unwrap()..];
+    let mapped = |columns: &[&str]| -> String {
+        columns.iter().map(|c| format!("{c} = \"{c}\"\n")).collect()
+    };
     format!(
-        "policies = [\"cn\"]\nkey = {{ file = \"test.key\" }}\n\n{}",
-        mail.replace("sends.parquet", "sends.csv")
+        "policies = [\"cn\"]\nkey = {{ file = \"test.key\" }}\n\n\
+         [datasets.mail_sends]\npath = \"sends.csv\"\n{}\n\
+         [datasets.consents]\npath = \"consents.csv\"\n{}\
+         actions = {{ opt_in = [\"opt_in\"], opt_out = [\"opt_out\"] }}\n",
+        mapped(&SEND_COLUMNS),
+        mapped(&CONSENT_COLUMNS)
     )
 }
 
@@ -116,22 +135,20 @@ impl Flagged {
 /// skipped) and unless each finding is the check's own about the sends.
 pub async fn flagged(check: &dyn Check, sends: &[Message], consents: &[Consent]) -> Vec<Flagged> {
     let dir = tempfile::tempdir().unwrap();
-    let mut sends_csv = String::from(
-        "message_id,recipient,channel,campaign,sent_at,has_unsubscribe,list_unsubscribe_post,sender\n",
-    );
-    for (n, s) in sends.iter().enumerate() {
+    let mut sends_csv = SEND_COLUMNS.join(",") + "\n";
+    for s in sends {
         sends_csv.push_str(&format!(
-            "m{n},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{}\n",
             s.recipient,
             s.channel,
             s.campaign,
             s.sent_at,
             s.has_unsubscribe,
             s.one_click_unsubscribe,
-            s.sender
+            s.sender_id
         ));
     }
-    let mut consents_csv = String::from("recipient,channel,action,at\n");
+    let mut consents_csv = CONSENT_COLUMNS.join(",") + "\n";
     for c in consents {
         consents_csv.push_str(&format!(
             "{},{},{},{}\n",
