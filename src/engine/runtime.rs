@@ -217,11 +217,11 @@ mod tests {
             "f.toml",
         )
         .unwrap();
-        // The machine's memory asked of the kernel directly (pages times page size, where
-        // `physical_memory` parses the kB of /proc/meminfo's MemTotal: both are the kernel's
-        // total RAM, 24,683,772 kB = 25,276,182,528 bytes on the 24 GB machine this was written
-        // on), capped by the cgroup's memory.max when it holds a number ("max" is no cap),
-        // then halved: 12,638,091,264 bytes there.
+        // The expected budget, reckoned without the code under test: the kernel's page count
+        // times its page size (`physical_memory` parses MemTotal's kB from /proc/meminfo; both
+        // are the kernel's total RAM), capped by the cgroup's memory.max where that is a number
+        // ("max" is no cap), halved. Where this was written: 24,683,772 kB of RAM, so
+        // 25,276,182,528 bytes, no cgroup cap, a budget of 12,638,091,264 bytes.
         // SAFETY: sysconf has no preconditions.
         let (pages, page_size) = unsafe {
             (

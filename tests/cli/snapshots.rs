@@ -4,10 +4,11 @@
 //! line each with its exit code, for many broken fixtures. The snapshots are in
 //! tests/cli/snapshots/; only the tool's version and temporary paths are redacted.
 //!
-//! A changed output fails its test with the diff. To review the changes one by one, run
-//! `cargo insta review` (from `cargo install cargo-insta`) after the failing run; to accept them
-//! all, run `INSTA_UPDATE=always cargo test --locked snapshots` and read `git diff` before
-//! committing. Without either, nothing is written and a missing snapshot fails the test.
+//! A changed or missing snapshot fails its test with the diff; nothing needs setting for the
+//! snapshots to pass. Outside CI, insta leaves the new output beside the snapshot as a
+//! `.snap.new` file: review them one by one with `cargo insta review` (from `cargo install
+//! cargo-insta`), or accept every change with `INSTA_UPDATE=always cargo test --locked
+//! snapshots`, then read `git diff tests/cli/snapshots` before committing.
 
 use std::collections::BTreeMap;
 
@@ -123,6 +124,9 @@ fn house_pack(fixture: &Fixture, checks: &str) -> Vec<String> {
     Vec::new()
 }
 
+/// Each names the file (with line and column where it has them) and the key, and never repeats
+/// what was written there: a key pasted where its source belongs, or a secret in a field of the
+/// wrong type, is refused without being shown.
 #[test]
 fn configuration_errors() {
     let breakages = [
@@ -307,6 +311,8 @@ fn orders_csv(fixture: &Fixture, text: &str) {
     std::fs::write(&fixture.data.config, config).unwrap();
 }
 
+/// Each names the dataset and file, and the column, row and expected type where it can; a cell's
+/// value is counted or described, never shown.
 #[test]
 fn input_errors() {
     let breakages = [
