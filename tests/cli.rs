@@ -10,8 +10,6 @@ mod architecture;
 mod cluster;
 #[path = "cli/commands.rs"]
 mod commands;
-#[path = "cli/config_values.rs"]
-mod config_values;
 #[path = "cli/determinism.rs"]
 mod determinism;
 #[path = "cli/errors.rs"]
@@ -36,3 +34,5 @@ mod pricing;
 mod privacy;
 #[path = "cli/probe.rs"]
 mod probe;
+#[path = "cli/snapshots.rs"]
+mod snapshots;

@@ -237,7 +237,26 @@ mod tests {
             "f.toml",
         )
         .unwrap();
-        let total = physical_memory().expect("Linux reports its memory");
-        assert_eq!(Runtime::new(&config).unwrap().memory_limit, Some(total / 2));
+        // The expected budget, reckoned without the code under test: the kernel's page count
+        // times its page size (`physical_memory` parses MemTotal's kB from /proc/meminfo; both
+        // are the kernel's total RAM), capped by the cgroup's memory.max where that is a number
+        // ("max" is no cap), halved. Where this was written: 24,683,772 kB of RAM, so
+        // 25,276,182,528 bytes, no cgroup cap, a budget of 12,638,091,264 bytes.
+        // SAFETY: sysconf has no preconditions.
+        let (pages, page_size) = unsafe {
+            (
+                libc::sysconf(libc::_SC_PHYS_PAGES),
+                libc::sysconf(libc::_SC_PAGESIZE),
+            )
+        };
+        let ram = u64::try_from(pages).unwrap() * u64::try_from(page_size).unwrap();
+        let cgroup_cap = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+            .ok()
+            .and_then(|max| max.trim().parse::<u64>().ok());
+        let machine = cgroup_cap.map_or(ram, |cap| cap.min(ram));
+        assert_eq!(
+            Runtime::new(&config).unwrap().memory_limit,
+            Some(machine / 2)
+        );
     }
 }

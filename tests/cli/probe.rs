@@ -438,15 +438,18 @@ fn the_demo_service_is_found_out() {
         );
     }
     assert!((gap("pricing.probe-device", "SKU10003").unwrap() - 0.05).abs() < 0.002);
-    // The welcome offer (-10% for new customers) everywhere, and the planted surcharge on top.
+    // The welcome offer (-10% for new customers) everywhere, and the planted surcharge on top:
+    // the 730-day twin pays (1 + surcharge), the 30-day twin 0.9, so 5%, 10% and 15% show as
+    // gaps of 1.05 / 0.9 - 1 = 16.7%, 22.2% and 27.8%. The loyal-uplift rule (+8% for regulars
+    // of low price sensitivity in electronics) widens some pairs, but fewer than half of the
+    // base profiles are that insensitive, so the median pair keeps the planted size; rounding
+    // quotes to cents moves it by less than 0.002.
     let welcome = 1.0 / 0.9 - 1.0;
     assert!((gap("pricing.probe-tenure", "SKU10003").unwrap() - welcome).abs() < 0.002);
     for (sku, surcharge) in TENURE_OVERCHARGE_SKUS {
         let planted = gap("pricing.probe-tenure", sku).expect("flagged");
-        assert!(
-            planted >= (1.0 + surcharge) / 0.9 - 1.0 - 0.002,
-            "{sku}: {planted}"
-        );
+        let size = (1.0 + surcharge) / 0.9 - 1.0;
+        assert!((planted - size).abs() < 0.002, "{sku}: {planted} vs {size}");
     }
 }
 

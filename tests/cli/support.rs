@@ -159,6 +159,20 @@ impl Fixture {
     }
 }
 
+/// Runs the audit expecting a refusal: exit 2, one line on stderr, no panic, and no output
+/// directory left behind. Returns stdout and stderr.
+pub fn fails_cleanly(fixture: &Fixture) -> (String, String) {
+    let out = fixture.out("report");
+    let assert = fixture.audit("report").code(2);
+    let output = assert.get_output();
+    let stderr = String::from_utf8(output.stderr.clone()).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.starts_with("fairmark: error: "), "{stderr}");
+    assert!(!out.exists(), "no output directory is left behind");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (String::from_utf8(output.stdout.clone()).unwrap(), stderr)
+}
+
 /// Splits one CSV line (RFC 4180 quoting; the fixtures hold no newlines inside fields).
 pub fn csv_fields(line: &str) -> Vec<String> {
     let mut fields = Vec::new();

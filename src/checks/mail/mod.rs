@@ -12,6 +12,8 @@ pub mod missing_sender_id;
 pub mod missing_unsubscribe;
 pub mod no_consent;
 pub mod quiet_hours;
+#[cfg(test)]
+mod test_log;
 pub mod unsolicited_bulk;
 
 use datafusion::arrow::array::{Array, AsArray};

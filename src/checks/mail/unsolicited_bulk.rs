@@ -77,3 +77,42 @@ check!(
         ))
     }
 );
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_log::{Consent, Flagged, Message, flagged};
+    use super::*;
+
+    #[tokio::test]
+    async fn a_campaign_of_at_least_min_messages_with_min_share_unconsented_is_flagged() {
+        let at = "2026-03-02T10:00:00";
+        // The cn pack: 100 messages and 5% without consent make a campaign bulk spam. One
+        // campaign at both thresholds; the near misses a share below (4 in 100) and a message
+        // below (5 in 99).
+        let campaigns = [
+            ("bulk", 100, 5),
+            ("below-share", 100, 4),
+            ("below-size", 99, 5),
+        ];
+        let mut sends = Vec::new();
+        let mut consents = Vec::new();
+        for (campaign, messages, unconsented) in campaigns {
+            for i in 0..messages {
+                let send = Message::email(sends.len(), campaign, at);
+                if i >= unconsented {
+                    consents.push(Consent::opt_in(&send, "2026-01-05T09:00:00"));
+                }
+                sends.push(send);
+            }
+        }
+        assert_eq!(
+            flagged(&UnsolicitedBulk, &sends, &consents).await,
+            [Flagged::new(
+                Severity::Critical,
+                "bulk",
+                "email",
+                "In campaign `bulk` (email), 5 of its 100 messages lacked valid consent: unsolicited bulk messaging (5.0%), to 5 recipients, between 2026-03-02T10:00:00 and 2026-03-02T10:00:00."
+            )]
+        );
+    }
+}
