@@ -171,7 +171,7 @@ pub async fn flagged(check: &dyn Check, sends: &[Message], consents: &[Consent])
         .unwrap();
     let cx = Context::new(&config, &policy, None, Some(&engine), &|_| {});
     let id = check.info().id;
-    let (findings, runs) = checks::run(&cx, |c| c.info().id == id).await.unwrap();
+    let checks::Ran { findings, runs, .. } = checks::run(&cx, |c| c.info().id == id).await.unwrap();
     let status = &runs.iter().find(|r| r.id == id).unwrap().status;
     assert!(
         matches!(status, CheckStatus::Ran { .. }),
