@@ -10,11 +10,53 @@ use super::charts::{
     self, ForestNames, ForestRow, Panel, Series, StackRow, TimelineRow, signed_percent,
 };
 use super::{Page, count_cell, escape, finding_id, findings_in, header, inline, num_cell};
+use crate::comparison::Verdict;
 use crate::findings::Evidence;
 use crate::findings::evidence::Episode;
 
 impl Page<'_> {
+    /// How the comparisons came out, check by check: the answer to "is it fair?" that the
+    /// findings alone do not give.
+    fn coverage(&mut self) {
+        if self.report.coverage.is_empty() {
+            return;
+        }
+        let words = crate::report::i18n::text(self.report.lang);
+        let mut rows = String::new();
+        for row in &self.report.coverage {
+            let _ = write!(
+                rows,
+                "<tr><td><code>{}</code></td>{}",
+                escape(&row.check),
+                count_cell(row.comparisons as u64)
+            );
+            for verdict in Verdict::ALL {
+                let share = row.by_verdict.get(&verdict);
+                rows.push_str(&count_cell(share.map_or(0, |s| s.comparisons) as u64));
+                rows.push_str(&num_cell(Some(format!(
+                    "{:.1}%",
+                    100.0 * share.map_or(0.0, |s| s.offered_share)
+                ))));
+            }
+            rows.push_str("</tr>");
+        }
+        let mut names = vec![words.check.to_string(), format!("{}#", words.comparisons)];
+        for name in [words.flagged, words.shown_fair, words.inconclusive] {
+            names.push(format!("{name}#"));
+            names.push(format!("{name} {}#", words.of_offered));
+        }
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let _ = write!(
+            self.html,
+            "<h3>{}</h3><p>{}</p><table id=\"table-coverage\" class=\"numbers\">{}<tbody>{rows}</tbody></table>",
+            escape(words.coverage_heading),
+            escape(words.coverage_intro),
+            header(&names)
+        );
+    }
+
     pub(super) fn pricing(&mut self) {
+        self.coverage();
         let l = self.l;
         let mut forest = Vec::new();
         let mut timeline = Vec::new();

@@ -239,7 +239,11 @@ impl Page<'_> {
             .segmentation
             .as_ref()
             .is_some_and(|s| s.anonymity.is_some());
-        for (area, has_data) in [("mail", r.mail.is_some()), ("privacy", anonymity)] {
+        for (area, has_data) in [
+            ("pricing", !r.coverage.is_empty()),
+            ("mail", r.mail.is_some()),
+            ("privacy", anonymity),
+        ] {
             if has_data && !areas.iter().any(|a| a == area) {
                 areas.push(area.to_string());
             }
