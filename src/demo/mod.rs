@@ -39,6 +39,9 @@ pub const TENURE_OVERCHARGE_SKUS: [(&str, f64); 3] =
     [("SKU10000", 0.05), ("SKU10001", 0.10), ("SKU10002", 0.15)];
 /// SKUs where iOS orders are offered 6% more.
 pub const IOS_SURCHARGE_SKUS: [&str; 2] = ["SKU10005", "SKU10006"];
+/// The SKU where the demo plants a surcharge on habit: customers who buy often (and have for
+/// over a year) are offered 8% more.
+pub const FREQUENCY_OVERCHARGE_SKU: &str = "SKU10007";
 /// The SKU where a scenario may plant a 6% surcharge for women.
 pub const GENDER_SURCHARGE_SKU: &str = "SKU10008";
 /// SKUs under a cohort-blind random price test (±5%, a coin flip per order).
@@ -123,6 +126,8 @@ pub struct Scenario {
     /// The one channel the tenure surcharge applies in, if it is confined to one.
     pub surcharge_channel: Option<&'static str>,
     pub plant_ios_surcharge: bool,
+    /// Frequent buyers offered 8% more on [`FREQUENCY_OVERCHARGE_SKU`].
+    pub plant_frequency_surcharge: bool,
     /// Women offered 6% more on [`GENDER_SURCHARGE_SKU`].
     pub plant_gender_surcharge: bool,
     pub confounders: Confounders,
@@ -173,6 +178,7 @@ impl Scenario {
             surcharge_days: SurchargeDays::TwoInThree,
             surcharge_channel: None,
             plant_ios_surcharge: true,
+            plant_frequency_surcharge: true,
             plant_gender_surcharge: false,
             confounders: Confounders::ALL,
             volume: Volume::NATURAL,
@@ -188,6 +194,7 @@ impl Scenario {
             surcharge_days: SurchargeDays::TwoInThree,
             surcharge_channel: None,
             plant_ios_surcharge: false,
+            plant_frequency_surcharge: false,
             plant_gender_surcharge: false,
             confounders,
             volume: Volume::NATURAL,
@@ -1126,6 +1133,13 @@ fn write_orders(
                     .find(|(code, _)| *code == sku.code);
                 if let Some((_, surcharge)) = planted.filter(|_| tenure > 365 && surcharge_day) {
                     offered *= 1.0 + surcharge;
+                }
+                if scenario.plant_frequency_surcharge
+                    && person.habit == Habit::Frequent
+                    && tenure > 365
+                    && sku.code == FREQUENCY_OVERCHARGE_SKU
+                {
+                    offered *= 1.08;
                 }
                 if scenario.plant_gender_surcharge
                     && person.gender == "F"

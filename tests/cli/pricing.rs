@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 
 use fairmark::demo::{
-    Confounders, GENDER_SURCHARGE_SKU, IOS_SURCHARGE_SKUS, Scenario, SurchargeDays,
-    TENURE_OVERCHARGE_SKUS,
+    Confounders, FREQUENCY_OVERCHARGE_SKU, GENDER_SURCHARGE_SKU, IOS_SURCHARGE_SKUS, Scenario,
+    SurchargeDays, TENURE_OVERCHARGE_SKUS,
 };
 
 use crate::support::{Fixture, fairmark, report_json, validate_sarif};
@@ -64,9 +64,13 @@ fn the_demo_flags_every_planted_sku_and_no_other() {
     let fixture = Fixture::new(5000, 20261123);
     fixture.audit("report").code(1);
     let report = report_json(&fixture.out("report"));
+    // The frequent buyers the demo overcharges on one SKU are long-standing customers, so that
+    // SKU's surcharge is also a gap between long-standing and new customers: both findings
+    // are true, and the frequency finding names the cohort the shop targets.
     let planted_tenure: BTreeSet<String> = TENURE_OVERCHARGE_SKUS
         .iter()
         .map(|(sku, _)| sku.to_string())
+        .chain(std::iter::once(FREQUENCY_OVERCHARGE_SKU.to_string()))
         .collect();
     let planted_ios: BTreeSet<String> = IOS_SURCHARGE_SKUS
         .iter()
@@ -77,6 +81,10 @@ fn the_demo_flags_every_planted_sku_and_no_other() {
         planted_tenure
     );
     assert_eq!(flagged(&report, "pricing.device-overcharge"), planted_ios);
+    assert_eq!(
+        flagged(&report, "pricing.frequency-overcharge"),
+        BTreeSet::from([FREQUENCY_OVERCHARGE_SKU.to_string()])
+    );
     assert!(flagged(&report, "pricing.protected-overcharge").is_empty());
 
     let finding = report["findings"]
