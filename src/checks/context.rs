@@ -16,8 +16,8 @@ use crate::pricing::rules::RulesFile;
 use crate::segment::Segmentation;
 
 use super::pricing::probe::ProbeAnswers;
-use super::pricing::strata::{ObservedStrata, StrataSpec};
 use super::privacy::k_anonymity;
+use crate::derived::strata::{ObservedStrata, StrataSpec};
 
 /// Something a check needs before it can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +52,7 @@ impl Table {
     pub fn name(self) -> &'static str {
         match self {
             Table::CustomerFeatures => crate::pricing::FEATURES_TABLE,
-            Table::JudgedSends => crate::mail::JUDGED_TABLE,
+            Table::JudgedSends => crate::derived::judged_sends::JUDGED_TABLE,
             Table::Segmentation => "segmentation",
             Table::ObservedStrata => "observed strata",
         }
@@ -216,7 +216,7 @@ impl<'a> Context<'a> {
                     .judged_sends
                     .get_or_try_init(|| async {
                         (self.progress)("judging marketing messages");
-                        crate::mail::prepare(self.engine()?, self.config).await
+                        crate::derived::judged_sends::prepare(self.engine()?, self.config).await
                     })
                     .await?;
             }

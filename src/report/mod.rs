@@ -20,8 +20,8 @@ use serde::Serialize;
 
 use crate::baseline::BaselineSummary;
 use crate::checks::CheckRun;
-use crate::checks::mail::breakdown::MailBreakdown;
 use crate::config::Lang;
+use crate::derived::mail_breakdown::MailBreakdown;
 use crate::engine::{Placement, RegisteredDataset};
 use crate::findings::{BaselineStatus, Finding, Severity};
 use crate::policy::PolicyPack;

@@ -1,5 +1,5 @@
 //! Marketing-contact checks over the judged sends (each send with the consent status in force
-//! at its send time, see [`crate::mail`]), one file per check. Every check is a predicate on a
+//! at its send time, see [`crate::derived::judged_sends`]), one file per check. Every check is a predicate on a
 //! send; one aggregate per check gives exact counts per campaign and channel. This module holds
 //! what they share: the consent predicates, the per-campaign count and its finding; and the
 //! report's per-campaign breakdown by the same predicates ([`breakdown`]).
@@ -24,7 +24,7 @@ use crate::config_errors::quoted_or;
 use crate::engine::{Engine, literal};
 use crate::error::Result;
 use crate::findings::{Finding, Severity, Subject, share};
-use crate::mail::time::BusinessDeadlineUdf;
+use crate::mail_time::BusinessDeadlineUdf;
 use crate::policy::{EffectiveCheck, EffectivePolicy};
 
 /// What the consent checks need. Without consent records nothing can be said about consent:
@@ -39,13 +39,13 @@ fn sends_map(cx: &Context<'_>, mapped: impl Fn(&MailSendsDataset) -> bool) -> bo
 /// A channel a pack names must be one the sends can carry (they are lowercased on reading),
 /// or the setting would silently never apply.
 fn known_channel(key: &str, channel: &str) -> Result<(), String> {
-    if crate::mail::CHANNELS.contains(&channel) {
+    if crate::derived::judged_sends::CHANNELS.contains(&channel) {
         return Ok(());
     }
     Err(format!(
         "{key}: channel {} must be one of {}",
         quoted_or(channel, "(not shown)"),
-        crate::mail::CHANNELS.join(", ")
+        crate::derived::judged_sends::CHANNELS.join(", ")
     ))
 }
 
@@ -63,7 +63,7 @@ fn channel_list(channels: &[String]) -> String {
 
 /// The predicate of a send without valid consent (no opt-in where required, or after an
 /// opt-out beyond the grace period), shared by three checks. The grace period is half-open,
-/// like the consent order in [`crate::mail`]: a send at exactly the opt-out time plus the grace
+/// like the consent order in [`crate::derived::judged_sends`]: a send at exactly the opt-out time plus the grace
 /// (with no grace: at exactly the opt-out time) is after the opt-out.
 fn without_consent(
     consent: &no_consent::Settings,

@@ -9,7 +9,7 @@ use crate::checks::{Need, Outcome, Table};
 use crate::engine::literal;
 use crate::error::Result;
 use crate::findings::Severity;
-use crate::mail::time::LocalMinuteUdf;
+use crate::mail_time::LocalMinuteUdf;
 use crate::policy::{Strictest, Validate};
 
 check_info!(

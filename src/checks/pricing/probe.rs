@@ -13,9 +13,9 @@ use std::ops::Bound;
 
 use serde::Deserialize;
 
-use super::cohorts::{CohortKind, Cohorts, SkippedAttribute};
 use super::observed::{protected_coverage, round4, signed_rank_p, significant};
 use crate::checks::{CheckInfo, Context, Need, Outcome};
+use crate::derived::cohorts::{CohortKind, Cohorts, SkippedAttribute};
 use crate::error::Result;
 use crate::findings::{Finding, Severity, Subject};
 use crate::policy::{EffectiveCheck, Strictest, Validate, within};

@@ -19,7 +19,7 @@ use datafusion::arrow::row::{RowConverter, Rows, SortField};
 
 use super::cohorts::{CohortKind, Cohorts, cohort_pairs};
 use super::episodes::Stratum;
-use super::observed::TimeBucket;
+use super::observations::{TimeBucket, observations_sql};
 use crate::config::Config;
 use crate::engine::{Engine, ident};
 use crate::error::Result;
@@ -516,7 +516,7 @@ fn histogram_sql(
             .iter()
             .map(|p| format!(", c.label_{p}"))
             .collect::<String>(),
-        observations = super::observed::observations_sql(config),
+        observations = observations_sql(config),
         labels = labels.join(", "),
         order_day = crate::pricing::day_number("o.ordered_at"),
         start_day = crate::pricing::day_number("c.tenure_start"),

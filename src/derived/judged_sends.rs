@@ -13,8 +13,6 @@
 //! exactly the send time is in force for that send, and every send of one instant to one
 //! recipient and channel is judged by the same event.
 
-pub mod time;
-
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Int64Type};
