@@ -18,7 +18,7 @@ use fairmark::pseudonym::Key;
 use fairmark::report::{self, PackReference, Report, Tool};
 use fairmark::segment::SegmentSummary;
 
-use super::EXIT_FINDINGS;
+use super::exit::EXIT_FINDINGS;
 use super::progress::Progress;
 
 /// One `fairmark audit` as the command line asked for it.
