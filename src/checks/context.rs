@@ -14,9 +14,9 @@ use crate::error::{Error, Result};
 use crate::policy::EffectivePolicy;
 use crate::pricing::rules::RulesFile;
 use crate::segment::Segmentation;
+use crate::segment::settings::{AnonymitySettings, K_ANONYMITY_CHECK};
 
-use super::pricing::probe::ProbeAnswers;
-use super::privacy::k_anonymity;
+use crate::derived::probe_answers::ProbeAnswers;
 use crate::derived::strata::{ObservedStrata, StrataSpec};
 
 /// Something a check needs before it can run.
@@ -236,7 +236,7 @@ impl<'a> Context<'a> {
             .segmentation
             .get_or_try_init(|| async {
                 (self.progress)("segmenting customers");
-                let settings: k_anonymity::Settings = self.policy.settings(k_anonymity::ID)?;
+                let settings: AnonymitySettings = self.policy.settings(K_ANONYMITY_CHECK)?;
                 crate::segment::build(self.engine()?, self.config, &settings.requirement(), date)
                     .await
             })

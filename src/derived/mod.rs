@@ -12,4 +12,5 @@ pub mod episodes;
 pub mod judged_sends;
 pub mod mail_breakdown;
 pub mod observations;
+pub mod probe_answers;
 pub mod strata;

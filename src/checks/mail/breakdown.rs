@@ -9,7 +9,7 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Int64Type};
 
 use super::{CONSENT_NEEDS, after_opt_out, no_consent, opt_in_required, quiet_hours};
-use crate::checks::{Context, Table};
+use crate::checks::context::{Context, Table};
 use crate::derived::mail_breakdown::{CampaignSends, MailBreakdown};
 use crate::error::Result;
 
@@ -32,7 +32,7 @@ pub async fn breakdown(cx: &Context<'_>) -> Result<Option<MailBreakdown>> {
         opt_in_required: opt_in_required(cx.policy)?,
     };
     let grace: after_opt_out::Settings = cx.policy.settings(after_opt_out::INFO.id)?;
-    let (without, after) = super::without_consent(&consent, &grace);
+    let (without, after) = super::consent::without_consent(&consent, &grace);
     let after = predicate(after_opt_out::INFO.id, "after_opt_out", Some(after));
     let without = predicate(no_consent::INFO.id, "no_consent", Some(without));
     let quiet: quiet_hours::Settings = cx.policy.settings(quiet_hours::INFO.id)?;

@@ -12,7 +12,8 @@ use serde::Deserialize;
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::checks::{CheckInfo, Context, Need, Outcome, Table};
+use crate::checks::check::{CheckInfo, Outcome};
+use crate::checks::context::{Context, Need, Table};
 use crate::config::Config;
 use crate::derived::cohorts::{CohortKind, CohortPair, strictest_tenure, validate_tenure};
 use crate::derived::episodes::{Cell, Permutations, Scope, Stratum, scan};

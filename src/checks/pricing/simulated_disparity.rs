@@ -7,7 +7,8 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use serde::Deserialize;
 
-use crate::checks::{Need, Outcome, Table};
+use crate::checks::check::Outcome;
+use crate::checks::context::{Need, Table};
 use crate::config::Config;
 use crate::derived::cohorts::{CohortPair, cohort_pairs, strictest_tenure, validate_tenure};
 use crate::engine::{Engine, ident};
