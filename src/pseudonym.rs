@@ -864,7 +864,40 @@ mod tests {
             )),
             config_options: Arc::new(Default::default()),
         };
-        assert!(bound.invoke_with_args(args()).is_ok());
+        // The bound function makes the reference token (pinned above, from Python's `hmac`),
+        // the same one for the same input, and for every spelling of the same number.
+        let tokens = |values: &[&str]| -> Vec<Option<String>> {
+            use datafusion::arrow::array::{AsArray, StringArray};
+            let input: ArrayRef = Arc::new(StringArray::from(values.to_vec()));
+            let out = bound
+                .invoke_with_args(ScalarFunctionArgs {
+                    args: vec![ColumnarValue::Array(input)],
+                    number_rows: values.len(),
+                    ..args()
+                })
+                .unwrap()
+                .to_array(values.len())
+                .unwrap();
+            let out = datafusion::arrow::compute::cast(&out, &DataType::Utf8).unwrap();
+            let out = out.as_string::<i32>();
+            (0..out.len())
+                .map(|i| (!out.is_null(i)).then(|| out.value(i).to_string()))
+                .collect()
+        };
+        let reference = Some("k95fa3_zipb6rmg7uxgbcn3".to_string());
+        assert_eq!(
+            tokens(&[
+                "13800138000",
+                "13800138000",
+                "+86 138-0013-8000",
+                "0086 13800138000"
+            ]),
+            vec![reference.clone(); 4]
+        );
+        assert_eq!(
+            tokens(&["13800138000"]),
+            vec![key(7).token(IdentifierClass::Phone, "13800138000")]
+        );
 
         let other = TokenBinding::with_key(Arc::new(key(8)));
         let refusing = other.bind("fm_token_phone", &id).unwrap();
