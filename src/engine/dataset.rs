@@ -1,11 +1,12 @@
 //! A dataset as registered ([`RegisteredDataset`]): where it came from, its files, rows and
 //! schema, for the checks and the report's provenance.
 
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use serde::Serialize;
+
 use super::storage::{DataFile, InputFile};
 use super::validate::is_text;
 use crate::config::Format;
-use datafusion::arrow::datatypes::{DataType, SchemaRef};
-use serde::Serialize;
 
 /// A dataset as registered: where it came from, how big it is, what it holds.
 #[derive(Debug, Clone, Serialize)]

@@ -1,17 +1,19 @@
 //! Naming the file, row and column of bad input: the scan in file order that finds a cell the
 //! checks would fail on half-way, and the rewriting of CSV reader errors into column and row.
 
+use std::sync::{Arc, LazyLock};
+
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::execution::object_store::ObjectStoreRegistry;
+use datafusion::prelude::SessionConfig;
+use regex::Regex;
+
 use super::read::{
     SCHEMA_INFER_MAX_RECORDS, csv_delimiter, file_order_session, read, reading_session,
 };
 use super::storage::{self, DataFile};
 use super::validate::is_text;
 use crate::config::{ColumnKind, Format, MappedColumn};
-use datafusion::arrow::datatypes::{DataType, SchemaRef};
-use datafusion::execution::object_store::ObjectStoreRegistry;
-use datafusion::prelude::SessionConfig;
-use regex::Regex;
-use std::sync::{Arc, LazyLock};
 
 /// Where CSV schema inference failed, in the terms of the data. DataFusion infers from a file
 /// in chunks and the reader counts lines per chunk, so the files are read again, each in one

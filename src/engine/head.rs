@@ -1,6 +1,12 @@
 //! The first rows of one data file, read through the readers datasets are read with, for
 //! `fairmark init` to look at before any config names the file.
 
+use std::path::Path;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::execution::object_store::{DefaultObjectStoreRegistry, ObjectStoreRegistry};
+
 use super::file_order::{locate_csv_error, locate_inference_error};
 use super::read::{file_order_session, read};
 use super::storage::DataFile;
@@ -8,10 +14,6 @@ use super::validate::header_looks_like_data;
 use super::{limits, runtime};
 use crate::config::Format;
 use crate::error::{Error, Result};
-use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::execution::object_store::{DefaultObjectStoreRegistry, ObjectStoreRegistry};
-use std::path::Path;
-use std::sync::Arc;
 
 /// The first `rows` rows of one data file, read on its own through the readers datasets are
 /// read with (the same CSV delimiter and type inference, the same Parquet envelope check), for

@@ -1,16 +1,18 @@
 //! Reading data files: the sessions and readers every dataset is read through (CSV delimiter,
 //! type inference, file order).
 
-use super::storage::DataFile;
-use crate::config::Format;
+use std::path::Path;
+use std::sync::Arc;
+
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::execution::object_store::ObjectStoreRegistry;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{
     CsvReadOptions, DataFrame, JsonReadOptions, ParquetReadOptions, SessionConfig, SessionContext,
 };
-use std::path::Path;
-use std::sync::Arc;
+
+use super::storage::DataFile;
+use crate::config::Format;
 
 /// How many records schema inference reads. A later cell that does not fit the type inferred
 /// from them is found by [`super::file_order::FileOrderScan`].

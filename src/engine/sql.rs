@@ -1,8 +1,9 @@
 //! Writing SQL safely: quoted identifiers and literals, and the expressions the canonical
 //! views use for time and quasi-identifier columns.
 
-use super::validate::is_text;
 use datafusion::arrow::datatypes::SchemaRef;
+
+use super::validate::is_text;
 
 /// A quoted SQL identifier, so column names keep their case and may hold any character.
 pub fn ident(name: &str) -> String {

@@ -1,8 +1,9 @@
 //! Checking a dataset against its column mapping: every mapped column present and of a type
 //! that can hold what the mapping says, with messages that name columns, never a cell.
 
-use crate::config::{ColumnKind, Format, MappedColumn};
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
+
+use crate::config::{ColumnKind, Format, MappedColumn};
 
 pub(super) fn is_text(data_type: &DataType) -> bool {
     matches!(
