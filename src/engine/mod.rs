@@ -36,7 +36,7 @@ pub use head::read_head;
 pub use runtime::{Runtime, remove_private_dirs};
 pub use sql::{ident, literal, quasi_column, timestamp_expr};
 pub use storage::{DataFile, InputFile};
-pub use views::condition_column;
+pub use views::{condition_column, consents_view_sql, sends_view_sql};
 
 use file_order::{FileOrderScan, locate_inference_error};
 use read::{file_order_session, mix, owned_views, read};

@@ -1,8 +1,12 @@
-//! The canonical views (`fm_customers`, `fm_orders`, `fm_quotes`): each registered dataset
-//! exposed under fairmark's column names, whatever the company called them.
+//! The canonical views (`fm_customers`, `fm_orders`, `fm_quotes`, `fm_mail_sends`,
+//! `fm_consents`): each registered dataset exposed under fairmark's column names, whatever the
+//! company called them. The engine registers the first three with their datasets; the mail
+//! views are registered with the judged sends ([`crate::derived::judged_sends`]).
 
 use super::dataset::RegisteredDataset;
-use super::sql::{ident, quasi_column, timestamp_expr};
+use super::sql::{ident, literal, quasi_column, timestamp_expr};
+use crate::config::{ConsentsDataset, MailSendsDataset};
+use crate::pseudonym::TokenUdf;
 
 pub(super) fn customers_view_sql(
     customers: &crate::config::CustomersDataset,
@@ -160,4 +164,72 @@ pub(super) fn quotes_view_sql(
     ];
     select.extend(condition_columns(&quotes.conditions));
     format!("SELECT {} FROM {}", select.join(", "), dataset.raw_table)
+}
+
+/// The canonical channel of a mapped channel column: trimmed, lower case.
+fn channel_expr(column: &str) -> String {
+    format!("lower(trim(CAST({} AS VARCHAR)))", ident(column))
+}
+
+fn flag(column: &Option<String>) -> String {
+    match column {
+        // Text flags ("yes", "Y", "1", "true") are common in CSV exports.
+        Some(c) => format!(
+            "lower(trim(CAST({} AS VARCHAR))) IN ('true', 't', 'yes', 'y', '1')",
+            ident(c)
+        ),
+        None => "CAST(NULL AS BOOLEAN)".to_string(),
+    }
+}
+
+/// `fm_mail_sends`: each marketing message with its recipient tokenized by its channel.
+pub fn sends_view_sql(sends: &MailSendsDataset, dataset: &RegisteredDataset) -> String {
+    let schema = &dataset.schema;
+    let text = |column: &Option<String>| {
+        column.as_ref().map_or_else(
+            || "CAST(NULL AS VARCHAR)".to_string(),
+            |c| format!("CAST({} AS VARCHAR)", ident(c)),
+        )
+    };
+    format!(
+        "SELECT {recipient}({r}, {channel}) AS recipient_token, {channel} AS channel,
+            CAST({campaign} AS VARCHAR) AS campaign, {sent_at} AS sent_at,
+            {has_unsubscribe} AS has_unsubscribe, {one_click} AS one_click_unsubscribe,
+            {sender} AS sender_id, {zone} AS recipient_timezone, {postal} AS postal_address
+         FROM raw_mail_sends",
+        recipient = TokenUdf::RECIPIENT,
+        r = ident(&sends.recipient),
+        channel = channel_expr(&sends.channel),
+        campaign = ident(&sends.campaign),
+        sent_at = timestamp_expr(&sends.sent_at, schema),
+        has_unsubscribe = flag(&sends.has_unsubscribe),
+        one_click = flag(&sends.one_click_unsubscribe),
+        sender = text(&sends.sender_id),
+        zone = text(&sends.recipient_timezone),
+        postal = flag(&sends.postal_address),
+    )
+}
+
+/// `fm_consents`: each consent event, its action read as `opt_in` or `opt_out`.
+pub fn consents_view_sql(consents: &ConsentsDataset, dataset: &RegisteredDataset) -> String {
+    let schema = &dataset.schema;
+    let values = |list: &[String]| {
+        list.iter()
+            .map(|v| literal(&v.trim().to_lowercase()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let action = format!("lower(trim(CAST({} AS VARCHAR)))", ident(&consents.action));
+    format!(
+        "SELECT {recipient}({r}, {channel}) AS recipient_token, {channel} AS channel,
+            CASE WHEN {action} IN ({opt_in}) THEN 'opt_in' WHEN {action} IN ({opt_out}) THEN 'opt_out' END AS action,
+            {action} AS raw_action, {at} AS at
+         FROM raw_consents",
+        recipient = TokenUdf::RECIPIENT,
+        r = ident(&consents.recipient),
+        channel = channel_expr(&consents.channel),
+        opt_in = values(&consents.actions.opt_in),
+        opt_out = values(&consents.actions.opt_out),
+        at = timestamp_expr(&consents.at, schema),
+    )
 }
