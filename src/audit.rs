@@ -15,6 +15,7 @@ use crate::baseline::{Baseline, BaselineSummary, segment_shift};
 use crate::checks::{self, CheckRun, Context, Need, Table, mail};
 use crate::comparison::Comparison;
 use crate::config::{Config, Lang};
+use crate::derived::mail_breakdown::MailBreakdown;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::findings::{BaselineStatus, Finding, Severity};
@@ -279,7 +280,7 @@ pub struct Audit {
     /// Recipient tokens not to contact, when the config has mail sends.
     pub suppression: Option<datafusion::prelude::DataFrame>,
     /// Every campaign's messages by consent and quiet hours, when consent can be judged.
-    pub mail: Option<mail::breakdown::MailBreakdown>,
+    pub mail: Option<MailBreakdown>,
 }
 
 /// Runs the audit; `progress` hears the name of each phase as it starts.
@@ -310,7 +311,7 @@ pub async fn run(
             // The provider registers the sends and consents views the list is read from.
             cx.table(Table::JudgedSends).await?;
             let required = mail::opt_in_required(policy)?;
-            Some(crate::mail::suppression(&engine, config, &required).await?)
+            Some(crate::derived::judged_sends::suppression(&engine, config, &required).await?)
         }
         Some(_) => None,
     };

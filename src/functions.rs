@@ -1,6 +1,6 @@
 //! Every scalar function fairmark adds to DataFusion, as the one list the engine is opened with.
 //! Each function lives beside what it computes (tokens in [`crate::pseudonym`], generalization in
-//! [`crate::segment::generalize`], local time and deadlines in [`crate::mail::time`], the PII
+//! [`crate::segment::generalize`], local time and deadlines in [`crate::mail_time`], the PII
 //! mask in [`crate::pii`]); this module sits above them and the engine, so that the modules
 //! that query the engine can give it their functions without the engine importing them (it
 //! knows only `pseudonym`, which is below it: the key's binding travels to a cluster).
@@ -10,7 +10,7 @@ use std::sync::Arc;
 use datafusion::logical_expr::ScalarUDF;
 
 use crate::engine::Functions;
-use crate::mail::time::{BusinessDeadlineUdf, LocalMinuteUdf};
+use crate::mail_time::{BusinessDeadlineUdf, LocalMinuteUdf};
 use crate::pii::PiiMaskUdf;
 use crate::pseudonym::{IdentifierClass, Key, TokenBinding, TokenUdf};
 use crate::segment::generalize::GeneralizeUdf;

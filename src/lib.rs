@@ -1,9 +1,9 @@
 //! fairmark: audits precision-marketing data against privacy, fair-pricing and anti-spam law.
 //!
 //! Data flows one way: [`config`] and [`policy`] → [`engine`] (datasets registered, mapped,
-//! pseudonymized inside DataFusion plans by the [`functions`] it is opened with) → [`checks`]
-//! and [`segment`] → [`findings`] → [`report`] renderers → files and an exit code. Nothing
-//! below the CLI prints.
+//! pseudonymized inside DataFusion plans by the [`functions`] it is opened with) → the
+//! [`derived`] tables and the [`segment`]ation → [`checks`] → [`findings`] → [`report`]
+//! renderers → files and an exit code. Nothing below the CLI prints.
 
 pub mod audit;
 pub mod baseline;
@@ -12,6 +12,7 @@ pub mod comparison;
 pub mod config;
 pub mod config_errors;
 pub mod demo;
+pub mod derived;
 pub mod engine;
 pub mod error;
 pub mod escape;
@@ -19,7 +20,7 @@ pub mod findings;
 pub mod functions;
 pub mod gate;
 pub mod init;
-pub mod mail;
+pub mod mail_time;
 pub mod output;
 pub mod pii;
 pub mod policy;

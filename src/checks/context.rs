@@ -14,10 +14,10 @@ use crate::error::{Error, Result};
 use crate::policy::EffectivePolicy;
 use crate::pricing::rules::RulesFile;
 use crate::segment::Segmentation;
+use crate::segment::settings::{AnonymitySettings, K_ANONYMITY_CHECK};
 
-use super::pricing::probe::ProbeAnswers;
-use super::pricing::strata::{ObservedStrata, StrataSpec};
-use super::privacy::k_anonymity;
+use crate::derived::probe_answers::ProbeAnswers;
+use crate::derived::strata::{ObservedStrata, StrataSpec};
 
 /// Something a check needs before it can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +52,7 @@ impl Table {
     pub fn name(self) -> &'static str {
         match self {
             Table::CustomerFeatures => crate::pricing::FEATURES_TABLE,
-            Table::JudgedSends => crate::mail::JUDGED_TABLE,
+            Table::JudgedSends => crate::derived::judged_sends::JUDGED_TABLE,
             Table::Segmentation => "segmentation",
             Table::ObservedStrata => "observed strata",
         }
@@ -216,7 +216,7 @@ impl<'a> Context<'a> {
                     .judged_sends
                     .get_or_try_init(|| async {
                         (self.progress)("judging marketing messages");
-                        crate::mail::prepare(self.engine()?, self.config).await
+                        crate::derived::judged_sends::prepare(self.engine()?, self.config).await
                     })
                     .await?;
             }
@@ -236,7 +236,7 @@ impl<'a> Context<'a> {
             .segmentation
             .get_or_try_init(|| async {
                 (self.progress)("segmenting customers");
-                let settings: k_anonymity::Settings = self.policy.settings(k_anonymity::ID)?;
+                let settings: AnonymitySettings = self.policy.settings(K_ANONYMITY_CHECK)?;
                 crate::segment::build(self.engine()?, self.config, &settings.requirement(), date)
                     .await
             })

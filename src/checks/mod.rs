@@ -9,7 +9,7 @@
 /// file beside the module that documents it, and the settings type that validates packs.
 macro_rules! check_info {
     ($name:ident, $id:expr, $family:literal, $title:literal, $title_zh:literal, $severity:expr, $doc:literal, $settings:ty) => {
-        pub static $name: $crate::checks::CheckInfo = $crate::checks::CheckInfo {
+        pub static $name: $crate::checks::check::CheckInfo = $crate::checks::check::CheckInfo {
             id: $id,
             family: $family,
             title: $title,
@@ -29,20 +29,20 @@ macro_rules! check {
     ($name:ident, $info:expr, needs: $needs:expr, run: |$cx:ident, $check:ident| $body:expr) => {
         pub struct $name;
 
-        impl $crate::checks::Check for $name {
-            fn info(&self) -> &'static $crate::checks::CheckInfo {
+        impl $crate::checks::check::Check for $name {
+            fn info(&self) -> &'static $crate::checks::check::CheckInfo {
                 &$info
             }
 
-            fn needs(&self) -> &'static [$crate::checks::Need] {
+            fn needs(&self) -> &'static [$crate::checks::context::Need] {
                 $needs
             }
 
             fn run<'a>(
                 &'a self,
-                $cx: &'a $crate::checks::Context<'a>,
+                $cx: &'a $crate::checks::context::Context<'a>,
                 $check: &'a $crate::policy::EffectiveCheck,
-            ) -> futures::future::BoxFuture<'a, $crate::error::Result<$crate::checks::Outcome>>
+            ) -> futures::future::BoxFuture<'a, $crate::error::Result<$crate::checks::check::Outcome>>
             {
                 Box::pin(async move { $body })
             }
@@ -50,6 +50,7 @@ macro_rules! check {
     };
 }
 
+pub mod check;
 pub mod context;
 pub mod mail;
 pub mod pricing;
@@ -58,63 +59,15 @@ pub mod privacy;
 mod settings_merge;
 pub mod waiver;
 
-use futures::future::BoxFuture;
 use serde::Serialize;
 
+pub use check::{Check, CheckInfo, Outcome};
 pub use context::{Context, Need, Table};
 
 use crate::comparison::Comparison;
 use crate::error::Result;
-use crate::findings::{Finding, Severity};
+use crate::findings::Finding;
 use crate::policy::{CheckCatalog, CheckSpec, EffectiveCheck};
-
-/// What the registry knows of a check.
-#[derive(Debug)]
-pub struct CheckInfo {
-    pub id: &'static str,
-    pub family: &'static str,
-    pub title: &'static str,
-    /// The title in Chinese, for `--lang zh-CN`.
-    pub title_zh: &'static str,
-    pub default_severity: Severity,
-    /// The check's documentation, in ruff's sections: what it does, why it matters, example,
-    /// legal basis. `fairmark explain ID` prints it.
-    pub doc: &'static str,
-    /// Validates a pack's settings table for this check.
-    pub validate_settings: fn(&toml::Table) -> std::result::Result<(), String>,
-    /// Packs' settings tables for this check folded both ways, for the merge property test.
-    #[cfg(test)]
-    pub settings_folds: fn(&[toml::Table]) -> (String, String),
-}
-
-/// What a run of a check found, or why it could not judge.
-#[derive(Debug)]
-pub enum Outcome {
-    Findings(Vec<Finding>),
-    /// The findings of a check that compares cohorts, and the verdict on every comparison it
-    /// made, flagged or not.
-    Compared {
-        findings: Vec<Finding>,
-        comparisons: Vec<Comparison>,
-    },
-    /// The data is there but lacks what the check reads (a column not mapped, say).
-    Skipped(String),
-}
-
-/// One check. Implementations live one per file under the family folders.
-pub trait Check: Sync {
-    fn info(&self) -> &'static CheckInfo;
-
-    /// What it needs before it can run; the first need not met is the reason it is skipped.
-    fn needs(&self) -> &'static [Need];
-
-    /// Runs the check; `check` is its configuration across the packs that enable it.
-    fn run<'a>(
-        &'a self,
-        cx: &'a Context<'a>,
-        check: &'a EffectiveCheck,
-    ) -> BoxFuture<'a, Result<Outcome>>;
-}
 
 /// Every check, in the order they run.
 pub const ALL: &[&dyn Check] = &[

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use fairmark::audit::{Audited, Request, execute};
 use fairmark::report::{self, Report};
 
-use super::EXIT_FINDINGS;
+use super::exit::EXIT_FINDINGS;
 use super::progress::Progress;
 
 pub async fn run(request: Request<'_>) -> anyhow::Result<ExitCode> {

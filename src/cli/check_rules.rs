@@ -14,7 +14,7 @@ use fairmark::policy::EffectivePolicy;
 use fairmark::pricing;
 use fairmark::report;
 
-use super::EXIT_FINDINGS;
+use super::exit::EXIT_FINDINGS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {

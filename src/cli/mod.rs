@@ -7,6 +7,7 @@ mod check_rules;
 mod checks;
 mod cluster;
 mod demo;
+mod exit;
 mod init;
 mod policy;
 mod probe;
@@ -20,8 +21,7 @@ use clap::{Parser, Subcommand};
 use fairmark::demo::{Confounders, Scenario};
 use fairmark::findings::Severity;
 
-pub const EXIT_FINDINGS: u8 = 1;
-pub const EXIT_ERROR: u8 = 2;
+pub use exit::EXIT_ERROR;
 
 /// Audits precision-marketing data against privacy, fair-pricing and anti-spam law, and
 /// writes k-anonymous, pseudonymized customer segments.

@@ -32,7 +32,7 @@ pub async fn check_file(
     match format {
         Format::Csv => {
             let (head, whole) = storage::read_prefix(stores, file, MAX_HEADER_BYTES + 1).await?;
-            let columns = csv_header_columns(&head, super::csv_delimiter(file), whole)
+            let columns = csv_header_columns(&head, super::read::csv_delimiter(file), whole)
                 .ok_or_else(|| {
                     format!(
                         "{}: the first line does not end within {} MiB, more than any header of at most {MAX_COLUMNS} columns needs (a file without line breaks, or not a CSV file?)",

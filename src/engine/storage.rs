@@ -19,9 +19,9 @@ use futures::stream::BoxStream;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
 use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt, RetryConfig};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::InputFile;
 use crate::config::{Config, DatasetConfig, DatasetLocation, Format, StorageConfig};
 use crate::config_errors::dataset_path;
 use crate::error::{Error, Result};
@@ -375,6 +375,15 @@ pub async fn read_prefix(
         .await
         .map_err(unreadable)?;
     Ok((bytes, read == size))
+}
+
+/// One input file, for the report's provenance.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputFile {
+    /// As reached from the config file's directory, or `s3://bucket/key`.
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: String,
 }
 
 /// The file's size and SHA-256, for the report's provenance: every byte is read, streamed from

@@ -16,7 +16,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::PiiKind;
+use super::kind::PiiKind;
 
 /// About the hundred most common single-character surnames (the 2020 census ranking),
 /// without the few that are too often ordinary words next to a label (于 and 和 are left out;

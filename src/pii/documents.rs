@@ -9,7 +9,7 @@
 //! message ids (`M00000001`) and product codes have the shape too. Taiwan compatriot permits are eight bare digits, the shape of
 //! countless other numbers: they count with a context word only, never by shape.
 
-use super::PiiKind;
+use super::kind::PiiKind;
 
 /// Words that announce a document number, in the ways customer-service notes write them.
 /// ASCII words match case-insensitively.

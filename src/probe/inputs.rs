@@ -13,9 +13,9 @@ use datafusion::common::ScalarValue;
 use serde_json::Value;
 
 use super::plan::{Inputs, ProtectedGroups, Template, Values, sample};
-use crate::checks::pricing::cohorts::protected_group_expr;
 use crate::config::Config;
 use crate::config::probe::{DEFAULT_TOP_SKUS, ProbeAttribute, ProbeConfig};
+use crate::derived::cohorts::protected_group_expr;
 use crate::engine::{Engine, ident, literal};
 use crate::error::{Error, Result};
 use crate::policy::{AttributeClass, EffectivePolicy};

@@ -17,10 +17,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::checks::pricing::probe::{AnsweredPair, ProbeAnswers};
 use crate::config::Config;
 use crate::config::probe::{ProbeConfig, TemplateValue};
 use crate::config_errors::{quoted_or, shown_or};
+use crate::derived::probe_answers::{AnsweredPair, ProbeAnswers};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::policy::EffectivePolicy;

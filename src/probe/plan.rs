@@ -9,12 +9,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::checks::pricing::cohorts::{
-    CohortKind, MAX_PROTECTED_GROUPS, MIN_GROUP_CUSTOMERS, SkippedAttribute, group_in_words,
-};
-use crate::checks::pricing::probe::{NotProbed, TwinTest};
 use crate::config::probe::{ProbeAttribute, ProbeConfig, TemplateValue};
 use crate::config_errors::shown_or;
+use crate::derived::cohorts::{
+    CohortKind, MAX_PROTECTED_GROUPS, MIN_GROUP_CUSTOMERS, SkippedAttribute, group_in_words,
+};
+use crate::derived::probe_answers::{NotProbed, TwinTest};
 use crate::error::{Error, Result};
 use crate::pricing::NEW_CUSTOMER_DAYS;
 use crate::quasi_kind::QuasiKind;

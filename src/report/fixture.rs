@@ -1,9 +1,9 @@
 //! Reports for the renderers' tests: one with a finding of each area and data for every chart
 //! and table, and one with the same shape whose every text is a given (hostile) text.
 
-use crate::checks::mail::breakdown::{CampaignSends, MailBreakdown};
 use crate::checks::{CheckRun, CheckStatus};
 use crate::config::Lang;
+use crate::derived::mail_breakdown::{CampaignSends, MailBreakdown};
 use crate::engine::{InputFile, RegisteredDataset};
 use crate::findings::evidence::{Condition, Episode, Episodes, GapTest, ObservedGap};
 use crate::findings::{AppliedWaiver, Citation, Evidence, Finding, Severity, Subject};

@@ -21,9 +21,9 @@ use serde::Serialize;
 
 use crate::baseline::BaselineSummary;
 use crate::checks::CheckRun;
-use crate::checks::mail::breakdown::MailBreakdown;
 use crate::comparison::{Comparison, Coverage};
 use crate::config::Lang;
+use crate::derived::mail_breakdown::MailBreakdown;
 use crate::engine::{Placement, RegisteredDataset};
 use crate::error::Result;
 use crate::findings::{BaselineStatus, Finding, Severity};

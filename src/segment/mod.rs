@@ -8,6 +8,7 @@
 
 pub mod anonymity;
 pub mod generalize;
+pub mod settings;
 
 use std::collections::BTreeMap;
 

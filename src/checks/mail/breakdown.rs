@@ -1,47 +1,17 @@
-//! Every campaign's messages by how they stand, for the report's chart: with consent, without
-//! consent, after an opt-out, or with consent but inside quiet hours. The same predicates the
-//! checks flag sends by, in one aggregate over the judged sends; unlike the checks it also
-//! counts the campaigns nothing is wrong with.
+//! Builds the mail breakdown ([`MailBreakdown`]): every campaign's messages by how they stand,
+//! for the report's chart: with consent, without consent, after an opt-out, or with consent but
+//! inside quiet hours. The same predicates the checks flag sends by, in one aggregate over the
+//! judged sends; unlike the checks it also counts the campaigns nothing is wrong with. It lives
+//! with the checks because it applies their predicates under their settings.
 
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Int64Type};
-use serde::Serialize;
 
 use super::{CONSENT_NEEDS, after_opt_out, no_consent, opt_in_required, quiet_hours};
-use crate::checks::{Context, Table};
+use crate::checks::context::{Context, Table};
+use crate::derived::mail_breakdown::{CampaignSends, MailBreakdown};
 use crate::error::Result;
-
-/// One campaign on one channel. Each message is counted once, in the first category it
-/// falls in, in this order: after an opt-out, without consent, inside quiet hours, consented.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CampaignSends {
-    pub campaign: String,
-    pub channel: String,
-    pub messages: u64,
-    /// With consent in force at the send time (an opt-in, or no opt-in required on the channel
-    /// and no opt-out past its grace), outside quiet hours.
-    pub consented: u64,
-    /// No opt-in on record on a channel that requires one (`mail.no-consent`).
-    pub no_consent: u64,
-    /// After the recipient opted out, past the grace period (`mail.after-opt-out`).
-    pub after_opt_out: u64,
-    /// Consented, but inside the channel's quiet hours in the recipient's zone
-    /// (`mail.quiet-hours`).
-    pub quiet_hours: u64,
-}
-
-/// The judged sends per campaign, as `report.json` carries them (`mail`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MailBreakdown {
-    /// Categories the policy does not judge (its check is not enabled, or no quiet hours are
-    /// set): `no_consent`, `after_opt_out`, `quiet_hours`. Their counts are 0 and those
-    /// messages count as consented.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub not_judged: Vec<&'static str>,
-    /// By campaign, then channel.
-    pub campaigns: Vec<CampaignSends>,
-}
 
 /// The breakdown, when consent can be judged at all: a mail log and a consents dataset (as for
 /// the consent checks; without consent records every message would read as unconsented).
@@ -62,7 +32,7 @@ pub async fn breakdown(cx: &Context<'_>) -> Result<Option<MailBreakdown>> {
         opt_in_required: opt_in_required(cx.policy)?,
     };
     let grace: after_opt_out::Settings = cx.policy.settings(after_opt_out::INFO.id)?;
-    let (without, after) = super::without_consent(&consent, &grace);
+    let (without, after) = super::consent::without_consent(&consent, &grace);
     let after = predicate(after_opt_out::INFO.id, "after_opt_out", Some(after));
     let without = predicate(no_consent::INFO.id, "no_consent", Some(without));
     let quiet: quiet_hours::Settings = cx.policy.settings(quiet_hours::INFO.id)?;

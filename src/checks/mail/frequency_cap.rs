@@ -3,7 +3,8 @@
 use serde::Deserialize;
 
 use super::{campaign_finding, count_by_campaign, violating};
-use crate::checks::{Need, Outcome, Table};
+use crate::checks::check::Outcome;
+use crate::checks::context::{Need, Table};
 use crate::engine::Placement;
 use crate::error::Result;
 use crate::findings::Severity;

@@ -1,7 +1,8 @@
 #![doc = include_str!("missing_postal_address.md")]
 
 use super::{per_campaign, sends_map};
-use crate::checks::{Need, Outcome, Table};
+use crate::checks::check::Outcome;
+use crate::checks::context::{Need, Table};
 use crate::findings::Severity;
 use crate::policy::NoSettings;
 

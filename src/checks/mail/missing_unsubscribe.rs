@@ -3,7 +3,8 @@
 use serde::Deserialize;
 
 use super::{per_campaign_from, sends_map, with_campaign_size};
-use crate::checks::{Need, Outcome, Table};
+use crate::checks::check::Outcome;
+use crate::checks::context::{Need, Table};
 use crate::error::Result;
 use crate::findings::Severity;
 use crate::policy::{Strictest, Validate, within};

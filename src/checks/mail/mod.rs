@@ -1,11 +1,12 @@
 //! Marketing-contact checks over the judged sends (each send with the consent status in force
-//! at its send time, see [`crate::mail`]), one file per check. Every check is a predicate on a
+//! at its send time, see [`crate::derived::judged_sends`]), one file per check. Every check is a predicate on a
 //! send; one aggregate per check gives exact counts per campaign and channel. This module holds
 //! what they share: the consent predicates, the per-campaign count and its finding; and the
 //! report's per-campaign breakdown by the same predicates ([`breakdown`]).
 
 pub mod after_opt_out;
 pub mod breakdown;
+pub mod consent;
 pub mod frequency_cap;
 pub mod missing_postal_address;
 pub mod missing_sender_id;
@@ -16,19 +17,20 @@ pub mod quiet_hours;
 mod test_log;
 pub mod unsolicited_bulk;
 
+pub use consent::opt_in_required;
+
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Int64Type};
 
-use crate::checks::{CheckInfo, Context, Need, Outcome, Table};
+use crate::checks::check::{CheckInfo, Outcome};
+use crate::checks::context::{Context, Need, Table};
 use crate::config::MailSendsDataset;
-use crate::config_errors::quoted_or;
-use crate::engine::{Engine, literal};
+use crate::engine::Engine;
 use crate::error::Result;
 use crate::findings::evidence::CampaignMessages;
 use crate::findings::{Finding, Severity, Subject, share};
-use crate::mail::time::BusinessDeadlineUdf;
-use crate::policy::{EffectiveCheck, EffectivePolicy};
+use crate::policy::EffectiveCheck;
 
 /// What the consent checks need. Without consent records nothing can be said about consent:
 /// they are skipped ("no consents dataset"), not turned into "every message lacks consent".
@@ -37,63 +39,6 @@ const CONSENT_NEEDS: &[Need] = &[Need::Table(Table::JudgedSends), Need::Dataset(
 /// Whether the sends map what `mapped` asks for (a column the check reads).
 fn sends_map(cx: &Context<'_>, mapped: impl Fn(&MailSendsDataset) -> bool) -> bool {
     cx.config.datasets.mail_sends.as_ref().is_some_and(mapped)
-}
-
-/// A channel a pack names must be one the sends can carry (they are lowercased on reading),
-/// or the setting would silently never apply.
-fn known_channel(key: &str, channel: &str) -> Result<(), String> {
-    if crate::mail::CHANNELS.contains(&channel) {
-        return Ok(());
-    }
-    Err(format!(
-        "{key}: channel {} must be one of {}",
-        quoted_or(channel, "(not shown)"),
-        crate::mail::CHANNELS.join(", ")
-    ))
-}
-
-fn channel_list(channels: &[String]) -> String {
-    if channels.is_empty() {
-        "''".to_string()
-    } else {
-        channels
-            .iter()
-            .map(|c| literal(c))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-}
-
-/// The predicate of a send without valid consent (no opt-in where required, or after an
-/// opt-out beyond the grace period), shared by three checks. The grace period is half-open,
-/// like the consent order in [`crate::mail`]: a send at exactly the opt-out time plus the grace
-/// (with no grace: at exactly the opt-out time) is after the opt-out.
-fn without_consent(
-    consent: &no_consent::Settings,
-    opt_out: &after_opt_out::Settings,
-) -> (String, String) {
-    let no_consent = format!(
-        "(status IS NULL AND channel IN ({}))",
-        channel_list(&consent.opt_in_required)
-    );
-    let deadline = if opt_out.grace_business_days > 0 {
-        format!(
-            "{}(status_at, {})",
-            BusinessDeadlineUdf::NAME,
-            opt_out.grace_business_days
-        )
-    } else {
-        format!("status_at + INTERVAL '{} days'", opt_out.grace_days.max(0))
-    };
-    let after_opt_out = format!("(status = 'opt_out' AND sent_at >= {deadline})");
-    (no_consent, after_opt_out)
-}
-
-/// The two predicates of [`without_consent`] under the policy's settings.
-fn without_consent_in(policy: &EffectivePolicy) -> Result<(String, String)> {
-    let consent: no_consent::Settings = policy.settings(no_consent::INFO.id)?;
-    let opt_out: after_opt_out::Settings = policy.settings(after_opt_out::INFO.id)?;
-    Ok(without_consent(&consent, &opt_out))
 }
 
 /// The judged sends with the size of their campaign on their channel, for predicates that only
@@ -291,18 +236,9 @@ fn campaign_finding(
     )
 }
 
-/// The channels on which the policy requires opt-in, for the suppression list.
-pub fn opt_in_required(policy: &EffectivePolicy) -> Result<Vec<String>> {
-    let consent: no_consent::Settings = policy.settings(no_consent::INFO.id)?;
-    Ok(if policy.check(no_consent::INFO.id).is_some() {
-        consent.opt_in_required
-    } else {
-        Vec::new()
-    })
-}
-
 #[cfg(test)]
 mod tests {
+    use super::consent::without_consent;
     use super::*;
 
     #[test]

@@ -1,15 +1,14 @@
 #![doc = include_str!("no_consent.md")]
 
-use serde::Deserialize;
-
-use super::{CONSENT_NEEDS, known_channel, per_campaign, without_consent_in};
-use crate::error::Result;
+use super::consent::without_consent_in;
+use super::{CONSENT_NEEDS, per_campaign};
 use crate::findings::Severity;
-use crate::policy::{Strictest, Validate};
+
+pub use super::consent::{NO_CONSENT, OptInSettings as Settings};
 
 check_info!(
     INFO,
-    "mail.no-consent",
+    NO_CONSENT,
     "mail",
     "Marketing sent without consent",
     "未经同意发送营销信息",
@@ -17,38 +16,6 @@ check_info!(
     "no_consent.md",
     Settings
 );
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Settings {
-    /// Channels on which marketing needs a prior opt-in.
-    pub opt_in_required: Vec<String>,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            opt_in_required: vec!["email".into(), "sms".into(), "push".into()],
-        }
-    }
-}
-
-impl Strictest for Settings {
-    fn strictest(mut self, other: Self) -> Self {
-        self.opt_in_required.extend(other.opt_in_required);
-        self.opt_in_required.sort();
-        self.opt_in_required.dedup();
-        self
-    }
-}
-
-impl Validate for Settings {
-    fn validate(&self) -> Result<(), String> {
-        self.opt_in_required
-            .iter()
-            .try_for_each(|channel| known_channel("opt_in_required", channel))
-    }
-}
 
 check!(
     NoConsent,

@@ -4,12 +4,14 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{known_channel, per_campaign};
-use crate::checks::{Need, Outcome, Table};
+use super::consent::known_channel;
+use super::per_campaign;
+use crate::checks::check::Outcome;
+use crate::checks::context::{Need, Table};
 use crate::engine::literal;
 use crate::error::Result;
 use crate::findings::Severity;
-use crate::mail::time::LocalMinuteUdf;
+use crate::mail_time::LocalMinuteUdf;
 use crate::policy::{Strictest, Validate};
 
 check_info!(

@@ -2,8 +2,10 @@
 
 use serde::Deserialize;
 
-use super::{CONSENT_NEEDS, campaign_finding, count_by_campaign, violating, without_consent_in};
-use crate::checks::{Outcome, Table};
+use super::consent::without_consent_in;
+use super::{CONSENT_NEEDS, campaign_finding, count_by_campaign, violating};
+use crate::checks::check::Outcome;
+use crate::checks::context::Table;
 use crate::error::Result;
 use crate::findings::{Severity, share};
 use crate::policy::{Strictest, Validate, within};

@@ -1,7 +1,7 @@
 //! `pricing.device-overcharge`: see `device_overcharge.md`.
 
-use super::cohorts::CohortKind;
 use super::observed::{NEEDS, Settings, overcharge};
+use crate::derived::cohorts::CohortKind;
 use crate::findings::Severity;
 
 check_info!(

@@ -3,9 +3,7 @@
 //! over the shared cohort comparison in `observed`), and the quotes of a live pricing service to
 //! matched twins (`probe_*`, over the shared statistics in `probe`).
 
-pub mod cohorts;
 pub mod device_overcharge;
-pub mod episodes;
 pub mod frequency_overcharge;
 pub mod observed;
 pub mod probe;
@@ -18,7 +16,6 @@ pub mod rule_protected_attribute;
 pub mod rule_surcharge;
 pub mod rule_unclassified_attribute;
 pub mod simulated_disparity;
-pub mod strata;
 pub mod tenure_overcharge;
 
 use crate::findings::{SourceLocation, Subject};

@@ -1,10 +1,10 @@
 //! What the observed-price checks (`pricing.tenure-overcharge`, `pricing.device-overcharge`,
 //! `pricing.protected-overcharge`, `pricing.frequency-overcharge`) share: one comparison, four
-//! cohort kinds. Strata of the same
-//! SKU, time bucket and trading conditions come from [`super::strata`] (one DataFusion plan for
+//! cohort kinds. Strata of the same SKU, time bucket and trading conditions come from
+//! [`crate::derived::strata`] (one DataFusion plan for
 //! every cohort pair, the medians from its price histogram); the per-SKU statistics
 //! (the mean gap and its interval, the Wilcoxon signed-rank test, the episode scan of
-//! [`super::episodes`], Benjamini–Hochberg q-values over both tests) are computed from the
+//! [`crate::derived::episodes`], Benjamini–Hochberg q-values over both tests) are computed from the
 //! matched strata it returns.
 
 use std::ops::Bound;
@@ -13,16 +13,17 @@ use serde::Deserialize;
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::cohorts::{
+use crate::checks::check::{CheckInfo, Outcome};
+use crate::checks::context::{Context, Need, Table};
+use crate::comparison::{Comparison, Verdict};
+use crate::config::Config;
+use crate::derived::cohorts::{
     CohortKind, CohortPair, strictest_frequency, strictest_tenure, validate_frequency,
     validate_tenure,
 };
-use super::episodes::{Cell, Permutations, Scope, Stratum, scan};
-use super::strata::{Keys, SkuStrata, StrataSpec};
-use crate::checks::{CheckInfo, Context, Need, Outcome, Table};
-use crate::comparison::{Comparison, Verdict};
-use crate::config::Config;
-use crate::engine::ident;
+use crate::derived::episodes::{Cell, Permutations, Scope, Stratum, scan};
+use crate::derived::observations::TimeBucket;
+use crate::derived::strata::{Keys, SkuStrata, StrataSpec};
 use crate::error::Result;
 use crate::findings::evidence::{
     Condition, Episode, Episodes, GapTest, LackingData, ObservedGap, ProtectedCoverage,
@@ -37,14 +38,6 @@ pub const NEEDS: &[Need] = &[
     Need::Table(Table::CustomerFeatures),
     Need::Table(Table::ObservedStrata),
 ];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TimeBucket {
-    Hour,
-    Day,
-    Week,
-}
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -157,29 +150,6 @@ pub fn missing_data(config: &Config) -> Option<String> {
     None
 }
 
-/// The observations (orders, then quotes) with cohort-relevant columns, as SQL.
-pub(super) fn observations_sql(config: &Config) -> String {
-    let conditions: Vec<String> = crate::pricing::condition_columns(config)
-        .into_iter()
-        .map(|(_, c)| ident(&c))
-        .collect();
-    let extra = if conditions.is_empty() {
-        String::new()
-    } else {
-        format!(", {}", conditions.join(", "))
-    };
-    let select = |table: &str| {
-        format!(
-            "SELECT customer_id, ordered_at, sku, offered_unit_price AS price, device_os AS order_device{extra} FROM {table} WHERE sku IS NOT NULL AND offered_unit_price IS NOT NULL AND customer_id IS NOT NULL"
-        )
-    };
-    let mut sql = select("fm_orders");
-    if config.datasets.quotes.is_some() {
-        sql = format!("{sql} UNION ALL {}", select("fm_quotes"));
-    }
-    sql
-}
-
 /// One SKU's whole-period comparison.
 #[derive(Debug, Clone, PartialEq)]
 struct SkuTest {
@@ -195,25 +165,6 @@ struct SkuTest {
     equivalence: Option<stats::Equivalence>,
     /// What both cohorts were offered in the matched strata.
     offered: f64,
-}
-
-impl TimeBucket {
-    /// The unit in SQL's `date_trunc` and in messages.
-    pub(super) fn unit(self) -> &'static str {
-        match self {
-            TimeBucket::Hour => "hour",
-            TimeBucket::Day => "day",
-            TimeBucket::Week => "week",
-        }
-    }
-
-    /// How a bucket is written in findings (a week by its Monday).
-    pub(super) fn format(self) -> &'static str {
-        match self {
-            TimeBucket::Hour => "%Y-%m-%d %H:00",
-            TimeBucket::Day | TimeBucket::Week => "%Y-%m-%d",
-        }
-    }
 }
 
 /// The whole-period test of one SKU, or `None` when too few strata matched. The tests and
@@ -337,7 +288,10 @@ fn episode(cell: &Cell, gap: f64, condition_names: &[String]) -> Episode {
 
 /// Which protected attributes were compared and which were not, and why: an auditor must be
 /// able to tell "no gap" from "not looked at".
-pub(super) fn protected_coverage(info: &CheckInfo, cohorts: &super::cohorts::Cohorts) -> Finding {
+pub(super) fn protected_coverage(
+    info: &CheckInfo,
+    cohorts: &crate::derived::cohorts::Cohorts,
+) -> Finding {
     let compared: Vec<String> = cohorts
         .compared
         .iter()

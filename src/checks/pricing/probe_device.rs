@@ -1,7 +1,7 @@
 //! `pricing.probe-device`: see `probe_device.md`.
 
-use super::cohorts::CohortKind;
 use super::probe::{NEEDS, Settings, run};
+use crate::derived::cohorts::CohortKind;
 use crate::findings::Severity;
 
 check_info!(

@@ -1,7 +1,7 @@
 //! `pricing.probe-protected`: see `probe_protected.md`.
 
-use super::cohorts::CohortKind;
 use super::probe::{NEEDS, Settings, run};
+use crate::derived::cohorts::CohortKind;
 use crate::findings::Severity;
 
 check_info!(

@@ -1,7 +1,8 @@
 //! `pricing.rule-new-customer-discount`: see `rule_new_customer_discount.md`.
 
 use super::{classified, location, rule_subject};
-use crate::checks::{Need, Outcome};
+use crate::checks::check::Outcome;
+use crate::checks::context::Need;
 use crate::findings::evidence::NewCustomerDiscountRule;
 use crate::findings::{Finding, Severity};
 use crate::policy::{AttributeClass, EffectiveCheck, EffectivePolicy, NoSettings};

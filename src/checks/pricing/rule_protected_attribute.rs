@@ -1,7 +1,8 @@
 //! `pricing.rule-protected-attribute`: see `rule_protected_attribute.md`.
 
 use super::{classified, location, rule_subject};
-use crate::checks::{Need, Outcome};
+use crate::checks::check::Outcome;
+use crate::checks::context::Need;
 use crate::findings::evidence::ProtectedAttributeRule;
 use crate::findings::{Finding, Severity};
 use crate::policy::{AttributeClass, EffectiveCheck, EffectivePolicy, NoSettings};

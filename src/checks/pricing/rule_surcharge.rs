@@ -1,7 +1,8 @@
 //! `pricing.rule-surcharge`: see `rule_surcharge.md`.
 
 use super::{classified, location, rule_subject};
-use crate::checks::{Need, Outcome};
+use crate::checks::check::Outcome;
+use crate::checks::context::Need;
 use crate::findings::evidence::SurchargeRule;
 use crate::findings::{Finding, Severity};
 use crate::policy::{AttributeClass, EffectiveCheck, EffectivePolicy, NoSettings};

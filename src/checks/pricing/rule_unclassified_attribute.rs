@@ -1,7 +1,8 @@
 //! `pricing.rule-unclassified-attribute`: see `rule_unclassified_attribute.md`.
 
 use super::{classified, location, rule_subject};
-use crate::checks::{Need, Outcome};
+use crate::checks::check::Outcome;
+use crate::checks::context::Need;
 use crate::findings::evidence::UnclassifiedAttributeRule;
 use crate::findings::{Finding, Severity};
 use crate::policy::{EffectiveCheck, EffectivePolicy, NoSettings};

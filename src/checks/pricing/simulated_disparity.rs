@@ -7,9 +7,10 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use serde::Deserialize;
 
-use super::cohorts::{CohortPair, cohort_pairs, strictest_tenure, validate_tenure};
-use crate::checks::{Need, Outcome, Table};
+use crate::checks::check::Outcome;
+use crate::checks::context::{Need, Table};
 use crate::config::Config;
+use crate::derived::cohorts::{CohortPair, cohort_pairs, strictest_tenure, validate_tenure};
 use crate::engine::{Engine, ident};
 use crate::error::{Error, Result};
 use crate::findings::evidence::{self, SkuGap};
@@ -471,7 +472,7 @@ mod tests {
     #[test]
     fn one_sided_pairs_only_flag_the_treated_paying_more() {
         let pair = CohortPair {
-            kind: super::super::cohorts::CohortKind::Tenure,
+            kind: crate::derived::cohorts::CohortKind::Tenure,
             name: "p".into(),
             treated_label: "t".into(),
             reference_label: "r".into(),

@@ -1,18 +1,13 @@
 #![doc = include_str!("k_anonymity.md")]
 
-use std::collections::BTreeMap;
-
-use serde::Deserialize;
-
-use crate::checks::{Need, Outcome, Table};
-use crate::error::Result;
+use crate::checks::check::Outcome;
+use crate::checks::context::{Need, Table};
 use crate::findings::evidence::{BelowK, OverSuppressed, RawQuasiIdentifiers};
 use crate::findings::{Finding, Severity, Subject, share};
-use crate::policy::{EffectiveCheck, Strictest, Validate, within};
-use crate::quasi_kind::QuasiKind;
-use crate::segment::anonymity::{AnonymityReport, Requirement};
+use crate::policy::EffectiveCheck;
+use crate::segment::anonymity::AnonymityReport;
 
-pub const ID: &str = "privacy.k-anonymity";
+pub use crate::segment::settings::{AnonymitySettings as Settings, K_ANONYMITY_CHECK as ID};
 
 check_info!(
     INFO,
@@ -24,70 +19,6 @@ check_info!(
     "k_anonymity.md",
     Settings
 );
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Settings {
-    pub k: u64,
-    pub max_suppression: f64,
-    /// Starting generalization level per quasi-identifier kind.
-    pub generalization: BTreeMap<QuasiKind, u8>,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            k: 10,
-            max_suppression: 0.05,
-            generalization: [
-                (QuasiKind::BirthYear, 1),
-                (QuasiKind::Age, 1),
-                (QuasiKind::City, 1),
-            ]
-            .into_iter()
-            .collect(),
-        }
-    }
-}
-
-impl Strictest for Settings {
-    fn strictest(self, other: Self) -> Self {
-        let mut generalization = self.generalization;
-        for (kind, level) in other.generalization {
-            let entry = generalization.entry(kind).or_insert(level);
-            *entry = (*entry).max(level);
-        }
-        Settings {
-            k: self.k.max(other.k),
-            max_suppression: self.max_suppression.min(other.max_suppression),
-            generalization,
-        }
-    }
-}
-
-/// `k` ≥ 2 (k = 1 is no anonymity at all); `max_suppression` a share in [0, 1]; each
-/// generalization level at most the kind's top level (every value `*`).
-impl Validate for Settings {
-    fn validate(&self) -> Result<(), String> {
-        within("k", self.k, 2..)?;
-        within("max_suppression", self.max_suppression, 0.0..=1.0)?;
-        for (kind, level) in &self.generalization {
-            let key = format!("generalization.{}", kind.name());
-            within(&key, *level, 0..=kind.top_level())?;
-        }
-        Ok(())
-    }
-}
-
-impl Settings {
-    pub fn requirement(&self) -> Requirement {
-        Requirement {
-            k: self.k.max(1),
-            max_suppression: self.max_suppression,
-            initial_levels: self.generalization.clone(),
-        }
-    }
-}
 
 check!(
     KAnonymity,
@@ -179,7 +110,11 @@ fn findings(report: &AnonymityReport, check: &EffectiveCheck, settings: &Setting
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
+
     use crate::findings::Citation;
+    use crate::policy::Strictest;
+    use crate::quasi_kind::QuasiKind;
 
     fn report(
         rows: u64,

@@ -6,7 +6,7 @@ use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::Int64Type;
 use serde::Deserialize;
 
-use crate::checks::Outcome;
+use crate::checks::check::Outcome;
 use crate::config::Config;
 use crate::engine::{Engine, RegisteredDataset, ident};
 use crate::error::{Result, data_column_name, data_column_phrase};

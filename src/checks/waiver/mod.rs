@@ -14,7 +14,7 @@ use crate::findings::evidence::{ExpiredWaiver, UnmatchedWaiver};
 use crate::findings::{AppliedWaiver, Finding, Subject};
 
 /// The registry entries of the waiver checks, for `explain` and SARIF.
-pub const INFOS: [&super::CheckInfo; 2] = [&expired::INFO, &unmatched::INFO];
+pub const INFOS: [&super::check::CheckInfo; 2] = [&expired::INFO, &unmatched::INFO];
 
 /// Marks the findings that waivers in force on `today` cover, and returns the findings about
 /// the waivers themselves. A waiver is in force through its `expires` day.

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use chrono::{Datelike, NaiveDate};
 
-use super::escape;
+use crate::escape::xml as escape;
 use crate::findings::evidence::Episode;
 
 /// View box widths: charts are drawn about as wide as the page shows them, so their text

@@ -13,17 +13,14 @@
 //! exactly the send time is in force for that send, and every send of one instant to one
 //! recipient and channel is judged by the same event.
 
-pub mod time;
-
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Int64Type};
 use datafusion::prelude::DataFrame;
 
-use crate::config::{Config, ConsentsDataset, MailSendsDataset};
-use crate::engine::{Engine, Placement, ident, literal, timestamp_expr};
+use crate::config::Config;
+use crate::engine::{Engine, Placement, consents_view_sql, literal, sends_view_sql};
 use crate::error::{Error, Result};
-use crate::pseudonym::TokenUdf;
 
 /// The sends judged by the consent in force at their send time, as [`prepare`] registers them.
 pub const JUDGED_TABLE: &str = "fm_sends_judged";
@@ -34,72 +31,6 @@ const SEND_COLUMNS_JUDGED: &str = "s.recipient_token, s.channel, s.campaign, s.s
 
 /// The channels fairmark knows; each decides how its recipients are tokenized.
 pub const CHANNELS: [&str; 3] = ["email", "sms", "push"];
-
-/// The canonical channel of a mapped channel column: trimmed, lower case.
-fn channel_expr(column: &str) -> String {
-    format!("lower(trim(CAST({} AS VARCHAR)))", ident(column))
-}
-
-fn flag(column: &Option<String>) -> String {
-    match column {
-        // Text flags ("yes", "Y", "1", "true") are common in CSV exports.
-        Some(c) => format!(
-            "lower(trim(CAST({} AS VARCHAR))) IN ('true', 't', 'yes', 'y', '1')",
-            ident(c)
-        ),
-        None => "CAST(NULL AS BOOLEAN)".to_string(),
-    }
-}
-
-fn sends_view_sql(sends: &MailSendsDataset, engine: &Engine) -> String {
-    let schema = &engine.dataset("mail_sends").expect("registered").schema;
-    let text = |column: &Option<String>| {
-        column.as_ref().map_or_else(
-            || "CAST(NULL AS VARCHAR)".to_string(),
-            |c| format!("CAST({} AS VARCHAR)", ident(c)),
-        )
-    };
-    format!(
-        "SELECT {recipient}({r}, {channel}) AS recipient_token, {channel} AS channel,
-            CAST({campaign} AS VARCHAR) AS campaign, {sent_at} AS sent_at,
-            {has_unsubscribe} AS has_unsubscribe, {one_click} AS one_click_unsubscribe,
-            {sender} AS sender_id, {zone} AS recipient_timezone, {postal} AS postal_address
-         FROM raw_mail_sends",
-        recipient = TokenUdf::RECIPIENT,
-        r = ident(&sends.recipient),
-        channel = channel_expr(&sends.channel),
-        campaign = ident(&sends.campaign),
-        sent_at = timestamp_expr(&sends.sent_at, schema),
-        has_unsubscribe = flag(&sends.has_unsubscribe),
-        one_click = flag(&sends.one_click_unsubscribe),
-        sender = text(&sends.sender_id),
-        zone = text(&sends.recipient_timezone),
-        postal = flag(&sends.postal_address),
-    )
-}
-
-fn consents_view_sql(consents: &ConsentsDataset, engine: &Engine) -> String {
-    let schema = &engine.dataset("consents").expect("registered").schema;
-    let values = |list: &[String]| {
-        list.iter()
-            .map(|v| literal(&v.trim().to_lowercase()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let action = format!("lower(trim(CAST({} AS VARCHAR)))", ident(&consents.action));
-    format!(
-        "SELECT {recipient}({r}, {channel}) AS recipient_token, {channel} AS channel,
-            CASE WHEN {action} IN ({opt_in}) THEN 'opt_in' WHEN {action} IN ({opt_out}) THEN 'opt_out' END AS action,
-            {action} AS raw_action, {at} AS at
-         FROM raw_consents",
-        recipient = TokenUdf::RECIPIENT,
-        r = ident(&consents.recipient),
-        channel = channel_expr(&consents.channel),
-        opt_in = values(&consents.actions.opt_in),
-        opt_out = values(&consents.actions.opt_out),
-        at = timestamp_expr(&consents.at, schema),
-    )
-}
 
 /// Fails on data that would otherwise give silently wrong answers: unknown channels, rows
 /// without recipient or time, and consent actions the config does not map. Channels come
@@ -223,14 +154,20 @@ pub async fn prepare(engine: &Engine, config: &Config) -> Result<()> {
     register(
         "fm_mail_sends",
         engine
-            .sql(&sends_view_sql(sends, engine), "mail_sends")
+            .sql(
+                &sends_view_sql(sends, engine.dataset("mail_sends").expect("registered")),
+                "mail_sends",
+            )
             .await?,
     )?;
     if let Some(consents) = &config.datasets.consents {
         register(
             "fm_consents",
             engine
-                .sql(&consents_view_sql(consents, engine), "consents")
+                .sql(
+                    &consents_view_sql(consents, engine.dataset("consents").expect("registered")),
+                    "consents",
+                )
                 .await?,
         )?;
     }

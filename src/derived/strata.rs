@@ -17,9 +17,9 @@ use datafusion::arrow::compute::{SortOptions, cast, interleave};
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int32Type, Int64Type};
 use datafusion::arrow::row::{RowConverter, Rows, SortField};
 
-use super::cohorts::{CohortKind, Cohorts, cohort_pairs, frequency_pair};
+use super::cohorts::{CohortKind, Cohorts, FREQUENCY_CHECK, cohort_pairs, frequency_pair};
 use super::episodes::Stratum;
-use super::observed::TimeBucket;
+use super::observations::{TimeBucket, observations_sql};
 use crate::config::Config;
 use crate::engine::{Engine, ident};
 use crate::error::Result;
@@ -144,7 +144,7 @@ impl ObservedStrata {
         .await?;
         // Orders in the prior year are counted only when a pack compares by them: the count is
         // a window over every customer's order days.
-        if policy.check(super::frequency_overcharge::INFO.id).is_some() {
+        if policy.check(FREQUENCY_CHECK).is_some() {
             cohorts
                 .pairs
                 .push(frequency_pair(spec.frequent_orders, spec.occasional_orders));
@@ -587,7 +587,7 @@ fn histogram_sql(
             .iter()
             .map(|p| format!(", c.label_{p}"))
             .collect::<String>(),
-        observations = super::observed::observations_sql(config),
+        observations = observations_sql(config),
         labels = labels.join(", "),
         start_day = crate::pricing::day_number("c.tenure_start"),
     )

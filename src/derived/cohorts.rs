@@ -72,6 +72,11 @@ pub enum CohortKind {
     Frequency,
 }
 
+/// The check that compares frequent with occasional buyers: the strata count prior orders only
+/// when a pack enables it. Its id lives here, with the cohort it reads, so that the strata need
+/// not import the check.
+pub const FREQUENCY_CHECK: &str = "pricing.frequency-overcharge";
+
 /// Frequent against occasional buyers, by their orders in the 365 days before each order.
 /// Both cohorts are customers of at least a year, who had the whole year to buy in: otherwise
 /// new customers, who cannot have bought often yet, would make it a tenure comparison.
