@@ -78,7 +78,7 @@ impl Prepared {
             probe: None,
             coverage: Vec::new(),
             comparisons: Vec::new(),
-            outputs: report::FILES.map(String::from).to_vec(),
+            outputs: report::write::FILES.map(String::from).to_vec(),
             lang: lang.unwrap_or(self.config.lang),
         }
     }
@@ -153,7 +153,7 @@ pub async fn execute(request: Request<'_>, progress: &(dyn Fn(&str) + Sync)) -> 
     progress("writing outputs");
     let mut staging = Staging::run(out)?;
     let mut outputs = write_tables(&audit, &mut staging).await?;
-    outputs.extend(report::FILES.map(String::from));
+    outputs.extend(report::write::FILES.map(String::from));
     let Audit {
         engine,
         findings,
@@ -176,7 +176,7 @@ pub async fn execute(request: Request<'_>, progress: &(dyn Fn(&str) + Sync)) -> 
         outputs,
         ..prepared.report(&engine, findings, checks, outcome, lang)
     };
-    report::write_all(&mut staging, &report)?;
+    report::write::write_all(&mut staging, &report)?;
     staging.commit()?;
     let spills = engine.runtime.spill_note();
     Ok(Audited { report, spills })
@@ -257,7 +257,7 @@ pub async fn probe(
         ..prepared.report(&engine, findings, checks, outcome, request.lang)
     };
     let mut staging = Staging::run(request.out)?;
-    report::write_all(&mut staging, &report)?;
+    report::write::write_all(&mut staging, &report)?;
     staging.commit()?;
     Ok(report)
 }

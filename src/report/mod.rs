@@ -9,6 +9,7 @@ pub mod markdown;
 pub mod sarif;
 pub mod segment_csv;
 pub mod table;
+pub mod write;
 
 #[cfg(test)]
 pub(crate) mod fixture;
@@ -25,9 +26,7 @@ use crate::comparison::{Comparison, Coverage};
 use crate::config::Lang;
 use crate::derived::mail_breakdown::MailBreakdown;
 use crate::engine::{Placement, RegisteredDataset};
-use crate::error::Result;
 use crate::findings::{BaselineStatus, Finding, Severity};
-use crate::output::Staging;
 use crate::policy::PolicyPack;
 use crate::probe::ProbeSummary;
 use crate::segment::SegmentationSummary;
@@ -152,25 +151,6 @@ impl Report {
     pub fn failed(&self) -> bool {
         self.outcome.failing_findings > 0
     }
-}
-
-/// The report files every run that judges findings writes: JSON, Markdown, HTML, SARIF, JUnit.
-pub const FILES: [&str; 5] = [
-    "report.json",
-    "report.md",
-    "report.html",
-    "report.sarif",
-    "report.junit.xml",
-];
-
-/// Stages the [`FILES`] of `report`.
-pub fn write_all(staging: &mut Staging, report: &Report) -> Result<()> {
-    staging.write("report.json", json::render(report).as_bytes())?;
-    staging.write("report.md", markdown::render(report).as_bytes())?;
-    staging.write("report.html", html::render(report).as_bytes())?;
-    staging.write("report.sarif", sarif::render_report(report).as_bytes())?;
-    staging.write("report.junit.xml", junit::render(report).as_bytes())?;
-    Ok(())
 }
 
 /// What `check-rules` found on a change to the pricing rules: the findings of the checks that
