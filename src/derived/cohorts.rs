@@ -39,17 +39,17 @@ pub fn strictest_tenure(a: (i64, i64), b: (i64, i64)) -> (i64, i64) {
     (old, a.1.max(b.1).min(old))
 }
 
-/// The most orders a year a pack may name as a frequency threshold.
-const MAX_ORDERS_A_YEAR: u32 = 10_000;
+/// The most purchase days a year has.
+const MAX_DAYS_A_YEAR: u32 = 365;
 
-/// Frequent buyers have at least `frequent` orders in the year before an order, occasional ones
-/// at most `occasional`: the cohorts are disjoint only while `occasional < frequent`.
+/// Frequent buyers bought on at least `frequent` days of the year before an order, occasional
+/// ones on at most `occasional`: the cohorts are disjoint only while `occasional < frequent`.
 pub fn validate_frequency(frequent: u32, occasional: u32) -> std::result::Result<(), String> {
-    within("frequent_orders", frequent, 1..=MAX_ORDERS_A_YEAR)?;
-    within("occasional_orders", occasional, 0..=MAX_ORDERS_A_YEAR)?;
+    within("frequent_days", frequent, 1..=MAX_DAYS_A_YEAR)?;
+    within("occasional_days", occasional, 0..=MAX_DAYS_A_YEAR)?;
     if occasional >= frequent {
         return Err(
-            "occasional_orders must be below frequent_orders: the cohorts would overlap".into(),
+            "occasional_days must be below frequent_days: the cohorts would overlap".into(),
         );
     }
     Ok(())
@@ -77,22 +77,24 @@ pub enum CohortKind {
 /// not import the check.
 pub const FREQUENCY_CHECK: &str = "pricing.frequency-overcharge";
 
-/// Frequent against occasional buyers, by their orders in the 365 days before each order.
+/// Frequent against occasional buyers, by the days they bought on in the 365 days before each
+/// order (purchase occasions: several orders or lines on one day are one occasion, and cheaper
+/// to count than distinct orders at ten million lines).
 /// Both cohorts are customers of at least a year, who had the whole year to buy in: otherwise
 /// new customers, who cannot have bought often yet, would make it a tenure comparison.
-/// `tenure_at_order` and `orders_prior_year` are columns of the observations.
+/// `tenure_at_order` and `purchase_days_prior_year` are columns of the observations.
 pub fn frequency_pair(frequent: u32, occasional: u32) -> CohortPair {
     let full_year = "tenure_at_order >= 365";
     CohortPair {
-        name: format!("{frequent}+ orders in the prior year vs <= {occasional}"),
+        name: format!("{frequent}+ purchase days in the prior year vs <= {occasional}"),
         treated_label: format!(
-            "customers with {frequent} or more orders in the year before the order"
+            "customers who bought on {frequent} or more days in the year before the order"
         ),
         reference_label: format!(
-            "customers with at most {occasional} orders in the year before the order"
+            "customers who bought on at most {occasional} days in the year before the order"
         ),
-        treated: format!("{full_year} AND orders_prior_year >= {frequent}"),
-        reference: format!("{full_year} AND orders_prior_year <= {occasional}"),
+        treated: format!("{full_year} AND purchase_days_prior_year >= {frequent}"),
+        reference: format!("{full_year} AND purchase_days_prior_year <= {occasional}"),
         two_sided: false,
         kind: CohortKind::Frequency,
     }

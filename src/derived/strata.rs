@@ -33,8 +33,8 @@ pub struct StrataSpec {
     pub time_bucket: TimeBucket,
     pub old_tenure_days: i64,
     pub new_tenure_days: i64,
-    pub frequent_orders: u32,
-    pub occasional_orders: u32,
+    pub frequent_days: u32,
+    pub occasional_days: u32,
 }
 
 /// Whether [`ObservedStrata::sku_strata`] writes out each stratum's bucket and conditions
@@ -147,7 +147,7 @@ impl ObservedStrata {
         if policy.check(FREQUENCY_CHECK).is_some() {
             cohorts
                 .pairs
-                .push(frequency_pair(spec.frequent_orders, spec.occasional_orders));
+                .push(frequency_pair(spec.frequent_days, spec.occasional_days));
         }
         // The price of the hour is the last key of a stratum, after the declared conditions: it
         // splits a bucket where the shop's price moved for everyone, but it is not a condition
@@ -534,10 +534,10 @@ fn histogram_sql(
         (
             format!(
                 "daily_orders AS (
-                SELECT customer_id, {day} AS order_day, count(DISTINCT order_key) AS orders
+                SELECT customer_id, {day} AS order_day
                 FROM fm_orders WHERE customer_id IS NOT NULL GROUP BY customer_id, {day}),
             prior_orders AS (
-                SELECT customer_id, order_day, COALESCE(sum(orders) OVER (PARTITION BY customer_id ORDER BY order_day RANGE BETWEEN 365 PRECEDING AND 1 PRECEDING), 0) AS orders_prior_year
+                SELECT customer_id, order_day, count(*) OVER (PARTITION BY customer_id ORDER BY order_day RANGE BETWEEN 365 PRECEDING AND 1 PRECEDING) AS purchase_days_prior_year
                 FROM daily_orders),
             ",
                 day = crate::pricing::day_number("ordered_at")
@@ -545,7 +545,7 @@ fn histogram_sql(
             format!(
                 " LEFT JOIN prior_orders f ON o.customer_id = f.customer_id AND {order_day} = f.order_day"
             ),
-            ", f.orders_prior_year",
+            ", f.purchase_days_prior_year",
         )
     } else {
         (String::new(), String::new(), "")

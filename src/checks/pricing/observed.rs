@@ -51,10 +51,10 @@ pub struct Settings {
     pub time_bucket: TimeBucket,
     pub old_tenure_days: i64,
     pub new_tenure_days: i64,
-    /// Frequent buyers have at least this many orders in the year before an order ...
-    pub frequent_orders: u32,
+    /// Frequent buyers bought on at least this many days of the year before an order ...
+    pub frequent_days: u32,
     /// ... occasional ones at most this many (`pricing.frequency-overcharge`).
-    pub occasional_orders: u32,
+    pub occasional_days: u32,
     pub confidence: f64,
     /// A SKU's prices are shown fair when the gap is shown to lie within ± this share (two
     /// one-sided tests at 1 − `confidence`).
@@ -75,8 +75,8 @@ impl Default for Settings {
             time_bucket: TimeBucket::Day,
             old_tenure_days: 365,
             new_tenure_days: 30,
-            frequent_orders: 12,
-            occasional_orders: 2,
+            frequent_days: 12,
+            occasional_days: 2,
             confidence: 0.95,
             equivalence_margin: 0.02,
             critical_share: 0.05,
@@ -91,9 +91,9 @@ impl Strictest for Settings {
             (self.old_tenure_days, self.new_tenure_days),
             (other.old_tenure_days, other.new_tenure_days),
         );
-        let (frequent_orders, occasional_orders) = strictest_frequency(
-            (self.frequent_orders, self.occasional_orders),
-            (other.frequent_orders, other.occasional_orders),
+        let (frequent_days, occasional_days) = strictest_frequency(
+            (self.frequent_days, self.occasional_days),
+            (other.frequent_days, other.occasional_days),
         );
         Settings {
             min_gap: self.min_gap.min(other.min_gap),
@@ -107,8 +107,8 @@ impl Strictest for Settings {
             },
             old_tenure_days,
             new_tenure_days,
-            frequent_orders,
-            occasional_orders,
+            frequent_days,
+            occasional_days,
             confidence: self.confidence.max(other.confidence),
             // A narrower margin is harder to show fair within.
             equivalence_margin: self.equivalence_margin.min(other.equivalence_margin),
@@ -131,7 +131,7 @@ impl Validate for Settings {
         within("min_strata", self.min_strata, 1..)?;
         within("critical_share", self.critical_share, 0.0..=1.0)?;
         within("minor_share", self.minor_share, 0.0..=self.critical_share)?;
-        validate_frequency(self.frequent_orders, self.occasional_orders)?;
+        validate_frequency(self.frequent_days, self.occasional_days)?;
         validate_tenure(self.old_tenure_days, self.new_tenure_days)
     }
 }
@@ -428,8 +428,8 @@ pub async fn overcharge(
             time_bucket: settings.time_bucket,
             old_tenure_days: settings.old_tenure_days,
             new_tenure_days: settings.new_tenure_days,
-            frequent_orders: settings.frequent_orders,
-            occasional_orders: settings.occasional_orders,
+            frequent_days: settings.frequent_days,
+            occasional_days: settings.occasional_days,
         })
         .await?;
     cx.phase(info.id);
