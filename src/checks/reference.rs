@@ -2,7 +2,8 @@
 //! `fairmark checks` prints, the README's check table and `docs/checks.md`. Each check's doc
 //! lives once, beside its code; these renderers only arrange it, and a test fails when a
 //! committed copy is stale (`FAIRMARK_UPDATE_DOCS=1 cargo test --lib generated_docs` rewrites
-//! it). Nothing here reads or writes a file.
+//! it). Another test follows every link between the README and `docs/`. Nothing outside the
+//! tests reads or writes a file.
 
 use std::fmt::Write as _;
 
@@ -250,6 +251,86 @@ mod tests {
             stale.is_empty(),
             "{} out of date with the check registry; regenerate with `{REGENERATE}`",
             stale.join(" and ")
+        );
+    }
+
+    /// The link targets and the heading anchors of a Markdown page, as GitHub renders it.
+    fn links_and_anchors(markdown: &str) -> (Vec<String>, Vec<String>) {
+        use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+        let (mut links, mut anchors) = (Vec::new(), Vec::new());
+        let mut heading: Option<String> = None;
+        let mut seen = std::collections::HashMap::new();
+        for event in Parser::new_ext(markdown, Options::ENABLE_TABLES) {
+            match event {
+                Event::Start(Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. }) => {
+                    links.push(dest_url.to_string())
+                }
+                Event::Start(Tag::Heading { .. }) => heading = Some(String::new()),
+                Event::Text(text) | Event::Code(text) => {
+                    if let Some(heading) = heading.as_mut() {
+                        heading.push_str(&text);
+                    }
+                }
+                Event::End(TagEnd::Heading(_)) => {
+                    let base = anchor(&heading.take().unwrap_or_default());
+                    // GitHub numbers a repeated heading's anchor: `checks`, `checks-1`, …
+                    let repeats = seen.entry(base.clone()).or_insert(0);
+                    anchors.push(match *repeats {
+                        0 => base,
+                        n => format!("{base}-{n}"),
+                    });
+                    *repeats += 1;
+                }
+                _ => {}
+            }
+        }
+        (links, anchors)
+    }
+
+    #[test]
+    fn links_between_the_readme_and_the_docs_resolve() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut pages = vec![root.join("README.md")];
+        let docs = std::fs::read_dir(root.join("docs")).unwrap();
+        pages.extend(
+            docs.map(|entry| entry.unwrap().path())
+                .filter(|path| path.extension().is_some_and(|e| e == "md")),
+        );
+        let mut broken = Vec::new();
+        for page in &pages {
+            let (links, _) = links_and_anchors(&std::fs::read_to_string(page).unwrap());
+            for link in links
+                .iter()
+                .filter(|l| !l.contains("://") && !l.starts_with("mailto:"))
+            {
+                let (file, fragment) = link.split_once('#').unwrap_or((link, ""));
+                let target = if file.is_empty() {
+                    page.clone()
+                } else {
+                    page.parent().unwrap().join(file)
+                };
+                let Ok(text) = std::fs::read_to_string(&target) else {
+                    if !target.exists() {
+                        broken.push(format!(
+                            "{}: {link}",
+                            page.strip_prefix(root).unwrap().display()
+                        ));
+                    }
+                    continue;
+                };
+                if !fragment.is_empty() && !links_and_anchors(&text).1.iter().any(|a| a == fragment)
+                {
+                    broken.push(format!(
+                        "{}: {link}",
+                        page.strip_prefix(root).unwrap().display()
+                    ));
+                }
+            }
+        }
+        assert!(
+            broken.is_empty(),
+            "links that lead nowhere:\n{}",
+            broken.join("\n")
         );
     }
 
