@@ -153,7 +153,7 @@ fn split_title<'d>(doc: &'d str, id: &str) -> (Option<&'d str>, &'d str) {
     }
 }
 
-/// The pack's settings for the check as `key = value` code spans; "defaults" when it sets none.
+/// The pack's settings for the check as `key = value` code spans, or a note that it sets none.
 fn settings(policy: &CheckPolicy) -> String {
     if policy.settings.is_empty() {
         return "the check's defaults".to_string();
