@@ -55,6 +55,7 @@ pub mod context;
 pub mod mail;
 pub mod pricing;
 pub mod privacy;
+pub mod reference;
 #[cfg(test)]
 mod settings_merge;
 pub mod waiver;

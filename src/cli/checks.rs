@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::bail;
-use fairmark::checks;
+use fairmark::checks::{self, reference};
 use fairmark::policy::PolicyPack;
 use tabled::settings::Style;
 use tabled::{Table, Tabled};
@@ -20,31 +20,13 @@ struct Row {
 
 pub fn list() -> anyhow::Result<ExitCode> {
     let packs = PolicyPack::built_in(&checks::Registry);
-    let rows: Vec<Row> = checks::ALL
+    let rows: Vec<Row> = reference::rows(&packs)
         .iter()
-        .map(|check| check.info())
-        .chain(checks::waiver::INFOS)
-        .map(|check| {
-            let enabling: Vec<String> = packs
-                .iter()
-                .filter_map(|p| {
-                    p.checks
-                        .get(check.id)
-                        .filter(|c| c.enabled)
-                        .map(|c| format!("{} ({})", p.name, c.severity))
-                })
-                .collect();
-            Row {
-                id: check.id,
-                title: check.title,
-                severity: check.default_severity.to_string(),
-                // The waiver checks judge the config's [[waiver]] list in every audit.
-                packs: if check.family == "waiver" {
-                    "every audit with [[waiver]]".to_string()
-                } else {
-                    enabling.join(", ")
-                },
-            }
+        .map(|row| Row {
+            id: row.info.id,
+            title: row.info.title,
+            severity: row.info.default_severity.to_string(),
+            packs: row.enabled_by_summary(),
         })
         .collect();
     println!("{}", Table::new(rows).with(Style::rounded()));

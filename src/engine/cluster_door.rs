@@ -12,8 +12,8 @@
 //! mode), so they run no gRPC service of their own: push mode's executor service is built
 //! inside Ballista with no place for the check.
 //!
-//! The channels are not encrypted (see the README's security model): whoever can read the
-//! network can read the credential, as they can read the rows.
+//! The channels are not encrypted (see the security model in docs/operations.md): whoever can
+//! read the network can read the credential, as they can read the rows.
 
 use std::path::Path;
 use std::sync::Arc;
