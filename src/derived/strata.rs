@@ -550,6 +550,8 @@ fn histogram_sql(
     } else {
         (String::new(), String::new(), "")
     };
+    // The small tables of SKU days and hours come first in their joins: DataFusion builds its
+    // hash table from the left side, which must not be the ten million observations.
     format!(
         "WITH observations AS ({observations}),
         offered_on_day AS (
@@ -563,7 +565,7 @@ fn histogram_sql(
             SELECT b.sku, date_part('hour', b.ordered_at) AS hour_of_day,
                 CASE WHEN abs(median(b.price / d.day_price) - 1.0) < 0.03 THEN 1.0
                      ELSE round(median(b.price / d.day_price), 2) END AS {PRICE_OF_THE_HOUR}
-            FROM observations b JOIN price_of_day d
+            FROM price_of_day d JOIN observations b
                 ON b.sku = d.sku AND date_trunc('day', b.ordered_at) = d.day
             WHERE d.day_price > 0
             GROUP BY b.sku, date_part('hour', b.ordered_at)),
@@ -574,8 +576,8 @@ fn histogram_sql(
                 {order_day} - {start_day} AS tenure_at_order,
                 COALESCE(o.order_device, c.device_os) AS device_os{customer_columns}{prior_column}
             FROM (
-                SELECT b.*, h.{PRICE_OF_THE_HOUR} FROM observations b
-                JOIN hour_pattern h ON b.sku = h.sku AND date_part('hour', b.ordered_at) = h.hour_of_day) o
+                SELECT b.*, h.{PRICE_OF_THE_HOUR} FROM hour_pattern h
+                JOIN observations b ON b.sku = h.sku AND date_part('hour', b.ordered_at) = h.hour_of_day) o
             JOIN customers c ON o.customer_id = c.customer_id{prior_join}),
         labelled AS (
             SELECT {group}, price, {labels} FROM observed),
