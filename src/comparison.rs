@@ -91,7 +91,7 @@ pub fn coverage(comparisons: &[Comparison]) -> Vec<Coverage> {
                         verdict,
                         VerdictShare {
                             comparisons: these.len(),
-                            offered_share: (share * 10_000.0).round() / 10_000.0,
+                            offered_share: crate::stats::round4(share),
                         },
                     )
                 })

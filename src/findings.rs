@@ -270,7 +270,7 @@ pub fn share(part: u64, whole: u64) -> f64 {
     if whole == 0 {
         return 0.0;
     }
-    (part as f64 / whole as f64 * 10_000.0).round() / 10_000.0
+    crate::stats::round4(part as f64 / whole as f64)
 }
 
 #[cfg(test)]

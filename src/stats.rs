@@ -391,6 +391,12 @@ pub struct Equivalence {
     pub within_margin: bool,
 }
 
+/// Rounds a share or relative gap to four decimals, as reports state them: honest for rates
+/// and gaps estimated from sampled or stratified data, and stable run to run.
+pub fn round4(value: f64) -> f64 {
+    (value * 10_000.0).round() / 10_000.0
+}
+
 /// The Student-t quantile with `df` degrees of freedom for upper-tail probability `p`, by the
 /// Cornish–Fisher expansion around the normal quantile (Abramowitz and Stegun 26.7.5): within
 /// 0.5% of the tables from 4 degrees of freedom, exact in the limit.

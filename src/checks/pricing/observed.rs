@@ -234,10 +234,6 @@ fn lacks_data(strata: &SkuStrata, settings: &Settings) -> bool {
         && strata.offered_to_both.1
 }
 
-pub(super) fn round4(value: f64) -> f64 {
-    (value * 10_000.0).round() / 10_000.0
-}
-
 pub(super) fn round2(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
 }
@@ -671,16 +667,16 @@ pub async fn overcharge(
             cohorts: pair.name.clone(),
             test: GapTest {
                 confidence: settings.confidence,
-                gap_estimate: round4(test.mean.estimate),
-                gap_ci_low: round4(test.mean.low),
-                gap_ci_high: round4(test.mean.high),
-                hodges_lehmann: round4(hodges_lehmann),
-                median_gap: round4(median_gap),
+                gap_estimate: stats::round4(test.mean.estimate),
+                gap_ci_low: stats::round4(test.mean.low),
+                gap_ci_high: stats::round4(test.mean.high),
+                hodges_lehmann: stats::round4(hodges_lehmann),
+                median_gap: stats::round4(median_gap),
                 p_value: significant(test.p_value),
                 q_value: significant(*q),
             },
             excess_offered: round2(excess.abs()),
-            excess_share: round4(share),
+            excess_share: stats::round4(share),
             skus_tested: tested,
             matched_strata: test.matched_strata,
             n_first_cohort: test.n_treated,
@@ -691,8 +687,8 @@ pub async fn overcharge(
                 shown: episodes,
                 total: found.len(),
                 buckets: episode_buckets.len(),
-                share: round4(episode_share),
-                gap: round4(episode_gap),
+                share: stats::round4(episode_share),
+                gap: stats::round4(episode_gap),
             }),
         });
         findings.push(finding.with_legal_bases(&check.legal_bases));
@@ -758,7 +754,7 @@ fn verdict_of(
     settings: &Settings,
 ) -> Comparison {
     let interval = test.equivalence.map(|e| e.interval);
-    let relative = |log_gap: f64| round4(log_gap.exp_m1());
+    let relative = |log_gap: f64| stats::round4(log_gap.exp_m1());
     let (verdict, reason) = match test.equivalence {
         _ if flagged => (Verdict::Flagged, None),
         Some(e) if e.within_margin => (Verdict::Fair, None),

@@ -13,7 +13,7 @@ use std::ops::Bound;
 
 use serde::Deserialize;
 
-use super::observed::{protected_coverage, round4, signed_rank_p, significant};
+use super::observed::{protected_coverage, signed_rank_p, significant};
 use crate::checks::check::{CheckInfo, Outcome};
 use crate::checks::context::{Context, Need};
 use crate::derived::cohorts::{CohortKind, Cohorts};
@@ -23,6 +23,7 @@ use crate::findings::evidence::{self, GapTest, LackingData, ProbeExample, ProbeG
 use crate::findings::{Finding, Severity, Subject};
 use crate::policy::{EffectiveCheck, Strictest, Validate, within};
 use crate::stats;
+use crate::stats::round4;
 
 /// What every probe check needs: the answers of a probe.
 pub const NEEDS: &[Need] = &[Need::Probe];

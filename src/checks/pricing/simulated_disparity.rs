@@ -333,10 +333,6 @@ fn over_tolerance(
     over
 }
 
-fn round4(value: f64) -> f64 {
-    (value * 10_000.0).round() / 10_000.0
-}
-
 check!(
     SimulatedDisparity,
     INFO,
@@ -437,7 +433,7 @@ async fn simulate(
                 customers_simulated,
                 skus_compared: baseline[i].len(),
                 skus_over_tolerance: over.len(),
-                largest_gap: round4(over[0].1),
+                largest_gap: crate::stats::round4(over[0].1),
                 largest_gaps: over
                     .iter()
                     .take(5)
